@@ -1,0 +1,35 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod distance;
+mod error;
+mod fake;
+mod health;
+mod lifecycle;
+pub mod limits;
+mod null;
+mod record;
+mod registry;
+mod secret;
+mod store;
+pub mod validate;
+
+pub use config::{Config, Fallback};
+pub use error::{Error, ErrorKind, Result};
+pub use fake::{FAKE, FakeVectorStore};
+pub use health::{Capabilities, Health, SearchKind};
+pub use lifecycle::{Lifecycle, State};
+pub use null::{NULL, NullVectorStore};
+pub use record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, SCHEMA_VERSION, VectorRecord};
+pub use registry::{
+    BackendRegistration, KNOWN_BACKENDS, PurgeFuture, backends, find_backend, isolate_unchanged, open, open_from_env,
+    purge_nothing, require_backend,
+};
+pub use secret::{is_secret_option, redact_url};
+pub use store::{VectorStore, VectorStoreExt};
+
+/// Re-exported so backend crates implement the trait with the same macro version.
+pub use async_trait::async_trait;
+/// Re-exported so backend crates register with the same `inventory` this crate collects from.
+pub use inventory;

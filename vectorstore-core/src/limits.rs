@@ -1,0 +1,23 @@
+//! The documented limits of the contract. Every store enforces them through
+//! [`crate::validate`]; each breach is a typed error naming the value.
+
+/// Longest kind name, in bytes (kinds are ASCII): `^[a-z][a-z0-9_]{0,47}$`.
+pub const MAX_KIND_LEN: usize = 48;
+
+/// Longest id, in UTF-8 bytes.
+pub const MAX_ID_BYTES: usize = 512;
+
+/// Largest vector dimension.
+pub const MAX_DIM: usize = 4096;
+
+/// Largest `k` of a search. Every store must answer up to this many neighbours exactly.
+pub const MAX_K: usize = 10_000;
+
+/// Most vectors in one [`crate::VectorStore::insert_many`] call.
+pub const MAX_BATCH: usize = 10_000;
+
+/// Most records one [`crate::VectorStore::scan`] page may ask for.
+pub const MAX_SCAN_LIMIT: usize = 10_000;
+
+/// Most kinds one store holds; creating one more is [`crate::ErrorKind::LimitExceeded`].
+pub const MAX_KINDS: usize = 1_024;

@@ -1,0 +1,185 @@
+//! The records that cross the contract: what is stored, what a search returns, how a kind is
+//! described, and the metric it is searched with.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
+
+/// Version of the records' wire/storage shape. Stores record it and refuse data written by a
+/// newer version; bumped on incompatible storage changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The distance a kind is searched with. Every store reports the same number for the same
+/// metric, and smaller is always closer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Euclidean distance `sqrt(sum((a - b)^2))`. The default, and what the original computed.
+    #[default]
+    L2,
+    /// `1 - cos(a, b)`, in `[0, 2]`. Zero vectors are rejected under this metric.
+    Cosine,
+    /// `-(a . b)`: the negated inner product, so that smaller is closer.
+    Dot,
+}
+
+impl Metric {
+    /// Every metric, in a stable order.
+    pub const ALL: [Metric; 3] = [Metric::L2, Metric::Cosine, Metric::Dot];
+
+    /// The lowercase name used in configuration and output (`l2`, `cosine`, `dot`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::L2 => "l2",
+            Metric::Cosine => "cosine",
+            Metric::Dot => "dot",
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Metric {
+    type Err = Error;
+
+    /// Accepts `l2` / `euclidean`, `cosine`, `dot` / `ip` / `inner_product` in any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "l2" | "euclidean" | "euclid" => Ok(Metric::L2),
+            "cosine" | "cos" => Ok(Metric::Cosine),
+            "dot" | "ip" | "inner_product" => Ok(Metric::Dot),
+            _ => Err(Error::new(
+                ErrorKind::Config,
+                format!("unknown metric {:?}: expected one of l2, cosine, dot", crate::validate::shown(s)),
+            )),
+        }
+    }
+}
+
+/// One stored vector, as [`crate::VectorStore::get`] and [`crate::VectorStore::scan`] return it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VectorRecord {
+    /// The feature family (`ja3`, `hassh`, ...). Vectors are only compared within one kind.
+    pub kind: String,
+    /// The caller's id (a session id, an attacker uuid, ...); opaque to the store.
+    pub id: String,
+    /// The vector exactly as inserted, bit for bit.
+    pub vector: Vec<f32>,
+    /// The kind's dimension (always `vector.len()`).
+    pub dim: usize,
+    /// Version of the extractor that produced the vector (>= 1).
+    pub extractor_version: u32,
+}
+
+/// One vector to write with [`crate::VectorStore::insert_many`]; the kind is given once per batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewVector {
+    /// The caller's id.
+    pub id: String,
+    /// The vector to store.
+    pub vector: Vec<f32>,
+    /// Version of the extractor that produced it (>= 1).
+    pub extractor_version: u32,
+}
+
+impl NewVector {
+    /// A vector from extractor version 1.
+    pub fn new(id: impl Into<String>, vector: Vec<f32>) -> Self {
+        NewVector { id: id.into(), vector, extractor_version: 1 }
+    }
+
+    /// Sets the extractor version.
+    pub fn with_extractor_version(mut self, extractor_version: u32) -> Self {
+        self.extractor_version = extractor_version;
+        self
+    }
+}
+
+impl From<VectorRecord> for NewVector {
+    fn from(record: VectorRecord) -> Self {
+        NewVector { id: record.id, vector: record.vector, extractor_version: record.extractor_version }
+    }
+}
+
+/// One search hit, as [`crate::VectorStore::knn`] returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Neighbor {
+    /// The kind searched (always the query's kind).
+    pub kind: String,
+    /// The stored id.
+    pub id: String,
+    /// Distance from the query under the kind's [`Metric`]; smaller is closer.
+    pub distance: f32,
+}
+
+/// A kind as the store knows it: its fixed dimension, its metric and how many vectors it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindInfo {
+    /// The kind name.
+    pub kind: String,
+    /// The dimension fixed by the kind's first insert or explicit creation.
+    pub dim: usize,
+    /// The metric the kind is searched with.
+    pub metric: Metric,
+    /// Number of vectors currently stored.
+    pub count: u64,
+}
+
+/// Parameters of a search, for [`crate::VectorStore::knn_with`].
+///
+/// Filters apply *before* the `k` nearest are taken, so a filtered search still returns up to
+/// `k` hits when that many match.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct KnnOptions {
+    /// How many neighbours at most; 0 returns nothing. At most [`crate::limits::MAX_K`].
+    pub k: usize,
+    /// Only vectors written by this extractor version.
+    pub extractor_version: Option<u32>,
+    /// Only neighbours at this distance or closer (inclusive).
+    pub max_distance: Option<f32>,
+}
+
+impl KnnOptions {
+    /// The `k` nearest, unfiltered.
+    pub fn new(k: usize) -> Self {
+        KnnOptions { k, extractor_version: None, max_distance: None }
+    }
+
+    /// Only vectors of this extractor version.
+    pub fn extractor_version(mut self, version: u32) -> Self {
+        self.extractor_version = Some(version);
+        self
+    }
+
+    /// Only neighbours at `distance` or closer.
+    pub fn max_distance(mut self, distance: f32) -> Self {
+        self.max_distance = Some(distance);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_names_round_trip_and_aliases_parse() {
+        for metric in Metric::ALL {
+            assert_eq!(metric.as_str().parse::<Metric>().unwrap(), metric);
+            let json = serde_json::to_string(&metric).unwrap();
+            assert_eq!(json, format!("\"{}\"", metric.as_str()));
+        }
+        assert_eq!("Euclidean".parse::<Metric>().unwrap(), Metric::L2);
+        assert_eq!(" IP ".parse::<Metric>().unwrap(), Metric::Dot);
+        let err = "manhattan".parse::<Metric>().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("manhattan"), "{err}");
+    }
+}

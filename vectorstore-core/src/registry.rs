@@ -1,0 +1,178 @@
+//! The backend registry: every backend crate submits one const [`BackendRegistration`] with
+//! `inventory`, and [`open`] picks one by name at run time.
+//!
+//! A backend crate that nothing names is not linked and its registration vanishes: binaries
+//! link backends through the `vectorstore` facade crate, which names each one.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::config::{Config, Fallback};
+use crate::error::{Error, ErrorKind, Result};
+use crate::fake::{FAKE, FakeVectorStore};
+use crate::health::Capabilities;
+use crate::null::{NULL, NullVectorStore};
+use crate::store::VectorStore;
+
+/// The future [`BackendRegistration::purge`] returns.
+pub type PurgeFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+
+/// One backend, as its crate registers it with `inventory::submit!`.
+#[derive(Debug)]
+pub struct BackendRegistration {
+    /// Canonical name, the value of `DECNET_VECTORSTORE_TYPE` (`sqlite_vec`).
+    pub name: &'static str,
+    /// Other accepted names (`sqlite-vec`).
+    pub aliases: &'static [&'static str],
+    /// One line for `vectorstore backends`.
+    pub summary: &'static str,
+    /// What the backend can do at best (an instance may report less).
+    pub capabilities: Capabilities,
+    /// Builds an uninitialised store from the configuration. Must not do I/O that can block
+    /// for long; connecting belongs in `initialize`.
+    pub open: fn(&Config) -> Result<Arc<dyn VectorStore>>,
+    /// A configuration addressing a fresh namespace named by `tag` (a sibling file, a schema,
+    /// a collection prefix) on the same engine, so that a test run never touches real data.
+    pub isolate: fn(&Config, &str) -> Result<Config>,
+    /// Removes everything stored under an isolated configuration (files, schema, collections).
+    pub purge: fn(Config) -> PurgeFuture,
+}
+
+impl BackendRegistration {
+    /// True when `name` (any case, `-` or `_`) is this backend's name or one of its aliases.
+    pub fn answers_to(&self, name: &str) -> bool {
+        let wanted = normalise(name);
+        normalise(self.name) == wanted || self.aliases.iter().any(|alias| normalise(alias) == wanted)
+    }
+}
+
+inventory::collect!(BackendRegistration);
+
+/// Backends of this project that a build may leave out; naming one that is not compiled in is
+/// a different mistake from naming something that does not exist.
+pub const KNOWN_BACKENDS: [&str; 5] = [FAKE, NULL, "sqlite_vec", "pgvector", "qdrant"];
+
+/// A [`BackendRegistration::isolate`] for stores that are fresh on every open.
+pub fn isolate_unchanged(config: &Config, _tag: &str) -> Result<Config> {
+    Ok(config.clone())
+}
+
+/// A [`BackendRegistration::purge`] for stores that leave nothing behind.
+pub fn purge_nothing(_config: Config) -> PurgeFuture {
+    Box::pin(async { Ok(()) })
+}
+
+fn open_fake(config: &Config) -> Result<Arc<dyn VectorStore>> {
+    Ok(Arc::new(FakeVectorStore::with_metric(config.metric)))
+}
+
+fn open_null(_config: &Config) -> Result<Arc<dyn VectorStore>> {
+    Ok(Arc::new(NullVectorStore::new()))
+}
+
+inventory::submit! {
+    BackendRegistration {
+        name: FAKE,
+        aliases: &["memory", "in_memory"],
+        summary: "exact in-memory store, every metric, nothing persists; the reference oracle",
+        capabilities: Capabilities::EXACT_IN_MEMORY,
+        open: open_fake,
+        isolate: isolate_unchanged,
+        purge: purge_nothing,
+    }
+}
+
+inventory::submit! {
+    BackendRegistration {
+        name: NULL,
+        aliases: &["none", "disabled"],
+        summary: "validates every call and stores nothing (DECNET_VECTORSTORE_ENABLED=false)",
+        capabilities: Capabilities { persistent: false, stores_data: false, ..Capabilities::EXACT_IN_MEMORY },
+        open: open_null,
+        isolate: isolate_unchanged,
+        purge: purge_nothing,
+    }
+}
+
+/// Every registered backend, sorted by name.
+pub fn backends() -> Vec<&'static BackendRegistration> {
+    let mut all: Vec<_> = inventory::iter::<BackendRegistration>.into_iter().collect();
+    all.sort_by_key(|registration| registration.name);
+    all
+}
+
+/// The backend answering to `name` (or an alias), if compiled in.
+pub fn find_backend(name: &str) -> Option<&'static BackendRegistration> {
+    backends().into_iter().find(|registration| registration.answers_to(name))
+}
+
+/// Like [`find_backend`], but an unknown name is a `Config` error listing the registered ones.
+pub fn require_backend(name: &str) -> Result<&'static BackendRegistration> {
+    find_backend(name).ok_or_else(|| unsupported(name))
+}
+
+/// Opens (without initialising) the store `config` selects.
+///
+/// - `enabled = false` gives the Null store, whatever the backend.
+/// - A registered backend is opened with the configuration.
+/// - A project backend left out of this build: when it was only the default, or
+///   `DECNET_VECTORSTORE_FALLBACK` names `fake`/`null`, that store is used with a WARN log and
+///   health `degraded`; when it was named explicitly without a fallback, a `Config` error.
+/// - Any other name: a `Config` error listing the registered backends.
+pub fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
+    if !config.enabled {
+        tracing::info!("vector store disabled: using the null store");
+        return Ok(Arc::new(NullVectorStore::new()));
+    }
+    if let Some(registration) = find_backend(&config.backend) {
+        return (registration.open)(config);
+    }
+    if !KNOWN_BACKENDS.iter().any(|known| normalise(known) == normalise(&config.backend)) {
+        return Err(unsupported(&config.backend));
+    }
+    let fallback = match (config.fallback, config.backend_explicit) {
+        (Fallback::None, false) | (Fallback::Fake, _) => Fallback::Fake,
+        (Fallback::Null, _) => Fallback::Null,
+        (Fallback::None, true) => {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "vectorstore backend {:?} is not compiled into this build (enable its feature of the \
+                     vectorstore crate), or set DECNET_VECTORSTORE_FALLBACK=fake to use the in-memory store",
+                    config.backend
+                ),
+            ));
+        }
+    };
+    let reason = format!(
+        "backend {} is not compiled into this build; install it or set DECNET_VECTORSTORE_TYPE=fake to silence this",
+        config.backend
+    );
+    tracing::warn!(requested = %config.backend, "{reason}");
+    Ok(match fallback {
+        Fallback::Null => Arc::new(NullVectorStore::fallback(reason)),
+        _ => Arc::new(FakeVectorStore::fallback(config.metric, reason)),
+    })
+}
+
+/// Reads `DECNET_VECTORSTORE_*` and opens (without initialising) the selected store.
+pub fn open_from_env() -> Result<Arc<dyn VectorStore>> {
+    open(&Config::from_env()?)
+}
+
+fn unsupported(name: &str) -> Error {
+    let names: Vec<&str> = backends().iter().map(|r| r.name).collect();
+    Error::new(
+        ErrorKind::Config,
+        format!(
+            "Unsupported vectorstore type {:?}: registered backends are {}",
+            crate::validate::shown(name),
+            names.join(", ")
+        ),
+    )
+}
+
+fn normalise(name: &str) -> String {
+    name.trim().to_ascii_lowercase().replace('-', "_")
+}

@@ -1,0 +1,142 @@
+//! The [`VectorStore`] contract every backend implements, and [`VectorStoreExt`], the
+//! convenience methods built on it.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::health::{Capabilities, Health};
+use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, VectorRecord};
+
+/// An async store of vectors keyed by `(kind, id)`, searched by nearest neighbours within one kind.
+///
+/// Used as `Arc<dyn VectorStore>`; obtain one from [`crate::open_from_env`] or
+/// [`crate::open`], never by naming a backend type in application code.
+///
+/// # Contract
+///
+/// **Keys.** A record is addressed by `(kind, id)`. `kind` matches `^[a-z][a-z0-9_]{0,47}$`;
+/// `id` is any UTF-8 of 1..=512 bytes without NUL, stored verbatim. Anything else is
+/// [`InvalidKind`](crate::ErrorKind::InvalidKind) / [`InvalidId`](crate::ErrorKind::InvalidId)
+/// on every operation. Two different kinds never share storage: the same id in two kinds is two
+/// records.
+///
+/// **Kinds.** A kind's dimension and metric are fixed by its first insert (with the store's
+/// default metric) or by [`create_kind`](VectorStore::create_kind). They survive restarts and
+/// deleting every vector; only [`drop_kind`](VectorStore::drop_kind) forgets them. A vector of
+/// another length, written or queried, is [`DimensionMismatch`](crate::ErrorKind::DimensionMismatch)
+/// naming both numbers.
+///
+/// **Vectors.** 1..=4096 finite `f32` components, returned bit for bit as written. Under cosine
+/// the zero vector is [`InvalidVector`](crate::ErrorKind::InvalidVector).
+///
+/// **Distances.** `l2` is the Euclidean distance, `cosine` is `1 - cos`, `dot` is `-(a . b)`;
+/// every store reports the same number for the same data. Results come in ascending distance,
+/// ties broken by id ascending (byte order), at most `k`, and only from the query's kind.
+///
+/// **Validation first.** Input is checked before anything is written; an invalid call never
+/// changes or loses stored data.
+///
+/// **Lifecycle.** Operations before [`initialize`](VectorStore::initialize) fail with
+/// [`NotInitialized`](crate::ErrorKind::NotInitialized), after [`close`](VectorStore::close) with
+/// [`Closed`](crate::ErrorKind::Closed). `initialize` twice is a no-op; `close` is idempotent.
+/// [`health`](VectorStore::health) never fails.
+#[async_trait]
+pub trait VectorStore: Send + Sync + Debug {
+    /// The registered backend name (`fake`, `null`, `sqlite_vec`, `pgvector`, `qdrant`, ...).
+    fn backend(&self) -> &'static str;
+
+    /// What this store can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// One-shot setup: open files or connections, create the schema, adopt existing kinds.
+    /// Calling it again on an initialised store does nothing.
+    async fn initialize(&self) -> Result<()>;
+
+    /// Releases files and connections. Idempotent; every later operation fails with `Closed`.
+    async fn close(&self) -> Result<()>;
+
+    /// Liveness and counts. Never fails: problems become `ok: false` with a reason.
+    async fn health(&self) -> Health;
+
+    /// Creates `kind` with `dim` and `metric`, or confirms it already exists with exactly those.
+    ///
+    /// An existing kind with another dimension is `DimensionMismatch`, with another metric
+    /// `MetricMismatch`; a metric the store lacks is `MetricUnsupported`.
+    async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo>;
+
+    /// Inserts or replaces `(kind, id)`. The first insert of a new kind fixes its dimension and
+    /// gives it the store's default metric. Replacing also replaces the extractor version.
+    async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()>;
+
+    /// Inserts or replaces every item of one kind, as `insert` would in order (a repeated id:
+    /// the last wins). The whole batch is validated before anything is written; stores whose
+    /// [`Capabilities::atomic_batches`] is true write all of it or none. At most
+    /// [`MAX_BATCH`](crate::limits::MAX_BATCH) items.
+    ///
+    /// The default loops over `insert`; backends override it with a batched write.
+    async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
+        crate::validate::insert_many(kind, items)?;
+        for item in items {
+            self.insert(kind, &item.id, &item.vector, item.extractor_version).await?;
+        }
+        Ok(())
+    }
+
+    /// The record `(kind, id)`, or `None` when absent (also for an unknown kind).
+    async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>>;
+
+    /// Deletes `(kind, id)`; true if a record was removed. The kind keeps its dimension.
+    async fn delete(&self, kind: &str, id: &str) -> Result<bool>;
+
+    /// The `k` nearest records of `kind` to `query` (see [`knn_with`](VectorStore::knn_with)).
+    async fn knn(&self, kind: &str, query: &[f32], k: usize) -> Result<Vec<Neighbor>> {
+        self.knn_with(kind, query, &KnnOptions::new(k)).await
+    }
+
+    /// The nearest records of `kind` to `query`: the options' filters are applied first, then
+    /// the `k` closest are returned in ascending distance, ties by id. An unknown or empty kind
+    /// gives an empty list; `k = 0` gives an empty list.
+    async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>>;
+
+    /// Every kind with its dimension, metric and count, sorted by name.
+    async fn kinds(&self) -> Result<Vec<KindInfo>>;
+
+    /// Up to `limit` records of `kind` whose id sorts after `after_id` (byte order), in
+    /// ascending id order: keyset pagination that visits every record once. An unknown kind
+    /// gives an empty page.
+    async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>>;
+
+    /// Removes `kind` with all its vectors, dimension and metric; true if it existed.
+    async fn drop_kind(&self, kind: &str) -> Result<bool>;
+}
+
+/// Convenience methods for every [`VectorStore`], built only on the contract.
+#[async_trait]
+pub trait VectorStoreExt: VectorStore {
+    /// The kind's description, or `None` if the store does not know it.
+    async fn kind_info(&self, kind: &str) -> Result<Option<KindInfo>> {
+        crate::validate::kind(kind)?;
+        Ok(self.kinds().await?.into_iter().find(|info| info.kind == kind))
+    }
+
+    /// Every record of `kind`, in id order, read page by page.
+    async fn scan_all(&self, kind: &str, page: usize) -> Result<Vec<VectorRecord>> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let batch = self.scan(kind, after.as_deref(), page.max(1)).await?;
+            let Some(last) = batch.last() else { break };
+            after = Some(last.id.clone());
+            let full = batch.len() == page.max(1);
+            all.extend(batch);
+            if !full {
+                break;
+            }
+        }
+        Ok(all)
+    }
+}
+
+impl<S: VectorStore + ?Sized> VectorStoreExt for S {}

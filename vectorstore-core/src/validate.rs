@@ -1,0 +1,303 @@
+//! Input validation at the contract boundary, shared by every store (Null included), so that
+//! every store rejects the same input with the same [`ErrorKind`].
+//!
+//! Each store calls one function per operation ([`insert`], [`knn`], ...) before touching
+//! storage, then [`against_kind`] once it knows the kind's dimension and metric. Nothing is
+//! written when validation fails.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::limits::{MAX_BATCH, MAX_DIM, MAX_ID_BYTES, MAX_K, MAX_KIND_LEN, MAX_SCAN_LIMIT};
+use crate::record::{KindInfo, KnnOptions, Metric, NewVector};
+
+/// Longest excerpt of a bad value quoted in an error message.
+const SHOWN_CHARS: usize = 64;
+
+/// A printable excerpt of an untrusted string for error messages: at most 64 characters, with
+/// `…(N bytes)` appended when shortened. Quote it with `{:?}` so control characters are escaped.
+pub fn shown(value: &str) -> String {
+    if value.chars().count() <= SHOWN_CHARS {
+        return value.to_owned();
+    }
+    let head: String = value.chars().take(SHOWN_CHARS).collect();
+    format!("{head}…({} bytes)", value.len())
+}
+
+/// Checks a kind name: lowercase ASCII, `^[a-z][a-z0-9_]{0,47}$`.
+///
+/// The rule makes a kind safe as (part of) a table or collection name, and makes two accepted
+/// kinds always distinct names.
+pub fn kind(kind: &str) -> Result<()> {
+    let bytes = kind.as_bytes();
+    let well_formed = !bytes.is_empty()
+        && bytes.len() <= MAX_KIND_LEN
+        && bytes[0].is_ascii_lowercase()
+        && bytes[1..].iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidKind,
+            format!("invalid kind {:?}: must match ^[a-z][a-z0-9_]{{0,47}}$", shown(kind)),
+        ))
+    }
+}
+
+/// Checks an id: non-empty, at most [`MAX_ID_BYTES`] UTF-8 bytes, no NUL. Any other string is
+/// stored verbatim.
+pub fn id(id: &str) -> Result<()> {
+    let problem = if id.is_empty() {
+        "must not be empty".to_owned()
+    } else if id.len() > MAX_ID_BYTES {
+        format!("is {} bytes, the limit is {MAX_ID_BYTES}", id.len())
+    } else if id.contains('\0') {
+        "must not contain NUL".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(Error::new(ErrorKind::InvalidId, format!("invalid id {:?}: {problem}", shown(id))))
+}
+
+/// Checks a vector on its own: 1..=[`MAX_DIM`] components, every one finite.
+pub fn vector(vector: &[f32]) -> Result<()> {
+    if vector.is_empty() {
+        return Err(Error::new(ErrorKind::InvalidVector, "invalid vector: it has no components"));
+    }
+    if vector.len() > MAX_DIM {
+        return Err(Error::new(
+            ErrorKind::InvalidVector,
+            format!("invalid vector: {} components, the limit is {MAX_DIM}", vector.len()),
+        ));
+    }
+    if let Some((index, value)) = vector.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::new(
+            ErrorKind::InvalidVector,
+            format!("invalid vector: component {index} is {value}, every component must be finite"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an extractor version: at least 1.
+pub fn extractor_version(version: u32) -> Result<()> {
+    if version >= 1 {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::InvalidArgument, format!("invalid extractor_version {version}: must be >= 1")))
+    }
+}
+
+/// Checks `k`: 0..=[`MAX_K`] (0 is valid and returns nothing).
+pub fn k(k: usize) -> Result<()> {
+    if k <= MAX_K {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::InvalidArgument, format!("invalid k {k}: the limit is {MAX_K}")))
+    }
+}
+
+/// Checks a dimension given explicitly (when creating a kind): 1..=[`MAX_DIM`].
+pub fn dim(dim: usize) -> Result<()> {
+    if (1..=MAX_DIM).contains(&dim) {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::InvalidArgument, format!("invalid dimension {dim}: must be 1..={MAX_DIM}")))
+    }
+}
+
+/// Checks the arguments of [`crate::VectorStore::insert`].
+pub fn insert(kind_name: &str, id_value: &str, vector_value: &[f32], version: u32) -> Result<()> {
+    kind(kind_name)?;
+    id(id_value)?;
+    extractor_version(version)?;
+    vector(vector_value)
+}
+
+/// Checks the arguments of [`crate::VectorStore::insert_many`]: the kind, the batch size, and
+/// every item, plus that all items have one dimension. The error names the first bad item's
+/// index and id.
+pub fn insert_many(kind_name: &str, items: &[NewVector]) -> Result<()> {
+    kind(kind_name)?;
+    if items.len() > MAX_BATCH {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("batch of {} vectors: the limit is {MAX_BATCH} per call", items.len()),
+        ));
+    }
+    let first_dim = items.first().map(|item| item.vector.len());
+    for (index, item) in items.iter().enumerate() {
+        let checked = id(&item.id)
+            .and_then(|()| extractor_version(item.extractor_version))
+            .and_then(|()| vector(&item.vector))
+            .and_then(|()| match first_dim {
+                Some(dim) if dim != item.vector.len() => Err(dimension_mismatch(kind_name, dim, item.vector.len())),
+                _ => Ok(()),
+            });
+        checked.map_err(|err| {
+            let message = format!("batch item {index}: {}", err.message());
+            Error::new(err.kind(), message).with_context("id", shown(&item.id))
+        })?;
+    }
+    Ok(())
+}
+
+/// Checks the arguments of [`crate::VectorStore::get`] and [`crate::VectorStore::delete`].
+pub fn key(kind_name: &str, id_value: &str) -> Result<()> {
+    kind(kind_name)?;
+    id(id_value)
+}
+
+/// Checks the arguments of [`crate::VectorStore::knn_with`].
+pub fn knn(kind_name: &str, query: &[f32], options: &KnnOptions) -> Result<()> {
+    kind(kind_name)?;
+    vector(query)?;
+    k(options.k)?;
+    if let Some(version) = options.extractor_version {
+        extractor_version(version)?;
+    }
+    if let Some(max) = options.max_distance
+        && max.is_nan()
+    {
+        return Err(Error::new(ErrorKind::InvalidArgument, "invalid max_distance NaN"));
+    }
+    Ok(())
+}
+
+/// Checks the arguments of [`crate::VectorStore::scan`].
+pub fn scan(kind_name: &str, after_id: Option<&str>, limit: usize) -> Result<()> {
+    kind(kind_name)?;
+    if let Some(after) = after_id {
+        id(after)?;
+    }
+    if limit > MAX_SCAN_LIMIT {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("invalid scan limit {limit}: the limit is {MAX_SCAN_LIMIT}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the arguments of [`crate::VectorStore::create_kind`].
+pub fn create_kind(kind_name: &str, dim_value: usize) -> Result<()> {
+    kind(kind_name)?;
+    dim(dim_value)
+}
+
+/// Checks a vector against the kind it is written to or searched in: same dimension, and not
+/// the zero vector under cosine.
+pub fn against_kind(info: &KindInfo, vector: &[f32]) -> Result<()> {
+    if vector.len() != info.dim {
+        return Err(dimension_mismatch(&info.kind, info.dim, vector.len()));
+    }
+    if info.metric == Metric::Cosine && vector.iter().all(|&v| v == 0.0) {
+        return Err(Error::new(
+            ErrorKind::InvalidVector,
+            format!("invalid vector: the zero vector has no direction under cosine (kind {:?})", info.kind),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that a kind asked for with `dim` and `metric` matches the existing `info`.
+pub fn same_kind(info: &KindInfo, dim: usize, metric: Metric) -> Result<()> {
+    if info.dim != dim {
+        return Err(dimension_mismatch(&info.kind, info.dim, dim));
+    }
+    if info.metric != metric {
+        return Err(Error::new(
+            ErrorKind::MetricMismatch,
+            format!("kind {:?} uses metric {}, not {metric}", info.kind, info.metric),
+        ));
+    }
+    Ok(())
+}
+
+/// The [`ErrorKind::DimensionMismatch`] error naming both dimensions.
+pub fn dimension_mismatch(kind: &str, expected: usize, got: usize) -> Error {
+    Error::new(
+        ErrorKind::DimensionMismatch,
+        format!("dimension mismatch for kind {kind:?}: the kind has dimension {expected}, the vector has {got}"),
+    )
+}
+
+/// The [`ErrorKind::MetricUnsupported`] error for a store that cannot search with `metric`.
+pub fn metric_unsupported(backend: &str, metric: Metric, supported: &[Metric]) -> Error {
+    let list: Vec<&str> = supported.iter().map(|m| m.as_str()).collect();
+    Error::new(
+        ErrorKind::MetricUnsupported,
+        format!("backend {backend} does not support metric {metric}; it supports {}", list.join(", ")),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_follow_the_pattern() {
+        for good in ["a", "ja3", "keystroke_dwell", "a_1", &"k".repeat(48)] {
+            assert!(kind(good).is_ok(), "{good} should be accepted");
+        }
+        for bad in ["", "A", "Ja3", "1abc", "_a", "a-b", "a b", "a;drop", "ja3\0", "é", &"k".repeat(49), "a\u{0131}"] {
+            let err = kind(bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidKind, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ids_allow_any_utf8_but_nul_empty_or_too_long() {
+        for good in ["s-1", "' OR 1=1 --", "🦀", "a/b\\c", "%_", &"x".repeat(512)] {
+            assert!(id(good).is_ok(), "{good:?} should be accepted");
+        }
+        for bad in ["", "a\0b", &"x".repeat(513), &"é".repeat(257)] {
+            assert_eq!(id(bad).unwrap_err().kind(), ErrorKind::InvalidId, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn vectors_must_be_finite_and_sized() {
+        assert!(vector(&[0.0]).is_ok());
+        assert!(vector(&vec![1.0; MAX_DIM]).is_ok());
+        for bad in [vec![], vec![1.0; MAX_DIM + 1], vec![1.0, f32::NAN], vec![f32::INFINITY], vec![f32::NEG_INFINITY]] {
+            assert_eq!(vector(&bad).unwrap_err().kind(), ErrorKind::InvalidVector, "{bad:?}");
+        }
+        let err = vector(&[1.0, 2.0, f32::NAN]).unwrap_err();
+        assert!(err.message().contains("component 2"), "{err}");
+    }
+
+    #[test]
+    fn k_and_versions_have_bounds() {
+        assert!(k(0).is_ok() && k(MAX_K).is_ok());
+        assert_eq!(k(MAX_K + 1).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(extractor_version(0).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert!(extractor_version(1).is_ok());
+    }
+
+    #[test]
+    fn dimension_mismatch_names_both_numbers() {
+        let info = KindInfo { kind: "ja3".into(), dim: 3, metric: Metric::L2, count: 0 };
+        let err = against_kind(&info, &[1.0, 2.0]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DimensionMismatch);
+        assert!(err.message().contains('3') && err.message().contains('2'), "{err}");
+        let cosine = KindInfo { metric: Metric::Cosine, ..info };
+        assert_eq!(against_kind(&cosine, &[0.0, 0.0, 0.0]).unwrap_err().kind(), ErrorKind::InvalidVector);
+    }
+
+    #[test]
+    fn batches_name_the_bad_item() {
+        let items = vec![NewVector::new("a", vec![1.0, 2.0]), NewVector::new("b", vec![1.0])];
+        let err = insert_many("ja3", &items).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::DimensionMismatch);
+        assert!(err.message().contains("item 1"), "{err}");
+        let too_many = vec![NewVector::new("a", vec![1.0]); MAX_BATCH + 1];
+        assert_eq!(insert_many("ja3", &too_many).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn long_values_are_shortened_in_messages() {
+        let long = "x".repeat(10_000);
+        let err = id(&long).unwrap_err();
+        assert!(err.message().len() < 200, "{}", err.message().len());
+        assert!(err.message().contains("10000 bytes"), "{err}");
+    }
+}
