@@ -332,12 +332,7 @@ impl VectorStore for FakeVectorStore {
             Some(existing) => existing.info(kind),
             None => KindInfo { kind: kind.to_owned(), dim: first.vector.len(), metric: self.default_metric, count: 0 },
         };
-        for (index, item) in items.iter().enumerate() {
-            validate::against_kind(&info, &item.vector).map_err(|err| {
-                Error::new(err.kind(), format!("batch item {index}: {}", err.message()))
-                    .with_context("id", validate::shown(&item.id))
-            })?;
-        }
+        validate::batch_against_kind(&info, items)?;
         let data = kind_for_write(&mut kinds, kind, info.dim, info.metric)?;
         data.data.reserve(items.len() * info.dim);
         for item in items {

@@ -113,8 +113,8 @@ pub fn insert(kind_name: &str, id_value: &str, vector_value: &[f32], version: u3
 }
 
 /// Checks the arguments of [`crate::VectorStore::insert_many`]: the kind, the batch size, and
-/// every item, plus that all items have one dimension. The error names the first bad item's
-/// index and id.
+/// every item on its own. The error names the first bad item's index and id. Dimensions are
+/// checked by the store with [`batch_against_kind`] once it knows the kind.
 pub fn insert_many(kind_name: &str, items: &[NewVector]) -> Result<()> {
     kind(kind_name)?;
     if items.len() > MAX_BATCH {
@@ -123,21 +123,27 @@ pub fn insert_many(kind_name: &str, items: &[NewVector]) -> Result<()> {
             format!("batch of {} vectors: the limit is {MAX_BATCH} per call", items.len()),
         ));
     }
-    let first_dim = items.first().map(|item| item.vector.len());
     for (index, item) in items.iter().enumerate() {
-        let checked = id(&item.id)
+        id(&item.id)
             .and_then(|()| extractor_version(item.extractor_version))
             .and_then(|()| vector(&item.vector))
-            .and_then(|()| match first_dim {
-                Some(dim) if dim != item.vector.len() => Err(dimension_mismatch(kind_name, dim, item.vector.len())),
-                _ => Ok(()),
-            });
-        checked.map_err(|err| {
-            let message = format!("batch item {index}: {}", err.message());
-            Error::new(err.kind(), message).with_context("id", shown(&item.id))
-        })?;
+            .map_err(|err| batch_item_error(index, item, err))?;
     }
     Ok(())
+}
+
+/// Checks every item of a batch against the kind it is written to (see [`against_kind`]).
+/// For a kind the batch creates, pass the kind as the first item defines it.
+pub fn batch_against_kind(info: &KindInfo, items: &[NewVector]) -> Result<()> {
+    for (index, item) in items.iter().enumerate() {
+        against_kind(info, &item.vector).map_err(|err| batch_item_error(index, item, err))?;
+    }
+    Ok(())
+}
+
+fn batch_item_error(index: usize, item: &NewVector, err: Error) -> Error {
+    let message = format!("batch item {index}: {}", err.message());
+    Error::new(err.kind(), message).with_context("id", shown(&item.id))
 }
 
 /// Checks the arguments of [`crate::VectorStore::get`] and [`crate::VectorStore::delete`].
@@ -286,8 +292,13 @@ mod tests {
     #[test]
     fn batches_name_the_bad_item() {
         let items = vec![NewVector::new("a", vec![1.0, 2.0]), NewVector::new("b", vec![1.0])];
-        let err = insert_many("ja3", &items).unwrap_err();
+        let info = KindInfo { kind: "ja3".into(), dim: 2, metric: Metric::L2, count: 0 };
+        let err = batch_against_kind(&info, &items).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::DimensionMismatch);
+        assert!(err.message().contains("item 1"), "{err}");
+        let items = vec![NewVector::new("a", vec![1.0, 2.0]), NewVector::new("", vec![1.0])];
+        let err = insert_many("ja3", &items).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidId);
         assert!(err.message().contains("item 1"), "{err}");
         let too_many = vec![NewVector::new("a", vec![1.0]); MAX_BATCH + 1];
         assert_eq!(insert_many("ja3", &too_many).unwrap_err().kind(), ErrorKind::InvalidArgument);

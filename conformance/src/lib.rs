@@ -1,0 +1,135 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+pub mod cases;
+pub mod check;
+pub mod data;
+mod fixture;
+mod runner;
+
+pub use fixture::{ConfigFactory, Fixture, StoreFactory, Unavailable, unique_tag};
+pub use runner::{
+    CaseFn, CaseReport, Ctx, Outcome, REQUIRE_VAR, is_required, run_case, run_case_to_outcome, run_suite, skip,
+};
+
+/// Calls `$callback!` with every case name: the one list of the suite, used both for the
+/// generated tests and for [`CASES`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_case {
+    ($callback:path; $($args:tt)*) => {
+        $callback! {
+            ($($args)*)
+            // the original implementation's tests
+            round_trip,
+            knn_orders_by_distance,
+            knn_unknown_kind_is_empty,
+            insert_dimension_mismatch_is_rejected,
+            query_dimension_mismatch_is_rejected,
+            insert_replaces_existing_id,
+            delete_then_get,
+            health_counts,
+            null_store_is_inert,
+            // LangChain's standard VectorStore tests that fit
+            empty_kind_search_is_empty,
+            reinsert_is_idempotent,
+            delete_missing_is_false,
+            get_missing_is_none,
+            update_by_id_moves_the_vector,
+            insert_many_equals_inserts_in_order,
+            // validation
+            invalid_kinds_are_rejected_everywhere,
+            invalid_ids_are_rejected_everywhere,
+            invalid_vectors_are_rejected_everywhere,
+            cosine_zero_vector_is_rejected,
+            k_limits_are_enforced,
+            invalid_extractor_version_is_rejected,
+            invalid_batch_writes_nothing,
+            invalid_search_options_are_rejected,
+            create_kind_conflicts_are_rejected,
+            dimension_survives_deleting_every_vector,
+            // metrics
+            l2_distances_are_euclidean,
+            cosine_distances_are_one_minus_cosine,
+            dot_distances_are_negated_inner_products,
+            unsupported_metrics_are_refused,
+            // search
+            ties_break_by_id,
+            k_edges,
+            k_5000_of_6000,
+            k_at_limit,
+            extractor_version_filter_applies_before_k,
+            max_distance_filter_applies_before_k,
+            differential_against_fake,
+            // kinds and keys
+            kinds_are_isolated,
+            similar_kind_names_never_share_storage,
+            kinds_lists_dim_metric_count,
+            drop_kind_forgets_everything,
+            create_kind_is_idempotent,
+            high_dimension_kind,
+            unicode_ids_round_trip,
+            vectors_round_trip_bit_exact,
+            scan_pages_cover_every_id_once,
+            // concurrency and lifecycle
+            concurrent_inserts_and_queries,
+            operations_before_initialize_fail,
+            double_initialize_is_noop,
+            operations_after_close_fail,
+            validation_precedes_lifecycle,
+            health_names_the_backend,
+            // persistence
+            reopen_keeps_everything,
+            reopen_keeps_emptied_kind,
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __case_table {
+    (() $($case:ident),* $(,)?) => {
+        /// Every case of the suite, by name, in the suite's order.
+        pub static CASES: &[(&str, $crate::CaseFn)] = &[
+            $((stringify!($case), |ctx| ::std::boxed::Box::pin($crate::cases::$case(ctx)))),*
+        ];
+    };
+}
+
+__for_each_case!(__case_table;);
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __case_tests {
+    (($factory:expr) $($case:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("Conformance case `", stringify!($case), "`.")]
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let factory = $factory;
+                $crate::run_case(&factory, stringify!($case), |ctx| ::std::boxed::Box::pin($crate::cases::$case(ctx))).await;
+            }
+        )*
+    };
+}
+
+/// Expands into one `#[tokio::test]` per case, named after the case, each running it on a
+/// fresh fixture from the factory expression (evaluated once per test). Invoke it inside a
+/// module named after the store so test output reads `fake::round_trip`:
+///
+/// ```no_run
+/// mod fake {
+///     vectorstore_conformance::conformance_tests!(
+///         vectorstore_conformance::ConfigFactory::new(vectorstore_core::Config::new("fake"))
+///     );
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The calling crate needs `tokio` (with `macros` and `rt-multi-thread`) as a dev-dependency.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:expr) => {
+        $crate::__for_each_case!($crate::__case_tests; $factory);
+    };
+}

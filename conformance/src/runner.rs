@@ -1,0 +1,163 @@
+//! Running cases: the per-case context, skips that `DECNET_TEST_REQUIRE` turns into failures,
+//! and cleanup that happens even when a case fails.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use vectorstore_core::{Capabilities, VectorStore};
+
+use crate::fixture::{Fixture, StoreFactory, Unavailable};
+
+/// Variable listing the backends whose tests must run: a comma-separated list of names, or
+/// `all`. A listed backend that cannot be had fails its tests instead of skipping them.
+pub const REQUIRE_VAR: &str = "DECNET_TEST_REQUIRE";
+
+/// What one case is given: its name and a fixture to open stores on.
+pub struct Ctx {
+    case: &'static str,
+    backend: String,
+    fixture: Box<dyn Fixture>,
+}
+
+impl Ctx {
+    /// The case's name.
+    pub fn case(&self) -> &'static str {
+        self.case
+    }
+
+    /// The backend under test.
+    pub fn backend(&self) -> &str {
+        &self.backend
+    }
+
+    /// A new handle on the fixture, initialised. Panics (fails the case) if that fails.
+    pub async fn store(&self) -> Arc<dyn VectorStore> {
+        let store = self.open_uninitialized().await;
+        if let Err(err) = store.initialize().await {
+            panic!("[{}] initialize failed: {err}", self.backend);
+        }
+        store
+    }
+
+    /// A new handle on the fixture, not initialised.
+    pub async fn open_uninitialized(&self) -> Arc<dyn VectorStore> {
+        match self.fixture.open().await {
+            Ok(store) => store,
+            Err(err) => panic!("[{}] opening the store failed: {err}", self.backend),
+        }
+    }
+
+    /// Reports that the case does not apply to this store (e.g. persistence on an in-memory
+    /// store). The case must return right after.
+    pub fn not_applicable(&self, why: &str) {
+        tracing::info!(backend = %self.backend, case = self.case, "not applicable: {why}");
+        report(&format!("N/A {}::{}: {why}", self.backend, self.case));
+    }
+
+    /// The capabilities of a store, for gating.
+    pub fn capabilities(store: &dyn VectorStore) -> Capabilities {
+        store.capabilities()
+    }
+}
+
+/// A case's body.
+pub type CaseFn = for<'a> fn(&'a Ctx) -> BoxFuture<'a, ()>;
+
+/// The outcome of one case, as [`run_case_to_outcome`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every assertion held.
+    Passed,
+    /// The store could not be had; the reason.
+    Skipped(String),
+    /// An assertion or an operation failed; the message.
+    Failed(String),
+}
+
+/// True when `backend` is listed in `DECNET_TEST_REQUIRE` (or the list says `all`).
+pub fn is_required(backend: &str) -> bool {
+    std::env::var(REQUIRE_VAR).is_ok_and(|list| {
+        list.split([',', ' ']).map(str::trim).any(|item| item.eq_ignore_ascii_case(backend) || item == "all")
+    })
+}
+
+/// Reports a skipped test: prints `SKIPPED` and the reason, or fails (panics) when the
+/// backend is required by `DECNET_TEST_REQUIRE`.
+pub fn skip(backend: &str, what: &str, reason: &str) {
+    if is_required(backend) {
+        panic!("{backend} is required by {REQUIRE_VAR} but unavailable, so {what} cannot run: {reason}");
+    }
+    report(&format!("SKIPPED {backend}::{what}: {reason} (set {REQUIRE_VAR}={backend} to make this a failure)"));
+}
+
+#[allow(clippy::print_stderr)]
+fn report(line: &str) {
+    // Test harnesses capture stdout; stderr of a passing test is still shown by the project's
+    // test command, which is where a skip must be visible.
+    eprintln!("{line}");
+}
+
+/// Runs one case as a test: gets a fixture (skipping loudly when the store is unavailable),
+/// runs the case, always cleans up, and fails the test if the case failed.
+pub async fn run_case(factory: &dyn StoreFactory, case: &'static str, body: CaseFn) {
+    match run_case_to_outcome(factory, case, body).await {
+        Outcome::Passed => {}
+        Outcome::Skipped(reason) => skip(&factory.backend(), case, &reason),
+        Outcome::Failed(message) => panic!("{message}"),
+    }
+}
+
+/// Runs one case and reports its outcome instead of panicking (for the CLI's table).
+pub async fn run_case_to_outcome(factory: &dyn StoreFactory, case: &'static str, body: CaseFn) -> Outcome {
+    let fixture = match factory.fixture(case).await {
+        Ok(fixture) => fixture,
+        Err(Unavailable(reason)) => return Outcome::Skipped(reason),
+    };
+    let ctx = Ctx { case, backend: factory.backend(), fixture };
+    let result = AssertUnwindSafe(body(&ctx)).catch_unwind().await;
+    let cleanup = ctx.fixture.cleanup().await;
+    match (result, cleanup) {
+        (Ok(()), Ok(())) => Outcome::Passed,
+        (Ok(()), Err(err)) => Outcome::Failed(format!("[{}] {case}: cleanup failed: {err}", ctx.backend)),
+        (Err(panic), _) => Outcome::Failed(panic_message(panic.as_ref())),
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "the case panicked".to_owned()
+    }
+}
+
+/// One case's result in a whole-suite run.
+#[derive(Debug, Clone)]
+pub struct CaseReport {
+    /// The case name.
+    pub case: &'static str,
+    /// What happened.
+    pub outcome: Outcome,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// Runs every case (or those whose name contains `filter`) one after another against
+/// `factory`, for tools that show a table rather than a test harness's output.
+pub async fn run_suite(factory: &dyn StoreFactory, filter: Option<&str>) -> Vec<CaseReport> {
+    let mut reports = Vec::new();
+    for (case, body) in crate::CASES {
+        if filter.is_some_and(|f| !case.contains(f)) {
+            continue;
+        }
+        let started = Instant::now();
+        let outcome = run_case_to_outcome(factory, case, *body).await;
+        reports.push(CaseReport { case, outcome, elapsed: started.elapsed() });
+    }
+    reports
+}
