@@ -128,6 +128,15 @@ pub trait VectorStoreExt: VectorStore {
         loop {
             let batch = self.scan(kind, after.as_deref(), page.max(1)).await?;
             let Some(last) = batch.last() else { break };
+            if let Some(previous) = &after
+                && batch.first().is_some_and(|first| first.id.as_str() <= previous.as_str())
+            {
+                // A store that does not honour after_id would make this loop forever.
+                return Err(crate::Error::new(
+                    crate::ErrorKind::Backend,
+                    format!("scan of kind {kind:?} returned ids not after {:?}", crate::validate::shown(previous)),
+                ));
+            }
             after = Some(last.id.clone());
             let full = batch.len() == page.max(1);
             all.extend(batch);
