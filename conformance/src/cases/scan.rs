@@ -34,6 +34,9 @@ pub async fn scan_pages_cover_every_id_once(ctx: &Ctx) {
             let batch = ok(store.scan("pages", after.as_deref(), page).await, "scan");
             assert!(batch.len() <= page, "page of {} over the limit {page}", batch.len());
             let Some(last) = batch.last() else { break };
+            if let (Some(previous), Some(first)) = (&after, batch.first()) {
+                assert!(first.id > *previous, "page {page}: scan after {previous:?} returned {:?}", first.id);
+            }
             after = Some(last.id.clone());
             for record in &batch {
                 assert_eq!(record.kind, "pages");
