@@ -105,3 +105,33 @@ impl Fixture for ConfigFixture {
         (self.registration.purge)(self.config.clone()).await
     }
 }
+
+/// Fixtures for the store the `DECNET_VECTORSTORE_*` variables select, isolated as
+/// [`ConfigFactory`] does; unavailable (so the tests skip) when `DECNET_VECTORSTORE_TYPE` is
+/// not set, so that a plain test run never touches a deployment by accident.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnvFactory;
+
+impl EnvFactory {
+    fn selected() -> Option<String> {
+        std::env::var("DECNET_VECTORSTORE_TYPE").ok().filter(|t| !t.trim().is_empty())
+    }
+}
+
+#[async_trait]
+impl StoreFactory for EnvFactory {
+    fn backend(&self) -> String {
+        EnvFactory::selected().map_or_else(|| "env".to_owned(), |t| t.trim().to_ascii_lowercase())
+    }
+
+    async fn fixture(&self, case: &str) -> Result<Box<dyn Fixture>, Unavailable> {
+        if EnvFactory::selected().is_none() {
+            return Err(Unavailable(
+                "DECNET_VECTORSTORE_TYPE is not set; set DECNET_VECTORSTORE_* to run the suite against a deployment"
+                    .into(),
+            ));
+        }
+        let factory = ConfigFactory::from_env().map_err(|err| Unavailable(err.to_string()))?;
+        factory.fixture(case).await
+    }
+}

@@ -7,7 +7,7 @@ pub mod data;
 mod fixture;
 mod runner;
 
-pub use fixture::{ConfigFactory, Fixture, StoreFactory, Unavailable, unique_tag};
+pub use fixture::{ConfigFactory, EnvFactory, Fixture, StoreFactory, Unavailable, unique_tag};
 pub use runner::{
     CaseFn, CaseReport, Ctx, Outcome, REQUIRE_VAR, is_required, run_case, run_case_to_outcome, run_suite, skip,
 };

@@ -20,6 +20,7 @@ pub struct Ctx {
     case: &'static str,
     backend: String,
     fixture: Box<dyn Fixture>,
+    not_applicable: std::sync::Mutex<Option<String>>,
 }
 
 impl Ctx {
@@ -54,7 +55,7 @@ impl Ctx {
     /// store). The case must return right after.
     pub fn not_applicable(&self, why: &str) {
         tracing::info!(backend = %self.backend, case = self.case, "not applicable: {why}");
-        report(&format!("N/A {}::{}: {why}", self.backend, self.case));
+        *self.not_applicable.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.to_owned());
     }
 
     /// The capabilities of a store, for gating.
@@ -71,6 +72,8 @@ pub type CaseFn = for<'a> fn(&'a Ctx) -> BoxFuture<'a, ()>;
 pub enum Outcome {
     /// Every assertion held.
     Passed,
+    /// The case does not apply to this store (its capabilities rule it out); why.
+    NotApplicable(String),
     /// The store could not be had; the reason.
     Skipped(String),
     /// An assertion or an operation failed; the message.
@@ -95,8 +98,7 @@ pub fn skip(backend: &str, what: &str, reason: &str) {
 
 #[allow(clippy::print_stderr)]
 fn report(line: &str) {
-    // Test harnesses capture stdout; stderr of a passing test is still shown by the project's
-    // test command, which is where a skip must be visible.
+    // Shown by the project's test command (`--show-output`) and by `--nocapture` runs.
     eprintln!("{line}");
 }
 
@@ -104,7 +106,7 @@ fn report(line: &str) {
 /// runs the case, always cleans up, and fails the test if the case failed.
 pub async fn run_case(factory: &dyn StoreFactory, case: &'static str, body: CaseFn) {
     match run_case_to_outcome(factory, case, body).await {
-        Outcome::Passed => {}
+        Outcome::Passed | Outcome::NotApplicable(_) => {}
         Outcome::Skipped(reason) => skip(&factory.backend(), case, &reason),
         Outcome::Failed(message) => panic!("{message}"),
     }
@@ -116,11 +118,14 @@ pub async fn run_case_to_outcome(factory: &dyn StoreFactory, case: &'static str,
         Ok(fixture) => fixture,
         Err(Unavailable(reason)) => return Outcome::Skipped(reason),
     };
-    let ctx = Ctx { case, backend: factory.backend(), fixture };
+    let ctx = Ctx { case, backend: factory.backend(), fixture, not_applicable: std::sync::Mutex::new(None) };
     let result = AssertUnwindSafe(body(&ctx)).catch_unwind().await;
     let cleanup = ctx.fixture.cleanup().await;
     match (result, cleanup) {
-        (Ok(()), Ok(())) => Outcome::Passed,
+        (Ok(()), Ok(())) => match ctx.not_applicable.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(why) => Outcome::NotApplicable(why),
+            None => Outcome::Passed,
+        },
         (Ok(()), Err(err)) => Outcome::Failed(format!("[{}] {case}: cleanup failed: {err}", ctx.backend)),
         (Err(panic), _) => Outcome::Failed(panic_message(panic.as_ref())),
     }

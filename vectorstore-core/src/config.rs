@@ -189,6 +189,33 @@ impl Config {
         }
     }
 
+    /// Points this configuration at the store `spec` names, `TYPE` or `TYPE:LOCATION`
+    /// (`sqlite_vec:/var/lib/decnet/vectors.sqlite`, `pgvector:postgres://…`, `fake:`), keeping
+    /// its other settings (backend options, metric). The type becomes explicit; the location
+    /// replaces any path or URL.
+    ///
+    /// ```
+    /// use vectorstore_core::Config;
+    /// let config = Config::default().with_spec("pgvector:postgres://u@db/decnet").unwrap();
+    /// assert_eq!(config.backend, "pgvector");
+    /// assert_eq!(config.url.as_deref(), Some("postgres://u@db/decnet"));
+    /// ```
+    pub fn with_spec(mut self, spec: &str) -> Result<Self> {
+        let (backend, location) = spec.split_once(':').unwrap_or((spec, ""));
+        if backend.trim().is_empty() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("invalid store {:?}: expected TYPE or TYPE:LOCATION", redact_url(spec)),
+            ));
+        }
+        self.enabled = true;
+        self.backend = backend.trim().to_ascii_lowercase();
+        self.backend_explicit = true;
+        self.path = None;
+        self.url = None;
+        Ok(self.with_location(location))
+    }
+
     /// Sets the default metric of new kinds.
     pub fn with_metric(mut self, metric: Metric) -> Self {
         self.metric = metric;

@@ -1,0 +1,173 @@
+//! Argument parsing and dispatch. Every command prints a human table by default and JSON with
+//! `--json`; an error prints one line on stderr and exits with status 1.
+
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Inspect and operate DECNET's vector store.
+///
+/// The store is the one `DECNET_VECTORSTORE_*` selects (see `vectorstore backends`), unless
+/// `--store TYPE[:LOCATION]` names another.
+#[derive(Debug, Parser)]
+#[command(name = "vectorstore", version, about, long_about = None)]
+pub struct Cli {
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Use this store instead of the environment's: TYPE or TYPE:LOCATION, e.g.
+    /// `sqlite_vec:/tmp/v.sqlite`, `pgvector:postgres://user@host/db`, `fake:`.
+    #[arg(long, global = true, value_name = "TYPE[:LOCATION]")]
+    pub store: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the backends compiled into this build, with their capabilities.
+    Backends,
+    /// Show the store's health (exit status 1 when not ok).
+    Health,
+    /// List kinds with dimension, metric and count.
+    Kinds,
+    /// Create a kind with a dimension and metric (or confirm it exists with them).
+    CreateKind {
+        /// The kind.
+        kind: String,
+        /// Its dimension.
+        #[arg(long)]
+        dim: usize,
+        /// Its metric: l2, cosine or dot.
+        #[arg(long, default_value = "l2")]
+        metric: String,
+    },
+    /// Insert or replace one vector.
+    Insert {
+        /// The kind.
+        kind: String,
+        /// The id.
+        id: String,
+        /// The vector: `1,2,3` or `[1,2,3]`.
+        #[arg(allow_hyphen_values = true)]
+        vector: String,
+        /// Version of the extractor that produced it.
+        #[arg(long, default_value_t = 1)]
+        extractor_version: u32,
+    },
+    /// Print one record (exit status 1 when absent).
+    Get {
+        /// The kind.
+        kind: String,
+        /// The id.
+        id: String,
+    },
+    /// Delete one record (exit status 1 when absent).
+    Delete {
+        /// The kind.
+        kind: String,
+        /// The id.
+        id: String,
+    },
+    /// Drop a kind with all its vectors (exit status 1 when absent).
+    DropKind {
+        /// The kind.
+        kind: String,
+    },
+    /// Nearest neighbours of a vector within a kind.
+    Knn {
+        /// The kind.
+        kind: String,
+        /// The query vector: `1,2,3` or `[1,2,3]`.
+        #[arg(allow_hyphen_values = true)]
+        vector: String,
+        /// How many neighbours.
+        #[arg(short, long, default_value_t = 10)]
+        k: usize,
+        /// Only vectors of this extractor version.
+        #[arg(long)]
+        extractor_version: Option<u32>,
+        /// Only neighbours at this distance or closer.
+        #[arg(long)]
+        max_distance: Option<f32>,
+    },
+    /// Write the store (or some kinds) as JSON Lines.
+    Export {
+        /// Only this kind (repeatable).
+        #[arg(long = "kind")]
+        kinds: Vec<String>,
+        /// Output file (standard output when absent).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Read JSON Lines into the store (see the README for the format).
+    Import {
+        /// Input file (standard input when absent).
+        #[arg(short, long)]
+        input: Option<PathBuf>,
+        /// Records per batch.
+        #[arg(long, default_value_t = 1000)]
+        batch_size: usize,
+    },
+    /// Run the conformance suite against the store, in isolated namespaces that are removed
+    /// afterwards (exit status 1 when a case fails).
+    Conformance {
+        /// Only cases whose name contains this.
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Re-identify synthetic attackers by their fingerprints, on the embedded default store in
+    /// a temporary file (or on `--store`).
+    Demo {
+        /// Number of attackers.
+        #[arg(long, default_value_t = 40)]
+        attackers: usize,
+        /// Sessions per attacker.
+        #[arg(long, default_value_t = 12)]
+        sessions: usize,
+        /// Seed of the synthetic population.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Keep the demo's sqlite file here instead of a temporary directory.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+}
+
+/// Parses arguments, runs the command, and maps errors to one line and exit status 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(&cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
