@@ -6,6 +6,8 @@ pub mod check;
 pub mod data;
 mod fixture;
 mod runner;
+#[cfg(feature = "servers")]
+pub mod servers;
 
 pub use fixture::{ConfigFactory, EnvFactory, Fixture, StoreFactory, Unavailable, unique_tag};
 pub use runner::{

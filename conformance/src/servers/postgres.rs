@@ -1,0 +1,1 @@
+//! PostgreSQL + pgvector test servers (in progress).

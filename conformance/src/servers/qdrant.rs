@@ -1,0 +1,1 @@
+//! Qdrant test servers (in progress).
