@@ -7,4 +7,5 @@
 //! (or as a failure when `DECNET_TEST_REQUIRE` lists the backend).
 
 pub mod postgres;
+pub mod process;
 pub mod qdrant;
