@@ -130,20 +130,39 @@ impl KindData {
     }
 
     fn search(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Vec<Neighbor> {
+        #[cfg(target_arch = "x86_64")]
+        if distance::wide_simd() {
+            // SAFETY: the CPU supports AVX2 (checked by wide_simd).
+            return unsafe { self.search_avx2(kind, query, options) };
+        }
+        self.search_inline(kind, query, options)
+    }
+
+    /// The scan compiled for AVX2, so the inlined kernels use 256-bit registers.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn search_avx2(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Vec<Neighbor> {
+        self.search_inline(kind, query, options)
+    }
+
+    #[inline(always)]
+    fn search_inline(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Vec<Neighbor> {
         let k = options.k.min(self.ids.len());
         if k == 0 {
             return Vec::new();
         }
-        let query_norm = distance::norm_squared(query);
+        let query_norm = distance::dot_inline(query, query);
         let mut best: BinaryHeap<Hit<'_>> = BinaryHeap::with_capacity(k + 1);
         for (slot, row) in self.data.chunks_exact(self.dim).enumerate() {
             if options.extractor_version.is_some_and(|v| v != self.versions[slot]) {
                 continue;
             }
             let d = match self.metric {
-                Metric::L2 => distance::l2_squared(query, row).sqrt(),
-                Metric::Cosine => distance::cosine_from_parts(distance::dot(query, row), query_norm, self.norms[slot]),
-                Metric::Dot => -distance::dot(query, row),
+                Metric::L2 => distance::l2_squared_inline(query, row).sqrt(),
+                Metric::Cosine => {
+                    distance::cosine_from_parts(distance::dot_inline(query, row), query_norm, self.norms[slot])
+                }
+                Metric::Dot => -distance::dot_inline(query, row),
             } + 0.0;
             if options.max_distance.is_some_and(|max| d > max) {
                 continue;

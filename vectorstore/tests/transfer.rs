@@ -2,9 +2,7 @@
 
 use std::io::Cursor;
 
-use vectorstore::transfer::{
-    ExportOptions, ImportOptions, TransferSummary, export_jsonl, export_to_string, import_jsonl,
-};
+use vectorstore::transfer::{ExportOptions, Format, ImportOptions, TransferSummary, export, export_to_string, import};
 use vectorstore::{ErrorKind, FakeVectorStore, Metric, NewVector, VectorStore};
 use vectorstore_conformance::check::snapshot;
 use vectorstore_conformance::data::Rng;
@@ -16,7 +14,8 @@ async fn store() -> FakeVectorStore {
 }
 
 async fn import_str(store: &dyn VectorStore, text: &str, batch_size: usize) -> vectorstore::Result<TransferSummary> {
-    import_jsonl(store, &mut Cursor::new(text.as_bytes()), &ImportOptions { batch_size }, &mut |_| {}).await
+    import(store, &mut Cursor::new(text.as_bytes()), &ImportOptions { batch_size, ..Default::default() }, &mut |_| {})
+        .await
 }
 
 #[tokio::test]
@@ -34,7 +33,7 @@ async fn export_then_import_is_bit_exact_with_kinds_and_metrics() {
     let mut out = Vec::new();
     let mut events = 0;
     let summary =
-        export_jsonl(&source, &mut out, &ExportOptions { page_size: 333, ..Default::default() }, &mut |_| events += 1)
+        export(&source, &mut out, &ExportOptions { page_size: 333, ..Default::default() }, &mut |_| events += 1)
             .await
             .unwrap();
     assert_eq!(summary, TransferSummary { kinds: 3, records: 2501 });
@@ -57,11 +56,11 @@ async fn export_can_choose_kinds_and_refuses_unknown_ones() {
     source.insert("b", "1", &[1.0], 1).await.unwrap();
     let mut out = Vec::new();
     let options = ExportOptions { kinds: vec!["b".into()], ..Default::default() };
-    let summary = export_jsonl(&source, &mut out, &options, &mut |_| {}).await.unwrap();
+    let summary = export(&source, &mut out, &options, &mut |_| {}).await.unwrap();
     assert_eq!(summary.records, 1);
     assert!(String::from_utf8(out).unwrap().lines().all(|l| l.contains("\"kind\":\"b\"")));
     let options = ExportOptions { kinds: vec!["c".into()], ..Default::default() };
-    let err = export_jsonl(&source, &mut Vec::new(), &options, &mut |_| {}).await.unwrap_err();
+    let err = export(&source, &mut Vec::new(), &options, &mut |_| {}).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
 }
 
@@ -120,4 +119,46 @@ async fn export_format_is_one_object_per_line() {
         lines[1],
         serde_json::json!({"kind": "ja3", "id": "a", "vector": [0.5, -0.0], "dim": 2, "extractor_version": 2})
     );
+}
+
+#[tokio::test]
+async fn binary_round_trip_is_bit_exact_and_smaller() {
+    let source = store().await;
+    source.create_kind("wide", 64, Metric::Dot).await.unwrap();
+    let mut rng = Rng::new(3);
+    for i in 0..300 {
+        source.insert("wide", &format!("id-{i}"), &rng.gaussian_vector(64), 1 + i % 4).await.unwrap();
+    }
+    let binary_options = ExportOptions { format: Format::Binary, ..Default::default() };
+    let mut binary = Vec::new();
+    export(&source, &mut binary, &binary_options, &mut |_| {}).await.unwrap();
+    let json = export_to_string(&source).await.unwrap();
+    assert!(binary.len() * 2 < json.len(), "binary {} bytes vs JSON {}", binary.len(), json.len());
+
+    let target = store().await;
+    let options = ImportOptions { batch_size: 64, format: Format::Binary };
+    let summary = import(&target, &mut Cursor::new(&binary), &options, &mut |_| {}).await.unwrap();
+    assert_eq!(summary.records, 300);
+    assert_eq!(snapshot(&target).await, snapshot(&source).await);
+
+    // A truncated file is an error, not a silent partial import; nothing of its last batch lands.
+    let truncated = &binary[..binary.len() - 100];
+    let target = store().await;
+    let err = import(&target, &mut Cursor::new(truncated), &options, &mut |_| {}).await.unwrap_err();
+    assert!(err.message().contains("truncated"), "{err}");
+    assert_eq!(target.kinds().await.unwrap()[0].count % 64, 0, "whole batches only");
+
+    // Garbage is refused without allocating what its lengths claim.
+    let err = import(
+        &store().await,
+        &mut Cursor::new(b"DNVSTORE\x01\0\0\0R\x03ja3\xff\xff".as_slice()),
+        &options,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidId, "{err}");
+    let err =
+        import(&store().await, &mut Cursor::new(b"not a file".as_slice()), &options, &mut |_| {}).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
 }

@@ -10,11 +10,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use vectorstore::conformance::{ConfigFactory, Outcome, run_suite};
 use vectorstore::demo::{self, DemoOptions};
-use vectorstore::transfer::{self, ExportOptions, ImportOptions, Progress};
+use vectorstore::transfer::{self, CopyOptions, ExportOptions, Format, ImportOptions, Progress, VerifyReport};
 use vectorstore::{Config, Error, ErrorKind, KnnOptions, Metric, Result, VectorStore, backends, redact_url};
 
 use super::output::{json, percent, table, vector_preview};
-use super::{Cli, Command};
+use super::{Cli, Command, FileFormat};
 
 /// Runs the parsed command.
 pub async fn run(cli: &Cli) -> Result<ExitCode> {
@@ -90,8 +90,24 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
             }
             finish(&*store, ExitCode::SUCCESS).await
         }
-        Command::Export { kinds, output } => export(cli, kinds, output.as_deref()).await,
-        Command::Import { input, batch_size } => import(cli, input.as_deref(), *batch_size).await,
+        Command::Export { kinds, output, format } => export(cli, kinds, output.as_deref(), *format).await,
+        Command::Import { input, batch_size, format } => import(cli, input.as_deref(), *batch_size, *format).await,
+        Command::Copy { from, to, kinds, batch_size, replace_kind, verify } => {
+            let options = CopyOptions {
+                kinds: kinds.clone(),
+                batch_size: *batch_size,
+                replace_kind: *replace_kind,
+                ..CopyOptions::default()
+            };
+            copy(cli, from.as_deref(), to, &options, *verify).await
+        }
+        Command::Verify { from, to, kinds } => {
+            let (source, target) = open_pair(cli, from.as_deref(), to).await?;
+            let report = transfer::verify(&*source, &*target, kinds).await?;
+            let ok = print_verify(cli, &report);
+            source.close().await?;
+            finish(&*target, if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }).await
+        }
         Command::Conformance { filter } => conformance(cli, filter.as_deref()).await,
         Command::Demo { attackers, sessions, seed, keep } => {
             let options = DemoOptions {
@@ -270,15 +286,27 @@ fn bar_updater() -> (impl FnMut(Progress<'_>), std::rc::Rc<std::cell::RefCell<Op
     (update, current)
 }
 
-async fn export(cli: &Cli, kinds: &[String], output: Option<&std::path::Path>) -> Result<ExitCode> {
+fn format(format: FileFormat) -> Format {
+    match format {
+        FileFormat::Jsonl => Format::JsonLines,
+        FileFormat::Binary => Format::Binary,
+    }
+}
+
+async fn export(
+    cli: &Cli,
+    kinds: &[String],
+    output: Option<&std::path::Path>,
+    file_format: FileFormat,
+) -> Result<ExitCode> {
     let store = open(cli).await?;
     let mut out: Box<dyn Write> = match output {
         Some(path) => Box::new(BufWriter::new(File::create(path).map_err(|e| file_error(path, e))?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let (mut update, bar) = bar_updater();
-    let options = ExportOptions { kinds: kinds.to_vec(), ..ExportOptions::default() };
-    let summary = transfer::export_jsonl(&*store, &mut out, &options, &mut update).await?;
+    let options = ExportOptions { kinds: kinds.to_vec(), format: format(file_format), ..ExportOptions::default() };
+    let summary = transfer::export(&*store, &mut out, &options, &mut update).await?;
     if let Some(bar) = bar.borrow_mut().take() {
         bar.finish();
     }
@@ -286,14 +314,20 @@ async fn export(cli: &Cli, kinds: &[String], output: Option<&std::path::Path>) -
     finish(&*store, ExitCode::SUCCESS).await
 }
 
-async fn import(cli: &Cli, input: Option<&std::path::Path>, batch_size: usize) -> Result<ExitCode> {
+async fn import(
+    cli: &Cli,
+    input: Option<&std::path::Path>,
+    batch_size: usize,
+    file_format: FileFormat,
+) -> Result<ExitCode> {
     let store = open(cli).await?;
     let mut reader: Box<dyn std::io::BufRead> = match input {
         Some(path) => Box::new(BufReader::new(File::open(path).map_err(|e| file_error(path, e))?)),
         None => Box::new(BufReader::new(std::io::stdin().lock())),
     };
     let (mut update, bar) = bar_updater();
-    let result = transfer::import_jsonl(&*store, &mut reader, &ImportOptions { batch_size }, &mut update).await;
+    let options = ImportOptions { batch_size, format: format(file_format) };
+    let result = transfer::import(&*store, &mut reader, &options, &mut update).await;
     if let Some(bar) = bar.borrow_mut().take() {
         bar.finish();
     }
@@ -304,6 +338,108 @@ async fn import(cli: &Cli, input: Option<&std::path::Path>, batch_size: usize) -
         println!("imported {} records, {} kind declarations", summary.records, summary.kinds);
     }
     finish(&*store, ExitCode::SUCCESS).await
+}
+
+/// Opens the source (`--from`, else `--store`, else the environment's) and the target.
+async fn open_pair(cli: &Cli, from: Option<&str>, to: &str) -> Result<(Arc<dyn VectorStore>, Arc<dyn VectorStore>)> {
+    let source_config = match from {
+        Some(spec) => Config::from_env()?.with_spec(spec)?,
+        None => config(cli)?,
+    };
+    let target_config = Config::from_env()?.with_spec(to)?;
+    if source_config.backend == target_config.backend
+        && source_config.path == target_config.path
+        && source_config.url == target_config.url
+        && source_config.backend != "fake"
+    {
+        return Err(Error::new(ErrorKind::InvalidArgument, "the source and the target are the same store"));
+    }
+    let source = vectorstore::open(&source_config)?;
+    source.initialize().await?;
+    let target = vectorstore::open(&target_config)?;
+    target.initialize().await?;
+    Ok((source, target))
+}
+
+async fn copy(cli: &Cli, from: Option<&str>, to: &str, options: &CopyOptions, verify: bool) -> Result<ExitCode> {
+    let (source, target) = open_pair(cli, from, to).await?;
+    let (mut update, bar) = bar_updater();
+    let result = transfer::copy(&*source, &*target, options, &mut update).await;
+    if let Some(bar) = bar.borrow_mut().take() {
+        bar.finish();
+    }
+    let report = result?;
+    let mut ok = true;
+    if cli.json && !verify {
+        json(&report);
+    } else if !cli.json {
+        let rows: Vec<Vec<String>> = report
+            .kinds
+            .iter()
+            .map(|k| {
+                vec![
+                    k.kind.clone(),
+                    k.dim.to_string(),
+                    k.metric.to_string(),
+                    k.read.to_string(),
+                    k.written.to_string(),
+                    k.unchanged.to_string(),
+                    if k.replaced { "yes" } else { "" }.to_owned(),
+                ]
+            })
+            .collect();
+        table(&["kind", "dim", "metric", "read", "written", "unchanged", "replaced"], &rows);
+        println!(
+            "copied {} records of {} kinds from {} to {}",
+            report.written(),
+            report.kinds.len(),
+            source.backend(),
+            target.backend()
+        );
+    }
+    if verify {
+        let checked = transfer::verify(&*source, &*target, &options.kinds).await?;
+        if cli.json {
+            json(&serde_json::json!({"copy": report, "verify": checked}));
+            ok = checked.ok();
+        } else {
+            ok = print_verify(cli, &checked);
+        }
+    }
+    source.close().await?;
+    finish(&*target, if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }).await
+}
+
+/// Prints a verification report; true when both stores agree.
+fn print_verify(cli: &Cli, report: &VerifyReport) -> bool {
+    if cli.json {
+        json(report);
+        return report.ok();
+    }
+    let rows: Vec<Vec<String>> = report
+        .kinds
+        .iter()
+        .map(|k| {
+            vec![
+                k.kind.clone(),
+                format!("{} / {}", k.source_count, k.target_count),
+                if k.source_checksum == k.target_checksum {
+                    k.source_checksum.clone()
+                } else {
+                    format!("{} / {}", k.source_checksum, k.target_checksum)
+                },
+                format!("{} of {}", k.queries - k.query_mismatches, k.queries),
+                if k.ok() { "ok" } else { "DIFFERENT" }.to_owned(),
+            ]
+        })
+        .collect();
+    table(&["kind", "records (source / target)", "checksum", "searches agreeing", "result"], &rows);
+    if report.ok() {
+        println!("verified: both stores hold the same data");
+    } else {
+        eprintln!("verification failed: the stores differ");
+    }
+    report.ok()
 }
 
 fn file_error(path: &std::path::Path, err: std::io::Error) -> Error {

@@ -98,7 +98,7 @@ pub enum Command {
         #[arg(long)]
         max_distance: Option<f32>,
     },
-    /// Write the store (or some kinds) as JSON Lines.
+    /// Write the store (or some kinds) to a file: JSON Lines, or the compact binary form.
     Export {
         /// Only this kind (repeatable).
         #[arg(long = "kind")]
@@ -106,8 +106,11 @@ pub enum Command {
         /// Output file (standard output when absent).
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// File format.
+        #[arg(long, value_enum, default_value_t = FileFormat::Jsonl)]
+        format: FileFormat,
     },
-    /// Read JSON Lines into the store (see the README for the format).
+    /// Read a file written by `export` into the store (see the README for what a bad entry leaves).
     Import {
         /// Input file (standard input when absent).
         #[arg(short, long)]
@@ -115,6 +118,42 @@ pub enum Command {
         /// Records per batch.
         #[arg(long, default_value_t = 1000)]
         batch_size: usize,
+        /// File format.
+        #[arg(long, value_enum, default_value_t = FileFormat::Jsonl)]
+        format: FileFormat,
+    },
+    /// Copy every kind and record from one store to another (resumable; the source is only read).
+    Copy {
+        /// The source, TYPE[:LOCATION] (default: the environment's store, or --store).
+        #[arg(long)]
+        from: Option<String>,
+        /// The target, TYPE[:LOCATION].
+        #[arg(long)]
+        to: String,
+        /// Only this kind (repeatable).
+        #[arg(long = "kind")]
+        kinds: Vec<String>,
+        /// Records per batch.
+        #[arg(long, default_value_t = 1000)]
+        batch_size: usize,
+        /// Drop target kinds whose dimension or metric differs instead of refusing.
+        #[arg(long)]
+        replace_kind: bool,
+        /// Afterwards compare counts, checksums and sampled searches; exit status 1 on any difference.
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Compare two stores: counts, checksums and sampled searches (exit status 1 on any difference).
+    Verify {
+        /// The reference store, TYPE[:LOCATION] (default: the environment's store, or --store).
+        #[arg(long)]
+        from: Option<String>,
+        /// The store to check, TYPE[:LOCATION].
+        #[arg(long)]
+        to: String,
+        /// Only this kind (repeatable).
+        #[arg(long = "kind")]
+        kinds: Vec<String>,
     },
     /// Run the conformance suite against the store, in isolated namespaces that are removed
     /// afterwards (exit status 1 when a case fails).
@@ -139,6 +178,15 @@ pub enum Command {
         #[arg(long)]
         keep: Option<PathBuf>,
     },
+}
+
+/// A file format of `export` and `import`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FileFormat {
+    /// JSON Lines, one object per line.
+    Jsonl,
+    /// Compact little-endian frames.
+    Binary,
 }
 
 /// Parses arguments, runs the command, and maps errors to one line and exit status 1.

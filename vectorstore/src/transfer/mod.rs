@@ -1,0 +1,342 @@
+//! Moving whole stores: export to and import from files (JSON Lines or a compact binary form),
+//! and copying from one store to another with verification. All of it streams: kinds are read
+//! page by page with `scan` and written batch by batch with `insert_many`, so memory stays
+//! bounded whatever the store's size.
+//!
+//! # Formats
+//!
+//! A file is a sequence of *entries*: a kind entry (`kind`, `dim`, `metric`) before the records
+//! of that kind, then record entries (`kind`, `id`, `vector`, `extractor_version`).
+//!
+//! - JSON Lines ([`Format::JsonLines`]): one object per line, `{"kind":"ja3","dim":2,"metric":"l2"}`
+//!   and `{"kind":"ja3","id":"s-1","vector":[0.5,1.0],"dim":2,"extractor_version":1}` (`dim`
+//!   optional, `extractor_version` defaults to 1). `f32` values are written in their shortest
+//!   exact form, so a round trip is bit-exact.
+//! - Binary ([`Format::Binary`]): little-endian frames after an 8-byte magic and a version,
+//!   about a third of the JSON size, see [`binary`].
+//!
+//! # Import guarantees
+//!
+//! Every entry is parsed and validated (kind, id, vector, version, the kind's dimension and
+//! metric) before the batch holding it is written. A bad entry stops the import with its line
+//! (or record) number and the reason; batches completed before it are written, the batch it
+//! belongs to and everything after it are not. Records are upserts, so re-running an import
+//! after fixing the file finishes the job without duplicates.
+
+pub mod binary;
+mod copy;
+mod jsonl;
+mod verify;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+
+use serde::Serialize;
+use vectorstore_core::{
+    Error, ErrorKind, KindInfo, Metric, NewVector, Result, VectorRecord, VectorStore, limits, validate,
+};
+
+pub use copy::{CopyOptions, CopyReport, KindCopy, copy};
+pub use verify::{KindCheck, VerifyReport, verify};
+
+/// Progress of a transfer, for a progress bar.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress<'a> {
+    /// A kind starts; its record count when known.
+    Kind {
+        /// The kind.
+        kind: &'a str,
+        /// Records it holds, when known.
+        total: Option<u64>,
+    },
+    /// This many more records were read or written.
+    Records(u64),
+}
+
+/// The file format of an export or import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// One JSON object per line.
+    #[default]
+    JsonLines,
+    /// Compact little-endian frames (see [`binary`]).
+    Binary,
+}
+
+/// Options of [`export`].
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// Only these kinds (all when empty).
+    pub kinds: Vec<String>,
+    /// Records read per `scan` page.
+    pub page_size: usize,
+    /// The file format.
+    pub format: Format,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions { kinds: Vec::new(), page_size: 1000, format: Format::JsonLines }
+    }
+}
+
+/// Options of [`import`].
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Records written per `insert_many` call (1..=10,000).
+    pub batch_size: usize,
+    /// The file format.
+    pub format: Format,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions { batch_size: 1000, format: Format::JsonLines }
+    }
+}
+
+/// What an export or import moved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TransferSummary {
+    /// Kind entries written or read.
+    pub kinds: u64,
+    /// Records written or read.
+    pub records: u64,
+}
+
+/// One unit of a file: a kind declaration or a record.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Entry {
+    Kind { kind: String, dim: usize, metric: Metric },
+    Record { kind: String, item: NewVector },
+}
+
+/// Writes entries in one format.
+pub(crate) trait Encoder {
+    fn kind(&mut self, info: &KindInfo) -> Result<()>;
+    fn record(&mut self, record: &VectorRecord) -> Result<()>;
+    fn finish(&mut self) -> Result<()>;
+}
+
+/// Reads entries in one format, saying where the last one came from.
+pub(crate) trait Decoder {
+    fn next_entry(&mut self) -> Option<Result<Entry>>;
+    /// Where the entry just returned starts (`line 9`, `record 9 at byte 1234`).
+    fn location(&self) -> String;
+}
+
+/// Reads a kind page by page with `scan`, in id order.
+pub(crate) struct Pages<'a> {
+    store: &'a dyn VectorStore,
+    kind: &'a str,
+    after: Option<String>,
+    page: usize,
+    done: bool,
+}
+
+impl<'a> Pages<'a> {
+    pub(crate) fn new(store: &'a dyn VectorStore, kind: &'a str, page: usize) -> Self {
+        Pages { store, kind, after: None, page: page.clamp(1, limits::MAX_SCAN_LIMIT), done: false }
+    }
+
+    /// The next page, or `None` after the last.
+    pub(crate) async fn next(&mut self) -> Result<Option<Vec<VectorRecord>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let records = self.store.scan(self.kind, self.after.as_deref(), self.page).await?;
+        if let (Some(previous), Some(first)) = (&self.after, records.first())
+            && first.id.as_str() <= previous.as_str()
+        {
+            return Err(Error::new(
+                ErrorKind::Backend,
+                format!("scan of kind {:?} did not advance past {previous:?}", self.kind),
+            ));
+        }
+        self.done = records.len() < self.page;
+        match records.last() {
+            Some(last) => {
+                self.after = Some(last.id.clone());
+                Ok(Some(records))
+            }
+            None => {
+                self.done = true;
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// The kinds to move: all of `store`'s, or the chosen ones (each must exist).
+pub(crate) async fn chosen_kinds(store: &dyn VectorStore, chosen: &[String]) -> Result<Vec<KindInfo>> {
+    let kinds = store.kinds().await?;
+    for wanted in chosen {
+        validate::kind(wanted)?;
+        if !kinds.iter().any(|k| &k.kind == wanted) {
+            return Err(Error::new(ErrorKind::InvalidArgument, format!("the store has no kind {wanted:?}")));
+        }
+    }
+    Ok(kinds.into_iter().filter(|k| chosen.is_empty() || chosen.contains(&k.kind)).collect())
+}
+
+/// Writes every kind and record of `store` (or of the chosen kinds) to `out`.
+pub async fn export(
+    store: &dyn VectorStore,
+    out: &mut dyn Write,
+    options: &ExportOptions,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<TransferSummary> {
+    let mut encoder: Box<dyn Encoder + '_> = match options.format {
+        Format::JsonLines => Box::new(jsonl::JsonLinesEncoder::new(out)),
+        Format::Binary => Box::new(binary::BinaryEncoder::new(out)?),
+    };
+    let mut summary = TransferSummary::default();
+    for info in chosen_kinds(store, &options.kinds).await? {
+        progress(Progress::Kind { kind: &info.kind, total: Some(info.count) });
+        encoder.kind(&info)?;
+        summary.kinds += 1;
+        let mut pages = Pages::new(store, &info.kind, options.page_size);
+        while let Some(records) = pages.next().await? {
+            for record in &records {
+                encoder.record(record)?;
+            }
+            summary.records += records.len() as u64;
+            progress(Progress::Records(records.len() as u64));
+        }
+    }
+    encoder.finish()?;
+    Ok(summary)
+}
+
+/// Reads a file written by [`export`] (or by hand, see the module docs) into `store`.
+pub async fn import(
+    store: &dyn VectorStore,
+    input: &mut dyn BufRead,
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<TransferSummary> {
+    let mut decoder: Box<dyn Decoder + '_> = match options.format {
+        Format::JsonLines => Box::new(jsonl::JsonLinesDecoder::new(input)),
+        Format::Binary => Box::new(binary::BinaryDecoder::new(input)?),
+    };
+    let mut importer = Importer::new(store, options.batch_size).await?;
+    while let Some(entry) = decoder.next_entry() {
+        let entry = entry.and_then(|entry| importer.check(entry)).map_err(|err| located(&decoder.location(), err))?;
+        let location = decoder.location();
+        importer.accept(entry, location, progress).await?;
+    }
+    importer.flush(progress).await?;
+    Ok(importer.summary)
+}
+
+fn located(location: &str, err: Error) -> Error {
+    Error::new(err.kind(), format!("{location}: {}", err.message())).with_context("at", location.to_owned())
+}
+
+/// Validates entries against what the store and the file have declared, and writes records in
+/// whole batches.
+struct Importer<'a> {
+    store: &'a dyn VectorStore,
+    batch_size: usize,
+    known: BTreeMap<String, KindInfo>,
+    batch_kind: String,
+    batch: Vec<NewVector>,
+    batch_start: String,
+    summary: TransferSummary,
+}
+
+impl<'a> Importer<'a> {
+    async fn new(store: &'a dyn VectorStore, batch_size: usize) -> Result<Self> {
+        let known = store.kinds().await?.into_iter().map(|k| (k.kind.clone(), k)).collect();
+        Ok(Importer {
+            store,
+            batch_size: batch_size.clamp(1, limits::MAX_BATCH),
+            known,
+            batch_kind: String::new(),
+            batch: Vec::new(),
+            batch_start: String::new(),
+            summary: TransferSummary::default(),
+        })
+    }
+
+    /// Everything that can be checked before writing.
+    fn check(&self, entry: Entry) -> Result<Entry> {
+        match &entry {
+            Entry::Kind { kind, dim, metric } => {
+                validate::create_kind(kind, *dim)?;
+                let capabilities = self.store.capabilities();
+                if !capabilities.supports(*metric) {
+                    return Err(validate::metric_unsupported(self.store.backend(), *metric, capabilities.metrics));
+                }
+                if let Some(existing) = self.known.get(kind) {
+                    validate::same_kind(existing, *dim, *metric)?;
+                }
+            }
+            Entry::Record { kind, item } => {
+                validate::insert(kind, &item.id, &item.vector, item.extractor_version)?;
+                if let Some(info) = self.known.get(kind) {
+                    validate::against_kind(info, &item.vector)?;
+                }
+            }
+        }
+        Ok(entry)
+    }
+
+    async fn accept(&mut self, entry: Entry, location: String, progress: &mut dyn FnMut(Progress<'_>)) -> Result<()> {
+        match entry {
+            Entry::Kind { kind, dim, metric } => {
+                self.flush(progress).await?;
+                let info = self.store.create_kind(&kind, dim, metric).await.map_err(|e| located(&location, e))?;
+                progress(Progress::Kind { kind: &kind, total: None });
+                self.summary.kinds += 1;
+                self.known.insert(kind, info);
+            }
+            Entry::Record { kind, item } => {
+                if kind != self.batch_kind || self.batch.len() >= self.batch_size {
+                    self.flush(progress).await?;
+                    self.batch_kind.clone_from(&kind);
+                }
+                // A kind first seen in a record gets its metric from the store on insert; until
+                // then only its dimension can be checked, which L2 (no further rule) does.
+                self.known.entry(kind.clone()).or_insert_with(|| KindInfo {
+                    kind,
+                    dim: item.vector.len(),
+                    metric: Metric::L2,
+                    count: 0,
+                });
+                if self.batch.is_empty() {
+                    self.batch_start = location;
+                }
+                self.batch.push(item);
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self, progress: &mut dyn FnMut(Progress<'_>)) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.store.insert_many(&self.batch_kind, &self.batch).await.map_err(|err| {
+            Error::new(
+                err.kind(),
+                format!("the batch starting at {} was not written: {}", self.batch_start, err.message()),
+            )
+        })?;
+        self.summary.records += self.batch.len() as u64;
+        progress(Progress::Records(self.batch.len() as u64));
+        self.batch.clear();
+        Ok(())
+    }
+}
+
+/// Every record of a store, kind by kind, as a JSON Lines string (small stores and tests).
+pub async fn export_to_string(store: &dyn VectorStore) -> Result<String> {
+    let mut out = Vec::new();
+    export(store, &mut out, &ExportOptions::default(), &mut |_| {}).await?;
+    String::from_utf8(out).map_err(|e| Error::new(ErrorKind::Backend, "export produced invalid UTF-8").with_source(e))
+}
+
+pub(crate) fn io_error(err: std::io::Error) -> Error {
+    Error::new(ErrorKind::Backend, format!("I/O error: {err}")).with_source(err)
+}
