@@ -1,12 +1,12 @@
 //! Copying between stores: complete, verified, resumable, and refusing clashes before writing.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
+use std::sync::atomic::Ordering;
+
+use common::Faulty;
 use vectorstore::transfer::{CopyOptions, copy, verify};
-use vectorstore::{
-    Capabilities, Error, ErrorKind, FakeVectorStore, Health, KindInfo, KnnOptions, Metric, Neighbor, NewVector, Result,
-    VectorRecord, VectorStore, async_trait,
-};
+use vectorstore::{ErrorKind, FakeVectorStore, Metric, NewVector, VectorStore};
 use vectorstore_conformance::check::snapshot;
 use vectorstore_conformance::data::clustered;
 
@@ -53,66 +53,10 @@ async fn copy_moves_everything_and_verify_agrees() {
     assert!(checked.kinds.iter().filter(|k| k.source_count > 0).all(|k| k.queries > 0));
 }
 
-/// A target whose batch writes start failing after a number of calls, like a process killed mid-copy.
-#[derive(Debug)]
-struct Interrupted {
-    inner: FakeVectorStore,
-    batches_left: AtomicUsize,
-}
-
-#[async_trait]
-impl VectorStore for Interrupted {
-    fn backend(&self) -> &'static str {
-        "interrupted"
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.inner.capabilities()
-    }
-    async fn initialize(&self) -> Result<()> {
-        self.inner.initialize().await
-    }
-    async fn close(&self) -> Result<()> {
-        self.inner.close().await
-    }
-    async fn health(&self) -> Health {
-        self.inner.health().await
-    }
-    async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
-        self.inner.create_kind(kind, dim, metric).await
-    }
-    async fn insert(&self, kind: &str, id: &str, vector: &[f32], version: u32) -> Result<()> {
-        self.inner.insert(kind, id, vector, version).await
-    }
-    async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
-        if self.batches_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_err() {
-            return Err(Error::new(ErrorKind::Unavailable, "connection lost"));
-        }
-        self.inner.insert_many(kind, items).await
-    }
-    async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
-        self.inner.get(kind, id).await
-    }
-    async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
-        self.inner.delete(kind, id).await
-    }
-    async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
-        self.inner.knn_with(kind, query, options).await
-    }
-    async fn kinds(&self) -> Result<Vec<KindInfo>> {
-        self.inner.kinds().await
-    }
-    async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
-        self.inner.scan(kind, after_id, limit).await
-    }
-    async fn drop_kind(&self, kind: &str) -> Result<bool> {
-        self.inner.drop_kind(kind).await
-    }
-}
-
 #[tokio::test]
 async fn an_interrupted_copy_resumes_without_duplicates_or_rewrites() {
     let from = source().await;
-    let to = Interrupted { inner: fake().await, batches_left: AtomicUsize::new(5) };
+    let to = Faulty::new(5, 0).await;
     let options = CopyOptions { batch_size: 100, ..Default::default() };
     let err = copy(&from, &to, &options, &mut |_| {}).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable);

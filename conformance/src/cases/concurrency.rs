@@ -24,6 +24,8 @@ pub async fn concurrent_inserts_and_queries(ctx: &Ctx) {
         let store: Arc<dyn VectorStore> = store.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..PER_TASK {
+                // In-process stores never block; yield so the tasks really interleave.
+                tokio::task::yield_now().await;
                 let id = format!("t{task:02}-{i:03}");
                 let v = [task as f32, i as f32, 1.0];
                 if i % 10 == 9 {

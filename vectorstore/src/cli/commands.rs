@@ -109,6 +109,7 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
             finish(&*target, if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }).await
         }
         Command::Conformance { filter } => conformance(cli, filter.as_deref()).await,
+        Command::Bench { action, run } => super::bench::run(cli, action.as_ref(), run).await,
         Command::Demo { attackers, sessions, seed, keep } => {
             let options = DemoOptions {
                 attackers: *attackers,
@@ -132,7 +133,7 @@ fn report_removed(cli: &Cli, removed: bool, what: &str) {
 }
 
 /// The configuration the command works on: the environment's, or `--store`.
-fn config(cli: &Cli) -> Result<Config> {
+pub fn config(cli: &Cli) -> Result<Config> {
     let base = Config::from_env()?;
     match &cli.store {
         Some(spec) => base.with_spec(spec),
@@ -140,7 +141,7 @@ fn config(cli: &Cli) -> Result<Config> {
     }
 }
 
-async fn open(cli: &Cli) -> Result<Arc<dyn VectorStore>> {
+pub async fn open(cli: &Cli) -> Result<Arc<dyn VectorStore>> {
     let store = vectorstore::open(&config(cli)?)?;
     store.initialize().await?;
     Ok(store)
@@ -248,7 +249,7 @@ async fn kinds(cli: &Cli) -> Result<ExitCode> {
 }
 
 /// A progress bar on stderr when it is a terminal, hidden otherwise.
-fn progress_bar(total: Option<u64>) -> ProgressBar {
+pub fn progress_bar(total: Option<u64>) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch. Every command prints a human table by default and JSON with
 //! `--json`; an error prints one line on stderr and exits with status 1.
 
+mod bench;
 mod commands;
 mod output;
 
@@ -162,6 +163,16 @@ pub enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Benchmark the store (and the raw engine beside it), compare reports, or soak it.
+    #[command(args_conflicts_with_subcommands = true)]
+    Bench {
+        /// `report` or `soak`; without one, run the benchmark.
+        #[command(subcommand)]
+        action: Option<BenchAction>,
+        /// Options of a benchmark run.
+        #[command(flatten)]
+        run: BenchRun,
+    },
     /// Re-identify synthetic attackers by their fingerprints, on the embedded default store in
     /// a temporary file (or on `--store`).
     Demo {
@@ -178,6 +189,91 @@ pub enum Command {
         #[arg(long)]
         keep: Option<PathBuf>,
     },
+}
+
+/// The `bench` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BenchAction {
+    /// Print and plot reports saved with `bench --output`, side by side.
+    Report {
+        /// JSON reports.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write an SVG chart: latency vs vectors when the reports have scaling figures, else p50/p99 per store.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
+    /// Many clients mixing every operation for a while, then a full consistency check against
+    /// a Fake replay (exit status 1 on any error or difference).
+    Soak {
+        /// How long to run.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Seed of the operation mix.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+/// Options of a benchmark run.
+#[derive(Debug, clap::Args)]
+pub struct BenchRun {
+    /// Workloads, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "insert,knn,mixed")]
+    pub workload: Vec<BenchWorkload>,
+    /// Vectors loaded through insert_many.
+    #[arg(long, default_value_t = 100_000)]
+    pub count: usize,
+    /// Their dimension (32, 128, 384, ...).
+    #[arg(long, default_value_t = 128)]
+    pub dim: usize,
+    /// The kind's metric.
+    #[arg(long, default_value = "l2")]
+    pub metric: String,
+    /// Vectors per insert_many call.
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: usize,
+    /// Vectors written through single inserts.
+    #[arg(long, default_value_t = 10_000)]
+    pub singles: usize,
+    /// Searches per client configuration.
+    #[arg(long, default_value_t = 1000)]
+    pub queries: usize,
+    /// Neighbours per search.
+    #[arg(short, long, default_value_t = 10)]
+    pub k: usize,
+    /// Operations of the mixed workload.
+    #[arg(long, default_value_t = 10_000)]
+    pub mixed_ops: usize,
+    /// Sizes for the latency-vs-vectors figures, comma-separated (e.g. 10000,25000,50000,100000).
+    #[arg(long, value_delimiter = ',')]
+    pub scaling: Vec<usize>,
+    /// Seed of the data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Skip the raw-engine baseline.
+    #[arg(long)]
+    pub no_raw: bool,
+    /// Also save the report as JSON here (for `bench report`).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Write an SVG chart of latency vs vectors (needs --scaling).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// A benchmark workload on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchWorkload {
+    /// Batched and single inserts.
+    Insert,
+    /// Searches with 1 and 8 clients.
+    Knn,
+    /// 90% searches, 10% inserts.
+    Mixed,
 }
 
 /// A file format of `export` and `import`.
