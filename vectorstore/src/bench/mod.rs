@@ -508,7 +508,7 @@ async fn mixed(
         let (store, kind, queries) = (store.clone(), kind.to_owned(), queries.clone());
         let (k, seed, dim) = (options.k, options.seed, options.dim);
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng::new(seed ^ (client as u64 + 1) * 0x9E37);
+            let mut rng = Rng::new(seed ^ ((client as u64 + 1) * 0x9E37));
             let mut latencies = Vec::with_capacity(per_client);
             for op in 0..per_client {
                 tokio::task::yield_now().await;
