@@ -73,6 +73,7 @@ macro_rules! __for_each_case {
             unicode_ids_round_trip,
             vectors_round_trip_bit_exact,
             scan_pages_cover_every_id_once,
+            random_operations_match_the_fake,
             // concurrency and lifecycle
             concurrent_inserts_and_queries,
             operations_before_initialize_fail,
