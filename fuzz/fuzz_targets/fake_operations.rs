@@ -1,0 +1,65 @@
+//! Arbitrary operation sequences on the Fake store never panic, and its listings stay
+//! consistent with what scan and get return.
+#![no_main]
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use vectorstore::{FakeVectorStore, KnnOptions, Metric, NewVector, VectorStore, VectorStoreExt};
+
+#[derive(Debug, Arbitrary)]
+enum Op {
+    Insert { kind: u8, id: String, vector: Vec<f32>, version: u32 },
+    InsertMany { kind: u8, items: Vec<(String, Vec<f32>, u32)> },
+    Delete { kind: u8, id: String },
+    Knn { kind: u8, query: Vec<f32>, k: u16, version: Option<u32>, max: Option<f32> },
+    Create { kind: u8, dim: u16, metric: u8 },
+    Drop { kind: u8 },
+    Scan { kind: u8, after: Option<String>, limit: u16 },
+}
+
+const KINDS: [&str; 4] = ["a", "b_1", "Bad", ""];
+
+fuzz_target!(|ops: Vec<Op>| {
+    futures::executor::block_on(async {
+        let store = FakeVectorStore::new();
+        store.initialize().await.expect("initialize");
+        for op in ops {
+            match op {
+                Op::Insert { kind, id, vector, version } => {
+                    let _ = store.insert(KINDS[kind as usize % 4], &id, &vector, version).await;
+                }
+                Op::InsertMany { kind, items } => {
+                    let items: Vec<NewVector> =
+                        items.into_iter().map(|(id, vector, v)| NewVector { id, vector, extractor_version: v }).collect();
+                    let _ = store.insert_many(KINDS[kind as usize % 4], &items).await;
+                }
+                Op::Delete { kind, id } => {
+                    let _ = store.delete(KINDS[kind as usize % 4], &id).await;
+                }
+                Op::Knn { kind, query, k, version, max } => {
+                    let options = KnnOptions { k: k as usize, extractor_version: version, max_distance: max };
+                    if let Ok(hits) = store.knn_with(KINDS[kind as usize % 4], &query, &options).await {
+                        assert!(hits.len() <= k as usize);
+                    }
+                }
+                Op::Create { kind, dim, metric } => {
+                    let _ = store.create_kind(KINDS[kind as usize % 4], dim as usize, Metric::ALL[metric as usize % 3]).await;
+                }
+                Op::Drop { kind } => {
+                    let _ = store.drop_kind(KINDS[kind as usize % 4]).await;
+                }
+                Op::Scan { kind, after, limit } => {
+                    let _ = store.scan(KINDS[kind as usize % 4], after.as_deref(), limit as usize).await;
+                }
+            }
+        }
+        for info in store.kinds().await.expect("kinds") {
+            let all = store.scan_all(&info.kind, 100).await.expect("scan");
+            assert_eq!(all.len() as u64, info.count);
+            for record in all {
+                assert_eq!(record.vector.len(), info.dim);
+                assert!(store.get(&info.kind, &record.id).await.expect("get").is_some());
+            }
+        }
+    });
+});
