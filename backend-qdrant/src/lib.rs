@@ -1,5 +1,27 @@
-//! The `qdrant` backend of the DECNET vector store (work in progress).
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
-/// Registered name of this backend.
+mod backend;
+pub mod config;
+mod core;
+mod error;
+mod scan;
+mod schema;
+
+pub use backend::{CAPABILITIES, QdrantVectorStore};
+pub use config::QdrantOptions;
+
+/// Registered name of this backend (`DECNET_VECTORSTORE_TYPE=qdrant`).
 pub const NAME: &str = "qdrant";
+
+vectorstore_core::inventory::submit! {
+    vectorstore_core::BackendRegistration {
+        name: NAME,
+        aliases: &[],
+        summary: "Qdrant server or cluster over gRPC: one collection per kind, HNSW or exact search",
+        capabilities: CAPABILITIES,
+        open: backend::open,
+        isolate: config::isolate,
+        purge: backend::purge,
+    }
+}

@@ -1,0 +1,589 @@
+//! [`QdrantVectorStore`]: the contract on a Qdrant server, one collection per kind.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use futures::{StreamExt, TryStreamExt};
+use qdrant_client::qdrant::PointStruct;
+use vectorstore_core::distance::sort_neighbors;
+use vectorstore_core::limits::{MAX_DIM, MAX_K, MAX_KINDS};
+use vectorstore_core::{
+    Capabilities, Config, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector,
+    Result, SearchKind, VectorRecord, VectorStore, async_trait, validate,
+};
+
+use crate::NAME;
+use crate::config::QdrantOptions;
+use crate::core::{Connection, Search, Upsert};
+use crate::scan;
+use crate::schema::{self, KindMeta};
+
+/// What the backend can do at best; an instance without `EXACT` reports approximate search.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    metrics: &Metric::ALL,
+    persistent: true,
+    stores_data: true,
+    search: SearchKind::Exact,
+    max_dim: MAX_DIM,
+    max_k: MAX_K,
+    // A batch is sent in several requests, each applied on its own.
+    atomic_batches: false,
+    shared: true,
+};
+
+/// Most bytes of vectors and payload put in one upsert request (Qdrant refuses requests over
+/// 32 MiB by default).
+const MAX_REQUEST_BYTES: usize = 16 << 20;
+
+/// Upsert requests of one batch in flight at once.
+const PARALLEL_WRITES: usize = 4;
+
+/// Kinds whose collection info and count are read at once by `kinds()` and `health()`.
+const PARALLEL_READS: usize = 16;
+
+/// The vector store on a Qdrant server (single node or cluster).
+///
+/// Each kind is the collection `<prefix><kind>`, created with the kind's dimension and metric
+/// (recorded in the collection's metadata, so any process adopts it). A record is the point
+/// whose id is the UUIDv5 of `(kind, id)`; its payload keeps the id, the extractor version
+/// (indexed, so version filters apply inside the search) and the id's sort keys (see "Scans
+/// in id order" in the crate docs). Writes wait until they are visible to reads.
+pub struct QdrantVectorStore {
+    life: Lifecycle,
+    connection: RwLock<Option<Connection>>,
+    options: QdrantOptions,
+    /// Kinds seen so far; dropped entries are re-read when Qdrant reports the collection gone
+    /// or of another size (another process dropped or re-created it).
+    kinds: RwLock<HashMap<String, KindMeta>>,
+    /// Kinds whose collection is known to have its sort indexes.
+    sort_indexed: RwLock<HashSet<String>>,
+    /// Serialises kind creation within this process; between processes Qdrant's "already
+    /// exists" settles it.
+    creating: tokio::sync::Mutex<()>,
+}
+
+impl fmt::Debug for QdrantVectorStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QdrantVectorStore").field("state", &self.life.state()).field("options", &self.options).finish()
+    }
+}
+
+/// How a batch is checked against the kind it is written to.
+type KindCheck<'a> = &'a (dyn Fn(&KindInfo) -> Result<()> + Send + Sync);
+
+impl QdrantVectorStore {
+    /// A store for the server and options `config` describes. Does no I/O: the connection is
+    /// made by [`initialize`](VectorStore::initialize).
+    pub fn open(config: &Config) -> Result<Self> {
+        let options = QdrantOptions::from_config(config)?;
+        let connection = Connection::new(options.clone())?;
+        Ok(QdrantVectorStore {
+            life: Lifecycle::new(),
+            connection: RwLock::new(Some(connection)),
+            options,
+            kinds: RwLock::new(HashMap::new()),
+            sort_indexed: RwLock::new(HashSet::new()),
+            creating: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &QdrantOptions {
+        &self.options
+    }
+
+    /// The connection, once initialised and until closed.
+    fn connection(&self) -> Result<Connection> {
+        self.life.check(NAME)?;
+        self.raw_connection()
+    }
+
+    fn raw_connection(&self) -> Result<Connection> {
+        self.connection
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| Error::new(ErrorKind::Closed, format!("the {NAME} store is closed")))
+    }
+
+    fn collection(&self, kind: &str) -> String {
+        schema::collection_name(&self.options.prefix, kind)
+    }
+
+    fn cached(&self, kind: &str) -> Option<KindMeta> {
+        self.kinds.read().unwrap_or_else(|p| p.into_inner()).get(kind).copied()
+    }
+
+    fn remember(&self, kind: &str, meta: KindMeta) {
+        self.kinds.write().unwrap_or_else(|p| p.into_inner()).insert(kind.to_owned(), meta);
+    }
+
+    fn forget(&self, kind: &str) {
+        self.kinds.write().unwrap_or_else(|p| p.into_inner()).remove(kind);
+        self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).remove(kind);
+    }
+
+    fn is_sort_indexed(&self, kind: &str) -> bool {
+        self.sort_indexed.read().unwrap_or_else(|p| p.into_inner()).contains(kind)
+    }
+
+    /// The kind's dimension and metric, read from its collection the first time; `None` when
+    /// it has no collection. A collection this store did not make is `IncompatibleSchema`.
+    async fn kind(&self, connection: &Connection, kind: &str) -> Result<Option<KindMeta>> {
+        if let Some(meta) = self.cached(kind) {
+            return Ok(Some(meta));
+        }
+        let name = self.collection(kind);
+        let Some(meta) = self.adopt(connection, kind, &name).await? else { return Ok(None) };
+        meta.map(Some).ok_or_else(|| {
+            Error::new(
+                ErrorKind::IncompatibleSchema,
+                format!(
+                    "Qdrant collection {name:?} exists but was not created by this store for kind {kind:?}; \
+                     choose another DECNET_VECTORSTORE_QDRANT_COLLECTION_PREFIX"
+                ),
+            )
+        })
+    }
+
+    /// Reads the collection `name`: `None` when absent, `Some(None)` when it is not one of this
+    /// store's, else its kind (remembered). Adds payload indexes a crashed creator left out.
+    async fn adopt(&self, connection: &Connection, kind: &str, name: &str) -> Result<Option<Option<KindMeta>>> {
+        let Some(info) = connection.collection_info(name).await? else {
+            self.forget(kind);
+            return Ok(None);
+        };
+        let Some(meta) = schema::kind_meta(name, kind, &info)? else { return Ok(Some(None)) };
+        if !info.payload_schema.contains_key(schema::VERSION_FIELD) {
+            connection.create_index(name, schema::VERSION_FIELD, false).await?;
+        }
+        self.remember(kind, meta);
+        if schema::has_sort_indexes(&info) {
+            self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).insert(kind.to_owned());
+        }
+        Ok(Some(Some(meta)))
+    }
+
+    /// Creates the kind, or adopts it when another process created it first.
+    async fn create(&self, connection: &Connection, kind: &str, meta: KindMeta) -> Result<KindMeta> {
+        let _creating = self.creating.lock().await;
+        if let Some(existing) = self.kind(connection, kind).await? {
+            return Ok(existing);
+        }
+        self.check_kind_limit(connection, kind).await?;
+        let name = self.collection(kind);
+        let request = schema::create_collection(&name, kind, meta, &self.options);
+        if !connection.create_collection(request, &name).await? {
+            // Another process won the race: its kind stands.
+            return self.kind(connection, kind).await?.ok_or_else(|| {
+                Error::new(ErrorKind::Backend, format!("Qdrant collection {name:?} vanished while being created"))
+            });
+        }
+        // Applied before any later write of the collection; search filters work meanwhile. The
+        // sort indexes are built by the first scan that needs them (see `crate::scan`).
+        connection.create_index(&name, schema::VERSION_FIELD, false).await?;
+        tracing::info!(collection = %name, dim = meta.dim, metric = %meta.metric, "created Qdrant collection");
+        self.remember(kind, meta);
+        Ok(meta)
+    }
+
+    async fn check_kind_limit(&self, connection: &Connection, kind: &str) -> Result<()> {
+        let names = connection.collections().await?;
+        let candidates = names.iter().filter(|n| schema::kind_of_collection(&self.options.prefix, n).is_some()).count();
+        // Names alone may over-count (a longer prefix's collections match too); count exactly
+        // only near the limit.
+        if candidates < MAX_KINDS || self.list_kinds(connection).await?.len() < MAX_KINDS {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("cannot create kind {kind:?}: the store already holds {MAX_KINDS} kinds, the limit"),
+        ))
+    }
+
+    /// Every kind of this prefix with its count, sorted by name.
+    async fn list_kinds(&self, connection: &Connection) -> Result<Vec<KindInfo>> {
+        let mut names: Vec<(String, String)> = connection
+            .collections()
+            .await?
+            .into_iter()
+            .filter_map(|name| {
+                let kind = schema::kind_of_collection(&self.options.prefix, &name)?.to_owned();
+                Some((kind, name))
+            })
+            .collect();
+        names.sort();
+        let infos: Vec<Option<KindInfo>> = futures::stream::iter(names)
+            .map(|(kind, name)| async move {
+                let Some(Some(meta)) = self.adopt(connection, &kind, &name).await? else { return Ok(None) };
+                let Some(count) = connection.count(&name).await? else { return Ok(None) };
+                Ok(Some(KindInfo { kind, dim: meta.dim, metric: meta.metric, count }))
+            })
+            .buffered(PARALLEL_READS)
+            .try_collect()
+            .await?;
+        Ok(infos.into_iter().flatten().collect())
+    }
+
+    /// The kind for a write of vectors of `dim`: checked with `check` (against the existing
+    /// kind, or the one the write would create) before anything is created.
+    async fn writable_kind(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        dim: usize,
+        check: KindCheck<'_>,
+    ) -> Result<KindMeta> {
+        if let Some(meta) = self.kind(connection, kind).await? {
+            check(&info(kind, meta, 0))?;
+            return Ok(meta);
+        }
+        let wanted = KindMeta { dim, metric: self.options.default_metric };
+        check(&info(kind, wanted, 0))?;
+        let made = self.create(connection, kind, wanted).await?;
+        if made != wanted {
+            check(&info(kind, made, 0))?;
+        }
+        Ok(made)
+    }
+
+    /// Writes validated items (the last of a repeated id wins) in batches, re-reading the kind
+    /// once if another process dropped or re-created it meanwhile.
+    async fn write(&self, kind: &str, items: &[NewVector], check: KindCheck<'_>) -> Result<()> {
+        let Some(first) = items.first() else { return self.connection().map(|_| ()) };
+        let connection = self.connection()?;
+        let items = last_of_each_id(items);
+        for attempt in 0..2 {
+            let meta = self.writable_kind(&connection, kind, first.vector.len(), check).await?;
+            match self.upsert(&connection, kind, meta, &items).await? {
+                Upsert::Done => return Ok(()),
+                Upsert::CollectionMissing | Upsert::WrongDimension if attempt == 0 => self.forget(kind),
+                Upsert::CollectionMissing | Upsert::WrongDimension => break,
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Backend,
+            format!("kind {kind:?} was dropped or re-created by another process during the write"),
+        ))
+    }
+
+    async fn upsert(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        meta: KindMeta,
+        items: &[&NewVector],
+    ) -> Result<Upsert> {
+        let name = self.collection(kind);
+        let per_point = meta.dim * if meta.metric == Metric::Cosine { 10 } else { 4 } + 256;
+        let per_request = (MAX_REQUEST_BYTES / per_point).clamp(1, self.options.batch_size);
+        let name = name.as_str();
+        // Requests of one batch go out together: they hold distinct ids (repeats were removed),
+        // so their order does not matter, and each waits until it is applied.
+        let mut requests = Vec::with_capacity(items.len().div_ceil(per_request));
+        for chunk in items.chunks(per_request) {
+            let points: Vec<PointStruct> = chunk
+                .iter()
+                .map(|item| {
+                    PointStruct::new(
+                        schema::point_id(kind, &item.id),
+                        item.vector.clone(),
+                        schema::payload(&item.id, &item.vector, item.extractor_version, meta.metric),
+                    )
+                })
+                .collect();
+            requests.push(connection.upsert(name, points));
+        }
+        let outcomes: Vec<Upsert> =
+            futures::stream::iter(requests).buffer_unordered(PARALLEL_WRITES).try_collect().await?;
+        if let Some(failed) = outcomes.into_iter().find(|outcome| !matches!(outcome, Upsert::Done)) {
+            return Ok(failed);
+        }
+        Ok(Upsert::Done)
+    }
+
+    /// The search itself, once the kind is known and the query checked.
+    async fn search(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        meta: KindMeta,
+        query: &[f32],
+        options: &KnnOptions,
+    ) -> Result<Vec<Neighbor>> {
+        let name = self.collection(kind);
+        let threshold = options.max_distance.and_then(|max| schema::loose_score_threshold(meta.metric, max));
+        // Qdrant orders equal scores arbitrarily: ask for one more than k, and for more again
+        // while the k-th distance ties up to the last one returned, so that the tie is cut by id.
+        let mut limit = options.k + 1;
+        loop {
+            let search = Search {
+                collection: &name,
+                query,
+                limit,
+                extractor_version: options.extractor_version,
+                score_threshold: threshold,
+            };
+            let Some(points) = connection.search(&search).await? else {
+                self.forget(kind);
+                return Ok(Vec::new());
+            };
+            let returned = points.len();
+            let mut hits: Vec<Neighbor> = points
+                .into_iter()
+                .filter_map(|point| {
+                    let id = schema::stored_id(&point.payload)?.to_owned();
+                    Some(Neighbor {
+                        kind: kind.to_owned(),
+                        id,
+                        distance: schema::distance_from_score(meta.metric, point.score),
+                    })
+                })
+                .collect();
+            sort_neighbors(&mut hits);
+            let tie_reaches_the_end = returned == limit
+                && hits.len() > options.k
+                && hits.last().map(|h| h.distance) <= hits.get(options.k - 1).map(|h| h.distance);
+            if tie_reaches_the_end {
+                limit = limit.saturating_mul(2);
+                continue;
+            }
+            if let Some(max) = options.max_distance {
+                hits.retain(|hit| hit.distance <= max);
+            }
+            hits.truncate(options.k);
+            return Ok(hits);
+        }
+    }
+
+    /// Records of `kind` by id, in the order of `ids`; ids no longer stored are left out.
+    async fn records(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        meta: KindMeta,
+        ids: &[String],
+    ) -> Result<Option<Vec<VectorRecord>>> {
+        let name = self.collection(kind);
+        let point_ids = ids.iter().map(|id| schema::point_id(kind, id)).collect();
+        let fields = schema::record_fields(meta.metric);
+        let Some(points) = connection.get(&name, point_ids, fields, schema::needs_stored_vector(meta.metric)).await?
+        else {
+            self.forget(kind);
+            return Ok(None);
+        };
+        let mut by_id: HashMap<String, VectorRecord> = HashMap::with_capacity(points.len());
+        for point in points {
+            let record = schema::record(kind, meta, point)?;
+            by_id.insert(record.id.clone(), record);
+        }
+        Ok(Some(ids.iter().filter_map(|id| by_id.remove(id)).collect()))
+    }
+}
+
+fn info(kind: &str, meta: KindMeta, count: u64) -> KindInfo {
+    KindInfo { kind: kind.to_owned(), dim: meta.dim, metric: meta.metric, count }
+}
+
+/// The items to write: for a repeated id only its last occurrence, in batch order.
+fn last_of_each_id(items: &[NewVector]) -> Vec<&NewVector> {
+    let mut seen = HashSet::with_capacity(items.len());
+    let mut kept: Vec<&NewVector> = items.iter().rev().filter(|item| seen.insert(item.id.as_str())).collect();
+    kept.reverse();
+    kept
+}
+
+/// Opens the store for the registry (no I/O).
+pub(crate) fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
+    Ok(Arc::new(QdrantVectorStore::open(config)?))
+}
+
+#[async_trait]
+impl VectorStore for QdrantVectorStore {
+    fn backend(&self) -> &'static str {
+        NAME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let search = if self.options.exact { SearchKind::Exact } else { SearchKind::Approximate };
+        Capabilities { search, ..CAPABILITIES }
+    }
+
+    async fn initialize(&self) -> Result<()> {
+        if self.life.needs_initialize(NAME)? {
+            let version = self.raw_connection()?.version().await?;
+            tracing::info!(url = %self.options.shown_url(), version = %version, prefix = %self.options.prefix, "connected to Qdrant");
+            self.life.mark_open();
+        }
+        Ok(())
+    }
+
+    async fn close(&self) -> Result<()> {
+        if self.life.mark_closed() {
+            self.connection.write().unwrap_or_else(|p| p.into_inner()).take();
+            self.kinds.write().unwrap_or_else(|p| p.into_inner()).clear();
+            self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+        Ok(())
+    }
+
+    async fn health(&self) -> Health {
+        if let Some(unhealthy) = self.life.unhealthy(NAME) {
+            return unhealthy;
+        }
+        let described = |health: Health| {
+            health
+                .with_detail("url", self.options.shown_url())
+                .with_detail("collection_prefix", self.options.prefix.clone())
+                .with_detail("search", if self.options.exact { "exact" } else { "hnsw" })
+        };
+        let connection = match self.raw_connection() {
+            Ok(connection) => connection,
+            Err(err) => return Health::failed(NAME, err.message()),
+        };
+        let version = match connection.version().await {
+            Ok(version) => version,
+            Err(err) => return described(Health::failed(NAME, err.message())),
+        };
+        match self.list_kinds(&connection).await {
+            Ok(kinds) => {
+                let vectors = kinds.iter().map(|k| k.count).sum();
+                described(Health::ok(NAME, kinds.len() as u64, vectors).with_version("qdrant", version))
+            }
+            Err(err) => described(Health::failed(NAME, err.message()).with_version("qdrant", version)),
+        }
+    }
+
+    async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
+        validate::create_kind(kind, dim)?;
+        let connection = self.connection()?;
+        let meta = match self.kind(&connection, kind).await? {
+            Some(existing) => existing,
+            None => self.create(&connection, kind, KindMeta { dim, metric }).await?,
+        };
+        validate::same_kind(&info(kind, meta, 0), dim, metric)?;
+        let count = connection.count(&self.collection(kind)).await?.unwrap_or(0);
+        Ok(info(kind, meta, count))
+    }
+
+    async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
+        validate::insert(kind, id, vector, extractor_version)?;
+        let item = [NewVector { id: id.to_owned(), vector: vector.to_vec(), extractor_version }];
+        self.write(kind, &item, &|info: &KindInfo| validate::against_kind(info, vector)).await
+    }
+
+    async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
+        validate::insert_many(kind, items)?;
+        self.write(kind, items, &|info: &KindInfo| validate::batch_against_kind(info, items)).await
+    }
+
+    async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
+        validate::key(kind, id)?;
+        let connection = self.connection()?;
+        let Some(meta) = self.kind(&connection, kind).await? else { return Ok(None) };
+        let ids = [id.to_owned()];
+        Ok(self.records(&connection, kind, meta, &ids).await?.and_then(|mut records| records.pop()))
+    }
+
+    async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
+        validate::key(kind, id)?;
+        let connection = self.connection()?;
+        if self.kind(&connection, kind).await?.is_none() {
+            return Ok(false);
+        }
+        let name = self.collection(kind);
+        let point = schema::point_id(kind, id);
+        let Some(found) = connection.get(&name, vec![point.clone()], Vec::new(), false).await? else {
+            self.forget(kind);
+            return Ok(false);
+        };
+        if found.is_empty() {
+            return Ok(false);
+        }
+        Ok(connection.delete_points(&name, vec![point]).await?.is_some())
+    }
+
+    async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
+        validate::knn(kind, query, options)?;
+        let connection = self.connection()?;
+        let Some(meta) = self.kind(&connection, kind).await? else { return Ok(Vec::new()) };
+        validate::against_kind(&info(kind, meta, 0), query)?;
+        if options.k == 0 {
+            return Ok(Vec::new());
+        }
+        self.search(&connection, kind, meta, query, options).await
+    }
+
+    async fn kinds(&self) -> Result<Vec<KindInfo>> {
+        let connection = self.connection()?;
+        self.list_kinds(&connection).await
+    }
+
+    async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
+        validate::scan(kind, after_id, limit)?;
+        let connection = self.connection()?;
+        let Some(meta) = self.kind(&connection, kind).await? else { return Ok(Vec::new()) };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let collection = self.collection(kind);
+        let mut page = Vec::with_capacity(limit.min(1024));
+        let mut after = after_id.map(str::to_owned);
+        // One round normally; another only if records vanished between finding their ids and
+        // reading them (a concurrent delete), so that a short page still means the end.
+        while page.len() < limit {
+            let wanted = limit - page.len();
+            let indexed = self.is_sort_indexed(kind);
+            let Some((ids, indexed_now)) =
+                scan::ids_after(&connection, &collection, after.as_deref(), wanted, indexed).await?
+            else {
+                self.forget(kind);
+                return Ok(Vec::new());
+            };
+            if indexed_now && !indexed {
+                self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).insert(kind.to_owned());
+            }
+            let Some(last) = ids.last().cloned() else { break };
+            let complete = ids.len() < wanted;
+            page.extend(self.records(&connection, kind, meta, &ids).await?.unwrap_or_default());
+            if complete {
+                break;
+            }
+            after = Some(last);
+        }
+        Ok(page)
+    }
+
+    async fn drop_kind(&self, kind: &str) -> Result<bool> {
+        validate::kind(kind)?;
+        let connection = self.connection()?;
+        if self.kind(&connection, kind).await?.is_none() {
+            return Ok(false);
+        }
+        let dropped = connection.delete_collection(&self.collection(kind)).await?;
+        self.forget(kind);
+        Ok(dropped)
+    }
+}
+
+/// Deletes every collection of this store under the configured prefix (a namespace made by
+/// [`crate::config::isolate`]). Collections without this store's metadata are left alone.
+pub(crate) fn purge(config: Config) -> vectorstore_core::PurgeFuture {
+    Box::pin(async move {
+        let options = QdrantOptions::from_config(&config)?;
+        let prefix = options.prefix.clone();
+        let connection = Connection::new(options)?;
+        for name in connection.collections().await? {
+            if !name.starts_with(&prefix) {
+                continue;
+            }
+            if let Some(info) = connection.collection_info(&name).await?
+                && schema::is_ours(&info)
+            {
+                connection.delete_collection(&name).await?;
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,331 @@
+//! [`QdrantOptions`]: the server URL and the `DECNET_VECTORSTORE_QDRANT_*` options, parsed and
+//! checked once when the store is opened.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use vectorstore_core::limits::MAX_BATCH;
+use vectorstore_core::validate::shown;
+use vectorstore_core::{Config, Error, ErrorKind, Metric, Result, redact_url};
+
+use crate::NAME;
+
+/// The gRPC URL used when `DECNET_VECTORSTORE_URL` is unset: a Qdrant on this machine.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:6334";
+
+/// Collection-name prefix used when `DECNET_VECTORSTORE_QDRANT_COLLECTION_PREFIX` is unset.
+pub const DEFAULT_PREFIX: &str = "decnet_";
+
+/// Request timeout used when `DECNET_VECTORSTORE_QDRANT_TIMEOUT_MS` is unset.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Points per upsert request used when `DECNET_VECTORSTORE_QDRANT_BATCH_SIZE` is unset.
+pub const DEFAULT_BATCH_SIZE: usize = 256;
+
+/// Longest collection prefix accepted: with the longest kind (48) and an isolation tag it
+/// stays far below Qdrant's 255-byte limit on collection names.
+pub const MAX_PREFIX_LEN: usize = 100;
+
+/// How many replicas must acknowledge a write (`WRITE_CONSISTENCY`), turned into the
+/// collection's `write_consistency_factor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteConsistency {
+    /// Every replica of the shard.
+    All,
+    /// More than half of the replicas (`replication_factor / 2 + 1`).
+    Majority,
+    /// Exactly this many replicas.
+    Replicas(u32),
+}
+
+impl WriteConsistency {
+    /// The `write_consistency_factor` for a collection with `replication_factor` replicas.
+    pub fn factor(self, replication_factor: u32) -> u32 {
+        match self {
+            WriteConsistency::All => replication_factor,
+            WriteConsistency::Majority => replication_factor / 2 + 1,
+            WriteConsistency::Replicas(n) => n,
+        }
+    }
+}
+
+impl FromStr for WriteConsistency {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "all" => Ok(WriteConsistency::All),
+            "majority" | "quorum" => Ok(WriteConsistency::Majority),
+            other => match other.parse::<u32>() {
+                Ok(n) if n >= 1 => Ok(WriteConsistency::Replicas(n)),
+                _ => Err("expected all, majority, quorum or a number of replicas >= 1".to_owned()),
+            },
+        }
+    }
+}
+
+/// How many replicas a read consults (`READ_CONSISTENCY`), passed with every read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadConsistency {
+    /// Every replica; returns only points present on all of them.
+    All,
+    /// Every replica; returns points present on most of them.
+    Majority,
+    /// Half of the replicas + 1.
+    Quorum,
+    /// Exactly this many replicas.
+    Replicas(u64),
+}
+
+impl FromStr for ReadConsistency {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "all" => Ok(ReadConsistency::All),
+            "majority" => Ok(ReadConsistency::Majority),
+            "quorum" => Ok(ReadConsistency::Quorum),
+            other => match other.parse::<u64>() {
+                Ok(n) if n >= 1 => Ok(ReadConsistency::Replicas(n)),
+                _ => Err("expected all, majority, quorum or a number of replicas >= 1".to_owned()),
+            },
+        }
+    }
+}
+
+/// How writes are ordered between replicas (`WRITE_ORDERING`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOrdering {
+    /// Writes may be reordered (Qdrant's default, fastest).
+    Weak,
+    /// Writes go through a dynamically elected leader.
+    Medium,
+    /// Writes go through the permanent leader: consistent, unavailable while it is down.
+    Strong,
+}
+
+impl FromStr for WriteOrdering {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "weak" => Ok(WriteOrdering::Weak),
+            "medium" => Ok(WriteOrdering::Medium),
+            "strong" => Ok(WriteOrdering::Strong),
+            _ => Err("expected weak, medium or strong".to_owned()),
+        }
+    }
+}
+
+/// A boolean option: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, any case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Flag(bool);
+
+impl FromStr for Flag {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(Flag(true)),
+            "false" | "0" | "no" | "off" => Ok(Flag(false)),
+            _ => Err("expected true or false".to_owned()),
+        }
+    }
+}
+
+/// Everything the Qdrant store is configured with. Built by [`QdrantOptions::from_config`];
+/// `Debug` never shows the API key.
+#[derive(Clone, PartialEq)]
+pub struct QdrantOptions {
+    /// gRPC URL (`http://host:6334`, or `https://…` for TLS). May hold credentials: show it
+    /// only through [`QdrantOptions::shown_url`].
+    pub url: String,
+    /// Sent as the `api-key` header; a secret.
+    pub api_key: Option<String>,
+    /// Prepended to every kind to name its collection.
+    pub prefix: String,
+    /// Timeout of each request (and, capped at 10 s, of connecting).
+    pub timeout: Duration,
+    /// Shards of each new collection; the server's default when unset.
+    pub shard_number: Option<u32>,
+    /// Copies of each shard in a cluster; the server's default (1) when unset.
+    pub replication_factor: Option<u32>,
+    /// Replicas that must acknowledge a write; the server's default (1) when unset.
+    pub write_consistency: Option<WriteConsistency>,
+    /// Replicas a read consults; the server's default (one) when unset.
+    pub read_consistency: Option<ReadConsistency>,
+    /// Ordering of writes between replicas; the server's default (weak) when unset.
+    pub write_ordering: Option<WriteOrdering>,
+    /// Keep vectors on disk (memory-mapped) instead of in RAM.
+    pub on_disk: bool,
+    /// HNSW graph degree of new collections; the server's default (16) when unset.
+    pub hnsw_m: Option<u64>,
+    /// HNSW build-time beam width of new collections; the server's default (100) when unset.
+    pub hnsw_ef_construct: Option<u64>,
+    /// HNSW search-time beam width; the server's default when unset.
+    pub hnsw_ef: Option<u64>,
+    /// Search by brute force (exact nearest neighbours) instead of the HNSW index.
+    pub exact: bool,
+    /// Most points sent in one upsert request.
+    pub batch_size: usize,
+    /// Metric of kinds created by a first insert.
+    pub default_metric: Metric,
+}
+
+impl fmt::Debug for QdrantOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QdrantOptions")
+            .field("url", &self.shown_url())
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("shard_number", &self.shard_number)
+            .field("replication_factor", &self.replication_factor)
+            .field("write_consistency", &self.write_consistency)
+            .field("read_consistency", &self.read_consistency)
+            .field("write_ordering", &self.write_ordering)
+            .field("on_disk", &self.on_disk)
+            .field("hnsw_m", &self.hnsw_m)
+            .field("hnsw_ef_construct", &self.hnsw_ef_construct)
+            .field("hnsw_ef", &self.hnsw_ef)
+            .field("exact", &self.exact)
+            .field("batch_size", &self.batch_size)
+            .field("default_metric", &self.default_metric)
+            .finish()
+    }
+}
+
+impl QdrantOptions {
+    /// Reads the URL and the `DECNET_VECTORSTORE_QDRANT_*` options of `config`. A value that
+    /// does not parse or is out of range is a `Config` error naming the variable (the API key
+    /// is never repeated).
+    pub fn from_config(config: &Config) -> Result<Self> {
+        let url = config.url.as_deref().map(str::trim).unwrap_or(DEFAULT_URL).to_owned();
+        check_url(&url)?;
+        let prefix = config.option(NAME, "COLLECTION_PREFIX").map_or(DEFAULT_PREFIX, str::trim).to_owned();
+        check_prefix(&prefix)?;
+        let timeout_ms: u64 = at_least(config, "TIMEOUT_MS", 1)?.unwrap_or(DEFAULT_TIMEOUT.as_millis() as u64);
+        let batch_size: u64 = at_least(config, "BATCH_SIZE", 1)?.unwrap_or(DEFAULT_BATCH_SIZE as u64);
+        if batch_size > MAX_BATCH as u64 {
+            return Err(invalid("BATCH_SIZE", &batch_size.to_string(), &format!("the most is {MAX_BATCH}")));
+        }
+        let options = QdrantOptions {
+            url,
+            api_key: config.option(NAME, "API_KEY").map(|key| key.trim().to_owned()),
+            prefix,
+            timeout: Duration::from_millis(timeout_ms),
+            shard_number: at_least(config, "SHARD_NUMBER", 1)?,
+            replication_factor: at_least(config, "REPLICATION_FACTOR", 1)?,
+            write_consistency: config.parse_option(NAME, "WRITE_CONSISTENCY")?,
+            read_consistency: config.parse_option(NAME, "READ_CONSISTENCY")?,
+            write_ordering: config.parse_option(NAME, "WRITE_ORDERING")?,
+            on_disk: config.parse_option::<Flag>(NAME, "ON_DISK")?.is_some_and(|flag| flag.0),
+            hnsw_m: config.parse_option(NAME, "HNSW_M")?,
+            hnsw_ef_construct: at_least(config, "HNSW_EF_CONSTRUCT", 4)?,
+            hnsw_ef: at_least(config, "HNSW_EF", 1)?,
+            exact: config.parse_option::<Flag>(NAME, "EXACT")?.is_some_and(|flag| flag.0),
+            batch_size: batch_size as usize,
+            default_metric: config.metric,
+        };
+        if let (Some(WriteConsistency::Replicas(n)), Some(replicas)) =
+            (options.write_consistency, options.replication_factor)
+            && n > replicas
+        {
+            return Err(invalid(
+                "WRITE_CONSISTENCY",
+                &n.to_string(),
+                &format!("more than the replication factor {replicas}"),
+            ));
+        }
+        Ok(options)
+    }
+
+    /// The URL with any password or secret query parameter replaced by `***`.
+    pub fn shown_url(&self) -> String {
+        redact_url(&self.url)
+    }
+
+    /// The `write_consistency_factor` of new collections, if configured.
+    pub fn write_consistency_factor(&self) -> Option<u32> {
+        self.write_consistency.map(|wc| wc.factor(self.replication_factor.unwrap_or(1)))
+    }
+
+    /// Time allowed for opening a connection: the request timeout, at most 10 s, so that a
+    /// server that is down is reported quickly.
+    pub fn connect_timeout(&self) -> Duration {
+        self.timeout.min(Duration::from_secs(10))
+    }
+}
+
+/// The configuration of a namespace named by `tag` on the same server: the collection prefix
+/// becomes `<prefix><tag>_`.
+pub fn isolate(config: &Config, tag: &str) -> Result<Config> {
+    let base = QdrantOptions::from_config(config)?;
+    if tag.is_empty() || !tag.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!("invalid isolation tag {:?}: expected [a-z0-9_]+", shown(tag)),
+        ));
+    }
+    let prefix = format!("{}{tag}_", base.prefix);
+    check_prefix(&prefix)?;
+    Ok(config.clone().with_option(NAME, "COLLECTION_PREFIX", prefix))
+}
+
+/// An integer option that must be at least `min`.
+fn at_least<T>(config: &Config, key: &str, min: T) -> Result<Option<T>>
+where
+    T: FromStr + PartialOrd + fmt::Display + Copy,
+    T::Err: fmt::Display,
+{
+    match config.parse_option::<T>(NAME, key)? {
+        Some(value) if value < min => Err(invalid(key, &value.to_string(), &format!("the least is {min}"))),
+        other => Ok(other),
+    }
+}
+
+fn check_url(url: &str) -> Result<()> {
+    let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+    if !scheme_ok {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "invalid DECNET_VECTORSTORE_URL {:?} for qdrant: expected the gRPC URL, http://host:6334 or https://host:6334",
+                shown(&redact_url(url))
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_prefix(prefix: &str) -> Result<()> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    if prefix.len() > MAX_PREFIX_LEN || !prefix.bytes().all(allowed) {
+        return Err(invalid(
+            "COLLECTION_PREFIX",
+            prefix,
+            &format!("expected at most {MAX_PREFIX_LEN} of [A-Za-z0-9_-]"),
+        ));
+    }
+    Ok(())
+}
+
+fn invalid(key: &str, value: &str, expected: &str) -> Error {
+    Error::new(ErrorKind::Config, format!("invalid DECNET_VECTORSTORE_QDRANT_{key} {:?}: {expected}", shown(value)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_consistency_resolves_against_the_replication_factor() {
+        assert_eq!("all".parse::<WriteConsistency>().unwrap().factor(3), 3);
+        assert_eq!("Majority".parse::<WriteConsistency>().unwrap().factor(3), 2);
+        assert_eq!("quorum".parse::<WriteConsistency>().unwrap().factor(4), 3);
+        assert_eq!("2".parse::<WriteConsistency>().unwrap().factor(3), 2);
+        assert!("0".parse::<WriteConsistency>().is_err());
+        assert!("most".parse::<WriteConsistency>().is_err());
+    }
+}

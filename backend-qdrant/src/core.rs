@@ -1,0 +1,281 @@
+//! [`Connection`]: the Qdrant calls the store makes, with the configured consistency, ordering
+//! and `wait`, and every error mapped to the contract in one place ([`crate::error`]).
+//!
+//! Calls on one collection answer `None` when the collection does not exist, so that the
+//! store can tell "this kind was dropped (maybe by another process)" from a failure.
+
+use qdrant_client::qdrant::{
+    CollectionInfo, Condition, CountPointsBuilder, CreateCollection, CreateFieldIndexCollectionBuilder,
+    DeleteCollectionBuilder, DeletePointsBuilder, Direction, FieldType, Filter, GetPointsBuilder, OrderByBuilder,
+    PayloadIncludeSelector, PointId, PointStruct, PointsIdsList, Query, QueryPointsBuilder, ReadConsistencyType,
+    RetrievedPoint, ScoredPoint, ScrollPointsBuilder, SearchParamsBuilder, UpsertPointsBuilder, WriteOrderingType,
+    read_consistency, start_from,
+};
+use qdrant_client::{Qdrant, QdrantError};
+use vectorstore_core::{Error, ErrorKind, Result};
+
+use crate::config::{QdrantOptions, ReadConsistency, WriteOrdering};
+use crate::error::{Redactor, is_already_exists, is_dimension_error, is_missing_order_index, is_not_found, map_error};
+use crate::schema;
+
+/// A Qdrant client with this store's options.
+#[derive(Clone)]
+pub(crate) struct Connection {
+    client: Qdrant,
+    options: QdrantOptions,
+    redactor: Redactor,
+}
+
+/// What an upsert came to.
+pub(crate) enum Upsert {
+    /// Every point is written and visible to reads.
+    Done,
+    /// The collection does not exist (any more).
+    CollectionMissing,
+    /// The collection's vectors have another size (it was re-created by another process).
+    WrongDimension,
+}
+
+/// What a scroll came to.
+pub(crate) enum Scrolled {
+    /// The points, and the offset of the next page (point-id order only).
+    Page(Vec<RetrievedPoint>, Option<PointId>),
+    /// The collection does not exist (any more).
+    CollectionMissing,
+    /// An ordered scroll's field has no range index (yet).
+    OrderIndexMissing,
+}
+
+/// What a search asks for.
+pub(crate) struct Search<'a> {
+    pub collection: &'a str,
+    pub query: &'a [f32],
+    pub limit: usize,
+    pub extractor_version: Option<u32>,
+    pub score_threshold: Option<f32>,
+}
+
+/// What a scroll asks for: points matching `filter`, either in Qdrant's point-id order from
+/// `offset`, or ordered by an integer payload field from a value on.
+pub(crate) struct Scroll<'a> {
+    pub collection: &'a str,
+    pub filter: Option<Filter>,
+    pub limit: usize,
+    pub offset: Option<PointId>,
+    pub order_by: Option<(&'static str, i64)>,
+    pub fields: Vec<String>,
+    pub with_vectors: bool,
+}
+
+impl Connection {
+    /// A client for the configured server. Does no I/O: gRPC connects on first use.
+    pub(crate) fn new(options: QdrantOptions) -> Result<Connection> {
+        let redactor = Redactor::new(&options.url, options.api_key.as_deref());
+        // The client's version check blocks and prints: this store reports versions in health instead.
+        let client = Qdrant::from_url(&options.url)
+            .api_key(options.api_key.clone())
+            .timeout(options.timeout)
+            .connect_timeout(options.connect_timeout())
+            .skip_compatibility_check()
+            .build()
+            .map_err(|err| map_error(err, "client setup", &redactor))?;
+        Ok(Connection { client, options, redactor })
+    }
+
+    fn fail(&self, err: QdrantError, what: &str) -> Error {
+        map_error(err, what, &self.redactor)
+    }
+
+    /// The server's version.
+    pub(crate) async fn version(&self) -> Result<String> {
+        let reply = self.client.health_check().await.map_err(|err| self.fail(err, "health check"))?;
+        Ok(reply.version)
+    }
+
+    /// Every collection name on the server.
+    pub(crate) async fn collections(&self) -> Result<Vec<String>> {
+        let reply = self.client.list_collections().await.map_err(|err| self.fail(err, "list collections"))?;
+        Ok(reply.collections.into_iter().map(|c| c.name).collect())
+    }
+
+    pub(crate) async fn collection_info(&self, name: &str) -> Result<Option<CollectionInfo>> {
+        match self.client.collection_info(name).await {
+            Ok(reply) => Ok(reply.result),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(self.fail(err, &format!("info of collection {name}"))),
+        }
+    }
+
+    /// Creates a collection; `false` when it exists already (another process created it first).
+    pub(crate) async fn create_collection(&self, request: CreateCollection, name: &str) -> Result<bool> {
+        match self.client.create_collection(request).await {
+            Ok(_) => Ok(true),
+            Err(err) if is_already_exists(&err) => Ok(false),
+            Err(err) => Err(self.fail(err, &format!("create collection {name}"))),
+        }
+    }
+
+    /// Creates the integer payload index `field` (creating an existing one again is accepted);
+    /// with `wait`, returns once it and every earlier update of the collection are applied.
+    pub(crate) async fn create_index(&self, name: &str, field: &str, wait: bool) -> Result<()> {
+        let request = CreateFieldIndexCollectionBuilder::new(name, field, FieldType::Integer)
+            .field_index_params(schema::index_params(field))
+            .wait(wait);
+        self.client
+            .create_field_index(request)
+            .await
+            .map_err(|err| self.fail(err, &format!("index {field} of {name}")))?;
+        Ok(())
+    }
+
+    /// Deletes a collection; `false` when it did not exist.
+    pub(crate) async fn delete_collection(&self, name: &str) -> Result<bool> {
+        match self.client.delete_collection(DeleteCollectionBuilder::new(name)).await {
+            Ok(reply) => Ok(reply.result),
+            Err(err) if is_not_found(&err) => Ok(false),
+            Err(err) => Err(self.fail(err, &format!("delete collection {name}"))),
+        }
+    }
+
+    /// The exact number of points of a collection.
+    pub(crate) async fn count(&self, name: &str) -> Result<Option<u64>> {
+        let mut request = CountPointsBuilder::new(name).exact(true);
+        if let Some(consistency) = self.read_consistency() {
+            request = request.read_consistency(consistency);
+        }
+        match self.client.count(request).await {
+            Ok(reply) => Ok(Some(reply.result.map_or(0, |r| r.count))),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(self.fail(err, &format!("count of {name}"))),
+        }
+    }
+
+    /// Writes points and waits until reads see them.
+    pub(crate) async fn upsert(&self, name: &str, points: Vec<PointStruct>) -> Result<Upsert> {
+        let mut request = UpsertPointsBuilder::new(name, points).wait(true);
+        if let Some(ordering) = self.write_ordering() {
+            request = request.ordering(ordering);
+        }
+        match self.client.upsert_points(request).await {
+            Ok(_) => Ok(Upsert::Done),
+            Err(err) if is_not_found(&err) => Ok(Upsert::CollectionMissing),
+            Err(err) if is_dimension_error(&err) => Ok(Upsert::WrongDimension),
+            Err(err) => Err(self.fail(err, &format!("upsert into {name}"))),
+        }
+    }
+
+    /// Deletes points by id and waits until reads see it; `None` when the collection is gone.
+    pub(crate) async fn delete_points(&self, name: &str, ids: Vec<PointId>) -> Result<Option<()>> {
+        let mut request = DeletePointsBuilder::new(name).points(PointsIdsList { ids }).wait(true);
+        if let Some(ordering) = self.write_ordering() {
+            request = request.ordering(ordering);
+        }
+        match self.client.delete_points(request).await {
+            Ok(_) => Ok(Some(())),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(self.fail(err, &format!("delete from {name}"))),
+        }
+    }
+
+    /// Points by id, with the payload `fields` and, when asked, the stored vector.
+    pub(crate) async fn get(
+        &self,
+        name: &str,
+        ids: Vec<PointId>,
+        fields: Vec<String>,
+        with_vectors: bool,
+    ) -> Result<Option<Vec<RetrievedPoint>>> {
+        let mut request = GetPointsBuilder::new(name, ids)
+            .with_payload(PayloadIncludeSelector::new(fields))
+            .with_vectors(with_vectors);
+        if let Some(consistency) = self.read_consistency() {
+            request = request.read_consistency(consistency);
+        }
+        match self.client.get_points(request).await {
+            Ok(reply) => Ok(Some(reply.result)),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(self.fail(err, &format!("get from {name}"))),
+        }
+    }
+
+    /// The `limit` best points for a query, by Qdrant's score, with their stored id.
+    pub(crate) async fn search(&self, search: &Search<'_>) -> Result<Option<Vec<ScoredPoint>>> {
+        let mut params = SearchParamsBuilder::default().exact(self.options.exact);
+        if let Some(ef) = self.options.hnsw_ef {
+            params = params.hnsw_ef(ef);
+        }
+        let mut request = QueryPointsBuilder::new(search.collection)
+            .query(Query::new_nearest(search.query.to_vec()))
+            .limit(search.limit as u64)
+            .params(params)
+            .with_payload(PayloadIncludeSelector::new(vec![schema::ID_FIELD.to_owned()]))
+            .with_vectors(false);
+        if let Some(version) = search.extractor_version {
+            // Filtered inside the search (the field is indexed), so k matching points come back.
+            request = request.filter(Filter::must([Condition::matches(schema::VERSION_FIELD, i64::from(version))]));
+        }
+        if let Some(threshold) = search.score_threshold {
+            request = request.score_threshold(threshold);
+        }
+        if let Some(consistency) = self.read_consistency() {
+            request = request.read_consistency(consistency);
+        }
+        match self.client.query(request).await {
+            Ok(reply) => Ok(Some(reply.result)),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(self.fail(err, &format!("search in {}", search.collection))),
+        }
+    }
+
+    /// One page of a scroll.
+    pub(crate) async fn scroll(&self, scroll: Scroll<'_>) -> Result<Scrolled> {
+        let limit = u32::try_from(scroll.limit).map_err(|_| {
+            Error::new(ErrorKind::InvalidArgument, format!("scroll page of {} points is too large", scroll.limit))
+        })?;
+        let mut request = ScrollPointsBuilder::new(scroll.collection)
+            .limit(limit)
+            .with_payload(PayloadIncludeSelector::new(scroll.fields))
+            .with_vectors(scroll.with_vectors);
+        if let Some(filter) = scroll.filter {
+            request = request.filter(filter);
+        }
+        if let Some(offset) = scroll.offset {
+            request = request.offset(offset);
+        }
+        if let Some((field, from)) = scroll.order_by {
+            request = request.order_by(
+                OrderByBuilder::new(field)
+                    .direction(Direction::Asc as i32)
+                    .start_from(start_from::Value::Integer(from)),
+            );
+        }
+        if let Some(consistency) = self.read_consistency() {
+            request = request.read_consistency(consistency);
+        }
+        match self.client.scroll(request).await {
+            Ok(reply) => Ok(Scrolled::Page(reply.result, reply.next_page_offset)),
+            Err(err) if is_not_found(&err) => Ok(Scrolled::CollectionMissing),
+            Err(err) if is_missing_order_index(&err) => Ok(Scrolled::OrderIndexMissing),
+            Err(err) => Err(self.fail(err, &format!("scroll of {}", scroll.collection))),
+        }
+    }
+
+    fn read_consistency(&self) -> Option<read_consistency::Value> {
+        self.options.read_consistency.map(|consistency| match consistency {
+            ReadConsistency::All => read_consistency::Value::Type(ReadConsistencyType::All as i32),
+            ReadConsistency::Majority => read_consistency::Value::Type(ReadConsistencyType::Majority as i32),
+            ReadConsistency::Quorum => read_consistency::Value::Type(ReadConsistencyType::Quorum as i32),
+            ReadConsistency::Replicas(n) => read_consistency::Value::Factor(n),
+        })
+    }
+
+    fn write_ordering(&self) -> Option<qdrant_client::qdrant::WriteOrdering> {
+        self.options.write_ordering.map(|ordering| qdrant_client::qdrant::WriteOrdering {
+            r#type: match ordering {
+                WriteOrdering::Weak => WriteOrderingType::Weak,
+                WriteOrdering::Medium => WriteOrderingType::Medium,
+                WriteOrdering::Strong => WriteOrderingType::Strong,
+            } as i32,
+        })
+    }
+}
