@@ -1,5 +1,55 @@
-//! The `sqlite_vec` backend of the DECNET vector store (work in progress).
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
-/// Registered name of this backend.
+// sqlite-vec reads vector BLOBs as native f32, and this crate writes little-endian ones.
+#[cfg(target_endian = "big")]
+compile_error!("vectorstore-sqlite-vec supports little-endian targets only");
+
+mod backend;
+mod config;
+mod error;
+mod extension;
+mod schema;
+
+use std::sync::Arc;
+
+use vectorstore_core::limits::{MAX_DIM, MAX_K};
+use vectorstore_core::{BackendRegistration, Capabilities, Config, Result, SearchKind, VectorStore};
+
+pub use backend::SqliteVecStore;
+pub use config::{
+    DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_READ_POOL_SIZE, MAX_READ_POOL_SIZE, METRICS, SqliteVecConfig, Synchronous,
+    isolate, purge,
+};
+
+/// Registered name of this backend (`DECNET_VECTORSTORE_TYPE=sqlite_vec`, alias `sqlite-vec`).
 pub const NAME: &str = "sqlite_vec";
+
+/// What this backend can do: l2 and cosine, exact search, every contract limit, persistent,
+/// atomic batches, and one file shared by several processes.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    metrics: &METRICS,
+    persistent: true,
+    stores_data: true,
+    search: SearchKind::Exact,
+    max_dim: MAX_DIM,
+    max_k: MAX_K,
+    atomic_batches: true,
+    shared: true,
+};
+
+fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
+    Ok(Arc::new(SqliteVecStore::from_config(config)?))
+}
+
+inventory::submit! {
+    BackendRegistration {
+        name: NAME,
+        aliases: &["sqlite-vec"],
+        summary: "embedded SQLite file with sqlite-vec (the default): l2 and cosine, exact search, no server",
+        capabilities: CAPABILITIES,
+        open,
+        isolate,
+        purge,
+    }
+}

@@ -140,7 +140,10 @@ pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
 /// The contract's result order: ascending distance, then id ascending (byte order).
 /// `-0.0` equals `0.0`; NaN (from overflowing vectors) sorts last.
 pub fn cmp_hits(distance_a: f32, id_a: &str, distance_b: f32, id_b: &str) -> Ordering {
-    (distance_a + 0.0).total_cmp(&(distance_b + 0.0)).then_with(|| id_a.cmp(id_b))
+    // total_cmp puts a negative NaN first, and an overflowing cosine yields one on x86: map
+    // every NaN to the positive one so it sorts last, as documented.
+    let key = |d: f32| if d.is_nan() { f32::NAN } else { d + 0.0 };
+    key(distance_a).total_cmp(&key(distance_b)).then_with(|| id_a.cmp(id_b))
 }
 
 /// Sorts neighbours into the contract's order (see [`cmp_hits`]).
@@ -186,9 +189,11 @@ mod tests {
             Neighbor { kind: "k".into(), id: "a".into(), distance: 1.0 },
             Neighbor { kind: "k".into(), id: "c".into(), distance: 0.0 },
             Neighbor { kind: "k".into(), id: "d".into(), distance: -0.0 },
+            Neighbor { kind: "k".into(), id: "e".into(), distance: -f32::NAN },
+            Neighbor { kind: "k".into(), id: "f".into(), distance: f32::INFINITY },
         ];
         sort_neighbors(&mut hits);
         let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
-        assert_eq!(ids, ["c", "d", "a", "b"]);
+        assert_eq!(ids, ["c", "d", "a", "b", "f", "e"]);
     }
 }

@@ -1,0 +1,459 @@
+//! [`SqliteVecStore`]: the [`VectorStore`] contract on one SQLite file with sqlite-vec.
+//!
+//! Every write runs in one `BEGIN IMMEDIATE` transaction on the single writer connection, so
+//! writes of this process never contend with each other and another process's writer is
+//! waited for (busy timeout) instead of failing. Reads run on a pool of read-only connections;
+//! in WAL mode they never wait for the writer. Each operation reads its kind's row inside its
+//! own transaction, so concurrent `drop_kind`s, other processes included, are always seen
+//! consistently.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+use vectorstore_core::distance::cmp_hits;
+use vectorstore_core::limits::MAX_KINDS;
+use vectorstore_core::{
+    Capabilities, Config, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector,
+    Result, VectorRecord, VectorStore, validate,
+};
+
+use crate::config::{METRICS, SqliteVecConfig, Synchronous};
+use crate::error::{location_error, open_error, operation_error};
+use crate::schema::{self, Hit, NewRow, VEC0_MAX_K};
+use crate::{CAPABILITIES, NAME};
+
+/// Prepared statements kept per connection: a handful per kind.
+const STATEMENT_CACHE: usize = 256;
+
+/// Ties narrower than this are read whole with one kNN; wider ones are walked in id order,
+/// which visits about `k * rows / width` rows. Reading 4,096 tied rows costs more than
+/// walking for a 1,024-wide tie.
+const TIE_PROBE: usize = 1024;
+
+/// The embedded store: one SQLite file holding every kind, searched with sqlite-vec.
+///
+/// Open it through the registry (`DECNET_VECTORSTORE_TYPE=sqlite_vec`) or with
+/// [`SqliteVecStore::from_config`]; no file is opened or created before
+/// [`initialize`](VectorStore::initialize).
+#[derive(Debug)]
+pub struct SqliteVecStore {
+    settings: SqliteVecConfig,
+    life: Lifecycle,
+    /// Serialises `initialize` and `close`, so a close never misses pools being opened.
+    transition: tokio::sync::Mutex<()>,
+    pools: OnceLock<Pools>,
+}
+
+#[derive(Debug)]
+struct Pools {
+    /// One connection: SQLite allows one writer per file, and queueing here instead of in
+    /// SQLite's busy handler keeps this process's writers from ever seeing `database is locked`.
+    writer: SqlitePool,
+    /// Read-only connections; in WAL mode readers never block the writer or each other.
+    readers: SqlitePool,
+}
+
+impl SqliteVecStore {
+    fn new(settings: SqliteVecConfig) -> Self {
+        SqliteVecStore {
+            settings,
+            life: Lifecycle::new(),
+            transition: tokio::sync::Mutex::new(()),
+            pools: OnceLock::new(),
+        }
+    }
+
+    /// A store for the location and options of `config` (see [`SqliteVecConfig::from_config`]).
+    pub fn from_config(config: &Config) -> Result<Self> {
+        Ok(SqliteVecStore::new(SqliteVecConfig::from_config(config)?))
+    }
+
+    /// The sqlite file this store uses.
+    pub fn path(&self) -> &Path {
+        &self.settings.path
+    }
+
+    /// The settings this store was opened with.
+    pub fn settings(&self) -> &SqliteVecConfig {
+        &self.settings
+    }
+
+    fn pools(&self) -> Result<&Pools> {
+        self.life.check(NAME)?;
+        self.pools.get().ok_or_else(|| Error::new(ErrorKind::NotInitialized, "the sqlite_vec store has no connections"))
+    }
+
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
+        let pools = self.pools()?;
+        // IMMEDIATE takes the write lock up front: a deferred transaction that reads first and
+        // then writes could fail with SQLITE_BUSY instead of waiting for another process.
+        pools.writer.begin_with("BEGIN IMMEDIATE").await.map_err(|e| operation_error(e, "begin write"))
+    }
+
+    async fn read(&self) -> Result<Transaction<'static, Sqlite>> {
+        let pools = self.pools()?;
+        pools.readers.begin().await.map_err(|e| operation_error(e, "begin read"))
+    }
+
+    fn connect_options(&self, writer: bool) -> SqliteConnectOptions {
+        let synchronous = match self.settings.synchronous {
+            Synchronous::Normal => SqliteSynchronous::Normal,
+            Synchronous::Full => SqliteSynchronous::Full,
+            Synchronous::Extra => SqliteSynchronous::Extra,
+        };
+        let options = SqliteConnectOptions::new()
+            .filename(&self.settings.path)
+            .create_if_missing(writer)
+            .busy_timeout(self.settings.busy_timeout)
+            .synchronous(synchronous)
+            .foreign_keys(false)
+            .statement_cache_capacity(STATEMENT_CACHE);
+        if writer { options } else { options.pragma("query_only", "ON") }
+    }
+
+    async fn open_pools(&self) -> Result<Pools> {
+        let path = &self.settings.path;
+        let acquire_timeout = (self.settings.busy_timeout * 2).max(Duration::from_secs(30));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(acquire_timeout)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_before_acquire(false)
+            .connect_lazy_with(self.connect_options(true));
+        let bootstrapped = async {
+            let mut conn = writer.acquire().await.map_err(|e| open_error(e, path))?;
+            schema::bootstrap(&mut conn, path, self.settings.busy_timeout).await?;
+            schema::versions(&mut conn).await
+        }
+        .await;
+        let (sqlite, vec) = match bootstrapped {
+            Ok(versions) => versions,
+            Err(err) => {
+                // Release the file before reporting, so that nothing keeps it open.
+                writer.close().await;
+                return Err(err);
+            }
+        };
+        let readers = SqlitePoolOptions::new()
+            .max_connections(self.settings.read_pool_size)
+            .acquire_timeout(acquire_timeout)
+            .test_before_acquire(false)
+            .connect_lazy_with(self.connect_options(false));
+        tracing::info!(path = %path.display(), sqlite = %sqlite, sqlite_vec = %vec, "sqlite_vec store opened");
+        Ok(Pools { writer, readers })
+    }
+
+    /// Finds `kind` for a write of `dim`-long vectors, or creates it with the default metric.
+    /// `check` vets the vectors against the kind (existing or about to be created) before
+    /// anything is written, as the Fake does.
+    async fn kind_for_write(
+        &self,
+        conn: &mut SqliteConnection,
+        kind: &str,
+        dim: usize,
+        check: impl Fn(&KindInfo) -> Result<()>,
+    ) -> Result<(KindInfo, bool)> {
+        if let Some(info) = schema::kind(conn, kind).await? {
+            check(&info)?;
+            return Ok((info, false));
+        }
+        let info = KindInfo { kind: kind.to_owned(), dim, metric: self.settings.default_metric, count: 0 };
+        check(&info)?;
+        create_kind_row(conn, &info).await?;
+        Ok((info, true))
+    }
+}
+
+async fn create_kind_row(conn: &mut SqliteConnection, info: &KindInfo) -> Result<()> {
+    if schema::kind_total(conn).await? >= MAX_KINDS {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("cannot create kind {:?}: the store already holds {MAX_KINDS} kinds, the limit", info.kind),
+        ));
+    }
+    schema::create_kind(conn, &info.kind, info.dim, info.metric).await
+}
+
+async fn commit(tx: Transaction<'static, Sqlite>, operation: &'static str) -> Result<()> {
+    tx.commit().await.map_err(|e| operation_error(e, operation))
+}
+
+/// Creates the parent directory and refuses a directory at the path, before SQLite sees it.
+async fn prepare_location(path: &Path) -> Result<()> {
+    let owned = path.to_path_buf();
+    let checked = tokio::task::spawn_blocking(move || {
+        if owned.is_dir() {
+            return Err("it is a directory".to_owned());
+        }
+        match owned.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)
+                .map_err(|err| format!("cannot create its directory {}: {err}", parent.display())),
+            _ => Ok(()),
+        }
+    })
+    .await
+    .map_err(|err| Error::new(ErrorKind::Backend, format!("location check failed: {err}")))?;
+    checked.map_err(|problem| location_error(ErrorKind::Config, path, &problem))
+}
+
+/// The `k` nearest hits in the contract's order, exactly as an exhaustive search finds them.
+///
+/// vec0 returns the `fetch` nearest rows, but an arbitrary subset of the rows tied at the last
+/// distance. So it is asked for `k + 1`: when that extra row is farther than the k-th, nothing
+/// left out can belong to the answer. When it ties with the k-th, every row nearer than that
+/// distance was returned, and the tie is settled by id among all rows at that distance. For `k`
+/// beyond vec0's limit an exact scan sorts by (distance, id) itself.
+async fn search(
+    conn: &mut SqliteConnection,
+    info: &KindInfo,
+    query: &[f32],
+    options: &KnnOptions,
+) -> Result<Vec<Neighbor>> {
+    let blob = schema::encode(query);
+    let k = options.k;
+    let version = options.extractor_version;
+    let mut hits = if k + 1 > VEC0_MAX_K {
+        schema::exact(conn, info, &blob, k, version).await?
+    } else {
+        let mut hits = schema::knn(conn, info, &blob, k + 1, version).await?;
+        hits.sort_by(|a, b| cmp_hits(a.distance, &a.id, b.distance, &b.id));
+        // Rows vec0 left out are at least as far as the last one it returned.
+        let boundary = hits.get(k).map(|extra| extra.distance);
+        match boundary {
+            Some(last) if !(hits[k - 1].distance < last || options.max_distance.is_some_and(|max| max < last)) => {
+                let tie = hits[k - 1].distance;
+                hits.retain(|hit| hit.distance < tie);
+                let wanted = k - hits.len();
+                let probe = (4 * (k + 1)).clamp(TIE_PROBE, VEC0_MAX_K);
+                let mut ids = match schema::tied(conn, info, &blob, tie, probe, version).await? {
+                    Some(mut ids) => {
+                        ids.sort_unstable();
+                        ids.truncate(wanted);
+                        ids
+                    }
+                    None => schema::tied_in_id_order(conn, info, &blob, tie, wanted, version).await?,
+                };
+                if ids.len() < wanted {
+                    // The tie could not be read back (a NaN distance): fall back to the scan.
+                    schema::exact(conn, info, &blob, k, version).await?
+                } else {
+                    hits.extend(ids.drain(..).map(|id| Hit { id, distance: tie }));
+                    hits
+                }
+            }
+            _ => hits,
+        }
+    };
+    hits.sort_by(|a, b| cmp_hits(a.distance, &a.id, b.distance, &b.id));
+    Ok(hits
+        .into_iter()
+        .filter(|hit| options.max_distance.is_none_or(|max| hit.distance <= max))
+        .take(k)
+        .map(|hit| Neighbor { kind: info.kind.clone(), id: hit.id, distance: hit.distance })
+        .collect())
+}
+
+#[async_trait]
+impl VectorStore for SqliteVecStore {
+    fn backend(&self) -> &'static str {
+        NAME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+
+    async fn initialize(&self) -> Result<()> {
+        let _transition = self.transition.lock().await;
+        if !self.life.needs_initialize(NAME)? {
+            return Ok(());
+        }
+        crate::extension::register()?;
+        prepare_location(&self.settings.path).await?;
+        let pools = self.open_pools().await?;
+        if let Err(unused) = self.pools.set(pools) {
+            // Unreachable: pools are only set here, once, under the transition lock.
+            unused.writer.close().await;
+            unused.readers.close().await;
+        }
+        self.life.mark_open();
+        Ok(())
+    }
+
+    async fn close(&self) -> Result<()> {
+        let _transition = self.transition.lock().await;
+        if self.life.mark_closed()
+            && let Some(pools) = self.pools.get()
+        {
+            // Waits for in-flight operations to return their connections; the last connection
+            // to close checkpoints the WAL into the main file.
+            pools.readers.close().await;
+            pools.writer.close().await;
+        }
+        Ok(())
+    }
+
+    async fn health(&self) -> Health {
+        if let Some(unhealthy) = self.life.unhealthy(NAME) {
+            return unhealthy;
+        }
+        let path = self.settings.path.display().to_string();
+        let probe = async {
+            let mut tx = self.read().await?;
+            let versions = schema::versions(&mut tx).await?;
+            let kinds = schema::kinds(&mut tx).await?;
+            commit(tx, "health").await?;
+            Ok::<_, Error>((versions, kinds))
+        };
+        let health = match probe.await {
+            Ok(((sqlite, vec), kinds)) => {
+                let vectors = kinds.iter().map(|k| k.count).sum();
+                Health::ok(NAME, kinds.len() as u64, vectors)
+                    .with_version("sqlite", sqlite)
+                    .with_version("sqlite_vec", vec)
+            }
+            Err(err) => Health::failed(NAME, err.to_string()),
+        };
+        health
+            .with_detail("path", path)
+            .with_detail("journal_mode", "wal")
+            .with_detail("synchronous", self.settings.synchronous.as_str())
+    }
+
+    async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
+        validate::create_kind(kind, dim)?;
+        if !METRICS.contains(&metric) {
+            return Err(validate::metric_unsupported(NAME, metric, &METRICS));
+        }
+        let mut tx = self.write().await?;
+        if let Some(mut info) = schema::kind(&mut tx, kind).await? {
+            validate::same_kind(&info, dim, metric)?;
+            info.count = schema::count(&mut tx, kind).await?;
+            commit(tx, "create kind").await?;
+            return Ok(info);
+        }
+        let info = KindInfo { kind: kind.to_owned(), dim, metric, count: 0 };
+        create_kind_row(&mut tx, &info).await?;
+        commit(tx, "create kind").await?;
+        Ok(info)
+    }
+
+    async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
+        validate::insert(kind, id, vector, extractor_version)?;
+        let mut tx = self.write().await?;
+        let (_, created) =
+            self.kind_for_write(&mut tx, kind, vector.len(), |info| validate::against_kind(info, vector)).await?;
+        let row = NewRow { id, blob: schema::encode(vector), extractor_version };
+        // Replace = rewrite in place when stored, insert otherwise, in one transaction.
+        if created || !schema::update(&mut tx, kind, &row).await? {
+            schema::insert_new(&mut tx, kind, std::slice::from_ref(&row)).await?;
+        }
+        commit(tx, "insert").await
+    }
+
+    async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
+        validate::insert_many(kind, items)?;
+        let Some(first) = items.first() else {
+            return self.life.check(NAME);
+        };
+        let mut tx = self.write().await?;
+        let (_, created) = self
+            .kind_for_write(&mut tx, kind, first.vector.len(), |info| validate::batch_against_kind(info, items))
+            .await?;
+        // A repeated id: the last occurrence wins, as inserts in order would leave it.
+        let last: HashMap<&str, usize> = items.iter().enumerate().map(|(i, item)| (item.id.as_str(), i)).collect();
+        let rows: Vec<NewRow<'_>> = items
+            .iter()
+            .enumerate()
+            .filter(|(i, item)| last.get(item.id.as_str()) == Some(i))
+            .map(|(_, item)| NewRow {
+                id: &item.id,
+                blob: schema::encode(&item.vector),
+                extractor_version: item.extractor_version,
+            })
+            .collect();
+        let stored = if created {
+            HashSet::new()
+        } else {
+            let ids: Vec<&str> = rows.iter().map(|row| row.id).collect();
+            schema::existing_ids(&mut tx, kind, &ids).await?
+        };
+        let (replaced, fresh): (Vec<NewRow<'_>>, Vec<NewRow<'_>>) =
+            rows.into_iter().partition(|row| stored.contains(row.id));
+        for row in &replaced {
+            schema::update(&mut tx, kind, row).await?;
+        }
+        schema::insert_new(&mut tx, kind, &fresh).await?;
+        commit(tx, "insert_many").await
+    }
+
+    async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
+        validate::key(kind, id)?;
+        let mut tx = self.read().await?;
+        let record = match schema::kind(&mut tx, kind).await? {
+            Some(info) => schema::get(&mut tx, &info, id).await?,
+            None => None,
+        };
+        commit(tx, "get").await?;
+        Ok(record)
+    }
+
+    async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
+        validate::key(kind, id)?;
+        let mut tx = self.write().await?;
+        let deleted = match schema::kind(&mut tx, kind).await? {
+            Some(_) => schema::delete(&mut tx, kind, id).await?,
+            None => false,
+        };
+        commit(tx, "delete").await?;
+        Ok(deleted)
+    }
+
+    async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
+        validate::knn(kind, query, options)?;
+        let mut tx = self.read().await?;
+        let Some(info) = schema::kind(&mut tx, kind).await? else {
+            commit(tx, "knn").await?;
+            return Ok(Vec::new());
+        };
+        validate::against_kind(&info, query)?;
+        let hits = if options.k == 0 { Vec::new() } else { search(&mut tx, &info, query, options).await? };
+        commit(tx, "knn").await?;
+        Ok(hits)
+    }
+
+    async fn kinds(&self) -> Result<Vec<KindInfo>> {
+        let mut tx = self.read().await?;
+        let kinds = schema::kinds(&mut tx).await?;
+        commit(tx, "kinds").await?;
+        Ok(kinds)
+    }
+
+    async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
+        validate::scan(kind, after_id, limit)?;
+        let mut tx = self.read().await?;
+        let records = match schema::kind(&mut tx, kind).await? {
+            Some(info) if limit > 0 => schema::scan(&mut tx, &info, after_id, limit).await?,
+            _ => Vec::new(),
+        };
+        commit(tx, "scan").await?;
+        Ok(records)
+    }
+
+    async fn drop_kind(&self, kind: &str) -> Result<bool> {
+        validate::kind(kind)?;
+        let mut tx = self.write().await?;
+        let existed = schema::kind(&mut tx, kind).await?.is_some();
+        if existed {
+            schema::drop_kind(&mut tx, kind).await?;
+        }
+        commit(tx, "drop kind").await?;
+        Ok(existed)
+    }
+}

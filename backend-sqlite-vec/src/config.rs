@@ -1,0 +1,270 @@
+//! Where the store lives and how it talks to SQLite: the typed settings read from
+//! `DECNET_VECTORSTORE_*`, and the isolated locations the conformance suite uses.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use vectorstore_core::config::SQLITE_FILE_NAME;
+use vectorstore_core::{Config, Error, ErrorKind, Metric, PurgeFuture, Result};
+
+use crate::NAME;
+
+/// Default of `DECNET_VECTORSTORE_SQLITE_VEC_BUSY_TIMEOUT_MS`.
+pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// Default of `DECNET_VECTORSTORE_SQLITE_VEC_READ_POOL_SIZE`.
+pub const DEFAULT_READ_POOL_SIZE: u32 = 4;
+
+/// Largest accepted `READ_POOL_SIZE` (each connection is a thread and a file handle).
+pub const MAX_READ_POOL_SIZE: u32 = 64;
+
+/// Metrics this backend searches with natively. Dot is absent: sqlite-vec has no inner-product
+/// metric or function, and emulating it would be inexact (derived from l2) or slow (row by row).
+pub const METRICS: [Metric; 2] = [Metric::L2, Metric::Cosine];
+
+/// Directory-name prefix of the temporary locations [`isolate`] makes when no path is configured.
+const ISOLATED_DIR_PREFIX: &str = "decnet-vectorstore-";
+
+/// When a commit is flushed to disk (`PRAGMA synchronous`), read from
+/// `DECNET_VECTORSTORE_SQLITE_VEC_SYNCHRONOUS`.
+///
+/// In WAL mode both settings survive the process being killed at any moment; only
+/// `full` also survives power loss or an OS crash without losing the last commits.
+/// `off` is refused: it can corrupt the file on power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// Sync at checkpoints only (the default): a commit survives `kill -9`; the last commits
+    /// before a power loss may be rolled back, the file stays consistent.
+    #[default]
+    Normal,
+    /// Sync the WAL on every commit: commits also survive power loss, at one fsync per write.
+    Full,
+    /// Like `full`, and also syncs the directory when the WAL is reset.
+    Extra,
+}
+
+impl Synchronous {
+    /// The pragma value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "normal",
+            Synchronous::Full => "full",
+            Synchronous::Extra => "extra",
+        }
+    }
+}
+
+impl fmt::Display for Synchronous {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Synchronous {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "normal" | "1" => Ok(Synchronous::Normal),
+            "full" | "2" => Ok(Synchronous::Full),
+            "extra" | "3" => Ok(Synchronous::Extra),
+            "off" | "0" => {
+                Err("off is refused because it can corrupt the file on power loss; use normal or full".into())
+            }
+            _ => Err("expected normal, full or extra".into()),
+        }
+    }
+}
+
+/// The settings of one store, resolved from a [`Config`] without touching the disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteVecConfig {
+    /// The sqlite file (`DECNET_VECTORSTORE_PATH`, or the original's default location).
+    pub path: PathBuf,
+    /// How long a connection waits for another process's write lock before `Unavailable`.
+    pub busy_timeout: Duration,
+    /// When commits are flushed to disk.
+    pub synchronous: Synchronous,
+    /// Connections that serve reads in parallel (writes always use one connection).
+    pub read_pool_size: u32,
+    /// Metric of kinds created by a first insert.
+    pub default_metric: Metric,
+}
+
+impl SqliteVecConfig {
+    /// Reads the location and the `DECNET_VECTORSTORE_SQLITE_VEC_*` options. A bad option is a
+    /// `Config` error naming the variable; a default metric of `dot` is `MetricUnsupported`.
+    pub fn from_config(config: &Config) -> Result<Self> {
+        let busy_timeout_ms = config.parse_option::<u64>(NAME, "busy_timeout_ms")?.unwrap_or(DEFAULT_BUSY_TIMEOUT_MS);
+        let synchronous = config.parse_option::<Synchronous>(NAME, "synchronous")?.unwrap_or_default();
+        let read_pool_size = config.parse_option::<u32>(NAME, "read_pool_size")?.unwrap_or(DEFAULT_READ_POOL_SIZE);
+        if !(1..=MAX_READ_POOL_SIZE).contains(&read_pool_size) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "invalid DECNET_VECTORSTORE_SQLITE_VEC_READ_POOL_SIZE {read_pool_size}: must be 1..={MAX_READ_POOL_SIZE}"
+                ),
+            ));
+        }
+        if !METRICS.contains(&config.metric) {
+            return Err(vectorstore_core::validate::metric_unsupported(NAME, config.metric, &METRICS)
+                .with_context("setting", "DECNET_VECTORSTORE_METRIC"));
+        }
+        Ok(SqliteVecConfig {
+            path: config.sqlite_path(),
+            busy_timeout: Duration::from_millis(busy_timeout_ms),
+            synchronous,
+            read_pool_size,
+            default_metric: config.metric,
+        })
+    }
+}
+
+/// The [`BackendRegistration::isolate`](vectorstore_core::BackendRegistration::isolate) of this
+/// backend: a sibling file `<stem>-<tag>.sqlite` next to the configured path, or
+/// `<temp dir>/decnet-vectorstore-<tag>/vectors.sqlite` when no path is configured (so the
+/// default `~/.decnet` file is never used by a test).
+pub fn isolate(config: &Config, tag: &str) -> Result<Config> {
+    let well_formed = !tag.is_empty()
+        && tag.len() <= 64
+        && tag.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !well_formed {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("invalid isolation tag {:?}: expected [a-z0-9_]{{1,64}}", vectorstore_core::validate::shown(tag)),
+        ));
+    }
+    let path = match &config.path {
+        Some(path) => {
+            let stem = path.file_stem().map_or_else(|| "vectors".into(), |s| s.to_string_lossy().into_owned());
+            path.with_file_name(format!("{stem}-{tag}.sqlite"))
+        }
+        None => std::env::temp_dir().join(format!("{ISOLATED_DIR_PREFIX}{tag}")).join(SQLITE_FILE_NAME),
+    };
+    Ok(config.clone().with_path(path))
+}
+
+/// The [`BackendRegistration::purge`](vectorstore_core::BackendRegistration::purge) of this
+/// backend: removes the file with its `-wal`, `-shm` and `-journal` companions, and the
+/// temporary directory [`isolate`] names when it is left empty. A configuration without a path
+/// is refused, so that purge can never reach the default location.
+pub fn purge(config: Config) -> PurgeFuture {
+    Box::pin(async move {
+        let Some(path) = config.path else {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "purge needs an explicit path; the default location is never purged",
+            ));
+        };
+        tokio::task::spawn_blocking(move || remove_store_files(&path))
+            .await
+            .map_err(|err| Error::new(ErrorKind::Backend, format!("purge task failed: {err}")))?
+    })
+}
+
+fn remove_store_files(path: &Path) -> Result<()> {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        match std::fs::remove_file(&name) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => {
+                return Err(Error::new(
+                    ErrorKind::Backend,
+                    format!("cannot remove {}: {err}", Path::new(&name).display()),
+                ));
+            }
+        }
+    }
+    if let Some(dir) = isolated_dir(path) {
+        // Only an empty directory is removed: anything else in it is not ours.
+        if let Err(err) = std::fs::remove_dir(dir)
+            && err.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(dir = %dir.display(), "left the isolated directory in place: {err}");
+        }
+    }
+    Ok(())
+}
+
+/// The directory [`isolate`] made up for `path`, if `path` is such a location.
+fn isolated_dir(path: &Path) -> Option<&Path> {
+    let dir = path.parent()?;
+    let named_like_ours = dir.file_name()?.to_str()?.starts_with(ISOLATED_DIR_PREFIX);
+    let in_temp = dir.parent()? == std::env::temp_dir();
+    let file_is_ours = path.file_name()? == SQLITE_FILE_NAME;
+    (named_like_ours && in_temp && file_is_ours).then_some(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<SqliteVecConfig> {
+        SqliteVecConfig::from_config(&Config::from_vars(pairs.iter().copied())?)
+    }
+
+    #[test]
+    fn defaults_are_documented_values() {
+        let settings = config(&[("DECNET_VECTORSTORE_PATH", "/data/v.sqlite")]).unwrap();
+        assert_eq!(settings.path, PathBuf::from("/data/v.sqlite"));
+        assert_eq!(settings.busy_timeout, Duration::from_millis(DEFAULT_BUSY_TIMEOUT_MS));
+        assert_eq!(settings.synchronous, Synchronous::Normal);
+        assert_eq!(settings.read_pool_size, DEFAULT_READ_POOL_SIZE);
+        assert_eq!(settings.default_metric, Metric::L2);
+    }
+
+    #[test]
+    fn options_are_read_from_their_variables() {
+        let settings = config(&[
+            ("DECNET_VECTORSTORE_SQLITE_VEC_BUSY_TIMEOUT_MS", "250"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_SYNCHRONOUS", "FULL"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_READ_POOL_SIZE", "2"),
+            ("DECNET_VECTORSTORE_METRIC", "cosine"),
+        ])
+        .unwrap();
+        assert_eq!(settings.busy_timeout, Duration::from_millis(250));
+        assert_eq!(settings.synchronous, Synchronous::Full);
+        assert_eq!(settings.read_pool_size, 2);
+        assert_eq!(settings.default_metric, Metric::Cosine);
+    }
+
+    #[test]
+    fn bad_options_are_config_errors_naming_the_variable() {
+        for (name, value) in [
+            ("DECNET_VECTORSTORE_SQLITE_VEC_BUSY_TIMEOUT_MS", "soon"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_SYNCHRONOUS", "off"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_SYNCHRONOUS", "sometimes"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_READ_POOL_SIZE", "0"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_READ_POOL_SIZE", "1000"),
+        ] {
+            let err = config(&[(name, value)]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config, "{name}={value}: {err}");
+            assert!(err.message().contains("READ_POOL_SIZE") || err.message().contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_default_metric_of_dot_is_unsupported() {
+        let err = config(&[("DECNET_VECTORSTORE_METRIC", "dot")]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MetricUnsupported, "{err}");
+    }
+
+    #[test]
+    fn isolate_makes_a_sibling_or_a_temporary_location() {
+        let with_path = Config::new(NAME).with_path("/srv/decnet/vectors.sqlite");
+        let isolated = isolate(&with_path, "t1_case").unwrap();
+        assert_eq!(isolated.path, Some(PathBuf::from("/srv/decnet/vectors-t1_case.sqlite")));
+        let isolated = isolate(&Config::new(NAME), "t2").unwrap();
+        let path = isolated.path.unwrap();
+        assert_eq!(path, std::env::temp_dir().join("decnet-vectorstore-t2").join("vectors.sqlite"));
+        assert_eq!(isolated_dir(&path), path.parent());
+        assert_eq!(isolated_dir(Path::new("/srv/decnet/vectors.sqlite")), None);
+        for bad in ["", "../x", "A", "a/b"] {
+            assert_eq!(isolate(&with_path, bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,668 @@
+//! Every SQL statement of the store, and the layout they address.
+//!
+//! # Layout
+//!
+//! - `vectorstore_meta(key, value)`: `schema_version` (the layout version, refused when newer
+//!   than [`SCHEMA_VERSION`]) and `created`.
+//! - `vectorstore_kinds(kind, dim, metric, created, schema_version)`: one row per kind; the
+//!   only source of a kind's dimension and metric.
+//! - one sqlite-vec `vec0` table per kind, `vectorstore_<kind>_vec(id text primary key,
+//!   embedding float[dim] distance_metric=l2|cosine, extractor_version integer)`, holding the
+//!   vectors as little-endian `f32` BLOBs. `extractor_version` is a vec0 *metadata* column, so
+//!   a kNN filters on it while it searches.
+//!
+//! Table names are built from the validated kind only (`^[a-z][a-z0-9_]{0,47}$`), never from
+//! ids. A kind's table ends in `_vec`, and the shadow tables vec0 creates beside it end in
+//! `_rowids`, `_info`, `_chunks`, `_auxiliary` or two digits, never in `_vec`: so no kind's
+//! table can be another kind's shadow table, and none can be a metadata table.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{AssertSqlSafe, Connection, Row};
+use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, Result, SCHEMA_VERSION, VectorRecord};
+
+use crate::config::METRICS;
+use crate::error::{open_error, operation_error};
+
+/// The metadata table of the file.
+pub(crate) const META_TABLE: &str = "vectorstore_meta";
+
+/// The table of kinds.
+pub(crate) const KINDS_TABLE: &str = "vectorstore_kinds";
+
+/// sqlite-vec refuses a kNN `k` above this.
+pub(crate) const VEC0_MAX_K: usize = 4096;
+
+/// Rows per multi-row INSERT; a remainder is written with the smaller sizes.
+const INSERT_ROWS: [usize; 3] = [64, 8, 1];
+
+/// Ids per existence query (padded by repeating the last id, so one statement serves all).
+const LOOKUP_IDS: usize = 64;
+
+/// Bytes of vector data per vec0 chunk we aim for. vec0 reads and writes single rows through
+/// SQLite's incremental BLOB I/O, which walks the chunk's overflow pages: smaller chunks make
+/// inserts and point reads cheaper, larger ones make a kNN's per-chunk work rarer.
+const CHUNK_BYTES: usize = 128 * 1024;
+
+/// The tables of one kind.
+pub(crate) struct Tables {
+    /// The vec0 table.
+    vec: String,
+    /// vec0's shadow table of ids (`id TEXT UNIQUE`), read for ordered scans, existence
+    /// checks and counts because vec0 itself answers those only by a full scan.
+    rowids: String,
+}
+
+impl Tables {
+    pub(crate) fn of(kind: &str) -> Tables {
+        debug_assert!(vectorstore_core::validate::kind(kind).is_ok(), "table names come from validated kinds");
+        let vec = format!("vectorstore_{kind}_vec");
+        let rowids = format!("{vec}_rowids");
+        Tables { vec, rowids }
+    }
+}
+
+/// SQL text naming a kind's tables. Sound because those names come only from validated kinds
+/// (lowercase ASCII letters, digits and `_`), and are quoted besides.
+fn sql(text: String) -> AssertSqlSafe<String> {
+    AssertSqlSafe(text)
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// vec0's `chunk_size` for a dimension: a power of two in 8..=1024 near [`CHUNK_BYTES`].
+pub(crate) fn chunk_size(dim: usize) -> usize {
+    let rows = CHUNK_BYTES / (dim.max(1) * 4);
+    let mut size = 8;
+    while size * 2 <= rows && size < 1024 {
+        size *= 2;
+    }
+    size
+}
+
+/// The BLOB sqlite-vec reads as a `float[dim]`: little-endian `f32`, bit for bit.
+pub(crate) fn encode(vector: &[f32]) -> Vec<u8> {
+    let mut blob = Vec::with_capacity(vector.len() * 4);
+    for value in vector {
+        blob.extend_from_slice(&value.to_le_bytes());
+    }
+    blob
+}
+
+fn decode(blob: &[u8], dim: usize, kind: &str) -> Result<Vec<f32>> {
+    if blob.len() != dim * 4 {
+        return Err(Error::new(
+            ErrorKind::Backend,
+            format!(
+                "kind {kind:?}: a stored vector has {} bytes, expected {} for dimension {dim}",
+                blob.len(),
+                dim * 4
+            ),
+        ));
+    }
+    Ok(blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+}
+
+fn version_from(value: i64, kind: &str) -> Result<u32> {
+    u32::try_from(value).map_err(|_| {
+        Error::new(ErrorKind::Backend, format!("kind {kind:?}: stored extractor_version {value} is out of range"))
+    })
+}
+
+/// A distance as the contract reports it: `f32`, cosine clamped to `[0, 2]` (sqlite-vec
+/// computes `1 - cos` without clamping), `-0.0` as `0.0`. SQLite turns NaN into NULL.
+pub(crate) fn contract_distance(metric: Metric, raw: Option<f64>) -> f32 {
+    let Some(raw) = raw else { return f32::NAN };
+    // sqlite-vec computes in f32 and widens, so this narrowing is exact.
+    let distance = raw as f32;
+    let distance = if metric == Metric::Cosine { distance.clamp(0.0, 2.0) } else { distance };
+    distance + 0.0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening
+
+/// Makes the file at `path` usable: refuses a newer layout before writing anything, switches
+/// it to WAL, creates the metadata tables and records the schema version when the file is
+/// new, and checks that every kind is readable. Safe when several processes open a new file at
+/// once: the journal-mode switch is retried while another process holds the lock, and the
+/// tables are created under `BEGIN IMMEDIATE`, checking the version again.
+pub(crate) async fn bootstrap(conn: &mut SqliteConnection, path: &Path, busy_timeout: Duration) -> Result<()> {
+    // Read-only first: a file of a newer version must be left untouched.
+    let recorded = recorded_version(conn, path).await?;
+    switch_to_wal(conn, path, busy_timeout).await?;
+    if recorded.is_none() {
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(|e| open_error(e, path))?;
+        let statements = [
+            format!("CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY NOT NULL, value ANY NOT NULL)"),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {KINDS_TABLE} (kind TEXT PRIMARY KEY NOT NULL, dim INTEGER NOT NULL \
+                 CHECK (dim > 0), metric TEXT NOT NULL, created INTEGER NOT NULL, schema_version INTEGER NOT NULL)"
+            ),
+        ];
+        for statement in statements {
+            sqlx::query(sql(statement)).execute(&mut *tx).await.map_err(|e| open_error(e, path))?;
+        }
+        // Another process may have set the file up since the first look.
+        recorded_version(&mut tx, path).await?;
+        let insert =
+            format!("INSERT OR IGNORE INTO {META_TABLE} (key, value) VALUES ('schema_version', ?1), ('created', ?2)");
+        sqlx::query(sql(insert))
+            .bind(i64::from(SCHEMA_VERSION))
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| open_error(e, path))?;
+        tx.commit().await.map_err(|e| open_error(e, path))?;
+    }
+    // Every kind must be readable by this build (a known metric and layout).
+    kind_rows(conn)
+        .await
+        .map_err(|err| Error::new(err.kind(), format!("{} (file {})", err.message(), path.display())))?;
+    Ok(())
+}
+
+/// The schema version recorded in the file, if any; `IncompatibleSchema` when it is newer
+/// than this build's.
+async fn recorded_version(conn: &mut SqliteConnection, path: &Path) -> Result<Option<i64>> {
+    let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1")
+        .bind(META_TABLE)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| open_error(e, path))?;
+    if exists == 0 {
+        return Ok(None);
+    }
+    let query = format!("SELECT value FROM {META_TABLE} WHERE key = 'schema_version'");
+    let found: Option<i64> =
+        sqlx::query_scalar(sql(query)).fetch_optional(&mut *conn).await.map_err(|e| open_error(e, path))?;
+    match found {
+        Some(version) if version > i64::from(SCHEMA_VERSION) => Err(Error::new(
+            ErrorKind::IncompatibleSchema,
+            format!(
+                "the {} store at {} has schema version {version}, newer than this build's {SCHEMA_VERSION}; \
+                 upgrade decnet-vectorstore to open it (the file was left untouched)",
+                crate::NAME,
+                path.display()
+            ),
+        )),
+        other => Ok(other),
+    }
+}
+
+async fn switch_to_wal(conn: &mut SqliteConnection, path: &Path, busy_timeout: Duration) -> Result<()> {
+    // Changing the journal mode takes an exclusive lock that SQLite's busy handler does not
+    // wait for, so a process racing another one to set up a new file retries here.
+    let started = Instant::now();
+    loop {
+        match sqlx::query_scalar::<_, String>("PRAGMA journal_mode = WAL").fetch_one(&mut *conn).await {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                return Err(crate::error::location_error(
+                    ErrorKind::Config,
+                    path,
+                    &format!("the file cannot use a write-ahead log (journal mode stays {mode})"),
+                ));
+            }
+            Err(err) if crate::error::is_busy(&err) && started.elapsed() < busy_timeout => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(err) => return Err(open_error(err, path)),
+        }
+    }
+}
+
+/// `sqlite_version()` and `vec_version()`; the second also proves the extension is loaded.
+pub(crate) async fn versions(conn: &mut SqliteConnection) -> Result<(String, String)> {
+    let row = sqlx::query("SELECT sqlite_version(), vec_version()")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "version check"))?;
+    let sqlite: String = row.try_get(0).map_err(|e| operation_error(e, "version check"))?;
+    let vec: String = row.try_get(1).map_err(|e| operation_error(e, "version check"))?;
+    Ok((sqlite, vec))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kinds
+
+/// A kind's row: its dimension and metric (count not included).
+pub(crate) async fn kind(conn: &mut SqliteConnection, kind: &str) -> Result<Option<KindInfo>> {
+    let query = format!("SELECT dim, metric, schema_version FROM {KINDS_TABLE} WHERE kind = ?1");
+    let row = sqlx::query(sql(query))
+        .bind(kind)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "kind lookup"))?;
+    row.map(|row| kind_from_row(kind, &row)).transpose()
+}
+
+fn kind_from_row(kind: &str, row: &sqlx::sqlite::SqliteRow) -> Result<KindInfo> {
+    let decode = |e| operation_error(e, "kind lookup");
+    let dim: i64 = row.try_get("dim").map_err(decode)?;
+    let metric: String = row.try_get("metric").map_err(decode)?;
+    let schema_version: i64 = row.try_get("schema_version").map_err(decode)?;
+    if schema_version > i64::from(SCHEMA_VERSION) {
+        return Err(Error::new(
+            ErrorKind::IncompatibleSchema,
+            format!("kind {kind:?} has schema version {schema_version}, newer than this build's {SCHEMA_VERSION}"),
+        ));
+    }
+    let metric: Metric = metric.parse().map_err(|_| {
+        Error::new(ErrorKind::IncompatibleSchema, format!("kind {kind:?} has an unknown metric {metric:?}"))
+    })?;
+    if !METRICS.contains(&metric) {
+        return Err(Error::new(
+            ErrorKind::IncompatibleSchema,
+            format!("kind {kind:?} uses metric {metric}, which this build cannot search"),
+        ));
+    }
+    let dim = usize::try_from(dim)
+        .ok()
+        .filter(|d| (1..=vectorstore_core::limits::MAX_DIM).contains(d))
+        .ok_or_else(|| Error::new(ErrorKind::Backend, format!("kind {kind:?} has an invalid dimension {dim}")))?;
+    Ok(KindInfo { kind: kind.to_owned(), dim, metric, count: 0 })
+}
+
+/// Every kind, sorted by name, without counts.
+async fn kind_rows(conn: &mut SqliteConnection) -> Result<Vec<KindInfo>> {
+    let query = format!("SELECT kind, dim, metric, schema_version FROM {KINDS_TABLE} ORDER BY kind");
+    let rows = sqlx::query(sql(query)).fetch_all(&mut *conn).await.map_err(|e| operation_error(e, "kinds"))?;
+    rows.iter()
+        .map(|row| {
+            let name: String = row.try_get("kind").map_err(|e| operation_error(e, "kinds"))?;
+            kind_from_row(&name, row)
+        })
+        .collect()
+}
+
+/// Every kind, sorted by name, with counts.
+pub(crate) async fn kinds(conn: &mut SqliteConnection) -> Result<Vec<KindInfo>> {
+    let mut kinds = kind_rows(conn).await?;
+    for info in &mut kinds {
+        info.count = count(conn, &info.kind).await?;
+    }
+    Ok(kinds)
+}
+
+/// Number of vectors of `kind`.
+pub(crate) async fn count(conn: &mut SqliteConnection, kind: &str) -> Result<u64> {
+    let query = format!("SELECT count(*) FROM \"{}\"", Tables::of(kind).rowids);
+    let count: i64 =
+        sqlx::query_scalar(sql(query)).fetch_one(&mut *conn).await.map_err(|e| operation_error(e, "count"))?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// Number of kinds.
+pub(crate) async fn kind_total(conn: &mut SqliteConnection) -> Result<usize> {
+    let query = format!("SELECT count(*) FROM {KINDS_TABLE}");
+    let count: i64 =
+        sqlx::query_scalar(sql(query)).fetch_one(&mut *conn).await.map_err(|e| operation_error(e, "kinds"))?;
+    Ok(usize::try_from(count).unwrap_or(usize::MAX))
+}
+
+/// Records `kind` and creates its vec0 table (inside the caller's write transaction).
+pub(crate) async fn create_kind(conn: &mut SqliteConnection, kind: &str, dim: usize, metric: Metric) -> Result<()> {
+    let tables = Tables::of(kind);
+    let create = format!(
+        "CREATE VIRTUAL TABLE \"{}\" USING vec0(id TEXT PRIMARY KEY, embedding float[{dim}] distance_metric={}, \
+         extractor_version INTEGER, chunk_size={})",
+        tables.vec,
+        metric.as_str(),
+        chunk_size(dim)
+    );
+    sqlx::query(sql(create)).execute(&mut *conn).await.map_err(|e| operation_error(e, "create kind"))?;
+    let insert =
+        format!("INSERT INTO {KINDS_TABLE} (kind, dim, metric, created, schema_version) VALUES (?1, ?2, ?3, ?4, ?5)");
+    sqlx::query(sql(insert))
+        .bind(kind)
+        .bind(dim as i64)
+        .bind(metric.as_str())
+        .bind(now())
+        .bind(i64::from(SCHEMA_VERSION))
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "create kind"))?;
+    Ok(())
+}
+
+/// Removes `kind`'s table and row (inside the caller's write transaction).
+pub(crate) async fn drop_kind(conn: &mut SqliteConnection, kind: &str) -> Result<()> {
+    let drop = format!("DROP TABLE IF EXISTS \"{}\"", Tables::of(kind).vec);
+    sqlx::query(sql(drop)).execute(&mut *conn).await.map_err(|e| operation_error(e, "drop kind"))?;
+    sqlx::query(sql(format!("DELETE FROM {KINDS_TABLE} WHERE kind = ?1")))
+        .bind(kind)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "drop kind"))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records
+
+/// One row to write.
+pub(crate) struct NewRow<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) blob: Vec<u8>,
+    pub(crate) extractor_version: u32,
+}
+
+/// Which of `ids` are stored in `kind`.
+pub(crate) async fn existing_ids(conn: &mut SqliteConnection, kind: &str, ids: &[&str]) -> Result<HashSet<String>> {
+    let mut found = HashSet::new();
+    if ids.is_empty() {
+        return Ok(found);
+    }
+    let placeholders = vec!["?"; LOOKUP_IDS].join(", ");
+    let query = format!("SELECT id FROM \"{}\" WHERE id IN ({placeholders})", Tables::of(kind).rowids);
+    for chunk in ids.chunks(LOOKUP_IDS) {
+        let mut statement = sqlx::query_scalar::<_, String>(sql(query.clone()));
+        for index in 0..LOOKUP_IDS {
+            statement = statement.bind(chunk[index.min(chunk.len() - 1)]);
+        }
+        let rows = statement.fetch_all(&mut *conn).await.map_err(|e| operation_error(e, "insert"))?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Rewrites a stored row in place (vector and version); false when `id` is absent.
+/// vec0 has no upsert; updating in place also keeps its chunks dense, unlike delete + insert.
+pub(crate) async fn update(conn: &mut SqliteConnection, kind: &str, row: &NewRow<'_>) -> Result<bool> {
+    let query = format!("UPDATE \"{}\" SET embedding = ?2, extractor_version = ?3 WHERE id = ?1", Tables::of(kind).vec);
+    let done = sqlx::query(sql(query))
+        .bind(row.id)
+        .bind(row.blob.as_slice())
+        .bind(i64::from(row.extractor_version))
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "insert"))?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Inserts rows whose ids are not stored yet, several per statement.
+pub(crate) async fn insert_new(conn: &mut SqliteConnection, kind: &str, rows: &[NewRow<'_>]) -> Result<()> {
+    let table = Tables::of(kind).vec;
+    let mut rest = rows;
+    for size in INSERT_ROWS {
+        if rest.len() < size {
+            continue;
+        }
+        let values = vec!["(?, ?, ?)"; size].join(", ");
+        let query = format!("INSERT INTO \"{table}\" (id, embedding, extractor_version) VALUES {values}");
+        let whole = rest.len() / size * size;
+        for chunk in rest[..whole].chunks(size) {
+            let mut statement = sqlx::query(sql(query.clone()));
+            for row in chunk {
+                statement = statement.bind(row.id).bind(row.blob.as_slice()).bind(i64::from(row.extractor_version));
+            }
+            statement.execute(&mut *conn).await.map_err(|e| operation_error(e, "insert"))?;
+        }
+        rest = &rest[whole..];
+    }
+    Ok(())
+}
+
+/// Deletes `id`; true when it was stored.
+pub(crate) async fn delete(conn: &mut SqliteConnection, kind: &str, id: &str) -> Result<bool> {
+    let query = format!("DELETE FROM \"{}\" WHERE id = ?1", Tables::of(kind).vec);
+    let done = sqlx::query(sql(query)).bind(id).execute(&mut *conn).await.map_err(|e| operation_error(e, "delete"))?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The stored record `id` of `info`'s kind.
+pub(crate) async fn get(conn: &mut SqliteConnection, info: &KindInfo, id: &str) -> Result<Option<VectorRecord>> {
+    let query = format!("SELECT embedding, extractor_version FROM \"{}\" WHERE id = ?1", Tables::of(&info.kind).vec);
+    let row =
+        sqlx::query(sql(query)).bind(id).fetch_optional(&mut *conn).await.map_err(|e| operation_error(e, "get"))?;
+    let Some(row) = row else { return Ok(None) };
+    let blob: Vec<u8> = row.try_get(0).map_err(|e| operation_error(e, "get"))?;
+    let version: i64 = row.try_get(1).map_err(|e| operation_error(e, "get"))?;
+    Ok(Some(VectorRecord {
+        kind: info.kind.clone(),
+        id: id.to_owned(),
+        vector: decode(&blob, info.dim, &info.kind)?,
+        dim: info.dim,
+        extractor_version: version_from(version, &info.kind)?,
+    }))
+}
+
+/// Up to `limit` records after `after_id` in id (byte) order. The ids come from vec0's
+/// `_rowids` shadow table in index order; each row is then read by id from the vec0 table.
+/// (SQLite never reorders a CROSS JOIN: without it, a filter on the vec0 side can make it scan
+/// the whole vec0 table and sort.)
+pub(crate) async fn scan(
+    conn: &mut SqliteConnection,
+    info: &KindInfo,
+    after_id: Option<&str>,
+    limit: usize,
+) -> Result<Vec<VectorRecord>> {
+    let tables = Tables::of(&info.kind);
+    let filter = if after_id.is_some() { "WHERE r.id > ?2" } else { "" };
+    let query = format!(
+        "SELECT v.id, v.embedding, v.extractor_version FROM \"{}\" AS r CROSS JOIN \"{}\" AS v ON v.id = r.id \
+         {filter} ORDER BY r.id LIMIT ?1",
+        tables.rowids, tables.vec
+    );
+    let mut statement = sqlx::query(sql(query)).bind(limit as i64);
+    if let Some(after) = after_id {
+        statement = statement.bind(after);
+    }
+    let rows = statement.fetch_all(&mut *conn).await.map_err(|e| operation_error(e, "scan"))?;
+    let mut records = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: String = row.try_get(0).map_err(|e| operation_error(e, "scan"))?;
+        let blob: Vec<u8> = row.try_get(1).map_err(|e| operation_error(e, "scan"))?;
+        let version: i64 = row.try_get(2).map_err(|e| operation_error(e, "scan"))?;
+        records.push(VectorRecord {
+            kind: info.kind.clone(),
+            id,
+            vector: decode(&blob, info.dim, &info.kind)?,
+            dim: info.dim,
+            extractor_version: version_from(version, &info.kind)?,
+        });
+    }
+    Ok(records)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search
+
+/// One hit with its contract distance.
+pub(crate) struct Hit {
+    pub(crate) id: String,
+    pub(crate) distance: f32,
+}
+
+/// The `fetch` (at most [`VEC0_MAX_K`]) nearest rows by vec0's kNN, with the extractor-version
+/// filter applied inside the search. Among equal distances vec0 returns an arbitrary subset.
+pub(crate) async fn knn(
+    conn: &mut SqliteConnection,
+    info: &KindInfo,
+    query: &[u8],
+    fetch: usize,
+    extractor_version: Option<u32>,
+) -> Result<Vec<Hit>> {
+    let filter = if extractor_version.is_some() { "AND extractor_version = ?3" } else { "" };
+    let text = format!(
+        "SELECT id, distance FROM \"{}\" WHERE embedding MATCH ?1 AND k = ?2 {filter} ORDER BY distance",
+        Tables::of(&info.kind).vec
+    );
+    let mut statement = sqlx::query(sql(text)).bind(query).bind(fetch.min(VEC0_MAX_K) as i64);
+    if let Some(version) = extractor_version {
+        statement = statement.bind(i64::from(version));
+    }
+    let rows = statement.fetch_all(&mut *conn).await.map_err(|e| operation_error(e, "knn"))?;
+    hits(rows, info.metric)
+}
+
+/// sqlite-vec's distance between the stored `embedding` and the query `?1`, as the contract
+/// reports it (cosine clamped, as [`contract_distance`] does), for the scans below.
+fn distance_expression(metric: Metric, embedding: &str) -> String {
+    match metric {
+        Metric::Cosine => format!("max(min(vec_distance_cosine({embedding}, ?1), 2.0), 0.0)"),
+        _ => format!("vec_distance_l2({embedding}, ?1)"),
+    }
+}
+
+/// The exact `limit` nearest in the contract's order, by a scan with sqlite-vec's scalar
+/// distance functions (which compute what the kNN computes): for `k` beyond vec0's limit.
+pub(crate) async fn exact(
+    conn: &mut SqliteConnection,
+    info: &KindInfo,
+    query: &[u8],
+    limit: usize,
+    extractor_version: Option<u32>,
+) -> Result<Vec<Hit>> {
+    let filter = if extractor_version.is_some() { "WHERE extractor_version = ?3" } else { "" };
+    let text = format!(
+        "SELECT id, {} AS distance FROM \"{}\" {filter} ORDER BY distance, id LIMIT ?2",
+        distance_expression(info.metric, "embedding"),
+        Tables::of(&info.kind).vec
+    );
+    let mut statement = sqlx::query(sql(text)).bind(query).bind(limit as i64);
+    if let Some(version) = extractor_version {
+        statement = statement.bind(i64::from(version));
+    }
+    let rows = statement.fetch_all(&mut *conn).await.map_err(|e| operation_error(e, "knn"))?;
+    hits(rows, info.metric)
+}
+
+/// The ids of every row at exactly `distance` from the query, when there are fewer than
+/// `probe` (at most [`VEC0_MAX_K`]) of them, `None` otherwise: one kNN restricted to that
+/// distance.
+pub(crate) async fn tied(
+    conn: &mut SqliteConnection,
+    info: &KindInfo,
+    query: &[u8],
+    distance: f32,
+    probe: usize,
+    extractor_version: Option<u32>,
+) -> Result<Option<Vec<String>>> {
+    let probe = probe.min(VEC0_MAX_K);
+    // vec0 compares its raw f32 distances. A clamped cosine distance of 0 (or 2) stands for
+    // every raw distance at or below 0 (at or above 2), so that side is left open.
+    let lower = !(info.metric == Metric::Cosine && distance <= 0.0);
+    let upper = !(info.metric == Metric::Cosine && distance >= 2.0);
+    let mut text = format!("SELECT id FROM \"{}\" WHERE embedding MATCH ?1 AND k = ?2", Tables::of(&info.kind).vec);
+    let mut next = 3;
+    for (used, constraint) in
+        [(lower, "distance >="), (upper, "distance <="), (extractor_version.is_some(), "extractor_version =")]
+    {
+        if used {
+            text.push_str(&format!(" AND {constraint} ?{next}"));
+            next += 1;
+        }
+    }
+    let mut statement = sqlx::query_scalar::<_, String>(sql(text)).bind(query).bind(probe as i64);
+    for _ in [lower, upper].iter().filter(|used| **used) {
+        statement = statement.bind(f64::from(distance));
+    }
+    if let Some(version) = extractor_version {
+        statement = statement.bind(i64::from(version));
+    }
+    let ids = statement.fetch_all(&mut *conn).await.map_err(|e| operation_error(e, "knn"))?;
+    Ok((ids.len() < probe).then_some(ids))
+}
+
+/// The `limit` smallest ids at exactly `distance` from the query, for a tie too wide for
+/// [`tied`]: ids are visited in order and each row's distance computed until enough match, so
+/// the wider the tie, the sooner it stops (about `limit * rows / tie width` rows visited).
+pub(crate) async fn tied_in_id_order(
+    conn: &mut SqliteConnection,
+    info: &KindInfo,
+    query: &[u8],
+    distance: f32,
+    limit: usize,
+    extractor_version: Option<u32>,
+) -> Result<Vec<String>> {
+    let tables = Tables::of(&info.kind);
+    let filter = if extractor_version.is_some() { "AND v.extractor_version = ?4" } else { "" };
+    let text = format!(
+        "SELECT r.id FROM \"{}\" AS r CROSS JOIN \"{}\" AS v ON v.id = r.id WHERE {} = ?2 {filter} \
+         ORDER BY r.id LIMIT ?3",
+        tables.rowids,
+        tables.vec,
+        distance_expression(info.metric, "v.embedding")
+    );
+    let mut statement =
+        sqlx::query_scalar::<_, String>(sql(text)).bind(query).bind(f64::from(distance)).bind(limit as i64);
+    if let Some(version) = extractor_version {
+        statement = statement.bind(i64::from(version));
+    }
+    statement.fetch_all(&mut *conn).await.map_err(|e| operation_error(e, "knn"))
+}
+
+fn hits(rows: Vec<sqlx::sqlite::SqliteRow>, metric: Metric) -> Result<Vec<Hit>> {
+    rows.into_iter()
+        .map(|row| {
+            let id: String = row.try_get(0).map_err(|e| operation_error(e, "knn"))?;
+            let raw: Option<f64> = row.try_get(1).map_err(|e| operation_error(e, "knn"))?;
+            Ok(Hit { id, distance: contract_distance(metric, raw) })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Suffixes of the shadow tables sqlite-vec 0.1.9 creates next to a vec0 table.
+    const SHADOW_SUFFIXES: [&str; 7] =
+        ["_info", "_chunks", "_rowids", "_auxiliary", "_vector_chunks00", "_metadatachunks00", "_metadatatext00"];
+
+    #[test]
+    fn kind_tables_never_collide_with_shadow_or_metadata_tables() {
+        let kinds = ["a", "a_vec", "a_vec_rowids", "a_rowids", "a_vec_info", "kinds", "meta", "vec", "a__vec"];
+        let mut names = HashSet::new();
+        for name in [META_TABLE, KINDS_TABLE] {
+            assert!(names.insert(name.to_owned()));
+        }
+        for kind in kinds {
+            let tables = Tables::of(kind);
+            assert!(names.insert(tables.vec.clone()), "{kind}: {} collides", tables.vec);
+            for suffix in SHADOW_SUFFIXES {
+                let shadow = format!("{}{suffix}", tables.vec);
+                assert!(names.insert(shadow.clone()), "{kind}: {shadow} collides");
+            }
+            assert_eq!(tables.rowids, format!("{}_rowids", tables.vec));
+        }
+    }
+
+    #[test]
+    fn chunk_sizes_are_vec0_compatible() {
+        for dim in [1, 2, 4, 8, 32, 128, 300, 1000, 3000, 4096] {
+            let size = chunk_size(dim);
+            assert!(size.is_multiple_of(8) && (8..=1024).contains(&size), "dim {dim}: {size}");
+        }
+        assert_eq!(chunk_size(128), 256);
+        assert_eq!(chunk_size(4096), 8);
+        assert_eq!(chunk_size(2), 1024);
+    }
+
+    #[test]
+    fn blobs_round_trip_bit_for_bit() {
+        let vector = [-0.0, 0.0, f32::from_bits(1), f32::MAX, f32::MIN, -f32::from_bits(0x007f_ffff), 0.1];
+        let blob = encode(&vector);
+        assert_eq!(blob.len(), vector.len() * 4);
+        let back = decode(&blob, vector.len(), "k").unwrap();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&back), bits(&vector));
+        assert_eq!(decode(&blob, 3, "k").unwrap_err().kind(), ErrorKind::Backend);
+    }
+
+    #[test]
+    fn distances_follow_the_contract() {
+        assert_eq!(contract_distance(Metric::Cosine, Some(-1e-7)).to_bits(), 0f32.to_bits());
+        assert_eq!(contract_distance(Metric::Cosine, Some(2.000_001)), 2.0);
+        assert_eq!(contract_distance(Metric::L2, Some(-0.0)).to_bits(), 0f32.to_bits());
+        assert_eq!(contract_distance(Metric::L2, Some(1.5)), 1.5);
+        assert!(contract_distance(Metric::L2, None).is_nan());
+    }
+}
