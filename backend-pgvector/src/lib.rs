@@ -1,5 +1,44 @@
-//! The `pgvector` backend of the DECNET vector store (work in progress).
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
-/// Registered name of this backend.
+mod backend;
+pub mod config;
+mod error;
+mod schema;
+mod search;
+
+pub use backend::PgVectorStore;
+pub use config::{HnswParams, IndexKind, PgVectorConfig, SslMode};
+use vectorstore_core::limits::{MAX_DIM, MAX_K};
+use vectorstore_core::{BackendRegistration, Capabilities, Metric, PurgeFuture, SearchKind};
+
+/// Registered name of this backend (`DECNET_VECTORSTORE_TYPE=pgvector`).
 pub const NAME: &str = "pgvector";
+
+/// What the backend can do with its default HNSW index (`INDEX=none` makes search exact).
+pub const CAPABILITIES: Capabilities = Capabilities {
+    metrics: &Metric::ALL,
+    persistent: true,
+    stores_data: true,
+    search: SearchKind::Approximate,
+    max_dim: MAX_DIM,
+    max_k: MAX_K,
+    atomic_batches: true,
+    shared: true,
+};
+
+fn purge(config: vectorstore_core::Config) -> PurgeFuture {
+    Box::pin(backend::purge(config))
+}
+
+inventory::submit! {
+    BackendRegistration {
+        name: NAME,
+        aliases: &["pg_vector", "postgres", "postgresql"],
+        summary: "PostgreSQL + pgvector: shared by many processes, HNSW index per kind",
+        capabilities: CAPABILITIES,
+        open: backend::open,
+        isolate: config::isolate,
+        purge,
+    }
+}

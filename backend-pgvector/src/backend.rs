@@ -1,0 +1,337 @@
+//! [`PgVectorStore`]: the [`VectorStore`] contract on PostgreSQL + pgvector.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use sqlx::Connection;
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use vectorstore_core::{
+    Capabilities, Config, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector,
+    Result, SearchKind, VectorRecord, VectorStore, async_trait, validate,
+};
+
+use crate::config::{IndexKind, PgVectorConfig};
+use crate::error::from_sqlx;
+use crate::schema::{self, KindCreation, Names, ServerInfo, Written};
+use crate::search::{self, SearchSettings};
+use crate::{CAPABILITIES, NAME};
+
+/// A vector store in one schema of a PostgreSQL database with the pgvector extension.
+///
+/// Opening does no I/O; [`initialize`](VectorStore::initialize) connects, creates the extension
+/// and the schema when missing (safely when several processes start at once) and checks the
+/// stored schema version. Kinds are read from the database on every call, never cached, so
+/// several processes can share one schema, and nothing is lost when the server restarts: calls
+/// fail with `Unavailable` while it is down and work again once it is back, on the same handle.
+///
+/// # Search
+///
+/// Each kind of up to 2,000 dimensions has an HNSW index with the operator class of its metric
+/// (`<->` l2, `<=>` cosine, `<#>` dot: each already is the contract's distance). A search with
+/// `k` up to 1,000 runs `ORDER BY embedding <op> $1 LIMIT k + 1` so that the index serves it,
+/// with `hnsw.ef_search` raised to at least `k + 1` (HNSW returns at most ef_search rows) and,
+/// on pgvector 0.8+, `hnsw.iterative_scan = strict_order` (the extractor_version filter is
+/// applied after the index scan). Equal distances at the k-th hit are resolved by fetching
+/// more rows and cutting by id. Whenever the index yields fewer than k hits, the search is
+/// finished by an exact scan, so a search always returns exactly min(k, matching) hits.
+/// `k` above 1,000, kinds above 2,000 dimensions (pgvector cannot index `vector` that wide; no
+/// halfvec index is used, so distances stay in full precision) and `INDEX=none` always scan
+/// exactly, ordered by `(distance, id)`.
+pub struct PgVectorStore {
+    config: PgVectorConfig,
+    names: Names,
+    life: Lifecycle,
+    /// Serialises initialize and close.
+    transition: tokio::sync::Mutex<()>,
+    pool: OnceLock<PgPool>,
+    server: OnceLock<ServerInfo>,
+}
+
+impl fmt::Debug for PgVectorStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgVectorStore")
+            .field("config", &self.config)
+            .field("state", &self.life.state())
+            .field("server", &self.server.get())
+            .finish()
+    }
+}
+
+impl PgVectorStore {
+    /// A store for `config` (`DECNET_VECTORSTORE_URL` plus the `PGVECTOR_*` options), not
+    /// connected yet. A bad setting is a `Config` error.
+    pub fn new(config: &Config) -> Result<Self> {
+        PgVectorStore::with_config(PgVectorConfig::from_config(config)?)
+    }
+
+    /// A store for an already parsed configuration, not connected yet.
+    pub fn with_config(config: PgVectorConfig) -> Result<Self> {
+        Ok(PgVectorStore {
+            names: Names::new(&config.schema),
+            config,
+            life: Lifecycle::new(),
+            transition: tokio::sync::Mutex::new(()),
+            pool: OnceLock::new(),
+            server: OnceLock::new(),
+        })
+    }
+
+    /// The parsed configuration.
+    pub fn config(&self) -> &PgVectorConfig {
+        &self.config
+    }
+
+    /// PostgreSQL's plan (`EXPLAIN`) for the first query a `knn_with` with these arguments
+    /// runs: shows whether the kind's HNSW index serves it. `None` for an unknown kind.
+    pub async fn explain_knn(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Option<String>> {
+        validate::knn(kind, query, options)?;
+        let pool = self.pool()?;
+        let Some(info) = schema::lookup_kind(&pool, &self.names, kind).await? else { return Ok(None) };
+        validate::against_kind(&info, query)?;
+        let options = KnnOptions { k: options.k.max(1), ..options.clone() };
+        search::explain(&pool, &self.names, &info, query, &options, &self.search_settings()).await.map(Some)
+    }
+
+    /// The pool, once the store is open.
+    fn pool(&self) -> Result<PgPool> {
+        self.life.check(NAME)?;
+        self.pool.get().cloned().ok_or_else(|| Error::new(ErrorKind::NotInitialized, "the pgvector store has no pool"))
+    }
+
+    fn search_settings(&self) -> SearchSettings {
+        SearchSettings {
+            index: self.config.index == IndexKind::Hnsw,
+            ef_search: self.config.hnsw.ef_search,
+            iterative_scan: self.server.get().is_some_and(|server| server.iterative_scan),
+        }
+    }
+
+    /// The kind a write of vectors of length `dim` goes to: the existing one, or a new one with
+    /// the store's default metric. `check` validates the write against the kind before anything
+    /// is created, as the Fake does.
+    async fn kind_for_write(
+        &self,
+        pool: &PgPool,
+        kind: &str,
+        dim: usize,
+        check: impl Fn(&KindInfo) -> Result<()>,
+    ) -> Result<KindInfo> {
+        if let Some(info) = schema::lookup_kind(pool, &self.names, kind).await? {
+            check(&info)?;
+            return Ok(info);
+        }
+        let wanted = KindInfo { kind: kind.to_owned(), dim, metric: self.config.default_metric, count: 0 };
+        check(&wanted)?;
+        match self.create(pool, kind, dim, wanted.metric).await? {
+            KindCreation::Created(info) => Ok(info),
+            KindCreation::Existing(info) => {
+                check(&info)?;
+                Ok(info)
+            }
+            KindCreation::LimitReached => Err(vectorstore_core::validate::too_many_kinds(kind)),
+        }
+    }
+
+    async fn create(&self, pool: &PgPool, kind: &str, dim: usize, metric: Metric) -> Result<KindCreation> {
+        schema::create_kind(pool, &self.names, kind, dim, metric, self.config.index, self.config.hnsw).await
+    }
+}
+
+/// A write whose kind vanished between lookup and write (dropped by another caller) is retried
+/// once, which creates the kind again as a first insert would.
+const WRITE_ATTEMPTS: usize = 2;
+
+#[async_trait]
+impl VectorStore for PgVectorStore {
+    fn backend(&self) -> &'static str {
+        NAME
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let search = match self.config.index {
+            IndexKind::Hnsw => SearchKind::Approximate,
+            IndexKind::None => SearchKind::Exact,
+        };
+        Capabilities { search, ..CAPABILITIES }
+    }
+
+    async fn initialize(&self) -> Result<()> {
+        let _transition = self.transition.lock().await;
+        if !self.life.needs_initialize(NAME)? {
+            return Ok(());
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(self.config.pool_size)
+            .acquire_timeout(self.config.acquire_timeout)
+            .connect_lazy_with(self.config.connect_options());
+        match schema::initialize(&pool, &self.names, self.config.index).await {
+            Ok(server) => {
+                tracing::info!(
+                    url = %self.config.redacted_url(),
+                    schema = %self.names.schema(),
+                    postgres = %server.postgres,
+                    pgvector = %server.pgvector,
+                    "pgvector store initialized"
+                );
+                let _ = self.server.set(server);
+                let _ = self.pool.set(pool);
+                self.life.mark_open();
+                Ok(())
+            }
+            Err(err) => {
+                pool.close().await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn close(&self) -> Result<()> {
+        let _transition = self.transition.lock().await;
+        if self.life.mark_closed()
+            && let Some(pool) = self.pool.get()
+        {
+            pool.close().await;
+        }
+        Ok(())
+    }
+
+    async fn health(&self) -> Health {
+        if let Some(unhealthy) = self.life.unhealthy(NAME) {
+            return unhealthy;
+        }
+        let Some(pool) = self.pool.get() else { return Health::failed(NAME, "not initialized") };
+        let mut health = match schema::kinds(pool, &self.names).await {
+            Ok(kinds) => Health::ok(NAME, kinds.len() as u64, kinds.iter().map(|kind| kind.count).sum()),
+            Err(err) => Health::failed(NAME, err.to_string()),
+        };
+        if let Some(server) = self.server.get() {
+            health = health.with_version("postgres", &server.postgres).with_version("pgvector", &server.pgvector);
+        }
+        let index = match self.config.index {
+            IndexKind::Hnsw => format!(
+                "hnsw (m={}, ef_construction={}, ef_search={})",
+                self.config.hnsw.m, self.config.hnsw.ef_construction, self.config.hnsw.ef_search
+            ),
+            IndexKind::None => "none (exact scans)".to_owned(),
+        };
+        health
+            .with_detail("url", self.config.redacted_url())
+            .with_detail("schema", self.names.schema())
+            .with_detail("index", index)
+    }
+
+    async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
+        validate::create_kind(kind, dim)?;
+        let pool = self.pool()?;
+        if let Some(existing) = schema::lookup_kind(&pool, &self.names, kind).await? {
+            validate::same_kind(&existing, dim, metric)?;
+            let count = schema::count(&pool, &self.names, kind).await?;
+            return Ok(KindInfo { count, ..existing });
+        }
+        match self.create(&pool, kind, dim, metric).await? {
+            KindCreation::Created(info) => Ok(info),
+            KindCreation::Existing(existing) => {
+                validate::same_kind(&existing, dim, metric)?;
+                let count = schema::count(&pool, &self.names, kind).await?;
+                Ok(KindInfo { count, ..existing })
+            }
+            KindCreation::LimitReached => Err(vectorstore_core::validate::too_many_kinds(kind)),
+        }
+    }
+
+    async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
+        validate::insert(kind, id, vector, extractor_version)?;
+        let pool = self.pool()?;
+        for _ in 0..WRITE_ATTEMPTS {
+            self.kind_for_write(&pool, kind, vector.len(), |info| validate::against_kind(info, vector)).await?;
+            if schema::upsert(&pool, &self.names, kind, id, vector, extractor_version).await? == Written::Done {
+                return Ok(());
+            }
+        }
+        Err(kind_vanished(kind))
+    }
+
+    async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
+        validate::insert_many(kind, items)?;
+        let pool = self.pool()?;
+        let Some(first) = items.first() else { return Ok(()) };
+        for _ in 0..WRITE_ATTEMPTS {
+            self.kind_for_write(&pool, kind, first.vector.len(), |info| validate::batch_against_kind(info, items))
+                .await?;
+            if schema::upsert_many(&pool, &self.names, kind, items).await? == Written::Done {
+                return Ok(());
+            }
+        }
+        Err(kind_vanished(kind))
+    }
+
+    async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
+        validate::key(kind, id)?;
+        let pool = self.pool()?;
+        schema::get(&pool, &self.names, kind, id).await
+    }
+
+    async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
+        validate::key(kind, id)?;
+        let pool = self.pool()?;
+        schema::delete(&pool, &self.names, kind, id).await
+    }
+
+    async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
+        validate::knn(kind, query, options)?;
+        let pool = self.pool()?;
+        let Some(info) = schema::lookup_kind(&pool, &self.names, kind).await? else { return Ok(Vec::new()) };
+        validate::against_kind(&info, query)?;
+        if options.k == 0 {
+            return Ok(Vec::new());
+        }
+        search::nearest(&pool, &self.names, &info, query, options, &self.search_settings()).await
+    }
+
+    async fn kinds(&self) -> Result<Vec<KindInfo>> {
+        let pool = self.pool()?;
+        schema::kinds(&pool, &self.names).await
+    }
+
+    async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
+        validate::scan(kind, after_id, limit)?;
+        let pool = self.pool()?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        schema::scan(&pool, &self.names, kind, after_id, limit).await
+    }
+
+    async fn drop_kind(&self, kind: &str) -> Result<bool> {
+        validate::kind(kind)?;
+        let pool = self.pool()?;
+        schema::drop_kind(&pool, &self.names, kind).await
+    }
+}
+
+fn kind_vanished(kind: &str) -> Error {
+    Error::new(
+        ErrorKind::Backend,
+        format!("kind {kind:?} keeps disappearing while being written (dropped concurrently)"),
+    )
+    .with_context("backend", NAME)
+}
+
+/// Opens an uninitialised store (the registration's `open`).
+pub(crate) fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
+    Ok(Arc::new(PgVectorStore::new(config)?))
+}
+
+/// Drops the configuration's schema with everything in it (the registration's `purge`).
+pub(crate) async fn purge(config: Config) -> Result<()> {
+    let config = PgVectorConfig::from_config(&config)?;
+    let names = Names::new(&config.schema);
+    let options = config.connect_options();
+    let mut connection = tokio::time::timeout(config.acquire_timeout, PgConnection::connect_with(&options))
+        .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+        .map_err(|err| from_sqlx(err, "connect to purge the schema"))?;
+    let dropped = schema::drop_schema(&mut connection, &names).await;
+    let _ = connection.close().await;
+    dropped
+}

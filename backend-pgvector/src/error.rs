@@ -1,0 +1,72 @@
+//! The one place where driver errors become the contract's [`ErrorKind`]s.
+
+use vectorstore_core::{Error, ErrorKind};
+
+use crate::NAME;
+
+/// SQLSTATE of a missing table: a kind dropped (or a schema purged) by someone else.
+pub(crate) const UNDEFINED_TABLE: &str = "42P01";
+
+/// Maps a driver error to the contract's error, naming what was being done.
+///
+/// Unreachable or restarting servers (connection failures, pool time-outs, `57P01
+/// admin_shutdown`, `57P03 cannot_connect_now`, class 08, too many connections) are
+/// `Unavailable`; rejected credentials and missing databases are `Config`; a closed pool is
+/// `Closed`; the rest is `Backend`. sqlx's messages carry the server's text and never the
+/// connection password.
+pub(crate) fn from_sqlx(err: sqlx::Error, action: &str) -> Error {
+    let code = sqlstate(&err);
+    let kind = kind_of(&err, code.as_deref());
+    let message = match (&err, kind) {
+        (sqlx::Error::PoolTimedOut, _) => {
+            format!("{action}: no connection to the PostgreSQL server could be had in time (is it running?)")
+        }
+        _ => action.to_owned(),
+    };
+    let mut error = Error::new(kind, message).with_context("backend", NAME);
+    if let Some(code) = code {
+        error = error.with_context("sqlstate", code);
+    }
+    error.with_source(err)
+}
+
+/// The SQLSTATE of a server error.
+pub(crate) fn sqlstate(err: &sqlx::Error) -> Option<String> {
+    err.as_database_error().and_then(|db| db.code()).map(|code| code.into_owned())
+}
+
+/// True when the error says a table does not exist.
+pub(crate) fn is_undefined_table(err: &sqlx::Error) -> bool {
+    sqlstate(err).as_deref() == Some(UNDEFINED_TABLE)
+}
+
+fn kind_of(err: &sqlx::Error, code: Option<&str>) -> ErrorKind {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => ErrorKind::Unavailable,
+        sqlx::Error::PoolClosed => ErrorKind::Closed,
+        sqlx::Error::Configuration(_) => ErrorKind::Config,
+        sqlx::Error::Database(_) => match code.unwrap_or_default() {
+            // admin_shutdown, crash_shutdown, cannot_connect_now, idle_session_timeout
+            "57P01" | "57P02" | "57P03" | "57P05" | "53300" => ErrorKind::Unavailable,
+            code if code.starts_with("08") => ErrorKind::Unavailable,
+            // invalid_authorization_specification, invalid_password, invalid_catalog_name
+            "28000" | "28P01" | "3D000" => ErrorKind::Config,
+            _ => ErrorKind::Backend,
+        },
+        _ => ErrorKind::Backend,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_are_unavailable() {
+        let refused = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert_eq!(from_sqlx(refused, "insert").kind(), ErrorKind::Unavailable);
+        assert_eq!(from_sqlx(sqlx::Error::PoolTimedOut, "knn").kind(), ErrorKind::Unavailable);
+        assert_eq!(from_sqlx(sqlx::Error::PoolClosed, "get").kind(), ErrorKind::Closed);
+        assert_eq!(from_sqlx(sqlx::Error::RowNotFound, "get").kind(), ErrorKind::Backend);
+    }
+}

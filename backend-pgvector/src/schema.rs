@@ -1,0 +1,601 @@
+//! The store's tables and the SQL that reads and writes them.
+//!
+//! In the configured schema:
+//! - `meta (key, value)` holds `schema_version`;
+//! - `kinds (kind, dim, metric)` lists every kind, so a kind survives losing its last vector;
+//! - `kind_<kind> (id text COLLATE "C" PRIMARY KEY, extractor_version bigint, embedding vector(dim))`
+//!   holds one kind's vectors, with an HNSW index `kind_<kind>_hnsw` using the operator class
+//!   of the kind's metric when the index is enabled and the dimension allows it.
+//!
+//! Identifiers are built only from the validated schema name and validated kinds, and quoted.
+//! Kind tables are created and dropped in the same transaction as their `kinds` row, under an
+//! advisory lock per schema, so several processes can race on the same kind safely.
+
+use std::str::FromStr;
+
+use pgvector::Vector;
+use sqlx::postgres::PgPool;
+use sqlx::{Connection, Postgres, Row, Transaction};
+use vectorstore_core::limits::MAX_KINDS;
+use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, NewVector, Result, SCHEMA_VERSION, VectorRecord};
+
+use sqlx::AssertSqlSafe;
+
+use crate::config::{HnswParams, IndexKind};
+use crate::error::{from_sqlx, is_undefined_table};
+
+/// Marks a SQL text built at run time as reviewed. Such texts interpolate only quoted
+/// identifiers made from the validated schema name and validated kinds, the metric's operator
+/// and operator class, and integers (a dimension, HNSW parameters); values are always bound.
+pub(crate) fn audited(sql: String) -> AssertSqlSafe<String> {
+    AssertSqlSafe(sql)
+}
+
+/// `format!` for SQL texts, through [`audited`].
+macro_rules! sql {
+    ($($arg:tt)*) => {
+        $crate::schema::audited(format!($($arg)*))
+    };
+}
+pub(crate) use sql;
+
+/// Largest dimension pgvector's HNSW indexes `vector` columns up to; larger kinds are scanned exactly.
+pub(crate) const MAX_INDEXED_DIM: usize = 2_000;
+
+/// pgvector release that introduced HNSW.
+const HNSW_SINCE: (u32, u32, u32) = (0, 5, 0);
+/// pgvector release that introduced iterative index scans (`hnsw.iterative_scan`).
+const ITERATIVE_SCAN_SINCE: (u32, u32, u32) = (0, 8, 0);
+
+/// Advisory lock taken while creating the extension and a store's schema (one per database).
+const INIT_LOCK: i64 = 0x4445_434e_4554_5653; // "DECNETVS"
+
+/// Quoted names of the store's objects in one schema.
+#[derive(Debug, Clone)]
+pub(crate) struct Names {
+    schema: String,
+    lock_key: i64,
+}
+
+impl Names {
+    /// Names in `schema`, which must already be validated (see `config::check_schema`).
+    pub(crate) fn new(schema: &str) -> Self {
+        Names { schema: schema.to_owned(), lock_key: schema_lock_key(schema) }
+    }
+
+    pub(crate) fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    pub(crate) fn quoted_schema(&self) -> String {
+        format!("\"{}\"", self.schema)
+    }
+
+    fn meta(&self) -> String {
+        format!("\"{}\".\"meta\"", self.schema)
+    }
+
+    fn kinds(&self) -> String {
+        format!("\"{}\".\"kinds\"", self.schema)
+    }
+
+    /// The table of a validated kind.
+    pub(crate) fn kind_table(&self, kind: &str) -> String {
+        format!("\"{}\".\"kind_{kind}\"", self.schema)
+    }
+
+    fn index_name(kind: &str) -> String {
+        format!("\"kind_{kind}_hnsw\"")
+    }
+}
+
+/// FNV-1a of the schema name: the advisory lock serialising kind creation and removal in it.
+fn schema_lock_key(schema: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in "decnet_vectorstore:".bytes().chain(schema.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// pgvector's distance operator for a metric. Each already returns the contract's distance:
+/// `<->` is l2, `<=>` is 1 − cos, `<#>` is −(a·b).
+pub(crate) fn operator(metric: Metric) -> &'static str {
+    match metric {
+        Metric::L2 => "<->",
+        Metric::Cosine => "<=>",
+        Metric::Dot => "<#>",
+    }
+}
+
+/// The HNSW operator class that orders by `operator(metric)`.
+fn operator_class(metric: Metric) -> &'static str {
+    match metric {
+        Metric::L2 => "vector_l2_ops",
+        Metric::Cosine => "vector_cosine_ops",
+        Metric::Dot => "vector_ip_ops",
+    }
+}
+
+/// What the server runs.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerInfo {
+    /// `server_version`, e.g. `18.4`.
+    pub(crate) postgres: String,
+    /// The vector extension's version, e.g. `0.8.5`.
+    pub(crate) pgvector: String,
+    /// pgvector has `hnsw.iterative_scan`.
+    pub(crate) iterative_scan: bool,
+}
+
+/// Creates what is missing (the extension, the schema, `meta`, `kinds`) and checks the stored
+/// schema version, all in one transaction under an advisory lock so that several processes can
+/// start at once. Data written by a newer schema version is refused without changing anything.
+pub(crate) async fn initialize(pool: &PgPool, names: &Names, index: IndexKind) -> Result<ServerInfo> {
+    let failed = |err| from_sqlx(err, "initialize the pgvector store");
+    let mut tx = pool.begin().await.map_err(failed)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(INIT_LOCK).execute(&mut *tx).await.map_err(failed)?;
+    // Checked before creating: CREATE EXTENSION / CREATE SCHEMA need privileges that an
+    // application role using an existing setup may not have.
+    let installed: Option<String> = sqlx::query_scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(failed)?;
+    if installed.is_none() {
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS vector").execute(&mut *tx).await.map_err(|err| {
+            from_sqlx(
+                err,
+                "CREATE EXTENSION vector (pgvector must be installed on the server, and the role allowed to create it)",
+            )
+        })?;
+    }
+    let schema_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+        .bind(names.schema())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(failed)?;
+    if !schema_exists {
+        sqlx::query(sql!("CREATE SCHEMA IF NOT EXISTS {}", names.quoted_schema()))
+            .execute(&mut *tx)
+            .await
+            .map_err(|err| from_sqlx(err, &format!("create schema {:?}", names.schema())))?;
+    }
+    sqlx::query(sql!("CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, value text NOT NULL)", names.meta()))
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
+    let stored: Option<String> =
+        sqlx::query_scalar(sql!("SELECT value FROM {} WHERE key = 'schema_version'", names.meta()))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(failed)?;
+    match stored {
+        Some(version) => check_schema_version(names, &version)?,
+        None => {
+            sqlx::query(sql!("INSERT INTO {} (key, value) VALUES ('schema_version', $1)", names.meta()))
+                .bind(SCHEMA_VERSION.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(failed)?;
+        }
+    }
+    sqlx::query(sql!(
+        "CREATE TABLE IF NOT EXISTS {} (kind text COLLATE \"C\" PRIMARY KEY, dim integer NOT NULL, \
+         metric text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
+        names.kinds()
+    ))
+    .execute(&mut *tx)
+    .await
+    .map_err(failed)?;
+    let row = sqlx::query(
+        "SELECT current_setting('server_version'), \
+         (SELECT extversion FROM pg_extension WHERE extname = 'vector'), \
+         (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
+          WHERE e.extname = 'vector'), \
+         to_regtype('vector') IS NOT NULL",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(failed)?;
+    let postgres: String = row.try_get(0).map_err(failed)?;
+    let pgvector: Option<String> = row.try_get(1).map_err(failed)?;
+    let extension_schema: Option<String> = row.try_get(2).map_err(failed)?;
+    let on_search_path: bool = row.try_get(3).map_err(failed)?;
+    tx.commit().await.map_err(failed)?;
+
+    let pgvector = pgvector.unwrap_or_default();
+    if !on_search_path {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "the vector extension lives in schema {:?}, which is not on the role's search_path; \
+                 add it (ALTER ROLE … SET search_path = …, {0:?})",
+                extension_schema.unwrap_or_default()
+            ),
+        ));
+    }
+    let version = parse_version(&pgvector);
+    if index == IndexKind::Hnsw && version < HNSW_SINCE {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "pgvector {pgvector} has no HNSW index (0.5.0 or later has): upgrade it, or set \
+                 DECNET_VECTORSTORE_PGVECTOR_INDEX=none for exact scans"
+            ),
+        ));
+    }
+    Ok(ServerInfo { postgres, pgvector, iterative_scan: version >= ITERATIVE_SCAN_SINCE })
+}
+
+fn check_schema_version(names: &Names, stored: &str) -> Result<()> {
+    let version: u32 = stored.trim().parse().map_err(|_| {
+        Error::new(
+            ErrorKind::IncompatibleSchema,
+            format!("schema {:?} holds an unreadable schema_version {stored:?}", names.schema()),
+        )
+    })?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::new(
+            ErrorKind::IncompatibleSchema,
+            format!(
+                "schema {:?} was written by schema version {version}, newer than this build's {SCHEMA_VERSION}: \
+                 upgrade decnet-vectorstore",
+                names.schema()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_version(version: &str) -> (u32, u32, u32) {
+    let mut parts = version.split(['.', '-']).map(|part| part.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+fn corrupt(what: String) -> Error {
+    Error::new(ErrorKind::Backend, what)
+}
+
+fn kind_info(kind: &str, dim: i32, metric: &str, count: u64) -> Result<KindInfo> {
+    let dim = usize::try_from(dim).map_err(|_| corrupt(format!("kind {kind:?} has an invalid dimension {dim}")))?;
+    let metric = Metric::from_str(metric)
+        .map_err(|_| corrupt(format!("kind {kind:?} has an unknown metric {metric:?} in the kinds table")))?;
+    Ok(KindInfo { kind: kind.to_owned(), dim, metric, count })
+}
+
+/// The kind's dimension and metric (count 0: counting is a separate query), or `None`.
+pub(crate) async fn lookup_kind(pool: &PgPool, names: &Names, kind: &str) -> Result<Option<KindInfo>> {
+    let row: Option<(i32, String)> = sqlx::query_as(sql!("SELECT dim, metric FROM {} WHERE kind = $1", names.kinds()))
+        .bind(kind)
+        .fetch_optional(pool)
+        .await
+        .map_err(|err| from_sqlx(err, &format!("look up kind {kind:?}")))?;
+    row.map(|(dim, metric)| kind_info(kind, dim, &metric, 0)).transpose()
+}
+
+/// Outcome of [`create_kind`].
+#[derive(Debug)]
+pub(crate) enum KindCreation {
+    /// The kind was created now, with the dimension and metric asked for.
+    Created(KindInfo),
+    /// Another call or process created it first; this is what it has.
+    Existing(KindInfo),
+    /// The store already holds `MAX_KINDS` kinds.
+    LimitReached,
+}
+
+/// Creates `kind` (its `kinds` row, table and index) in one transaction, unless it exists.
+pub(crate) async fn create_kind(
+    pool: &PgPool,
+    names: &Names,
+    kind: &str,
+    dim: usize,
+    metric: Metric,
+    index: IndexKind,
+    hnsw: HnswParams,
+) -> Result<KindCreation> {
+    let failed = |err| from_sqlx(err, &format!("create kind {kind:?}"));
+    let mut tx = pool.begin().await.map_err(failed)?;
+    lock_schema(&mut tx, names).await.map_err(failed)?;
+    let existing: Option<(i32, String)> =
+        sqlx::query_as(sql!("SELECT dim, metric FROM {} WHERE kind = $1", names.kinds()))
+            .bind(kind)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(failed)?;
+    if let Some((dim, metric)) = existing {
+        return Ok(KindCreation::Existing(kind_info(kind, dim, &metric, 0)?));
+    }
+    let kinds: i64 =
+        sqlx::query_scalar(sql!("SELECT count(*) FROM {}", names.kinds())).fetch_one(&mut *tx).await.map_err(failed)?;
+    if usize::try_from(kinds).unwrap_or(usize::MAX) >= MAX_KINDS {
+        return Ok(KindCreation::LimitReached);
+    }
+    let dim_sql = i32::try_from(dim).map_err(|_| corrupt(format!("dimension {dim} is too large")))?;
+    sqlx::query(sql!("INSERT INTO {} (kind, dim, metric) VALUES ($1, $2, $3)", names.kinds()))
+        .bind(kind)
+        .bind(dim_sql)
+        .bind(metric.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
+    let table = names.kind_table(kind);
+    sqlx::query(sql!(
+        "CREATE TABLE {table} (id text COLLATE \"C\" PRIMARY KEY, extractor_version bigint NOT NULL, \
+         embedding vector({dim}) NOT NULL)"
+    ))
+    .execute(&mut *tx)
+    .await
+    .map_err(failed)?;
+    if index == IndexKind::Hnsw && dim <= MAX_INDEXED_DIM {
+        sqlx::query(sql!(
+            "CREATE INDEX {} ON {table} USING hnsw (embedding {}) WITH (m = {}, ef_construction = {})",
+            Names::index_name(kind),
+            operator_class(metric),
+            hnsw.m,
+            hnsw.ef_construction
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
+    }
+    tx.commit().await.map_err(failed)?;
+    Ok(KindCreation::Created(KindInfo { kind: kind.to_owned(), dim, metric, count: 0 }))
+}
+
+async fn lock_schema(tx: &mut Transaction<'_, Postgres>, names: &Names) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(names.lock_key).execute(&mut **tx).await.map(|_| ())
+}
+
+/// Removes `kind` with its table; true if it existed.
+pub(crate) async fn drop_kind(pool: &PgPool, names: &Names, kind: &str) -> Result<bool> {
+    let failed = |err| from_sqlx(err, &format!("drop kind {kind:?}"));
+    let mut tx = pool.begin().await.map_err(failed)?;
+    lock_schema(&mut tx, names).await.map_err(failed)?;
+    let removed = sqlx::query(sql!("DELETE FROM {} WHERE kind = $1", names.kinds()))
+        .bind(kind)
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?
+        .rows_affected();
+    sqlx::query(sql!("DROP TABLE IF EXISTS {}", names.kind_table(kind))).execute(&mut *tx).await.map_err(failed)?;
+    tx.commit().await.map_err(failed)?;
+    Ok(removed > 0)
+}
+
+/// Whether a write found its kind's table.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// The rows are written.
+    Done,
+    /// The kind's table is gone (dropped by someone else since it was looked up).
+    KindMissing,
+}
+
+fn written(result: sqlx::Result<()>, action: &str) -> Result<Written> {
+    match result {
+        Ok(()) => Ok(Written::Done),
+        Err(err) if is_undefined_table(&err) => Ok(Written::KindMissing),
+        Err(err) => Err(from_sqlx(err, action)),
+    }
+}
+
+const UPSERT_TAIL: &str =
+    "ON CONFLICT (id) DO UPDATE SET extractor_version = EXCLUDED.extractor_version, embedding = EXCLUDED.embedding";
+
+/// Inserts or replaces one record.
+pub(crate) async fn upsert(
+    pool: &PgPool,
+    names: &Names,
+    kind: &str,
+    id: &str,
+    vector: &[f32],
+    extractor_version: u32,
+) -> Result<Written> {
+    let sql = format!(
+        "INSERT INTO {} (id, extractor_version, embedding) VALUES ($1, $2, $3) {UPSERT_TAIL}",
+        names.kind_table(kind)
+    );
+    let result = sqlx::query(audited(sql))
+        .bind(id)
+        .bind(i64::from(extractor_version))
+        .bind(Vector::from(vector.to_vec()))
+        .execute(pool)
+        .await
+        .map(|_| ());
+    written(result, &format!("insert into kind {kind:?}"))
+}
+
+/// Inserts or replaces a batch in one statement (one round trip, one transaction). A repeated
+/// id keeps its last item: `ON CONFLICT` cannot touch the same row twice in one statement.
+pub(crate) async fn upsert_many(pool: &PgPool, names: &Names, kind: &str, items: &[NewVector]) -> Result<Written> {
+    let mut last = std::collections::HashMap::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        last.insert(item.id.as_str(), index);
+    }
+    let mut ids = Vec::with_capacity(last.len());
+    let mut versions = Vec::with_capacity(last.len());
+    let mut vectors = Vec::with_capacity(last.len());
+    for (index, item) in items.iter().enumerate() {
+        if last.get(item.id.as_str()) == Some(&index) {
+            ids.push(item.id.as_str());
+            versions.push(i64::from(item.extractor_version));
+            vectors.push(Vector::from(item.vector.clone()));
+        }
+    }
+    let sql = format!(
+        "INSERT INTO {} (id, extractor_version, embedding) \
+         SELECT * FROM UNNEST($1::text[], $2::int8[], $3::vector[]) {UPSERT_TAIL}",
+        names.kind_table(kind)
+    );
+    let result = sqlx::query(audited(sql)).bind(&ids).bind(&versions).bind(&vectors).execute(pool).await.map(|_| ());
+    written(result, &format!("insert a batch into kind {kind:?}"))
+}
+
+fn record(kind: &str, id: String, version: i64, embedding: Vector) -> Result<VectorRecord> {
+    let extractor_version = u32::try_from(version)
+        .map_err(|_| corrupt(format!("record {id:?} of kind {kind:?} has extractor_version {version}")))?;
+    let vector = embedding.to_vec();
+    Ok(VectorRecord { kind: kind.to_owned(), id, dim: vector.len(), vector, extractor_version })
+}
+
+/// True when PostgreSQL refused a cached statement because its result type changed: a kind
+/// dropped and created again with another dimension changes the column's `vector(dim)` type.
+fn is_stale_statement(err: &sqlx::Error) -> bool {
+    err.as_database_error().is_some_and(|db| {
+        db.code().as_deref() == Some("0A000") && db.message().contains("cached plan must not change result type")
+    })
+}
+
+/// The record `(kind, id)`, or `None` (also when the kind has no table).
+pub(crate) async fn get(pool: &PgPool, names: &Names, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
+    let failed = |err| from_sqlx(err, &format!("get from kind {kind:?}"));
+    let sql = format!("SELECT extractor_version, embedding FROM {} WHERE id = $1", names.kind_table(kind));
+    let query = || sqlx::query_as::<_, (i64, Vector)>(audited(sql.clone())).bind(id);
+    let mut connection = pool.acquire().await.map_err(failed)?;
+    let mut result = query().fetch_optional(&mut *connection).await;
+    if result.as_ref().is_err_and(is_stale_statement) {
+        connection.clear_cached_statements().await.map_err(failed)?;
+        result = query().fetch_optional(&mut *connection).await;
+    }
+    match result {
+        Ok(row) => row.map(|(version, embedding)| record(kind, id.to_owned(), version, embedding)).transpose(),
+        Err(err) if is_undefined_table(&err) => Ok(None),
+        Err(err) => Err(failed(err)),
+    }
+}
+
+/// Deletes `(kind, id)`; true if a row went.
+pub(crate) async fn delete(pool: &PgPool, names: &Names, kind: &str, id: &str) -> Result<bool> {
+    let sql = format!("DELETE FROM {} WHERE id = $1", names.kind_table(kind));
+    match sqlx::query(audited(sql)).bind(id).execute(pool).await {
+        Ok(done) => Ok(done.rows_affected() > 0),
+        Err(err) if is_undefined_table(&err) => Ok(false),
+        Err(err) => Err(from_sqlx(err, &format!("delete from kind {kind:?}"))),
+    }
+}
+
+/// Up to `limit` records with ids after `after_id`, in byte order (the id column collates "C").
+pub(crate) async fn scan(
+    pool: &PgPool,
+    names: &Names,
+    kind: &str,
+    after_id: Option<&str>,
+    limit: usize,
+) -> Result<Vec<VectorRecord>> {
+    let failed = |err| from_sqlx(err, &format!("scan kind {kind:?}"));
+    let table = names.kind_table(kind);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let sql = match after_id {
+        Some(_) => format!("SELECT id, extractor_version, embedding FROM {table} WHERE id > $2 ORDER BY id LIMIT $1"),
+        None => format!("SELECT id, extractor_version, embedding FROM {table} ORDER BY id LIMIT $1"),
+    };
+    let query = || {
+        let query = sqlx::query_as::<_, (String, i64, Vector)>(audited(sql.clone())).bind(limit);
+        match after_id {
+            Some(after) => query.bind(after),
+            None => query,
+        }
+    };
+    let mut connection = pool.acquire().await.map_err(failed)?;
+    let mut result = query().fetch_all(&mut *connection).await;
+    if result.as_ref().is_err_and(is_stale_statement) {
+        // See `get`.
+        connection.clear_cached_statements().await.map_err(failed)?;
+        result = query().fetch_all(&mut *connection).await;
+    }
+    match result {
+        Ok(rows) => rows.into_iter().map(|(id, version, embedding)| record(kind, id, version, embedding)).collect(),
+        Err(err) if is_undefined_table(&err) => Ok(Vec::new()),
+        Err(err) => Err(failed(err)),
+    }
+}
+
+/// How many records `kind` holds (0 when its table is gone).
+pub(crate) async fn count(pool: &PgPool, names: &Names, kind: &str) -> Result<u64> {
+    let sql = format!("SELECT count(*) FROM {}", names.kind_table(kind));
+    match sqlx::query_scalar::<_, i64>(audited(sql)).fetch_one(pool).await {
+        Ok(count) => Ok(u64::try_from(count).unwrap_or(0)),
+        Err(err) if is_undefined_table(&err) => Ok(0),
+        Err(err) => Err(from_sqlx(err, &format!("count kind {kind:?}"))),
+    }
+}
+
+/// Every kind with its dimension, metric and count, sorted by name.
+pub(crate) async fn kinds(pool: &PgPool, names: &Names) -> Result<Vec<KindInfo>> {
+    // A kind dropped between listing and counting makes its count fail: list again.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match kinds_once(pool, names).await {
+            Err(err) if is_undefined_table(&err) && attempts < 5 => continue,
+            Err(err) => return Err(from_sqlx(err, "list kinds")),
+            Ok(rows) => {
+                return rows
+                    .into_iter()
+                    .map(|(kind, dim, metric, count)| kind_info(&kind, dim, &metric, u64::try_from(count).unwrap_or(0)))
+                    .collect();
+            }
+        }
+    }
+}
+
+async fn kinds_once(pool: &PgPool, names: &Names) -> sqlx::Result<Vec<(String, i32, String, i64)>> {
+    let listed: Vec<(String, i32, String)> =
+        sqlx::query_as(sql!("SELECT kind, dim, metric FROM {} ORDER BY kind", names.kinds())).fetch_all(pool).await?;
+    // Only names that are valid kinds become table names; anything else in the table is ignored.
+    let listed: Vec<(String, i32, String)> =
+        listed.into_iter().filter(|(kind, _, _)| vectorstore_core::validate::kind(kind).is_ok()).collect();
+    if listed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let counts_sql = listed
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, _, _))| format!("SELECT {i} AS i, count(*) AS n FROM {}", names.kind_table(kind)))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    // Not kept as a prepared statement: it changes with every set of kinds.
+    let counts: Vec<(i32, i64)> = sqlx::query_as(audited(counts_sql)).persistent(false).fetch_all(pool).await?;
+    let mut by_index = vec![0i64; listed.len()];
+    for (i, n) in counts {
+        if let Some(slot) = usize::try_from(i).ok().and_then(|i| by_index.get_mut(i)) {
+            *slot = n;
+        }
+    }
+    Ok(listed.into_iter().zip(by_index).map(|((kind, dim, metric), n)| (kind, dim, metric, n)).collect())
+}
+
+/// Removes the schema and everything in it (what `purge` does to an isolated configuration).
+pub(crate) async fn drop_schema(connection: &mut sqlx::PgConnection, names: &Names) -> Result<()> {
+    sqlx::query(sql!("DROP SCHEMA IF EXISTS {} CASCADE", names.quoted_schema()))
+        .execute(connection)
+        .await
+        .map_err(|err| from_sqlx(err, &format!("drop schema {:?}", names.schema())))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert_eq!(parse_version("0.8.2"), (0, 8, 2));
+        assert!(parse_version("0.10.0") >= ITERATIVE_SCAN_SINCE);
+        assert!(parse_version("0.7.4") < ITERATIVE_SCAN_SINCE);
+        assert!(parse_version("0.4.4") < HNSW_SINCE);
+        assert_eq!(parse_version(""), (0, 0, 0));
+    }
+
+    #[test]
+    fn names_are_quoted_and_distinct() {
+        let names = Names::new("decnet_vectorstore");
+        assert_eq!(names.kind_table("ja3"), "\"decnet_vectorstore\".\"kind_ja3\"");
+        assert_ne!(names.kind_table("a_b"), names.kind_table("ab"));
+        assert_ne!(Names::new("a").lock_key, Names::new("b").lock_key);
+        // The longest kind still fits PostgreSQL's 63-byte identifiers, index name included.
+        assert!(Names::index_name(&"k".repeat(48)).len() - 2 <= crate::config::MAX_IDENTIFIER_BYTES);
+    }
+}

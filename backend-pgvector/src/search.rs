@@ -1,0 +1,247 @@
+//! How a kNN search runs: through the kind's HNSW index when it can be trusted to give the
+//! contract's answer, else as an exact scan.
+//!
+//! - **Index path** (HNSW enabled, dimension <= 2,000, k <= 1,000): `ORDER BY embedding <op> $1
+//!   LIMIT k + 1` in a transaction that raises `hnsw.ef_search` to at least `k + 1` and 4 × k
+//!   (HNSW returns at most ef_search rows, and recall drops as k nears it) and turns on `hnsw.iterative_scan = strict_order` (pgvector 0.8+, so that
+//!   the extractor_version filter, which pgvector applies after the index scan, still finds
+//!   k rows). The extra row shows whether equal distances continue past the k-th hit: if they
+//!   do, more rows are fetched so that ties are cut by id, as the contract orders them.
+//! - **Exact path**: a sequential scan ordered by `(distance::float4, id)`, which is exactly the
+//!   contract's order. Used when the index is off, for dimensions above 2,000 (pgvector cannot
+//!   index `vector` columns that wide), for k above 1,000 (pgvector's ef_search cap), and as the
+//!   fallback whenever the index path returns fewer than k hits: an approximate index can miss
+//!   rows, and only a scan proves that fewer than k match (a small kind, a rare
+//!   extractor_version, a max_distance radius).
+//!
+//! Distances are computed by the server with the same operator in both paths and reported as
+//! `f32`, rounded from pgvector's `float8` exactly as PostgreSQL's `::float4` rounds.
+
+use sqlx::Row;
+use sqlx::postgres::PgPool;
+use vectorstore_core::{KindInfo, KnnOptions, Neighbor, Result, distance};
+
+use crate::config::MAX_EF_SEARCH;
+use crate::error::{from_sqlx, is_undefined_table};
+use crate::schema::{MAX_INDEXED_DIM, Names, audited, operator, sql};
+
+/// How searches may use the index.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SearchSettings {
+    /// HNSW indexes are enabled.
+    pub(crate) index: bool,
+    /// The configured `hnsw.ef_search`.
+    pub(crate) ef_search: u32,
+    /// The server has `hnsw.iterative_scan` (pgvector 0.8+).
+    pub(crate) iterative_scan: bool,
+}
+
+/// Most rows the index path fetches to resolve ties at the k-th hit before it scans instead.
+const MAX_TIE_FETCH: usize = 10_001;
+
+/// One candidate: the id and its distance as the contract reports it.
+struct Hit {
+    id: String,
+    distance: f32,
+}
+
+/// Which way a search runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Index,
+    Exact,
+}
+
+fn path(info: &KindInfo, options: &KnnOptions, settings: &SearchSettings) -> Path {
+    let k_fits = u32::try_from(options.k).is_ok_and(|k| k <= MAX_EF_SEARCH);
+    if settings.index && info.dim <= MAX_INDEXED_DIM && k_fits { Path::Index } else { Path::Exact }
+}
+
+/// The nearest records of a kind (`options.k > 0`, the query already checked against `info`).
+/// A kind whose table vanished meanwhile gives no hits.
+pub(crate) async fn nearest(
+    pool: &PgPool,
+    names: &Names,
+    info: &KindInfo,
+    query: &[f32],
+    options: &KnnOptions,
+    settings: &SearchSettings,
+) -> Result<Vec<Neighbor>> {
+    let result = match path(info, options, settings) {
+        Path::Index => match through_index(pool, names, info, query, options, settings).await {
+            Ok(Some(hits)) => Ok(hits),
+            Ok(None) => exact(pool, names, info, query, options).await,
+            Err(err) => Err(err),
+        },
+        Path::Exact => exact(pool, names, info, query, options).await,
+    };
+    let hits = match result {
+        Ok(hits) => hits,
+        Err(err) if is_undefined_table(&err) => return Ok(Vec::new()),
+        Err(err) => return Err(from_sqlx(err, &format!("knn in kind {:?}", info.kind))),
+    };
+    let mut neighbors: Vec<Neighbor> =
+        hits.into_iter().map(|hit| Neighbor { kind: info.kind.clone(), id: hit.id, distance: hit.distance }).collect();
+    distance::sort_neighbors(&mut neighbors);
+    neighbors.truncate(options.k);
+    Ok(neighbors)
+}
+
+/// The plan PostgreSQL would use for this search's first query (`EXPLAIN`), for diagnostics.
+pub(crate) async fn explain(
+    pool: &PgPool,
+    names: &Names,
+    info: &KindInfo,
+    query: &[f32],
+    options: &KnnOptions,
+    settings: &SearchSettings,
+) -> Result<String> {
+    let failed = |err| from_sqlx(err, "explain knn");
+    let mut tx = pool.begin().await.map_err(failed)?;
+    let chosen = path(info, options, settings);
+    let (sql, limit) = match chosen {
+        Path::Index => {
+            configure_index_scan(&mut tx, options.k, options.k + 1, settings).await.map_err(failed)?;
+            (index_sql(names, info, options), options.k + 1)
+        }
+        Path::Exact => (exact_sql(names, info, options), options.k),
+    };
+    let rows = bind_search(sqlx::query(sql!("EXPLAIN {sql}")), query, options, limit, chosen)
+        .persistent(false)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(failed)?;
+    tx.rollback().await.map_err(failed)?;
+    rows.iter().map(|row| row.try_get::<String, _>(0).map_err(failed)).collect::<Result<Vec<_>>>().map(|l| l.join("\n"))
+}
+
+fn index_sql(names: &Names, info: &KindInfo, options: &KnnOptions) -> String {
+    let op = operator(info.metric);
+    let filter = if options.extractor_version.is_some() { "WHERE extractor_version = $3" } else { "" };
+    // The ORDER BY must be exactly `embedding <op> $1`, ascending, for the index to serve it.
+    format!(
+        "SELECT id, (embedding {op} $1)::float8 FROM {} {filter} ORDER BY embedding {op} $1 LIMIT $2",
+        names.kind_table(&info.kind)
+    )
+}
+
+fn exact_sql(names: &Names, info: &KindInfo, options: &KnnOptions) -> String {
+    let op = operator(info.metric);
+    let mut filters = Vec::new();
+    let mut next = 3;
+    if options.extractor_version.is_some() {
+        filters.push(format!("extractor_version = ${next}"));
+        next += 1;
+    }
+    if options.max_distance.is_some() {
+        // Compared as float4, the precision the contract reports, so the bound is inclusive
+        // for exactly the distances it returns.
+        filters.push(format!("(embedding {op} $1)::float4 <= ${next}"));
+    }
+    let filter = if filters.is_empty() { String::new() } else { format!("WHERE {}", filters.join(" AND ")) };
+    format!(
+        "SELECT id, (embedding {op} $1)::float8 FROM {} {filter} ORDER BY (embedding {op} $1)::float4, id LIMIT $2",
+        names.kind_table(&info.kind)
+    )
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds the search parameters in the order the SQL numbers them: the query vector, the limit,
+/// then the extractor_version and (exact path only) max_distance filters that are set.
+fn bind_search<'q>(query: PgQuery<'q>, vector: &[f32], options: &KnnOptions, limit: usize, path: Path) -> PgQuery<'q> {
+    let mut query = query.bind(pgvector::Vector::from(vector.to_vec())).bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    if let Some(version) = options.extractor_version {
+        query = query.bind(i64::from(version));
+    }
+    if let (Some(max), Path::Exact) = (options.max_distance, path) {
+        query = query.bind(max);
+    }
+    query
+}
+
+async fn configure_index_scan(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    options_k: usize,
+    limit: usize,
+    settings: &SearchSettings,
+) -> sqlx::Result<()> {
+    // At least the rows asked for (HNSW returns at most ef_search), and a candidate list a few
+    // times k so that recall holds as k grows.
+    let wanted = limit.max(options_k.saturating_mul(4));
+    let ef_search = u32::try_from(wanted).unwrap_or(MAX_EF_SEARCH).clamp(settings.ef_search, MAX_EF_SEARCH);
+    // A generic plan (chosen after a few runs of a prepared statement) does not know LIMIT and
+    // may prefer a sequential scan: plan each search with its values.
+    let sql = if settings.iterative_scan {
+        "SELECT set_config('hnsw.ef_search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true), \
+         set_config('hnsw.iterative_scan', 'strict_order', true)"
+    } else {
+        "SELECT set_config('hnsw.ef_search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)"
+    };
+    sqlx::query(sql).bind(ef_search.to_string()).execute(&mut **tx).await.map(|_| ())
+}
+
+fn to_hits(rows: Vec<(String, f64)>) -> Vec<Hit> {
+    rows.into_iter().map(|(id, distance)| Hit { id, distance: distance as f32 + 0.0 }).collect()
+}
+
+/// The index path: `Some(hits)` holding the k nearest (ties at the boundary included), or
+/// `None` when the index gave fewer than k hits and only an exact scan can tell the rest.
+async fn through_index(
+    pool: &PgPool,
+    names: &Names,
+    info: &KindInfo,
+    query: &[f32],
+    options: &KnnOptions,
+    settings: &SearchSettings,
+) -> sqlx::Result<Option<Vec<Hit>>> {
+    let k = options.k;
+    let sql = index_sql(names, info, options);
+    let mut limit = k + 1;
+    loop {
+        let mut tx = pool.begin().await?;
+        configure_index_scan(&mut tx, k, limit, settings).await?;
+        let rows: Vec<(String, f64)> =
+            bind_search(sqlx::query(audited(sql.clone())), query, options, limit, Path::Index)
+                .fetch_all(&mut *tx)
+                .await
+                .and_then(|rows| rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect())?;
+        tx.commit().await?;
+        let fetched = rows.len();
+        let mut hits = to_hits(rows);
+        let farthest = hits.iter().map(|hit| hit.distance).fold(f32::NEG_INFINITY, f32::max);
+        if let Some(max) = options.max_distance {
+            hits.retain(|hit| hit.distance <= max);
+        }
+        if fetched < limit || hits.len() < k {
+            return Ok(None);
+        }
+        hits.sort_by(|a, b| distance::cmp_hits(a.distance, &a.id, b.distance, &b.id));
+        let boundary = hits[k - 1].distance;
+        if farthest > boundary {
+            // Every row at the k-th distance is among those fetched: the id order cuts correctly.
+            hits.truncate(k);
+            return Ok(Some(hits));
+        }
+        if limit >= MAX_TIE_FETCH {
+            return Ok(None);
+        }
+        limit = (limit * 4).min(MAX_TIE_FETCH);
+    }
+}
+
+/// The exact path: the contract's answer computed by a scan.
+async fn exact(
+    pool: &PgPool,
+    names: &Names,
+    info: &KindInfo,
+    query: &[f32],
+    options: &KnnOptions,
+) -> sqlx::Result<Vec<Hit>> {
+    let sql = exact_sql(names, info, options);
+    let search = bind_search(sqlx::query(audited(sql)), query, options, options.k, Path::Exact);
+    let rows = search.fetch_all(pool).await?;
+    let rows: Vec<(String, f64)> =
+        rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<sqlx::Result<_>>()?;
+    Ok(to_hits(rows))
+}
