@@ -196,10 +196,7 @@ impl QdrantVectorStore {
         if candidates < MAX_KINDS || self.list_kinds(connection).await?.len() < MAX_KINDS {
             return Ok(());
         }
-        Err(Error::new(
-            ErrorKind::LimitExceeded,
-            format!("cannot create kind {kind:?}: the store already holds {MAX_KINDS} kinds, the limit"),
-        ))
+        Err(vectorstore_core::validate::too_many_kinds(kind))
     }
 
     /// Every kind of this prefix with its count, sorted by name.

@@ -8,6 +8,11 @@ mod error;
 mod scan;
 mod schema;
 
+/// How records map to Qdrant points, exposed for fuzzing and for tools that read collections.
+pub mod codec {
+    pub use crate::schema::{collection_name, decode_vector, encode_vector, point_uuid, sort_keys};
+}
+
 pub use backend::{CAPABILITIES, QdrantVectorStore};
 pub use config::QdrantOptions;
 

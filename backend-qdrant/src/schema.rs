@@ -124,12 +124,14 @@ pub fn needs_stored_vector(metric: Metric) -> bool {
     metric != Metric::Cosine
 }
 
-fn encode_vector(vector: &[f32]) -> String {
+/// A vector as the payload keeps it for cosine kinds: base64 of little-endian `f32`, bit for bit.
+pub fn encode_vector(vector: &[f32]) -> String {
     let bytes: Vec<u8> = vector.iter().flat_map(|v| v.to_le_bytes()).collect();
     BASE64.encode(bytes)
 }
 
-fn decode_vector(text: &str) -> Option<Vec<f32>> {
+/// The payload's base64 back to the vector; `None` when it is not base64 of whole `f32`s.
+pub fn decode_vector(text: &str) -> Option<Vec<f32>> {
     let bytes = BASE64.decode(text).ok()?;
     if bytes.len() % 4 != 0 {
         return None;

@@ -172,10 +172,7 @@ impl SqliteVecStore {
 
 async fn create_kind_row(conn: &mut SqliteConnection, info: &KindInfo) -> Result<()> {
     if schema::kind_total(conn).await? >= MAX_KINDS {
-        return Err(Error::new(
-            ErrorKind::LimitExceeded,
-            format!("cannot create kind {:?}: the store already holds {MAX_KINDS} kinds, the limit", info.kind),
-        ));
+        return Err(vectorstore_core::validate::too_many_kinds(&info.kind));
     }
     schema::create_kind(conn, &info.kind, info.dim, info.metric).await
 }
@@ -215,7 +212,7 @@ async fn search(
     query: &[f32],
     options: &KnnOptions,
 ) -> Result<Vec<Neighbor>> {
-    let blob = schema::encode(query);
+    let blob = schema::encode_vector(query);
     let k = options.k;
     let version = options.extractor_version;
     let mut hits = if k + 1 > VEC0_MAX_K {
@@ -349,7 +346,7 @@ impl VectorStore for SqliteVecStore {
         let mut tx = self.write().await?;
         let (_, created) =
             self.kind_for_write(&mut tx, kind, vector.len(), |info| validate::against_kind(info, vector)).await?;
-        let row = NewRow { id, blob: schema::encode(vector), extractor_version };
+        let row = NewRow { id, blob: schema::encode_vector(vector), extractor_version };
         // Replace = rewrite in place when stored, insert otherwise, in one transaction.
         if created || !schema::update(&mut tx, kind, &row).await? {
             schema::insert_new(&mut tx, kind, std::slice::from_ref(&row)).await?;
@@ -374,7 +371,7 @@ impl VectorStore for SqliteVecStore {
             .filter(|(i, item)| last.get(item.id.as_str()) == Some(i))
             .map(|(_, item)| NewRow {
                 id: &item.id,
-                blob: schema::encode(&item.vector),
+                blob: schema::encode_vector(&item.vector),
                 extractor_version: item.extractor_version,
             })
             .collect();

@@ -11,6 +11,17 @@ mod error;
 mod extension;
 mod schema;
 
+/// How records are laid out in SQLite, exposed for fuzzing and for tools that read the file.
+pub mod codec {
+    pub use crate::schema::{decode_vector, encode_vector, table_name};
+}
+
+/// Registers sqlite-vec with every SQLite connection this process opens from now on (the store
+/// does this itself; tools that open the same file with their own sqlx pool call it first).
+pub fn register_extension() -> Result<()> {
+    extension::register()
+}
+
 use std::sync::Arc;
 
 use vectorstore_core::limits::{MAX_DIM, MAX_K};

@@ -85,8 +85,13 @@ pub(crate) fn chunk_size(dim: usize) -> usize {
     size
 }
 
+/// The vec0 table of a kind (which must be valid: the name is built from it).
+pub fn table_name(kind: &str) -> String {
+    Tables::of(kind).vec
+}
+
 /// The BLOB sqlite-vec reads as a `float[dim]`: little-endian `f32`, bit for bit.
-pub(crate) fn encode(vector: &[f32]) -> Vec<u8> {
+pub fn encode_vector(vector: &[f32]) -> Vec<u8> {
     let mut blob = Vec::with_capacity(vector.len() * 4);
     for value in vector {
         blob.extend_from_slice(&value.to_le_bytes());
@@ -94,7 +99,9 @@ pub(crate) fn encode(vector: &[f32]) -> Vec<u8> {
     blob
 }
 
-fn decode(blob: &[u8], dim: usize, kind: &str) -> Result<Vec<f32>> {
+/// A stored BLOB back to the vector; a BLOB of the wrong length for `dim` is a `Backend` error
+/// naming the kind.
+pub fn decode_vector(blob: &[u8], dim: usize, kind: &str) -> Result<Vec<f32>> {
     if blob.len() != dim * 4 {
         return Err(Error::new(
             ErrorKind::Backend,
@@ -427,7 +434,7 @@ pub(crate) async fn get(conn: &mut SqliteConnection, info: &KindInfo, id: &str) 
     Ok(Some(VectorRecord {
         kind: info.kind.clone(),
         id: id.to_owned(),
-        vector: decode(&blob, info.dim, &info.kind)?,
+        vector: decode_vector(&blob, info.dim, &info.kind)?,
         dim: info.dim,
         extractor_version: version_from(version, &info.kind)?,
     }))
@@ -463,7 +470,7 @@ pub(crate) async fn scan(
         records.push(VectorRecord {
             kind: info.kind.clone(),
             id,
-            vector: decode(&blob, info.dim, &info.kind)?,
+            vector: decode_vector(&blob, info.dim, &info.kind)?,
             dim: info.dim,
             extractor_version: version_from(version, &info.kind)?,
         });
@@ -649,12 +656,12 @@ mod tests {
     #[test]
     fn blobs_round_trip_bit_for_bit() {
         let vector = [-0.0, 0.0, f32::from_bits(1), f32::MAX, f32::MIN, -f32::from_bits(0x007f_ffff), 0.1];
-        let blob = encode(&vector);
+        let blob = encode_vector(&vector);
         assert_eq!(blob.len(), vector.len() * 4);
-        let back = decode(&blob, vector.len(), "k").unwrap();
+        let back = decode_vector(&blob, vector.len(), "k").unwrap();
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&back), bits(&vector));
-        assert_eq!(decode(&blob, 3, "k").unwrap_err().kind(), ErrorKind::Backend);
+        assert_eq!(decode_vector(&blob, 3, "k").unwrap_err().kind(), ErrorKind::Backend);
     }
 
     #[test]

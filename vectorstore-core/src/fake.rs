@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use async_trait::async_trait;
 
 use crate::distance;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::health::{Capabilities, Health};
 use crate::lifecycle::Lifecycle;
 use crate::limits::MAX_KINDS;
@@ -259,18 +259,11 @@ fn kind_for_write<'a>(
 ) -> Result<&'a mut KindData> {
     if !kinds.contains_key(kind) {
         if kinds.len() >= MAX_KINDS {
-            return Err(too_many_kinds(kind));
+            return Err(validate::too_many_kinds(kind));
         }
         kinds.insert(kind.to_owned(), KindData::new(dim, metric));
     }
     Ok(kinds.get_mut(kind).expect("inserted above"))
-}
-
-pub(crate) fn too_many_kinds(kind: &str) -> Error {
-    Error::new(
-        ErrorKind::LimitExceeded,
-        format!("cannot create kind {kind:?}: the store already holds {MAX_KINDS} kinds, the limit"),
-    )
 }
 
 #[async_trait]

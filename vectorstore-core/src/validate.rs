@@ -226,6 +226,15 @@ pub fn dimension_mismatch(kind: &str, expected: usize, got: usize) -> Error {
     )
 }
 
+/// The [`ErrorKind::LimitExceeded`] error for creating `kind` in a store that already holds
+/// [`MAX_KINDS`](crate::limits::MAX_KINDS) kinds.
+pub fn too_many_kinds(kind: &str) -> Error {
+    Error::new(
+        ErrorKind::LimitExceeded,
+        format!("cannot create kind {kind:?}: the store already holds {} kinds, the limit", crate::limits::MAX_KINDS),
+    )
+}
+
 /// The [`ErrorKind::MetricUnsupported`] error for a store that cannot search with `metric`.
 pub fn metric_unsupported(backend: &str, metric: Metric, supported: &[Metric]) -> Error {
     let list: Vec<&str> = supported.iter().map(|m| m.as_str()).collect();
