@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use vectorstore::{Config, VectorStore};
+use vectorstore::Config;
 
 const PASSWORD: &str = "Hunter2-S3cret-Passw0rd";
 const API_KEY: &str = "qk-9f8e7d6c5b4a-SECRET";

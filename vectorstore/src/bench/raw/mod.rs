@@ -3,6 +3,13 @@
 //! in their own table or collection, so that a report shows the backend's overhead as a ratio.
 //! They are deliberately written without the backends' code: a shared bug would hide in the ratio.
 
+#[cfg(feature = "pgvector")]
+mod pgvector;
+#[cfg(feature = "qdrant")]
+mod qdrant;
+#[cfg(feature = "sqlite-vec")]
+mod sqlite;
+
 use std::sync::Arc;
 
 use vectorstore_core::{Config, Metric, NewVector, Result, async_trait};
@@ -24,8 +31,24 @@ pub trait RawEngine: Send + Sync {
     async fn cleanup(&self) -> Result<()>;
 }
 
-/// The raw engine matching the configured backend, when this build has one for it.
+/// The raw engine matching the configured backend, when this build has one for it (none for
+/// the in-memory stores).
 pub async fn for_config(config: &Config) -> Result<Option<Arc<dyn RawEngine>>> {
-    let _ = config;
-    Ok(None)
+    let backend = vectorstore_core::find_backend(&config.backend).map(|r| r.name).unwrap_or_default();
+    match backend {
+        #[cfg(feature = "sqlite-vec")]
+        "sqlite_vec" => Ok(Some(Arc::new(sqlite::RawSqlite::connect(&config.sqlite_path()).await?))),
+        #[cfg(feature = "pgvector")]
+        "pgvector" => match &config.url {
+            Some(url) => Ok(Some(Arc::new(pgvector::RawPgvector::connect(url).await?))),
+            None => Ok(None),
+        },
+        #[cfg(feature = "qdrant")]
+        "qdrant" => {
+            let url = config.url.clone().unwrap_or_else(|| "http://127.0.0.1:6334".to_owned());
+            let key = config.option("qdrant", "api_key").map(str::to_owned);
+            Ok(Some(Arc::new(qdrant::RawQdrant::connect(&url, key)?)))
+        }
+        _ => Ok(None),
+    }
 }

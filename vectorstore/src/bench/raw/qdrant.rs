@@ -1,0 +1,100 @@
+//! Qdrant driven with plain qdrant-client calls, in its own collection on the store's server.
+
+use qdrant_client::Payload;
+use qdrant_client::qdrant::{
+    CreateCollectionBuilder, DeleteCollectionBuilder, Distance, PointStruct, Query, QueryPointsBuilder,
+    UpsertPointsBuilder, VectorParamsBuilder,
+};
+use qdrant_client::{Qdrant, QdrantError};
+use vectorstore_core::{Error, ErrorKind, Metric, NewVector, Result, async_trait};
+
+use super::RawEngine;
+
+const COLLECTION: &str = "decnet_raw_bench";
+
+/// One collection; upserts with `wait(true)` as the backend does, searches with the
+/// default HNSW parameters.
+pub struct RawQdrant {
+    client: Qdrant,
+}
+
+fn failed(err: QdrantError) -> Error {
+    // Status messages never carry the API key; the URL is not part of them.
+    Error::new(ErrorKind::Backend, format!("raw qdrant: {err}"))
+}
+
+fn point_id(id: &str) -> u64 {
+    // FNV-1a of the id: unique enough for the benchmark's generated ids.
+    id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+impl RawQdrant {
+    /// A client for the store's server.
+    pub fn connect(url: &str, api_key: Option<String>) -> Result<RawQdrant> {
+        let client = Qdrant::from_url(url).api_key(api_key).skip_compatibility_check().build().map_err(failed)?;
+        Ok(RawQdrant { client })
+    }
+
+    fn points(items: impl Iterator<Item = (String, Vec<f32>)>) -> Vec<PointStruct> {
+        items
+            .map(|(id, vector)| {
+                let mut payload = Payload::new();
+                payload.insert("id", id.clone());
+                PointStruct::new(point_id(&id), vector, payload)
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl RawEngine for RawQdrant {
+    fn name(&self) -> &str {
+        "qdrant-client calls"
+    }
+
+    async fn prepare(&self, dim: usize, metric: Metric) -> Result<()> {
+        let distance = match metric {
+            Metric::L2 => Distance::Euclid,
+            Metric::Cosine => Distance::Cosine,
+            Metric::Dot => Distance::Dot,
+        };
+        let _ = self.client.delete_collection(DeleteCollectionBuilder::new(COLLECTION)).await;
+        self.client
+            .create_collection(
+                CreateCollectionBuilder::new(COLLECTION).vectors_config(VectorParamsBuilder::new(dim as u64, distance)),
+            )
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn insert_batch(&self, items: &[NewVector]) -> Result<()> {
+        let points = RawQdrant::points(items.iter().map(|i| (i.id.clone(), i.vector.clone())));
+        self.client.upsert_points(UpsertPointsBuilder::new(COLLECTION, points).wait(true)).await.map_err(failed)?;
+        Ok(())
+    }
+
+    async fn insert_one(&self, id: &str, vector: &[f32]) -> Result<()> {
+        let points = RawQdrant::points(std::iter::once((id.to_owned(), vector.to_vec())));
+        self.client.upsert_points(UpsertPointsBuilder::new(COLLECTION, points).wait(true)).await.map_err(failed)?;
+        Ok(())
+    }
+
+    async fn knn(&self, query: &[f32], k: usize) -> Result<Vec<String>> {
+        let request = QueryPointsBuilder::new(COLLECTION)
+            .query(Query::new_nearest(query.to_vec()))
+            .limit(k as u64)
+            .with_payload(true);
+        let reply = self.client.query(request).await.map_err(failed)?;
+        Ok(reply
+            .result
+            .into_iter()
+            .filter_map(|point| point.payload.get("id").and_then(|v| v.as_str().map(|s| s.to_owned())))
+            .collect())
+    }
+
+    async fn cleanup(&self) -> Result<()> {
+        self.client.delete_collection(DeleteCollectionBuilder::new(COLLECTION)).await.map_err(failed)?;
+        Ok(())
+    }
+}
