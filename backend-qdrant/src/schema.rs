@@ -81,7 +81,7 @@ pub fn point_id(kind: &str, id: &str) -> PointId {
 ///
 /// Ids hold no NUL, so zero padding sorts a shorter id before its extensions, and comparing
 /// `(keys, rest of id)` gives exactly the byte order of ids. Qdrant can order a scroll by one
-/// integer payload field at a time, which is what [`crate::scan`] builds keyset pagination on.
+/// integer payload field at a time, which is what the scan builds keyset pagination on.
 pub fn sort_keys(id: &str) -> [i64; SORT_LEVELS] {
     let bytes = id.as_bytes();
     let mut keys = [0i64; SORT_LEVELS];
