@@ -7,7 +7,7 @@ use vectorstore::bench::{self, BenchOptions, BenchReport, Workload, plot, soak};
 use vectorstore::{Error, ErrorKind, Metric, Result};
 
 use super::commands::{open, progress_bar};
-use super::output::{json, percent, table};
+use super::output::{err, json, out, percent, table};
 use super::{BenchAction, BenchRun, BenchWorkload, Cli};
 
 /// Runs `bench`, `bench report` or `bench soak`.
@@ -93,7 +93,7 @@ fn rate_unit(workload: &str) -> &'static str {
 
 /// Prints one report's table, its overhead ratios and its memory figure.
 pub fn print_report(report: &BenchReport) {
-    println!(
+    out!(
         "{} — {} vectors × {} dims, {}, k = {}; {} CPUs ({}), {:.0} GiB",
         report.backend,
         report.count,
@@ -127,10 +127,10 @@ pub fn print_report(report: &BenchReport) {
     let overheads = report.overheads();
     if !overheads.is_empty() {
         let parts: Vec<String> = overheads.iter().map(|(w, c, r)| format!("{w} x{c}: {r:.2}×")).collect();
-        println!("backend cost relative to the raw engine: {}", parts.join(", "));
+        out!("backend cost relative to the raw engine: {}", parts.join(", "));
     }
     if let Some(memory) = report.memory {
-        println!(
+        out!(
             "memory: {:.1} MB resident for {:.1} MB of vectors ({:.2}×)",
             memory.resident_bytes as f64 / 1e6,
             memory.raw_bytes as f64 / 1e6,
@@ -159,7 +159,7 @@ fn report(cli: &Cli, files: &[std::path::PathBuf], plot_path: Option<&std::path:
     } else {
         for report in &reports {
             print_report(report);
-            println!();
+            out!("");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -181,7 +181,7 @@ async fn run_soak(cli: &Cli, options: &soak::SoakOptions) -> Result<ExitCode> {
         json(&report);
     } else {
         let total: u64 = report.operations.values().sum();
-        println!(
+        out!(
             "soak of {}: {} operations by {} clients in {:.1} s ({:.0} ops/s), {} records at the end",
             report.backend,
             total,
@@ -192,9 +192,9 @@ async fn run_soak(cli: &Cli, options: &soak::SoakOptions) -> Result<ExitCode> {
         );
         let rows: Vec<Vec<String>> = report.operations.iter().map(|(op, n)| vec![op.clone(), n.to_string()]).collect();
         table(&["operation", "count"], &rows);
-        println!("errors: {}; consistency mismatches: {}", report.errors, report.mismatches.len());
+        out!("errors: {}; consistency mismatches: {}", report.errors, report.mismatches.len());
         for line in report.problems.iter().chain(&report.mismatches) {
-            eprintln!("  {line}");
+            err!("  {line}");
         }
     }
     Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })

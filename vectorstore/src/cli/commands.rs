@@ -13,7 +13,7 @@ use vectorstore::demo::{self, DemoOptions};
 use vectorstore::transfer::{self, CopyOptions, ExportOptions, Format, ImportOptions, Progress, VerifyReport};
 use vectorstore::{Config, Error, ErrorKind, KnnOptions, Metric, Result, VectorStore, backends, redact_url};
 
-use super::output::{json, percent, table, vector_preview};
+use super::output::{err, json, out, percent, table, vector_preview};
 use super::{Cli, Command, FileFormat};
 
 /// Runs the parsed command.
@@ -29,7 +29,7 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
             if cli.json {
                 json(&info);
             } else {
-                println!("kind {} has dimension {} and metric {}", info.kind, info.dim, info.metric);
+                out!("kind {} has dimension {} and metric {}", info.kind, info.dim, info.metric);
             }
             finish(&*store, ExitCode::SUCCESS).await
         }
@@ -39,7 +39,7 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
             if cli.json {
                 json(&serde_json::json!({"inserted": {"kind": kind, "id": id}}));
             } else {
-                println!("stored {kind}/{id}");
+                out!("stored {kind}/{id}");
             }
             finish(&*store, ExitCode::SUCCESS).await
         }
@@ -58,7 +58,7 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
                         vector_preview(&r.vector),
                     ]],
                 ),
-                (None, false) => eprintln!("{kind}/{id} not found"),
+                (None, false) => err!("{kind}/{id} not found"),
             }
             finish(&*store, if record.is_some() { ExitCode::SUCCESS } else { ExitCode::FAILURE }).await
         }
@@ -126,9 +126,9 @@ fn report_removed(cli: &Cli, removed: bool, what: &str) {
     if cli.json {
         json(&serde_json::json!({ "removed": removed }));
     } else if removed {
-        println!("removed {what}");
+        out!("removed {what}");
     } else {
-        eprintln!("{what} not found");
+        err!("{what} not found");
     }
 }
 
@@ -311,7 +311,7 @@ async fn export(
     if let Some(bar) = bar.borrow_mut().take() {
         bar.finish();
     }
-    eprintln!("exported {} records of {} kinds", summary.records, summary.kinds);
+    err!("exported {} records of {} kinds", summary.records, summary.kinds);
     finish(&*store, ExitCode::SUCCESS).await
 }
 
@@ -336,7 +336,7 @@ async fn import(
     if cli.json {
         json(&summary);
     } else {
-        println!("imported {} records, {} kind declarations", summary.records, summary.kinds);
+        out!("imported {} records, {} kind declarations", summary.records, summary.kinds);
     }
     finish(&*store, ExitCode::SUCCESS).await
 }
@@ -390,7 +390,7 @@ async fn copy(cli: &Cli, from: Option<&str>, to: &str, options: &CopyOptions, ve
             })
             .collect();
         table(&["kind", "dim", "metric", "read", "written", "unchanged", "replaced"], &rows);
-        println!(
+        out!(
             "copied {} records of {} kinds from {} to {}",
             report.written(),
             report.kinds.len(),
@@ -436,9 +436,9 @@ fn print_verify(cli: &Cli, report: &VerifyReport) -> bool {
         .collect();
     table(&["kind", "records (source / target)", "checksum", "searches agreeing", "result"], &rows);
     if report.ok() {
-        println!("verified: both stores hold the same data");
+        out!("verified: both stores hold the same data");
     } else {
-        eprintln!("verification failed: the stores differ");
+        err!("verification failed: the stores differ");
     }
     report.ok()
 }
@@ -478,7 +478,7 @@ async fn conformance(cli: &Cli, filter: Option<&str>) -> Result<ExitCode> {
             .collect();
         json(&serde_json::json!({"backend": vectorstore::conformance::StoreFactory::backend(&factory), "cases": rows}));
     } else {
-        println!(
+        out!(
             "conformance of {}{}",
             vectorstore::conformance::StoreFactory::backend(&factory),
             location.map(|l| format!(" at {l}")).unwrap_or_default()
@@ -496,7 +496,7 @@ async fn conformance(cli: &Cli, filter: Option<&str>) -> Result<ExitCode> {
             })
             .collect();
         table(&["case", "result", "time", "detail"], &rows);
-        println!(
+        out!(
             "{} cases: {} passed, {not_applicable} not applicable, {failed} failed, {skipped} skipped",
             reports.len(),
             reports.len() - failed - skipped - not_applicable
@@ -544,14 +544,14 @@ async fn run_demo(cli: &Cli, options: DemoOptions, keep: Option<&std::path::Path
         true => None,
         false => config.path.as_ref().map(|p| p.display().to_string()).or(config.url.as_deref().map(redact_url)),
     };
-    println!("DECNET vector store demo: re-identifying attackers from behavioural fingerprints");
-    println!(
+    out!("DECNET vector store demo: re-identifying attackers from behavioural fingerprints");
+    out!(
         "store: {}{}{}",
         report.backend,
         location.map(|l| format!(" at {l}")).unwrap_or_default(),
         if health.degraded { format!(" (degraded: {})", health.fallback.unwrap_or_default()) } else { String::new() }
     );
-    println!(
+    out!(
         "population: {} attackers, {} stored sessions and {} held-out sessions, {} kinds per session\n",
         report.attackers,
         report.stored_sessions,
@@ -564,7 +564,7 @@ async fn run_demo(cli: &Cli, options: DemoOptions, keep: Option<&std::path::Path
         .map(|k| vec![k.kind.clone(), k.dim.to_string(), k.metric.to_string(), percent(k.top1_accuracy)])
         .collect();
     table(&["kind", "dim", "metric", "nearest-neighbour accuracy"], &rows);
-    println!(
+    out!(
         "\nvote over all kinds: {} of held-out sessions attributed to the right attacker\n",
         percent(report.combined_accuracy)
     );
@@ -583,6 +583,6 @@ async fn run_demo(cli: &Cli, options: DemoOptions, keep: Option<&std::path::Path
         })
         .collect();
     table(&["held-out session", "identified as", "vote share", "right", "nearest (first kind)"], &rows);
-    println!("\nloaded {:.0} vectors/s; {:.3} ms per knn query", report.load_vectors_per_second, report.mean_query_ms);
+    out!("\nloaded {:.0} vectors/s; {:.3} ms per knn query", report.load_vectors_per_second, report.mean_query_ms);
     Ok(ExitCode::SUCCESS)
 }

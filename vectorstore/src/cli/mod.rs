@@ -5,6 +5,8 @@ mod bench;
 mod commands;
 mod output;
 
+use output::err;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -292,14 +294,14 @@ pub fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
+            err!("error: cannot start the async runtime: {err}");
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(commands::run(&cli)) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err}");
+            err!("error: {err}");
             ExitCode::FAILURE
         }
     }
