@@ -274,6 +274,17 @@ pub async fn run(
             Some(Memory { resident_bytes: grown, raw_bytes, ratio: grown as f64 / raw_bytes.max(1) as f64 });
     }
     let timed_inserts = options.workloads.contains(&Workload::Insert);
+    if !timed_inserts && let Some(raw) = &raw {
+        // The baseline searches the same data, loaded untimed.
+        for (n, chunk) in data.vectors.chunks(options.batch_size.max(1)).enumerate() {
+            let items: Vec<NewVector> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, v)| NewVector::new(batch_id(n * options.batch_size + i), v.clone()))
+                .collect();
+            raw.insert_batch(&items).await?;
+        }
+    }
     if timed_inserts {
         report.measurements.push(rate("insert_many", "store", 1, options.count, options.count as u64, seconds));
         if let Some(raw) = &raw {
@@ -305,6 +316,13 @@ pub async fn run(
     }
     let seconds = started.elapsed().as_secs_f64();
     let n = options.count + data.singles.len();
+    if let Some(raw) = &raw
+        && !timed_inserts
+    {
+        for (i, vector) in data.singles.iter().enumerate() {
+            raw.insert_one(&format!("single{i:07}"), vector).await?;
+        }
+    }
     if timed_inserts {
         report.measurements.push(rate("insert", "store", 1, n, data.singles.len() as u64, seconds));
         if let Some(raw) = &raw {
@@ -320,6 +338,9 @@ pub async fn run(
     if options.workloads.contains(&Workload::Knn) {
         progress("exact answers", 0, data.queries.len() as u64);
         let exact = exact_answers(&data, options, &kind).await?;
+        if let Some(raw) = &raw {
+            raw.settle(&kind).await?;
+        }
         for &clients in &options.clients {
             progress(&format!("knn x{clients}"), 0, data.queries.len() as u64);
             let (latencies, seconds, answers) =

@@ -25,6 +25,12 @@ pub trait RawEngine: Send + Sync {
     async fn insert_batch(&self, items: &[NewVector]) -> Result<()>;
     /// Writes one vector.
     async fn insert_one(&self, id: &str, vector: &[f32]) -> Result<()>;
+    /// Waits until what was written, here and in the store's `store_kind`, is fully indexed
+    /// (engines that index in the background), so both are measured on the same footing.
+    async fn settle(&self, store_kind: &str) -> Result<()> {
+        let _ = store_kind;
+        Ok(())
+    }
     /// The ids of the `k` nearest.
     async fn knn(&self, query: &[f32], k: usize) -> Result<Vec<String>>;
     /// Removes its table or collection.
@@ -47,7 +53,9 @@ pub async fn for_config(config: &Config) -> Result<Option<Arc<dyn RawEngine>>> {
         "qdrant" => {
             let url = config.url.clone().unwrap_or_else(|| "http://127.0.0.1:6334".to_owned());
             let key = config.option("qdrant", "api_key").map(str::to_owned);
-            Ok(Some(Arc::new(qdrant::RawQdrant::connect(&url, key)?)))
+            let prefix =
+                config.option("qdrant", "collection_prefix").unwrap_or(vectorstore_qdrant::config::DEFAULT_PREFIX);
+            Ok(Some(Arc::new(qdrant::RawQdrant::connect(&url, key, prefix)?)))
         }
         _ => Ok(None),
     }

@@ -2,8 +2,8 @@
 
 use qdrant_client::Payload;
 use qdrant_client::qdrant::{
-    CreateCollectionBuilder, DeleteCollectionBuilder, Distance, PointStruct, Query, QueryPointsBuilder,
-    UpsertPointsBuilder, VectorParamsBuilder,
+    CollectionStatus, CreateCollectionBuilder, DeleteCollectionBuilder, Distance, PayloadIncludeSelector, PointStruct,
+    Query, QueryPointsBuilder, UpsertPointsBuilder, VectorParamsBuilder,
 };
 use qdrant_client::{Qdrant, QdrantError};
 use vectorstore_core::{Error, ErrorKind, Metric, NewVector, Result, async_trait};
@@ -16,6 +16,8 @@ const COLLECTION: &str = "decnet_raw_bench";
 /// default HNSW parameters.
 pub struct RawQdrant {
     client: Qdrant,
+    /// The store's collection prefix, to wait for its collection too.
+    prefix: String,
 }
 
 fn failed(err: QdrantError) -> Error {
@@ -30,9 +32,21 @@ fn point_id(id: &str) -> u64 {
 
 impl RawQdrant {
     /// A client for the store's server.
-    pub fn connect(url: &str, api_key: Option<String>) -> Result<RawQdrant> {
+    pub fn connect(url: &str, api_key: Option<String>, prefix: &str) -> Result<RawQdrant> {
         let client = Qdrant::from_url(url).api_key(api_key).skip_compatibility_check().build().map_err(failed)?;
-        Ok(RawQdrant { client })
+        Ok(RawQdrant { client, prefix: prefix.to_owned() })
+    }
+
+    async fn wait_green(&self, collection: &str) -> Result<()> {
+        for _ in 0..1200 {
+            let info = self.client.collection_info(collection).await.map_err(failed)?;
+            if info.result.is_some_and(|i| i.status == CollectionStatus::Green as i32) {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        tracing::warn!(collection, "still indexing after 120 s; measuring anyway");
+        Ok(())
     }
 
     fn points(items: impl Iterator<Item = (String, Vec<f32>)>) -> Vec<PointStruct> {
@@ -80,11 +94,18 @@ impl RawEngine for RawQdrant {
         Ok(())
     }
 
+    async fn settle(&self, store_kind: &str) -> Result<()> {
+        // Qdrant builds HNSW in the background: until a collection is green, searches run
+        // partly brute force, so wait for both before measuring either.
+        self.wait_green(COLLECTION).await?;
+        self.wait_green(&format!("{}{store_kind}", self.prefix)).await
+    }
+
     async fn knn(&self, query: &[f32], k: usize) -> Result<Vec<String>> {
         let request = QueryPointsBuilder::new(COLLECTION)
             .query(Query::new_nearest(query.to_vec()))
             .limit(k as u64)
-            .with_payload(true);
+            .with_payload(PayloadIncludeSelector::new(vec!["id".to_owned()]));
         let reply = self.client.query(request).await.map_err(failed)?;
         Ok(reply
             .result
