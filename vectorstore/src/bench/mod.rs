@@ -343,29 +343,13 @@ pub async fn run(
         }
         for &clients in &options.clients {
             progress(&format!("knn x{clients}"), 0, data.queries.len() as u64);
-            let (latencies, seconds, answers) =
-                run_queries(store.clone(), None, &kind, &data.queries, options.k, clients).await?;
-            report.measurements.push(search(
-                "knn",
-                "store",
-                clients,
-                n,
-                latencies,
-                seconds,
-                Some(recall(&answers, &exact)),
-            ));
-            if let Some(raw) = &raw {
-                let (latencies, seconds, answers) =
-                    run_queries(store.clone(), Some(raw.clone()), &kind, &data.queries, options.k, clients).await?;
-                report.measurements.push(search(
-                    "knn",
-                    "raw",
-                    clients,
-                    n,
-                    latencies,
-                    seconds,
-                    Some(recall(&answers, &exact)),
-                ));
+            let [(store_latencies, store_seconds, store_answers), (raw_latencies, raw_seconds, raw_answers)] =
+                interleaved_queries(&store, raw.as_ref(), &kind, &data.queries, options.k, clients).await?;
+            let store_recall = Some(recall(&store_answers, &exact));
+            report.measurements.push(search("knn", "store", clients, n, store_latencies, store_seconds, store_recall));
+            if raw.is_some() {
+                let raw_recall = Some(recall(&raw_answers, &exact));
+                report.measurements.push(search("knn", "raw", clients, n, raw_latencies, raw_seconds, raw_recall));
             }
         }
     }
@@ -377,7 +361,7 @@ pub async fn run(
     }
 
     if !options.scaling.is_empty() {
-        scaling(&*store, options, &mut report, progress).await?;
+        scaling(&*store, raw.as_deref(), options, &mut report, progress).await?;
     }
     store.drop_kind(&kind).await?;
     if let Some(raw) = &raw {
@@ -509,6 +493,38 @@ async fn run_queries(
     Ok((latencies, seconds, answers))
 }
 
+/// Rounds a knn workload is split into when a raw engine runs beside the store.
+const KNN_ROUNDS: usize = 4;
+
+/// The queries through the store and, when given, the raw engine, in [`KNN_ROUNDS`] rounds
+/// alternating between the two (and which goes first), so that background work on the
+/// machine or the server (compaction, index building, another tenant) weighs on both alike.
+/// Answers stay in query order.
+async fn interleaved_queries(
+    store: &Arc<dyn VectorStore>,
+    raw: Option<&Arc<dyn RawEngine>>,
+    kind: &str,
+    queries: &[Vec<f32>],
+    k: usize,
+    clients: usize,
+) -> Result<[QueryRun; 2]> {
+    let mut runs: [QueryRun; 2] = Default::default();
+    let rounds = if raw.is_some() { KNN_ROUNDS } else { 1 };
+    let per_round = queries.len().div_ceil(rounds).max(1);
+    for (round, slice) in queries.chunks(per_round).enumerate() {
+        let engines: [Option<Arc<dyn RawEngine>>; 2] =
+            if round % 2 == 0 { [None, raw.cloned()] } else { [raw.cloned(), None] };
+        for engine in engines.into_iter().take(if raw.is_some() { 2 } else { 1 }) {
+            let slot = usize::from(engine.is_some());
+            let (latencies, seconds, answers) = run_queries(store.clone(), engine, kind, slice, k, clients).await?;
+            runs[slot].0.extend(latencies);
+            runs[slot].1 += seconds;
+            runs[slot].2.extend(answers);
+        }
+    }
+    Ok(runs)
+}
+
 fn join_error(err: tokio::task::JoinError) -> vectorstore_core::Error {
     vectorstore_core::Error::new(vectorstore_core::ErrorKind::Backend, format!("a benchmark client failed: {err}"))
 }
@@ -556,6 +572,7 @@ async fn mixed(
 /// Search latency (1 client) at each size of `options.scaling`, loading up to each size in turn.
 async fn scaling(
     store: &dyn VectorStore,
+    raw: Option<&dyn RawEngine>,
     options: &BenchOptions,
     report: &mut BenchReport,
     progress: BenchProgress<'_>,
@@ -583,6 +600,9 @@ async fn scaling(
         }
         loaded = n;
         progress("scaling", n as u64, largest as u64);
+        if let Some(raw) = raw {
+            raw.settle(&kind).await?;
+        }
         let mut latencies = Vec::with_capacity(data.queries.len());
         let started = Instant::now();
         for query in &data.queries {

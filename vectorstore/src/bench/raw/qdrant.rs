@@ -12,12 +12,17 @@ use super::RawEngine;
 
 const COLLECTION: &str = "decnet_raw_bench";
 
-/// One collection; upserts with `wait(true)` as the backend does, searches with the
-/// default HNSW parameters.
+/// Writes go to its own collection, with `wait(true)` as the backend does. Searches go to the
+/// store's own collection once [`RawEngine::settle`] named it: Qdrant's background optimiser
+/// lays out two collections loaded the same way into different segments (one may keep a
+/// small unindexed segment for minutes), which would swamp the backend's own cost, so the
+/// search baseline is a plain `query` call on the very same points.
 pub struct RawQdrant {
     client: Qdrant,
     /// The store's collection prefix, to wait for its collection too.
     prefix: String,
+    /// The collection searches go to.
+    searched: std::sync::Mutex<String>,
 }
 
 fn failed(err: QdrantError) -> Error {
@@ -34,7 +39,7 @@ impl RawQdrant {
     /// A client for the store's server.
     pub fn connect(url: &str, api_key: Option<String>, prefix: &str) -> Result<RawQdrant> {
         let client = Qdrant::from_url(url).api_key(api_key).skip_compatibility_check().build().map_err(failed)?;
-        Ok(RawQdrant { client, prefix: prefix.to_owned() })
+        Ok(RawQdrant { client, prefix: prefix.to_owned(), searched: std::sync::Mutex::new(COLLECTION.to_owned()) })
     }
 
     async fn wait_green(&self, collection: &str) -> Result<()> {
@@ -97,12 +102,16 @@ impl RawEngine for RawQdrant {
     async fn settle(&self, store_kind: &str) -> Result<()> {
         // Qdrant builds HNSW in the background: until a collection is green, searches run
         // partly brute force, so wait for both before measuring either.
+        let store_collection = format!("{}{store_kind}", self.prefix);
         self.wait_green(COLLECTION).await?;
-        self.wait_green(&format!("{}{store_kind}", self.prefix)).await
+        self.wait_green(&store_collection).await?;
+        *self.searched.lock().unwrap_or_else(|p| p.into_inner()) = store_collection;
+        Ok(())
     }
 
     async fn knn(&self, query: &[f32], k: usize) -> Result<Vec<String>> {
-        let request = QueryPointsBuilder::new(COLLECTION)
+        let collection = self.searched.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let request = QueryPointsBuilder::new(collection)
             .query(Query::new_nearest(query.to_vec()))
             .limit(k as u64)
             .with_payload(PayloadIncludeSelector::new(vec!["id".to_owned()]));
