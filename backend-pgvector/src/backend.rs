@@ -30,8 +30,8 @@ use crate::{CAPABILITIES, NAME};
 /// (`<->` l2, `<=>` cosine, `<#>` dot: each already is the contract's distance). A search with
 /// `k` up to 1,000 runs `ORDER BY embedding <op> $1 LIMIT k + 1` so that the index serves it,
 /// with `hnsw.ef_search` raised to at least `k + 1` (HNSW returns at most ef_search rows) and,
-/// on pgvector 0.8+, `hnsw.iterative_scan = strict_order` (the extractor_version filter is
-/// applied after the index scan). Equal distances at the k-th hit are resolved by fetching
+/// when filtering by extractor_version on pgvector 0.8+, `hnsw.iterative_scan = strict_order`
+/// (the filter is applied after the index scan). Equal distances at the k-th hit are resolved by fetching
 /// more rows and cutting by id. Whenever the index yields fewer than k hits, the search is
 /// finished by an exact scan, so a search always returns exactly min(k, matching) hits.
 /// `k` above 1,000, kinds above 2,000 dimensions (pgvector cannot index `vector` that wide; no
@@ -160,9 +160,16 @@ impl VectorStore for PgVectorStore {
         if !self.life.needs_initialize(NAME)? {
             return Ok(());
         }
+        let session = search::session_settings(self.config.hnsw.ef_search);
         let pool = PgPoolOptions::new()
             .max_connections(self.config.pool_size)
             .acquire_timeout(self.config.acquire_timeout)
+            .after_connect(move |connection, _| {
+                let session = session.clone();
+                Box::pin(
+                    async move { sqlx::raw_sql(sqlx::AssertSqlSafe(session)).execute(connection).await.map(|_| ()) },
+                )
+            })
             .connect_lazy_with(self.config.connect_options());
         match schema::initialize(&pool, &self.names, self.config.index).await {
             Ok(server) => {

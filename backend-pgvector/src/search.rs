@@ -2,11 +2,16 @@
 //! contract's answer, else as an exact scan.
 //!
 //! - **Index path** (HNSW enabled, dimension <= 2,000, k <= 1,000): `ORDER BY embedding <op> $1
-//!   LIMIT k + 1` in a transaction that raises `hnsw.ef_search` to at least `k + 1` and 4 × k
-//!   (HNSW returns at most ef_search rows, and recall drops as k nears it) and turns on `hnsw.iterative_scan = strict_order` (pgvector 0.8+, so that
-//!   the extractor_version filter, which pgvector applies after the index scan, still finds
-//!   k rows). The extra row shows whether equal distances continue past the k-th hit: if they
-//!   do, more rows are fetched so that ties are cut by id, as the contract orders them.
+//!   LIMIT k + 1`. Every connection of the pool starts with the configured `hnsw.ef_search` and
+//!   `plan_cache_mode = force_custom_plan` (a generic plan does not know LIMIT and may prefer a
+//!   sequential scan), so a plain search is one statement. A search that needs more runs in a
+//!   transaction that raises `hnsw.ef_search` to at least `k + 1` and 4 × k (HNSW returns at
+//!   most ef_search rows, and recall drops as k nears it) and, with an extractor_version
+//!   filter, turns on `hnsw.iterative_scan = strict_order` (pgvector 0.8+, so that the filter,
+//!   which pgvector applies after the index scan, still finds k rows; not otherwise: iterative
+//!   scans cost about 30% more even when the first pass suffices). The extra row shows whether
+//!   equal distances continue past the k-th hit: if they do, more rows are fetched so that
+//!   ties are cut by id, as the contract orders them.
 //! - **Exact path**: a sequential scan ordered by `(distance::float4, id)`, which is exactly the
 //!   contract's order. Used when the index is off, for dimensions above 2,000 (pgvector cannot
 //!   index `vector` columns that wide), for k above 1,000 (pgvector's ef_search cap), and as the
@@ -101,7 +106,10 @@ pub(crate) async fn explain(
     let chosen = path(info, options, settings);
     let (sql, limit) = match chosen {
         Path::Index => {
-            configure_index_scan(&mut tx, options.k, options.k + 1, settings).await.map_err(failed)?;
+            // Without these, the plan is the one the session's own settings give, as in a search.
+            if needs_transaction(options, options.k + 1, settings) {
+                configure_index_scan(&mut tx, options, options.k + 1, settings).await.map_err(failed)?;
+            }
             (index_sql(names, info, options), options.k + 1)
         }
         Path::Exact => (exact_sql(names, info, options), options.k),
@@ -160,19 +168,33 @@ fn bind_search<'q>(query: PgQuery<'q>, vector: &[f32], options: &KnnOptions, lim
     query
 }
 
+/// The `hnsw.ef_search` a search fetching `limit` rows for `options_k` hits needs: at least the
+/// rows asked for (HNSW returns at most ef_search), a candidate list a few times k so that
+/// recall holds as k grows, and never below the configured value.
+fn needed_ef_search(options_k: usize, limit: usize, settings: &SearchSettings) -> u32 {
+    let wanted = limit.max(options_k.saturating_mul(4));
+    u32::try_from(wanted).unwrap_or(MAX_EF_SEARCH).clamp(settings.ef_search, MAX_EF_SEARCH)
+}
+
+/// Whether the search needs settings beyond those every connection starts with.
+fn needs_transaction(options: &KnnOptions, limit: usize, settings: &SearchSettings) -> bool {
+    let filtered = options.extractor_version.is_some() && settings.iterative_scan;
+    filtered || needed_ef_search(options.k, limit, settings) > settings.ef_search
+}
+
+/// The session settings every pooled connection starts with (see the module docs).
+pub(crate) fn session_settings(ef_search: u32) -> String {
+    format!("SET hnsw.ef_search = {ef_search}; SET plan_cache_mode = force_custom_plan")
+}
+
 async fn configure_index_scan(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    options_k: usize,
+    options: &KnnOptions,
     limit: usize,
     settings: &SearchSettings,
 ) -> sqlx::Result<()> {
-    // At least the rows asked for (HNSW returns at most ef_search), and a candidate list a few
-    // times k so that recall holds as k grows.
-    let wanted = limit.max(options_k.saturating_mul(4));
-    let ef_search = u32::try_from(wanted).unwrap_or(MAX_EF_SEARCH).clamp(settings.ef_search, MAX_EF_SEARCH);
-    // A generic plan (chosen after a few runs of a prepared statement) does not know LIMIT and
-    // may prefer a sequential scan: plan each search with its values.
-    let sql = if settings.iterative_scan {
+    let ef_search = needed_ef_search(options.k, limit, settings);
+    let sql = if options.extractor_version.is_some() && settings.iterative_scan {
         "SELECT set_config('hnsw.ef_search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true), \
          set_config('hnsw.iterative_scan', 'strict_order', true)"
     } else {
@@ -199,14 +221,18 @@ async fn through_index(
     let sql = index_sql(names, info, options);
     let mut limit = k + 1;
     loop {
-        let mut tx = pool.begin().await?;
-        configure_index_scan(&mut tx, k, limit, settings).await?;
+        let search = bind_search(sqlx::query(audited(sql.clone())), query, options, limit, Path::Index);
+        let rows = if needs_transaction(options, limit, settings) {
+            let mut tx = pool.begin().await?;
+            configure_index_scan(&mut tx, options, limit, settings).await?;
+            let rows = search.fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            rows
+        } else {
+            search.fetch_all(pool).await?
+        };
         let rows: Vec<(String, f64)> =
-            bind_search(sqlx::query(audited(sql.clone())), query, options, limit, Path::Index)
-                .fetch_all(&mut *tx)
-                .await
-                .and_then(|rows| rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect())?;
-        tx.commit().await?;
+            rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<sqlx::Result<_>>()?;
         let fetched = rows.len();
         let mut hits = to_hits(rows);
         let farthest = hits.iter().map(|hit| hit.distance).fold(f32::NEG_INFINITY, f32::max);

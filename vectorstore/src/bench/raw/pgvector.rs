@@ -10,7 +10,8 @@ use super::RawEngine;
 const TABLE: &str = "decnet_raw_bench.vectors";
 
 /// One table with an HNSW index (m 16, ef_construction 256, ef_search 200, as the backend);
-/// batches through one `UNNEST` statement, searches with `ORDER BY <op> LIMIT k`.
+/// batches through one `UNNEST` statement, searches with one `ORDER BY <op> LIMIT k` statement
+/// on connections that start with `hnsw.ef_search = 200`.
 pub struct RawPgvector {
     pool: PgPool,
     operator: std::sync::Mutex<&'static str>,
@@ -26,7 +27,14 @@ fn failed(err: sqlx::Error) -> Error {
 impl RawPgvector {
     /// Connects to the store's database.
     pub async fn connect(url: &str) -> Result<RawPgvector> {
-        let pool = PgPoolOptions::new().max_connections(8).connect(url).await.map_err(failed)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .after_connect(|connection, _| {
+                Box::pin(async move { sqlx::raw_sql("SET hnsw.ef_search = 200").execute(connection).await.map(|_| ()) })
+            })
+            .connect(url)
+            .await
+            .map_err(failed)?;
         Ok(RawPgvector { pool, operator: std::sync::Mutex::new("<->") })
     }
 
@@ -88,23 +96,16 @@ impl RawEngine for RawPgvector {
     }
 
     async fn knn(&self, query: &[f32], k: usize) -> Result<Vec<String>> {
-        let mut tx = self.pool.begin().await.map_err(failed)?;
-        sqlx::query("SELECT set_config('hnsw.ef_search', $1, true)")
-            .bind(k.clamp(200, 1000).to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?;
-        let ids = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        // ef_search 200 comes with the connection (k up to 200 here).
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT id FROM {TABLE} ORDER BY embedding {} $1 LIMIT $2",
             self.operator()
         )))
         .bind(Vector::from(query.to_vec()))
         .bind(k as i64)
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.pool)
         .await
-        .map_err(failed)?;
-        tx.commit().await.map_err(failed)?;
-        Ok(ids)
+        .map_err(failed)
     }
 
     async fn cleanup(&self) -> Result<()> {
