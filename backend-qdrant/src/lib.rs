@@ -10,7 +10,7 @@ mod schema;
 
 /// How records map to Qdrant points, exposed for fuzzing and for tools that read collections.
 pub mod codec {
-    pub use crate::schema::{collection_name, decode_vector, encode_vector, point_uuid, sort_keys};
+    pub use crate::schema::{collection_name, decode_vector, encode_vector, payload, point_uuid, sort_keys};
 }
 
 pub use backend::{CAPABILITIES, QdrantVectorStore};
