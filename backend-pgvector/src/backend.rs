@@ -287,12 +287,16 @@ impl VectorStore for PgVectorStore {
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         validate::knn(kind, query, options)?;
         let pool = self.pool()?;
-        let Some(info) = schema::lookup_kind(&pool, &self.names, kind).await? else { return Ok(Vec::new()) };
+        // One connection for the lookup and the search: a pool checkout costs a round trip.
+        let mut connection = pool.acquire().await.map_err(|err| from_sqlx(err, &format!("knn in kind {kind:?}")))?;
+        let Some(info) = schema::lookup_kind(&mut *connection, &self.names, kind).await? else {
+            return Ok(Vec::new());
+        };
         validate::against_kind(&info, query)?;
         if options.k == 0 {
             return Ok(Vec::new());
         }
-        search::nearest(&pool, &self.names, &info, query, options, &self.search_settings()).await
+        search::nearest(&mut connection, &self.names, &info, query, options, &self.search_settings()).await
     }
 
     async fn kinds(&self) -> Result<Vec<KindInfo>> {

@@ -265,10 +265,14 @@ fn kind_info(kind: &str, dim: i32, metric: &str, count: u64) -> Result<KindInfo>
 }
 
 /// The kind's dimension and metric (count 0: counting is a separate query), or `None`.
-pub(crate) async fn lookup_kind(pool: &PgPool, names: &Names, kind: &str) -> Result<Option<KindInfo>> {
+pub(crate) async fn lookup_kind<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    names: &Names,
+    kind: &str,
+) -> Result<Option<KindInfo>> {
     let row: Option<(i32, String)> = sqlx::query_as(sql!("SELECT dim, metric FROM {} WHERE kind = $1", names.kinds()))
         .bind(kind)
-        .fetch_optional(pool)
+        .fetch_optional(executor)
         .await
         .map_err(|err| from_sqlx(err, &format!("look up kind {kind:?}")))?;
     row.map(|(dim, metric)| kind_info(kind, dim, &metric, 0)).transpose()

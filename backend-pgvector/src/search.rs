@@ -2,15 +2,16 @@
 //! contract's answer, else as an exact scan.
 //!
 //! - **Index path** (HNSW enabled, dimension <= 2,000, k <= 1,000): `ORDER BY embedding <op> $1
-//!   LIMIT k + 1`. Every connection of the pool starts with the configured `hnsw.ef_search` and
-//!   `plan_cache_mode = force_custom_plan` (a generic plan does not know LIMIT and may prefer a
-//!   sequential scan), so a plain search is one statement. A search that needs more runs in a
-//!   transaction that raises `hnsw.ef_search` to at least `k + 1` and 4 × k (HNSW returns at
-//!   most ef_search rows, and recall drops as k nears it) and, with an extractor_version
-//!   filter, turns on `hnsw.iterative_scan = strict_order` (pgvector 0.8+, so that the filter,
-//!   which pgvector applies after the index scan, still finds k rows; not otherwise: iterative
-//!   scans cost about 30% more even when the first pass suffices). The extra row shows whether
-//!   equal distances continue past the k-th hit: if they do, more rows are fetched so that
+//!   LIMIT k + 1`, the LIMIT written into the SQL so that even a generic plan (which the
+//!   server picks for a prepared statement after a few runs) knows it and keeps the index.
+//!   Every connection of the pool starts with the configured `hnsw.ef_search`, so a plain
+//!   search is one statement. A search that needs more runs in a transaction that raises
+//!   `hnsw.ef_search` to at least `k + 1` and 4 × k (HNSW returns at most ef_search rows, and
+//!   recall drops as k nears it) and, with an extractor_version filter, turns on
+//!   `hnsw.iterative_scan = strict_order` (pgvector 0.8+, so that the filter, which pgvector
+//!   applies after the index scan, still finds k rows; not otherwise: iterative scans cost
+//!   about 30% more even when the first pass suffices). The extra row shows whether equal
+//!   distances continue past the k-th hit: if they do, more rows are fetched so that
 //!   ties are cut by id, as the contract orders them.
 //! - **Exact path**: a sequential scan ordered by `(distance::float4, id)`, which is exactly the
 //!   contract's order. Used when the index is off, for dimensions above 2,000 (pgvector cannot
@@ -22,8 +23,9 @@
 //! Distances are computed by the server with the same operator in both paths and reported as
 //! `f32`, rounded from pgvector's `float8` exactly as PostgreSQL's `::float4` rounds.
 
+use sqlx::Connection;
 use sqlx::Row;
-use sqlx::postgres::PgPool;
+use sqlx::postgres::{PgConnection, PgPool};
 use vectorstore_core::{KindInfo, KnnOptions, Neighbor, Result, distance};
 
 use crate::config::MAX_EF_SEARCH;
@@ -65,7 +67,7 @@ fn path(info: &KindInfo, options: &KnnOptions, settings: &SearchSettings) -> Pat
 /// The nearest records of a kind (`options.k > 0`, the query already checked against `info`).
 /// A kind whose table vanished meanwhile gives no hits.
 pub(crate) async fn nearest(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     names: &Names,
     info: &KindInfo,
     query: &[f32],
@@ -73,12 +75,12 @@ pub(crate) async fn nearest(
     settings: &SearchSettings,
 ) -> Result<Vec<Neighbor>> {
     let result = match path(info, options, settings) {
-        Path::Index => match through_index(pool, names, info, query, options, settings).await {
+        Path::Index => match through_index(connection, names, info, query, options, settings).await {
             Ok(Some(hits)) => Ok(hits),
-            Ok(None) => exact(pool, names, info, query, options).await,
+            Ok(None) => exact(connection, names, info, query, options).await,
             Err(err) => Err(err),
         },
-        Path::Exact => exact(pool, names, info, query, options).await,
+        Path::Exact => exact(connection, names, info, query, options).await,
     };
     let hits = match result {
         Ok(hits) => hits,
@@ -110,7 +112,7 @@ pub(crate) async fn explain(
             if needs_transaction(options, options.k + 1, settings) {
                 configure_index_scan(&mut tx, options, options.k + 1, settings).await.map_err(failed)?;
             }
-            (index_sql(names, info, options), options.k + 1)
+            (index_sql(names, info, options, options.k + 1), options.k + 1)
         }
         Path::Exact => (exact_sql(names, info, options), options.k),
     };
@@ -123,12 +125,13 @@ pub(crate) async fn explain(
     rows.iter().map(|row| row.try_get::<String, _>(0).map_err(failed)).collect::<Result<Vec<_>>>().map(|l| l.join("\n"))
 }
 
-fn index_sql(names: &Names, info: &KindInfo, options: &KnnOptions) -> String {
+fn index_sql(names: &Names, info: &KindInfo, options: &KnnOptions, limit: usize) -> String {
     let op = operator(info.metric);
-    let filter = if options.extractor_version.is_some() { "WHERE extractor_version = $3" } else { "" };
+    let filter = if options.extractor_version.is_some() { "WHERE extractor_version = $2" } else { "" };
     // The ORDER BY must be exactly `embedding <op> $1`, ascending, for the index to serve it.
+    // The LIMIT is written out, not bound: a generic plan then knows it and keeps the index.
     format!(
-        "SELECT id, (embedding {op} $1)::float8 FROM {} {filter} ORDER BY embedding {op} $1 LIMIT $2",
+        "SELECT id, (embedding {op} $1)::float8 FROM {} {filter} ORDER BY embedding {op} $1 LIMIT {limit}",
         names.kind_table(&info.kind)
     )
 }
@@ -155,10 +158,14 @@ fn exact_sql(names: &Names, info: &KindInfo, options: &KnnOptions) -> String {
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds the search parameters in the order the SQL numbers them: the query vector, the limit,
-/// then the extractor_version and (exact path only) max_distance filters that are set.
+/// Binds the search parameters in the order the SQL numbers them: the query vector, the limit
+/// (exact path only; the index path writes it into the SQL), then the extractor_version and
+/// (exact path only) max_distance filters that are set.
 fn bind_search<'q>(query: PgQuery<'q>, vector: &[f32], options: &KnnOptions, limit: usize, path: Path) -> PgQuery<'q> {
-    let mut query = query.bind(pgvector::Vector::from(vector.to_vec())).bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    let mut query = query.bind(pgvector::Vector::from(vector.to_vec()));
+    if path == Path::Exact {
+        query = query.bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    }
     if let Some(version) = options.extractor_version {
         query = query.bind(i64::from(version));
     }
@@ -184,7 +191,7 @@ fn needs_transaction(options: &KnnOptions, limit: usize, settings: &SearchSettin
 
 /// The session settings every pooled connection starts with (see the module docs).
 pub(crate) fn session_settings(ef_search: u32) -> String {
-    format!("SET hnsw.ef_search = {ef_search}; SET plan_cache_mode = force_custom_plan")
+    format!("SET hnsw.ef_search = {ef_search}")
 }
 
 async fn configure_index_scan(
@@ -195,10 +202,9 @@ async fn configure_index_scan(
 ) -> sqlx::Result<()> {
     let ef_search = needed_ef_search(options.k, limit, settings);
     let sql = if options.extractor_version.is_some() && settings.iterative_scan {
-        "SELECT set_config('hnsw.ef_search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true), \
-         set_config('hnsw.iterative_scan', 'strict_order', true)"
+        "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'strict_order', true)"
     } else {
-        "SELECT set_config('hnsw.ef_search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)"
+        "SELECT set_config('hnsw.ef_search', $1, true)"
     };
     sqlx::query(sql).bind(ef_search.to_string()).execute(&mut **tx).await.map(|_| ())
 }
@@ -210,7 +216,7 @@ fn to_hits(rows: Vec<(String, f64)>) -> Vec<Hit> {
 /// The index path: `Some(hits)` holding the k nearest (ties at the boundary included), or
 /// `None` when the index gave fewer than k hits and only an exact scan can tell the rest.
 async fn through_index(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     names: &Names,
     info: &KindInfo,
     query: &[f32],
@@ -218,18 +224,18 @@ async fn through_index(
     settings: &SearchSettings,
 ) -> sqlx::Result<Option<Vec<Hit>>> {
     let k = options.k;
-    let sql = index_sql(names, info, options);
     let mut limit = k + 1;
     loop {
-        let search = bind_search(sqlx::query(audited(sql.clone())), query, options, limit, Path::Index);
+        let sql = index_sql(names, info, options, limit);
+        let search = bind_search(sqlx::query(audited(sql)), query, options, limit, Path::Index);
         let rows = if needs_transaction(options, limit, settings) {
-            let mut tx = pool.begin().await?;
+            let mut tx = connection.begin().await?;
             configure_index_scan(&mut tx, options, limit, settings).await?;
             let rows = search.fetch_all(&mut *tx).await?;
             tx.commit().await?;
             rows
         } else {
-            search.fetch_all(pool).await?
+            search.fetch_all(&mut *connection).await?
         };
         let rows: Vec<(String, f64)> =
             rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<sqlx::Result<_>>()?;
@@ -258,7 +264,7 @@ async fn through_index(
 
 /// The exact path: the contract's answer computed by a scan.
 async fn exact(
-    pool: &PgPool,
+    connection: &mut PgConnection,
     names: &Names,
     info: &KindInfo,
     query: &[f32],
@@ -266,7 +272,7 @@ async fn exact(
 ) -> sqlx::Result<Vec<Hit>> {
     let sql = exact_sql(names, info, options);
     let search = bind_search(sqlx::query(audited(sql)), query, options, options.k, Path::Exact);
-    let rows = search.fetch_all(pool).await?;
+    let rows = search.fetch_all(connection).await?;
     let rows: Vec<(String, f64)> =
         rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<sqlx::Result<_>>()?;
     Ok(to_hits(rows))

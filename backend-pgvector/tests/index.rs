@@ -40,6 +40,19 @@ async fn analyze(url: &str, store: &PgVectorStore, kind: &str) {
     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut connection).await.expect("analyze");
 }
 
+/// How many scans the server has counted on the kind's HNSW index (statistics arrive within
+/// a second or so of each search).
+async fn index_scans(url: &str, store: &PgVectorStore, kind: &str) -> i64 {
+    let mut connection = common::connect(url).await;
+    sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&mut connection).await.expect("clear snapshot");
+    sqlx::query_scalar("SELECT idx_scan FROM pg_stat_user_indexes WHERE schemaname = $1 AND indexrelname = $2")
+        .bind(&store.config().schema)
+        .bind(format!("kind_{kind}_hnsw"))
+        .fetch_one(&mut connection)
+        .await
+        .expect("index statistics")
+}
+
 /// On 6,000 vectors the planner serves a plain kNN with the kind's HNSW index; the cosine and
 /// dot kinds' queries fit their indexes too (shown on small kinds with sequential scans
 /// disabled, so that the test stays quick).
@@ -67,6 +80,23 @@ async fn plain_knn_uses_the_hnsw_index() {
         );
         let hits = store.knn(kind, &vectors[5], 10).await.expect("knn");
         assert_eq!(hits.len(), 10);
+        if metric == Metric::L2 {
+            // Past the fifth run of a prepared statement the server may switch to a generic
+            // plan, which must keep the index too.
+            let before = index_scans(server.url(), &store, kind).await;
+            for query in &vectors[..12] {
+                store.knn(kind, query, 10).await.expect("knn");
+            }
+            let mut after = before;
+            for _ in 0..50 {
+                after = index_scans(server.url(), &store, kind).await;
+                if after >= before + 12 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            assert!(after >= before + 12, "12 searches made {} index scans", after - before);
+        }
         if metric != Metric::Dot {
             assert_eq!(hits[0].id, "s-000005", "{metric}: the query's own vector comes first: {hits:?}");
         }
