@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
-use super::process::{TiedProcess, free_port, wait_until};
+use super::process::{TiedProcess, after_exit, free_port, wait_until};
 use crate::fixture::Unavailable;
 
 /// Variable naming a server to use instead of starting one (`postgres://user:pass@host:port/db`).
@@ -367,21 +367,12 @@ fn temp_root() -> Result<PathBuf, String> {
 /// Removes `root` once this process has exited and the server in it has shut down (the
 /// watchdog of `TiedProcess` stops it), so that servers never dropped leave nothing behind.
 fn spawn_janitor(root: &Path) {
-    let script = format!(
-        "while kill -0 {parent} 2>/dev/null; do sleep 1; done; \
-         for _ in $(seq 1 30); do [ -e '{pid_file}' ] || break; sleep 1; done; \
-         rm -rf '{root}'",
-        parent = std::process::id(),
-        pid_file = root.join("data").join("postmaster.pid").display(),
+    let pid_file = root.join("data").join("postmaster.pid");
+    after_exit(&format!(
+        "for _ in $(seq 1 30); do [ -e '{pid_file}' ] || break; sleep 1; done; rm -rf '{root}'",
+        pid_file = pid_file.display(),
         root = root.display(),
-    );
-    let _ = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
+    ));
 }
 
 fn redirect<'c>(command: &'c mut Command, log: &Path) -> Result<&'c mut Command, String> {
@@ -440,15 +431,5 @@ async fn start_container() -> Result<PgTestServer, String> {
 }
 
 fn spawn_container_janitor(id: &str) {
-    let script = format!(
-        "while kill -0 {parent} 2>/dev/null; do sleep 1; done; docker rm -f -v '{id}' >/dev/null 2>&1",
-        parent = std::process::id()
-    );
-    let _ = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
+    after_exit(&format!("docker rm -f -v '{id}' >/dev/null 2>&1"));
 }

@@ -6,6 +6,20 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Runs the shell script `then` once this process has exited, from a detached `sh` that
+/// outlives it (even a `kill -9` of this process); `None` when no shell could be started.
+pub(crate) fn after_exit(then: &str) -> Option<Child> {
+    let script = format!("while kill -0 {parent} 2>/dev/null; do sleep 1; done; {then}", parent = std::process::id());
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+}
+
 /// A server process started by the tests. A watchdog stops it with `signal` when the test
 /// process exits (even when it is killed), so no server is left behind.
 #[derive(Debug)]
@@ -30,22 +44,12 @@ impl TiedProcess {
         }
         command.stdin(Stdio::null());
         let child = command.spawn()?;
-        let script = format!(
-            "while kill -0 {parent} 2>/dev/null; do sleep 1; done; \
-             kill -{signal} {child} 2>/dev/null; \
+        let watchdog = after_exit(&format!(
+            "kill -{signal} {child} 2>/dev/null; \
              for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 {child} 2>/dev/null || exit 0; sleep 1; done; \
              kill -KILL {child} 2>/dev/null",
-            parent = std::process::id(),
             child = child.id(),
-        );
-        let watchdog = Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok();
+        ));
         Ok(TiedProcess { child, watchdog })
     }
 
