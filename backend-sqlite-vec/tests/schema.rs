@@ -262,3 +262,74 @@ async fn the_registry_opens_it_by_name_and_alias() {
     let err = vectorstore_core::open(&dot.with_metric(Metric::Dot)).expect_err("dot is not supported");
     assert_eq!(err.kind(), ErrorKind::MetricUnsupported, "{err}");
 }
+
+/// Makes `paths` unwritable for as long as it lives: immutable (`chattr +i`) when running as
+/// root, where permission bits do not bind, else read-only by mode.
+struct ReadOnly(Vec<(PathBuf, std::fs::Permissions)>, bool);
+
+impl ReadOnly {
+    fn protect(paths: &[&Path]) -> Result<ReadOnly, String> {
+        let root = std::process::Command::new("id").arg("-u").output().map_err(|e| format!("id -u: {e}"))?;
+        let as_root = String::from_utf8_lossy(&root.stdout).trim() == "0";
+        let mut guard = ReadOnly(Vec::new(), as_root);
+        for path in paths {
+            let before = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.permissions();
+            if as_root {
+                let status = std::process::Command::new("chattr").arg("+i").arg(path).status();
+                if !status.as_ref().is_ok_and(|s| s.success()) {
+                    return Err(format!(
+                        "`chattr +i {}` failed ({status:?}); the filesystem may not support it",
+                        path.display()
+                    ));
+                }
+            } else {
+                let mut read_only = before.clone();
+                read_only.set_readonly(true);
+                std::fs::set_permissions(path, read_only).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            guard.0.push((path.to_path_buf(), before));
+        }
+        Ok(guard)
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        for (path, before) in self.0.drain(..) {
+            if self.1 {
+                let _ = std::process::Command::new("chattr").arg("-i").arg(&path).status();
+            } else {
+                let _ = std::fs::set_permissions(&path, before);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_read_only_location_is_a_config_error_at_open_and_its_data_is_kept() {
+    let (config, _scratch) = fresh("schema_read_only");
+    let path = path_of(&config);
+    let store = open(&config).await;
+    store.insert("ja3", "kept", &[0.25, -1.5, 3.0], 2).await.expect("insert");
+    store.close().await.expect("close");
+    let dir = path.parent().expect("a directory").to_path_buf();
+    {
+        let _read_only = match ReadOnly::protect(&[&path, &dir]) {
+            Ok(guard) => guard,
+            Err(reason) => {
+                vectorstore_conformance::skip(NAME, "read-only location", &reason);
+                return;
+            }
+        };
+        let store = SqliteVecStore::from_config(&config).expect("open does no I/O");
+        let err = store.initialize().await.expect_err("a read-only location cannot be opened for writing");
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(err.message().contains(&path.display().to_string()), "the error names the path: {err}");
+        assert!(!store.health().await.ok);
+    }
+    let reopened = open(&config).await;
+    let record = reopened.get("ja3", "kept").await.expect("get").expect("the vector is still there");
+    assert_eq!(record.vector, vec![0.25, -1.5, 3.0]);
+    assert_eq!(record.extractor_version, 2);
+    reopened.close().await.expect("close");
+}
