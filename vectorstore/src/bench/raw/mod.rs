@@ -27,7 +27,7 @@ pub trait RawEngine: Send + Sync {
     async fn insert_one(&self, id: &str, vector: &[f32]) -> Result<()>;
     /// Waits until what was written, here and in the store's `store_kind`, is fully indexed
     /// (engines that index in the background), so both are measured on the same footing. An
-    /// engine may then search the store's own data (see [`qdrant::RawQdrant`]).
+    /// engine may then search the store's own data (the Qdrant one does).
     async fn settle(&self, store_kind: &str) -> Result<()> {
         let _ = store_kind;
         Ok(())
