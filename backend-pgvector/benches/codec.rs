@@ -10,10 +10,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use pgvector::Vector;
 use sqlx::Encode;
 use sqlx::postgres::{PgArgumentBuffer, Postgres};
-
-fn vector(dim: usize) -> Vec<f32> {
-    (0..dim).map(|i| (i as f32 * 0.37).sin()).collect()
-}
+use vectorstore_conformance::data::Rng;
 
 fn encode(value: &impl for<'q> Encode<'q, Postgres>) -> usize {
     let mut buffer = PgArgumentBuffer::default();
@@ -24,7 +21,7 @@ fn encode(value: &impl for<'q> Encode<'q, Postgres>) -> usize {
 fn codec(c: &mut Criterion) {
     let mut group = c.benchmark_group("pgvector_codec");
     for dim in [32usize, 128, 384] {
-        let v = vector(dim);
+        let v = Rng::new(7).gaussian_vector(dim);
         group.throughput(Throughput::Bytes((dim * 4) as u64));
         group.bench_with_input(BenchmarkId::new("bind_one", dim), &dim, |bench, _| {
             bench.iter(|| encode(&Vector::from(black_box(&v).clone())))

@@ -31,8 +31,8 @@ use crate::{CAPABILITIES, NAME};
 /// `k` up to 1,000 runs `ORDER BY embedding <op> $1 LIMIT k + 1` so that the index serves it,
 /// with `hnsw.ef_search` raised to at least `k + 1` (HNSW returns at most ef_search rows) and,
 /// when filtering by extractor_version on pgvector 0.8+, `hnsw.iterative_scan = strict_order`
-/// (the filter is applied after the index scan). Equal distances at the k-th hit are resolved by fetching
-/// more rows and cutting by id. Whenever the index yields fewer than k hits, the search is
+/// (the filter is applied after the index scan). Equal distances at the k-th hit are resolved
+/// by fetching more rows and cutting by id. Whenever the index yields fewer than k hits, the search is
 /// finished by an exact scan, so a search always returns exactly min(k, matching) hits.
 /// `k` above 1,000, kinds above 2,000 dimensions (pgvector cannot index `vector` that wide; no
 /// halfvec index is used, so distances stay in full precision) and `INDEX=none` always scan

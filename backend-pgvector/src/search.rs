@@ -183,10 +183,15 @@ fn needed_ef_search(options_k: usize, limit: usize, settings: &SearchSettings) -
     u32::try_from(wanted).unwrap_or(MAX_EF_SEARCH).clamp(settings.ef_search, MAX_EF_SEARCH)
 }
 
+/// Whether the search turns on iterative index scans: only to filter by extractor_version
+/// (the one filter pgvector applies after the index scan), and only where pgvector has them.
+fn iterates(options: &KnnOptions, settings: &SearchSettings) -> bool {
+    options.extractor_version.is_some() && settings.iterative_scan
+}
+
 /// Whether the search needs settings beyond those every connection starts with.
 fn needs_transaction(options: &KnnOptions, limit: usize, settings: &SearchSettings) -> bool {
-    let filtered = options.extractor_version.is_some() && settings.iterative_scan;
-    filtered || needed_ef_search(options.k, limit, settings) > settings.ef_search
+    iterates(options, settings) || needed_ef_search(options.k, limit, settings) > settings.ef_search
 }
 
 /// The session settings every pooled connection starts with (see the module docs).
@@ -201,7 +206,7 @@ async fn configure_index_scan(
     settings: &SearchSettings,
 ) -> sqlx::Result<()> {
     let ef_search = needed_ef_search(options.k, limit, settings);
-    let sql = if options.extractor_version.is_some() && settings.iterative_scan {
+    let sql = if iterates(options, settings) {
         "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'strict_order', true)"
     } else {
         "SELECT set_config('hnsw.ef_search', $1, true)"

@@ -6,12 +6,9 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use vectorstore_conformance::data::Rng;
 use vectorstore_core::Metric;
 use vectorstore_qdrant::codec::{decode_vector, encode_vector, payload, point_uuid, sort_keys};
-
-fn vector(dim: usize) -> Vec<f32> {
-    (0..dim).map(|i| (i as f32 * 0.37).sin()).collect()
-}
 
 const ID: &str = "203.0.113.77:51234/session-0042";
 
@@ -19,7 +16,7 @@ fn ids(c: &mut Criterion) {
     let mut group = c.benchmark_group("qdrant_codec");
     group.bench_function("point_uuid", |bench| bench.iter(|| point_uuid(black_box("ja3"), black_box(ID))));
     group.bench_function("sort_keys", |bench| bench.iter(|| sort_keys(black_box(ID))));
-    let v = vector(128);
+    let v = Rng::new(7).gaussian_vector(128);
     for metric in [Metric::L2, Metric::Cosine] {
         group.bench_with_input(BenchmarkId::new("payload_128d", metric), &metric, |bench, &metric| {
             bench.iter(|| payload(black_box(ID), black_box(&v), 1, metric))
@@ -31,7 +28,7 @@ fn ids(c: &mut Criterion) {
 fn vectors(c: &mut Criterion) {
     let mut group = c.benchmark_group("qdrant_codec");
     for dim in [32usize, 128, 384] {
-        let v = vector(dim);
+        let v = Rng::new(7).gaussian_vector(dim);
         let text = encode_vector(&v);
         group.throughput(Throughput::Bytes((dim * 4) as u64));
         group.bench_with_input(BenchmarkId::new("encode", dim), &dim, |bench, _| {

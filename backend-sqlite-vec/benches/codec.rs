@@ -5,16 +5,13 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use vectorstore_conformance::data::Rng;
 use vectorstore_sqlite_vec::codec::{decode_vector, encode_vector};
-
-fn vector(dim: usize) -> Vec<f32> {
-    (0..dim).map(|i| (i as f32 * 0.37).sin()).collect()
-}
 
 fn codec(c: &mut Criterion) {
     let mut group = c.benchmark_group("sqlite_vec_codec");
     for dim in [32usize, 128, 384] {
-        let v = vector(dim);
+        let v = Rng::new(7).gaussian_vector(dim);
         let blob = encode_vector(&v);
         group.throughput(Throughput::Bytes((dim * 4) as u64));
         group.bench_with_input(BenchmarkId::new("encode", dim), &dim, |bench, _| {

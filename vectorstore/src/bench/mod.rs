@@ -294,20 +294,15 @@ pub async fn run(
     }
     let seconds = started.elapsed().as_secs_f64();
     let n = options.count + data.singles.len();
-    if let Some(raw) = &raw
-        && !timed_inserts
-    {
+    if timed_inserts {
+        report.measurements.push(rate("insert", "store", 1, n, data.singles.len() as u64, seconds));
+    }
+    if let Some(raw) = &raw {
+        let started = Instant::now();
         for (i, vector) in data.singles.iter().enumerate() {
             raw.insert_one(&format!("single{i:07}"), vector).await?;
         }
-    }
-    if timed_inserts {
-        report.measurements.push(rate("insert", "store", 1, n, data.singles.len() as u64, seconds));
-        if let Some(raw) = &raw {
-            let started = Instant::now();
-            for (i, vector) in data.singles.iter().enumerate() {
-                raw.insert_one(&format!("single{i:07}"), vector).await?;
-            }
+        if timed_inserts {
             let seconds = started.elapsed().as_secs_f64();
             report.measurements.push(rate("insert", "raw", 1, n, data.singles.len() as u64, seconds));
         }
@@ -447,7 +442,7 @@ async fn run_queries(
                 tokio::task::yield_now().await;
                 let started = Instant::now();
                 let ids: Vec<String> = match &raw {
-                    Some(raw) => raw.knn(&query, k).await?,
+                    Some(raw) => raw.knn(&kind, &query, k).await?,
                     None => store
                         .knn_with(&kind, &query, &KnnOptions::new(k))
                         .await?
@@ -510,9 +505,12 @@ async fn interleaved_queries(
     let rounds = if raw.is_some() { KNN_ROUNDS } else { 1 };
     let per_round = queries.len().div_ceil(rounds).max(1);
     for (round, slice) in queries.chunks(per_round).enumerate() {
-        let engines: [Option<Arc<dyn RawEngine>>; 2] =
-            if round % 2 == 0 { [None, raw.cloned()] } else { [raw.cloned(), None] };
-        for engine in engines.into_iter().take(if raw.is_some() { 2 } else { 1 }) {
+        // The store alone, or the store and the raw engine, whichever's turn it is first.
+        let mut engines: Vec<Option<Arc<dyn RawEngine>>> = vec![None];
+        if let Some(raw) = raw {
+            engines.insert(round % 2, Some(raw.clone()));
+        }
+        for engine in engines {
             let slot = usize::from(engine.is_some());
             let (latencies, seconds, answers) = run_queries(store.clone(), engine, kind, slice, k, clients).await?;
             runs[slot].0.extend(latencies);

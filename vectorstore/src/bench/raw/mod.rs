@@ -26,14 +26,14 @@ pub trait RawEngine: Send + Sync {
     /// Writes one vector.
     async fn insert_one(&self, id: &str, vector: &[f32]) -> Result<()>;
     /// Waits until what was written, here and in the store's `store_kind`, is fully indexed
-    /// (engines that index in the background), so both are measured on the same footing. An
-    /// engine may then search the store's own data (the Qdrant one does).
+    /// (engines that index in the background), so both are measured on the same footing.
     async fn settle(&self, store_kind: &str) -> Result<()> {
         let _ = store_kind;
         Ok(())
     }
-    /// The ids of the `k` nearest.
-    async fn knn(&self, query: &[f32], k: usize) -> Result<Vec<String>>;
+    /// The ids of the `k` nearest, in its own data or, where a layout of its own would not be
+    /// comparable (Qdrant), in the store's data of `store_kind`.
+    async fn knn(&self, store_kind: &str, query: &[f32], k: usize) -> Result<Vec<String>>;
     /// Removes its table or collection.
     async fn cleanup(&self) -> Result<()>;
 }

@@ -95,7 +95,7 @@ impl RawEngine for RawPgvector {
         Ok(())
     }
 
-    async fn knn(&self, query: &[f32], k: usize) -> Result<Vec<String>> {
+    async fn knn(&self, _store_kind: &str, query: &[f32], k: usize) -> Result<Vec<String>> {
         // ef_search 200 comes with the connection (k up to 200 here).
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT id FROM {TABLE} ORDER BY embedding {} $1 LIMIT $2",

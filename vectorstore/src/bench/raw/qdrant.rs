@@ -7,22 +7,21 @@ use qdrant_client::qdrant::{
 };
 use qdrant_client::{Qdrant, QdrantError};
 use vectorstore_core::{Error, ErrorKind, Metric, NewVector, Result, async_trait};
+use vectorstore_qdrant::codec::collection_name;
 
 use super::RawEngine;
 
 const COLLECTION: &str = "decnet_raw_bench";
 
 /// Writes go to its own collection, with `wait(true)` as the backend does. Searches go to the
-/// store's own collection once [`RawEngine::settle`] named it: Qdrant's background optimiser
-/// lays out two collections loaded the same way into different segments (one may keep a
-/// small unindexed segment for minutes), which would swamp the backend's own cost, so the
-/// search baseline is a plain `query` call on the very same points.
+/// store's collection of the kind: Qdrant's background optimiser lays out two collections
+/// loaded the same way into different segments (one may keep a small unindexed segment for
+/// minutes), which would swamp the backend's own cost, so the search baseline is a plain
+/// `query` call on the very same points.
 pub struct RawQdrant {
     client: Qdrant,
-    /// The store's collection prefix, to wait for its collection too.
+    /// The store's collection prefix, to find its collections.
     prefix: String,
-    /// The collection searches go to.
-    searched: std::sync::Mutex<String>,
 }
 
 fn failed(err: QdrantError) -> Error {
@@ -39,7 +38,7 @@ impl RawQdrant {
     /// A client for the store's server.
     pub fn connect(url: &str, api_key: Option<String>, prefix: &str) -> Result<RawQdrant> {
         let client = Qdrant::from_url(url).api_key(api_key).skip_compatibility_check().build().map_err(failed)?;
-        Ok(RawQdrant { client, prefix: prefix.to_owned(), searched: std::sync::Mutex::new(COLLECTION.to_owned()) })
+        Ok(RawQdrant { client, prefix: prefix.to_owned() })
     }
 
     async fn wait_green(&self, collection: &str) -> Result<()> {
@@ -102,16 +101,12 @@ impl RawEngine for RawQdrant {
     async fn settle(&self, store_kind: &str) -> Result<()> {
         // Qdrant builds HNSW in the background: until a collection is green, searches run
         // partly brute force, so wait for both before measuring either.
-        let store_collection = format!("{}{store_kind}", self.prefix);
         self.wait_green(COLLECTION).await?;
-        self.wait_green(&store_collection).await?;
-        *self.searched.lock().unwrap_or_else(|p| p.into_inner()) = store_collection;
-        Ok(())
+        self.wait_green(&collection_name(&self.prefix, store_kind)).await
     }
 
-    async fn knn(&self, query: &[f32], k: usize) -> Result<Vec<String>> {
-        let collection = self.searched.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let request = QueryPointsBuilder::new(collection)
+    async fn knn(&self, store_kind: &str, query: &[f32], k: usize) -> Result<Vec<String>> {
+        let request = QueryPointsBuilder::new(collection_name(&self.prefix, store_kind))
             .query(Query::new_nearest(query.to_vec()))
             .limit(k as u64)
             .with_payload(PayloadIncludeSelector::new(vec!["id".to_owned()]));

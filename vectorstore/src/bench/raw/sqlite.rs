@@ -84,7 +84,7 @@ impl RawEngine for RawSqlite {
         Ok(())
     }
 
-    async fn knn(&self, query: &[f32], k: usize) -> Result<Vec<String>> {
+    async fn knn(&self, _store_kind: &str, query: &[f32], k: usize) -> Result<Vec<String>> {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT id FROM {TABLE} WHERE embedding MATCH ? AND k = ? ORDER BY distance"
         )))
