@@ -163,8 +163,17 @@ impl LocalServer {
         spawn_janitor(&server.root);
         if let Some(uid) = run_as {
             chown(&server.root, uid)?;
-            let usable =
-                server.command("postgres").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+            // Not `postgres --version` alone: it answers even when it cannot reach its own
+            // directory. initdb also loads the bundled shared libraries.
+            let usable = server
+                .as_server_user(Command::new("sh"))
+                .args(["-c", "test -x \"$1\" && \"$2\" --version && test -r \"$3\"", "sh"])
+                .arg(server.bin.join("postgres"))
+                .arg(server.bin.join("initdb"))
+                .arg(server.bin.join("..").join("lib").join("postgresql").join("vector.so"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
             if !usable.is_ok_and(|status| status.success()) {
                 return Err(format!(
                     "the binaries in {} cannot be run by user nobody (uid {NOBODY}); PostgreSQL refuses to run as \
@@ -198,11 +207,16 @@ impl LocalServer {
 
     /// A command for one of the server's binaries, run as the server's user.
     fn command(&self, program: &str) -> Command {
-        let mut command = Command::new(self.bin.join(program));
+        let mut command = self.as_server_user(Command::new(self.bin.join(program)));
         command.current_dir(&self.root).env("LC_ALL", "C");
         for var in ["PGDATA", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGOPTIONS"] {
             command.env_remove(var);
         }
+        command
+    }
+
+    /// `command`, set to run as the server's user.
+    fn as_server_user(&self, mut command: Command) -> Command {
         if let Some(uid) = self.run_as {
             use std::os::unix::process::CommandExt;
             command.uid(uid).gid(uid);
