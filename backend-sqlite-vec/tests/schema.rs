@@ -269,8 +269,7 @@ struct ReadOnly(Vec<(PathBuf, std::fs::Permissions)>, bool);
 
 impl ReadOnly {
     fn protect(paths: &[&Path]) -> Result<ReadOnly, String> {
-        let root = std::process::Command::new("id").arg("-u").output().map_err(|e| format!("id -u: {e}"))?;
-        let as_root = String::from_utf8_lossy(&root.stdout).trim() == "0";
+        let as_root = vectorstore_conformance::running_as_root();
         let mut guard = ReadOnly(Vec::new(), as_root);
         for path in paths {
             let before = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.permissions();

@@ -43,6 +43,14 @@ pub fn unique_tag() -> String {
     format!("t{:x}{:x}_{n}", std::process::id(), (nanos & 0xffff_ffff) as u64)
 }
 
+/// Whether this process runs as root, where file permission bits do not bind (tests that need
+/// an unwritable file or an unprivileged server account check this first).
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the effective user of this process.
+    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
+}
+
 /// Fixtures from a [`Config`] and the registry: each fixture uses the backend's
 /// [`isolate`](BackendRegistration::isolate) to get a fresh namespace on the configured engine
 /// and its [`purge`](BackendRegistration::purge) to remove it. This is how the suite runs

@@ -9,7 +9,7 @@ mod runner;
 #[cfg(feature = "servers")]
 pub mod servers;
 
-pub use fixture::{ConfigFactory, EnvFactory, Fixture, StoreFactory, Unavailable, unique_tag};
+pub use fixture::{ConfigFactory, EnvFactory, Fixture, StoreFactory, Unavailable, running_as_root, unique_tag};
 pub use runner::{
     CaseFn, CaseReport, Ctx, Outcome, REQUIRE_VAR, is_required, run_case, run_case_to_outcome, run_suite, skip,
 };

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 use super::process::{TiedProcess, after_exit, free_port, wait_until};
-use crate::fixture::Unavailable;
+use crate::fixture::{Unavailable, running_as_root};
 
 /// Variable naming a server to use instead of starting one (`postgres://user:pass@host:port/db`).
 pub const URL_VAR: &str = "DECNET_TEST_PGVECTOR_URL";
@@ -356,12 +356,6 @@ fn find_bin_dir() -> Result<PathBuf, String> {
 
 fn has_server_binaries(dir: &Path) -> bool {
     ["postgres", "initdb", "psql", "pg_isready"].iter().all(|program| dir.join(program).is_file())
-}
-
-fn running_as_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    // /proc/self belongs to the effective user of this process.
-    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
 }
 
 fn chown(path: &Path, uid: u32) -> Result<(), String> {
