@@ -106,17 +106,17 @@ pub(crate) async fn explain(
     let failed = |err| from_sqlx(err, "explain knn");
     let mut tx = pool.begin().await.map_err(failed)?;
     let chosen = path(info, options, settings);
-    let (sql, limit) = match chosen {
+    let sql = match chosen {
         Path::Index => {
             // Without these, the plan is the one the session's own settings give, as in a search.
             if needs_transaction(options, options.k + 1, settings) {
                 configure_index_scan(&mut tx, options, options.k + 1, settings).await.map_err(failed)?;
             }
-            (index_sql(names, info, options, options.k + 1), options.k + 1)
+            index_sql(names, info, options, options.k + 1)
         }
-        Path::Exact => (exact_sql(names, info, options), options.k),
+        Path::Exact => exact_sql(names, info, options),
     };
-    let rows = bind_search(sqlx::query(sql!("EXPLAIN {sql}")), query, options, limit, chosen)
+    let rows = bind_search(sqlx::query(sql!("EXPLAIN {sql}")), query, options, chosen)
         .persistent(false)
         .fetch_all(&mut *tx)
         .await
@@ -129,7 +129,6 @@ fn index_sql(names: &Names, info: &KindInfo, options: &KnnOptions, limit: usize)
     let op = operator(info.metric);
     let filter = if options.extractor_version.is_some() { "WHERE extractor_version = $2" } else { "" };
     // The ORDER BY must be exactly `embedding <op> $1`, ascending, for the index to serve it.
-    // The LIMIT is written out, not bound: a generic plan then knows it and keeps the index.
     format!(
         "SELECT id, (embedding {op} $1)::float8 FROM {} {filter} ORDER BY embedding {op} $1 LIMIT {limit}",
         names.kind_table(&info.kind)
@@ -139,7 +138,7 @@ fn index_sql(names: &Names, info: &KindInfo, options: &KnnOptions, limit: usize)
 fn exact_sql(names: &Names, info: &KindInfo, options: &KnnOptions) -> String {
     let op = operator(info.metric);
     let mut filters = Vec::new();
-    let mut next = 3;
+    let mut next = 2;
     if options.extractor_version.is_some() {
         filters.push(format!("extractor_version = ${next}"));
         next += 1;
@@ -151,21 +150,20 @@ fn exact_sql(names: &Names, info: &KindInfo, options: &KnnOptions) -> String {
     }
     let filter = if filters.is_empty() { String::new() } else { format!("WHERE {}", filters.join(" AND ")) };
     format!(
-        "SELECT id, (embedding {op} $1)::float8 FROM {} {filter} ORDER BY (embedding {op} $1)::float4, id LIMIT $2",
-        names.kind_table(&info.kind)
+        "SELECT id, (embedding {op} $1)::float8 FROM {} {filter} ORDER BY (embedding {op} $1)::float4, id LIMIT {}",
+        names.kind_table(&info.kind),
+        options.k
     )
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds the search parameters in the order the SQL numbers them: the query vector, the limit
-/// (exact path only; the index path writes it into the SQL), then the extractor_version and
-/// (exact path only) max_distance filters that are set.
-fn bind_search<'q>(query: PgQuery<'q>, vector: &[f32], options: &KnnOptions, limit: usize, path: Path) -> PgQuery<'q> {
+/// Binds the search parameters in the order the SQL numbers them: the query vector, then the
+/// extractor_version and (exact path only) max_distance filters that are set. Both paths write
+/// their LIMIT into the SQL, not as a parameter: a generic plan (which the server picks for a
+/// prepared statement after a few runs) then knows it, and the index path keeps the index.
+fn bind_search<'q>(query: PgQuery<'q>, vector: &[f32], options: &KnnOptions, path: Path) -> PgQuery<'q> {
     let mut query = query.bind(pgvector::Vector::from(vector.to_vec()));
-    if path == Path::Exact {
-        query = query.bind(i64::try_from(limit).unwrap_or(i64::MAX));
-    }
     if let Some(version) = options.extractor_version {
         query = query.bind(i64::from(version));
     }
@@ -232,7 +230,7 @@ async fn through_index(
     let mut limit = k + 1;
     loop {
         let sql = index_sql(names, info, options, limit);
-        let search = bind_search(sqlx::query(audited(sql)), query, options, limit, Path::Index);
+        let search = bind_search(sqlx::query(audited(sql)), query, options, Path::Index);
         let rows = if needs_transaction(options, limit, settings) {
             let mut tx = connection.begin().await?;
             configure_index_scan(&mut tx, options, limit, settings).await?;
@@ -276,7 +274,7 @@ async fn exact(
     options: &KnnOptions,
 ) -> sqlx::Result<Vec<Hit>> {
     let sql = exact_sql(names, info, options);
-    let search = bind_search(sqlx::query(audited(sql)), query, options, options.k, Path::Exact);
+    let search = bind_search(sqlx::query(audited(sql)), query, options, Path::Exact);
     let rows = search.fetch_all(connection).await?;
     let rows: Vec<(String, f64)> =
         rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<sqlx::Result<_>>()?;
