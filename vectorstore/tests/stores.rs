@@ -209,6 +209,22 @@ async fn bench_runs_on_every_store() {
     }
 }
 
+/// With only searches measured, the raw engine's copy of the data is loaded untimed, so its
+/// searches find what the store's find (an empty raw table would give recall 0).
+#[test]
+fn a_search_only_bench_still_loads_the_raw_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite_vec:{}", dir.path().join("bench.sqlite").display());
+    let mut args = bench_args(&sqlite);
+    args.extend(["--workload".to_owned(), "knn".to_owned()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let report = succeeded(&run(&args, &[]));
+    let measurements = report["measurements"].as_array().unwrap();
+    assert!(measurements.iter().all(|m| m["workload"] != "insert_many"), "no timed inserts: {measurements:?}");
+    let raw = measurements.iter().find(|m| m["workload"] == "knn" && m["engine"] == "raw").expect("a raw knn figure");
+    assert!(raw["recall"].as_f64().unwrap() >= 0.9, "{raw}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::print_stderr)] // The soak's operation counts belong in the test output.
 async fn soak_sqlite_and_pgvector_lose_nothing() {

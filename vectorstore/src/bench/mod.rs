@@ -264,7 +264,7 @@ pub async fn run(
     let measure_memory = store.backend() == vectorstore_core::FAKE;
     let resident_before = resident_bytes();
     let started = Instant::now();
-    load(&*store, &kind, &data.vectors, options.batch_size, &mut |done, total| progress("insert_many", done, total))
+    load(&*store, &kind, &data.vectors, 0, options.batch_size, &mut |done, total| progress("insert_many", done, total))
         .await?;
     let seconds = started.elapsed().as_secs_f64();
     if measure_memory && let (Some(before), Some(after)) = (resident_before, resident_bytes()) {
@@ -277,8 +277,10 @@ pub async fn run(
     if timed_inserts {
         report.measurements.push(rate("insert_many", "store", 1, options.count, options.count as u64, seconds));
     }
-    if let Some(raw) = &raw {
-        // Timed beside the store's figure, or loaded untimed so that its searches see the same data.
+    // The raw engine's own copy: timed beside the store's figure, or loaded untimed when its
+    // searches read it.
+    let raw_writes = raw.as_ref().filter(|raw| timed_inserts || raw.searches_own_data());
+    if let Some(raw) = raw_writes {
         let seconds = raw_load(&**raw, &data, options, progress).await?;
         if timed_inserts {
             report.measurements.push(rate("insert_many", "raw", 1, options.count, options.count as u64, seconds));
@@ -297,7 +299,7 @@ pub async fn run(
     if timed_inserts {
         report.measurements.push(rate("insert", "store", 1, n, data.singles.len() as u64, seconds));
     }
-    if let Some(raw) = &raw {
+    if let Some(raw) = raw_writes {
         let started = Instant::now();
         for (i, vector) in data.singles.iter().enumerate() {
             raw.insert_one(&format!("single{i:07}"), vector).await?;
@@ -374,19 +376,29 @@ fn search(
     }
 }
 
+/// `vectors` as `insert_many` batches of `batch_size` (kept within 1..=MAX_BATCH), the first
+/// vector getting id `batch_id(first)`: the same ids and batches for the store and the raw engine.
+fn batches(vectors: &[Vec<f32>], first: usize, batch_size: usize) -> impl Iterator<Item = Vec<NewVector>> + '_ {
+    let size = batch_size.clamp(1, vectorstore_core::limits::MAX_BATCH);
+    vectors.chunks(size).enumerate().map(move |(n, chunk)| {
+        chunk.iter().enumerate().map(|(i, v)| NewVector::new(batch_id(first + n * size + i), v.clone())).collect()
+    })
+}
+
+/// Writes `vectors` to the store in batches (see [`batches`]).
 async fn load(
     store: &dyn VectorStore,
     kind: &str,
     vectors: &[Vec<f32>],
+    first: usize,
     batch_size: usize,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<()> {
-    let batch_size = batch_size.clamp(1, vectorstore_core::limits::MAX_BATCH);
-    for (n, chunk) in vectors.chunks(batch_size).enumerate() {
-        let items: Vec<NewVector> =
-            chunk.iter().enumerate().map(|(i, v)| NewVector::new(batch_id(n * batch_size + i), v.clone())).collect();
+    let mut done = 0;
+    for items in batches(vectors, first, batch_size) {
         store.insert_many(kind, &items).await?;
-        progress(((n + 1) * batch_size).min(vectors.len()) as u64, vectors.len() as u64);
+        done += items.len();
+        progress(done as u64, vectors.len() as u64);
     }
     Ok(())
 }
@@ -396,7 +408,7 @@ async fn exact_answers(data: &Data, options: &BenchOptions, kind: &str) -> Resul
     let oracle = FakeVectorStore::new();
     oracle.initialize().await?;
     oracle.create_kind(kind, options.dim, options.metric).await?;
-    load(&oracle, kind, &data.vectors, 10_000, &mut |_, _| {}).await?;
+    load(&oracle, kind, &data.vectors, 0, 10_000, &mut |_, _| {}).await?;
     for (i, vector) in data.singles.iter().enumerate() {
         oracle.insert(kind, &format!("single{i:07}"), vector, 1).await?;
     }
@@ -466,7 +478,8 @@ async fn run_queries(
     Ok((latencies, seconds, answers))
 }
 
-/// Writes the batched data through the raw engine; the seconds it took.
+/// Writes the data through the raw engine in the store's batches (see [`batches`]); the
+/// seconds it took.
 async fn raw_load(
     raw: &dyn RawEngine,
     data: &Data,
@@ -474,14 +487,11 @@ async fn raw_load(
     progress: BenchProgress<'_>,
 ) -> Result<f64> {
     let started = Instant::now();
-    for (n, chunk) in data.vectors.chunks(options.batch_size.max(1)).enumerate() {
-        let items: Vec<NewVector> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, v)| NewVector::new(batch_id(n * options.batch_size + i), v.clone()))
-            .collect();
+    let mut done = 0;
+    for items in batches(&data.vectors, 0, options.batch_size) {
         raw.insert_batch(&items).await?;
-        progress("raw insert_many", ((n + 1) * options.batch_size).min(options.count) as u64, options.count as u64);
+        done += items.len();
+        progress("raw insert_many", done as u64, data.vectors.len() as u64);
     }
     Ok(started.elapsed().as_secs_f64())
 }
@@ -584,16 +594,7 @@ async fn scaling(
     let mut sizes = options.scaling.clone();
     sizes.sort_unstable();
     for n in sizes {
-        let chunk = &data.vectors[loaded..n];
-        let batch = options.batch_size.clamp(1, vectorstore_core::limits::MAX_BATCH);
-        for (c, part) in chunk.chunks(batch).enumerate() {
-            let items: Vec<NewVector> = part
-                .iter()
-                .enumerate()
-                .map(|(i, v)| NewVector::new(batch_id(loaded + c * batch + i), v.clone()))
-                .collect();
-            store.insert_many(&kind, &items).await?;
-        }
+        load(store, &kind, &data.vectors[loaded..n], loaded, options.batch_size, &mut |_, _| {}).await?;
         loaded = n;
         progress("scaling", n as u64, largest as u64);
         if let Some(raw) = raw {

@@ -34,6 +34,11 @@ pub trait RawEngine: Send + Sync {
     /// The ids of the `k` nearest, in its own data or, where a layout of its own would not be
     /// comparable (Qdrant), in the store's data of `store_kind`.
     async fn knn(&self, store_kind: &str, query: &[f32], k: usize) -> Result<Vec<String>>;
+    /// Whether [`knn`](RawEngine::knn) reads the engine's own copy of the data (then loaded
+    /// even when writes are not timed) rather than the store's.
+    fn searches_own_data(&self) -> bool {
+        true
+    }
     /// Removes its table or collection.
     async fn cleanup(&self) -> Result<()>;
 }

@@ -105,6 +105,10 @@ impl RawEngine for RawQdrant {
         self.wait_green(&collection_name(&self.prefix, store_kind)).await
     }
 
+    fn searches_own_data(&self) -> bool {
+        false
+    }
+
     async fn knn(&self, store_kind: &str, query: &[f32], k: usize) -> Result<Vec<String>> {
         let request = QueryPointsBuilder::new(collection_name(&self.prefix, store_kind))
             .query(Query::new_nearest(query.to_vec()))
