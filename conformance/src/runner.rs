@@ -9,11 +9,9 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use vectorstore_core::{Capabilities, VectorStore};
 
-use crate::fixture::{Fixture, StoreFactory, Unavailable};
+use vectorstore_testkit::{Unavailable, report, skip};
 
-/// Variable listing the backends whose tests must run: a comma-separated list of names, or
-/// `all`. A listed backend that cannot be had fails its tests instead of skipping them.
-pub const REQUIRE_VAR: &str = "DECNET_TEST_REQUIRE";
+use crate::fixture::{Fixture, StoreFactory};
 
 /// What one case is given: its name and a fixture to open stores on.
 pub struct Ctx {
@@ -80,33 +78,13 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// True when `backend` is listed in `DECNET_TEST_REQUIRE` (or the list says `all`).
-pub fn is_required(backend: &str) -> bool {
-    std::env::var(REQUIRE_VAR).is_ok_and(|list| {
-        list.split([',', ' ']).map(str::trim).any(|item| item.eq_ignore_ascii_case(backend) || item == "all")
-    })
-}
-
-/// Reports a skipped test: prints `SKIPPED` and the reason, or fails (panics) when the
-/// backend is required by `DECNET_TEST_REQUIRE`.
-pub fn skip(backend: &str, what: &str, reason: &str) {
-    if is_required(backend) {
-        panic!("{backend} is required by {REQUIRE_VAR} but unavailable, so {what} cannot run: {reason}");
-    }
-    report(&format!("SKIPPED {backend}::{what}: {reason} (set {REQUIRE_VAR}={backend} to make this a failure)"));
-}
-
-#[allow(clippy::print_stderr)]
-fn report(line: &str) {
-    // Shown by the project's test command (`--show-output`) and by `--nocapture` runs.
-    eprintln!("{line}");
-}
-
 /// Runs one case as a test: gets a fixture (skipping loudly when the store is unavailable),
-/// runs the case, always cleans up, and fails the test if the case failed.
+/// runs the case, always cleans up, and fails the test if the case failed. A case that does
+/// not apply to the store prints `N/A <backend>::<case>: <why>`, as a skip prints `SKIPPED`.
 pub async fn run_case(factory: &dyn StoreFactory, case: &'static str, body: CaseFn) {
     match run_case_to_outcome(factory, case, body).await {
-        Outcome::Passed | Outcome::NotApplicable(_) => {}
+        Outcome::Passed => {}
+        Outcome::NotApplicable(why) => report(&format!("N/A {}::{case}: {why}", factory.backend())),
         Outcome::Skipped(reason) => skip(&factory.backend(), case, &reason),
         Outcome::Failed(message) => panic!("{message}"),
     }
@@ -165,4 +143,9 @@ pub async fn run_suite(factory: &dyn StoreFactory, filter: Option<&str>) -> Vec<
         reports.push(CaseReport { case, outcome, elapsed: started.elapsed() });
     }
     reports
+}
+
+/// Reports a case that a test file left out of its run (`conformance_tests!(…, except: […])`).
+pub fn excluded(factory: &dyn StoreFactory, case: &str) {
+    report(&format!("N/A {}::{case}: excluded by this test file", factory.backend()));
 }

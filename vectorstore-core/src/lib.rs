@@ -23,7 +23,7 @@ pub use lifecycle::{Lifecycle, State};
 pub use null::{NULL, NullVectorStore};
 pub use record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, SCHEMA_VERSION, VectorRecord};
 pub use registry::{
-    BackendRegistration, KNOWN_BACKENDS, PurgeFuture, backends, find_backend, isolate_unchanged, open, open_from_env,
+    BackendRegistration, PurgeFuture, backends, find_backend, isolate_unchanged, open, open_with_fallback,
     purge_nothing, require_backend,
 };
 pub use secret::{is_secret_option, redact_url};

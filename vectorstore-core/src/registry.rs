@@ -49,10 +49,6 @@ impl BackendRegistration {
 
 inventory::collect!(BackendRegistration);
 
-/// Backends of this project that a build may leave out; naming one that is not compiled in is
-/// a different mistake from naming something that does not exist.
-pub const KNOWN_BACKENDS: [&str; 5] = [FAKE, NULL, "sqlite_vec", "pgvector", "qdrant"];
-
 /// A [`BackendRegistration::isolate`] for stores that are fresh on every open.
 pub fn isolate_unchanged(config: &Config, _tag: &str) -> Result<Config> {
     Ok(config.clone())
@@ -112,15 +108,26 @@ pub fn require_backend(name: &str) -> Result<&'static BackendRegistration> {
     find_backend(name).ok_or_else(|| unsupported(name))
 }
 
+/// Opens (without initialising) the store `config` selects, among the backends registered in
+/// this binary: [`open_with_fallback`] with no other backend known.
+pub fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
+    open_with_fallback(config, &[])
+}
+
 /// Opens (without initialising) the store `config` selects.
 ///
 /// - `enabled = false` gives the Null store, whatever the backend.
 /// - A registered backend is opened with the configuration.
-/// - A project backend left out of this build: when it was only the default, or
+/// - A backend that exists but is left out of this build (the default one, or one of `known`,
+///   the names a build may leave out): when it was only the default, or
 ///   `DECNET_VECTORSTORE_FALLBACK` names `fake`/`null`, that store is used with a WARN log and
-///   health `degraded`; when it was named explicitly without a fallback, a `Config` error.
+///   health `degraded`; when it was named explicitly without a fallback, a `Config` error
+///   saying it is not compiled in.
 /// - Any other name: a `Config` error listing the registered backends.
-pub fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
+///
+/// The `vectorstore` crate's `open` passes the backends of this project, which it links by
+/// cargo feature.
+pub fn open_with_fallback(config: &Config, known: &[&str]) -> Result<Arc<dyn VectorStore>> {
     if !config.enabled {
         tracing::info!("vector store disabled: using the null store");
         return Ok(Arc::new(NullVectorStore::new()));
@@ -128,7 +135,8 @@ pub fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
     if let Some(registration) = find_backend(&config.backend) {
         return (registration.open)(config);
     }
-    if !KNOWN_BACKENDS.iter().any(|known| normalise(known) == normalise(&config.backend)) {
+    let exists = !config.backend_explicit || known.iter().any(|name| normalise(name) == normalise(&config.backend));
+    if !exists {
         return Err(unsupported(&config.backend));
     }
     let fallback = match (config.fallback, config.backend_explicit) {
@@ -154,11 +162,6 @@ pub fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
         Fallback::Null => Arc::new(NullVectorStore::fallback(reason)),
         _ => Arc::new(FakeVectorStore::fallback(config.metric, reason)),
     })
-}
-
-/// Reads `DECNET_VECTORSTORE_*` and opens (without initialising) the selected store.
-pub fn open_from_env() -> Result<Arc<dyn VectorStore>> {
-    open(&Config::from_env()?)
 }
 
 fn unsupported(name: &str) -> Error {

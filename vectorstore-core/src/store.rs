@@ -11,7 +11,7 @@ use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, VectorRec
 
 /// An async store of vectors keyed by `(kind, id)`, searched by nearest neighbours within one kind.
 ///
-/// Used as `Arc<dyn VectorStore>`; obtain one from [`crate::open_from_env`] or
+/// Used as `Arc<dyn VectorStore>`; obtain one from `vectorstore::open_from_env` (the facade crate) or
 /// [`crate::open`], never by naming a backend type in application code.
 ///
 /// # Contract

@@ -3,24 +3,22 @@
 
 mod concurrency;
 mod kinds;
-mod langchain;
 mod lifecycle;
 mod metrics;
-mod original;
 mod persistence;
 mod properties;
+mod records;
 mod scan;
 mod search;
 mod validation;
 
 pub use concurrency::*;
 pub use kinds::*;
-pub use langchain::*;
 pub use lifecycle::*;
 pub use metrics::*;
-pub use original::*;
 pub use persistence::*;
 pub use properties::*;
+pub use records::*;
 pub use scan::*;
 pub use search::*;
 pub use validation::*;
@@ -60,7 +58,7 @@ pub(crate) async fn load(store: &dyn VectorStore, kind: &str, metric: Metric, ve
         chunk
             .iter()
             .enumerate()
-            .map(|(i, v)| NewVector::new(crate::data::id(c * 1000 + i), v.clone()))
+            .map(|(i, v)| NewVector::new(vectorstore_testkit::data::id(c * 1000 + i), v.clone()))
             .collect::<Vec<_>>()
     }) {
         ok(store.insert_many(kind, &chunk).await, "insert_many");

@@ -6,8 +6,8 @@ use vectorstore_core::{KnnOptions, Metric, NewVector, SearchKind, VectorStore};
 
 use super::{load, oracle_of, stores_data};
 use crate::check::{Recall, compare_search, ids, ok};
-use crate::data::{Rng, clustered};
 use crate::runner::Ctx;
+use vectorstore_testkit::data::{Rng, clustered};
 
 /// Least recall@k an approximate store must reach against the oracle.
 pub const MIN_RECALL: f64 = 0.95;
@@ -62,7 +62,7 @@ pub async fn k_edges(ctx: &Ctx) {
         compare_search(&*store, &*oracle, "edges", query, &KnnOptions::new(k), &mut recall).await;
     }
     assert_eq!(ok(store.knn("edges", query, 41).await, "k = count + 1").len(), 40);
-    assert_eq!(ok(store.knn("edges", query, 1).await, "k = 1")[0].id, crate::data::id(7));
+    assert_eq!(ok(store.knn("edges", query, 1).await, "k = 1")[0].id, vectorstore_testkit::data::id(7));
     assert_recall(&*store, &recall, "k edges");
 }
 
@@ -205,4 +205,40 @@ pub async fn differential_against_fake(ctx: &Ctx) {
         }
     }
     assert_recall(&*store, &recall, "differential");
+}
+
+/// knn returns neighbours in ascending distance: the identical vector first at distance 0.
+pub async fn knn_orders_by_distance(ctx: &Ctx) {
+    let store = ctx.store().await;
+    if !stores_data(ctx, &*store) {
+        return;
+    }
+    ok(store.create_kind("ja3", 2, Metric::L2).await, "create_kind");
+    for (id, vector) in [("far", [0.0, 1.0]), ("near", [1.0, 0.0]), ("exact", [0.99, 0.01])] {
+        ok(store.insert("ja3", id, &vector, 1).await, "insert");
+    }
+    let hits = ok(store.knn("ja3", &[1.0, 0.0], 3).await, "knn");
+    assert_eq!(ids(&hits), ["near", "exact", "far"], "{hits:?}");
+    assert_eq!(hits[0].distance, 0.0, "{hits:?}");
+    assert!(hits[0].distance < hits[1].distance && hits[1].distance < hits[2].distance, "{hits:?}");
+}
+
+/// knn on a kind the store has never seen is empty, not an error.
+pub async fn knn_unknown_kind_is_empty(ctx: &Ctx) {
+    let store = ctx.store().await;
+    assert!(ok(store.knn("never_seen", &[1.0, 2.0], 5).await, "knn").is_empty());
+    assert!(ok(store.knn_with("never_seen", &[1.0], &KnnOptions::new(3).extractor_version(2)).await, "knn").is_empty());
+}
+
+/// A kind that exists but holds no vectors answers searches with an empty list.
+pub async fn empty_kind_search_is_empty(ctx: &Ctx) {
+    let store = ctx.store().await;
+    if !stores_data(ctx, &*store) {
+        return;
+    }
+    ok(store.create_kind("cmd_ngram", 4, Metric::L2).await, "create_kind");
+    assert!(ok(store.knn("cmd_ngram", &[1.0, 2.0, 3.0, 4.0], 10).await, "knn").is_empty());
+    ok(store.insert("cmd_ngram", "a", &[1.0; 4], 1).await, "insert");
+    ok(store.delete("cmd_ngram", "a").await, "delete");
+    assert!(ok(store.knn("cmd_ngram", &[1.0; 4], 10).await, "knn").is_empty());
 }

@@ -4,7 +4,7 @@
 use vectorstore_core::limits::{MAX_DIM, MAX_ID_BYTES, MAX_K, MAX_SCAN_LIMIT};
 use vectorstore_core::{ErrorKind, KnnOptions, Metric, NewVector, Result, VectorStore};
 
-use super::supports;
+use super::{stores_data, supports};
 use crate::check::{expect_error, ok, snapshot};
 use crate::runner::Ctx;
 
@@ -267,4 +267,36 @@ pub async fn dimension_survives_deleting_every_vector(ctx: &Ctx) {
     let kinds = ok(store.kinds().await, "kinds");
     assert_eq!((kinds[0].kind.as_str(), kinds[0].dim, kinds[0].count), ("ja3", 3, 0), "{kinds:?}");
     ok(store.insert("ja3", "next", &[4.0, 5.0, 6.0], 1).await, "insert dim 3");
+}
+
+/// Inserting a vector of another dimension into a kind is DimensionMismatch, and changes nothing.
+pub async fn insert_dimension_mismatch_is_rejected(ctx: &Ctx) {
+    let store = ctx.store().await;
+    if !stores_data(ctx, &*store) {
+        return;
+    }
+    ok(store.insert("hassh", "a", &[1.0, 2.0, 3.0], 1).await, "insert");
+    expect_error(store.insert("hassh", "b", &[1.0, 2.0], 1).await, ErrorKind::DimensionMismatch, "insert dim 2");
+    expect_error(store.insert("hassh", "a", &[1.0; 4], 1).await, ErrorKind::DimensionMismatch, "replace with dim 4");
+    expect_error(
+        store.insert_many("hassh", &[NewVector::new("c", vec![1.0; 5])]).await,
+        ErrorKind::DimensionMismatch,
+        "insert_many dim 5",
+    );
+    let record = ok(store.get("hassh", "a").await, "get").expect("a survives");
+    assert_eq!(record.vector, [1.0, 2.0, 3.0]);
+    assert!(ok(store.get("hassh", "b").await, "get").is_none());
+    assert!(ok(store.get("hassh", "c").await, "get").is_none());
+}
+
+/// Querying a known kind with a vector of another dimension is DimensionMismatch naming both.
+pub async fn query_dimension_mismatch_is_rejected(ctx: &Ctx) {
+    let store = ctx.store().await;
+    if !stores_data(ctx, &*store) {
+        return;
+    }
+    ok(store.insert("hassh", "a", &[1.0, 2.0, 3.0], 1).await, "insert");
+    let err = store.knn("hassh", &[1.0, 2.0], 3).await.expect_err("a dimension mismatch");
+    assert_eq!(err.kind(), ErrorKind::DimensionMismatch, "{err}");
+    assert!(err.message().contains('3') && err.message().contains('2'), "names both dimensions: {err}");
 }

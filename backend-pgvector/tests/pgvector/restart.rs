@@ -1,0 +1,81 @@
+//! A server restart during use: calls fail with `Unavailable` while it is down, and the same
+//! store handle works again once it is back, with nothing lost.
+
+use vectorstore_conformance::check::{Snapshot, snapshot};
+use vectorstore_core::{ErrorKind, KnnOptions, Metric, NewVector, Result, VectorStore};
+use vectorstore_pgvector::{NAME, PgVectorStore};
+use vectorstore_testkit::servers::postgres;
+use vectorstore_testkit::{Unavailable, skip};
+
+/// Every operation once, with valid input, as (name, outcome).
+async fn every_operation(store: &PgVectorStore) -> Vec<(&'static str, Result<()>)> {
+    vec![
+        ("insert", store.insert("ja3", "during", &[1.0, 2.0, 3.0], 1).await),
+        ("insert_many", store.insert_many("ja3", &[NewVector::new("during-2", vec![1.0, 2.0, 3.0])]).await),
+        ("get", store.get("ja3", "s-0001").await.map(|_| ())),
+        ("delete", store.delete("ja3", "s-0002").await.map(|_| ())),
+        ("knn", store.knn("ja3", &[1.0, 2.0, 3.0], 5).await.map(|_| ())),
+        (
+            "knn_with",
+            store.knn_with("ja3", &[1.0, 2.0, 3.0], &KnnOptions::new(5).extractor_version(2)).await.map(|_| ()),
+        ),
+        ("kinds", store.kinds().await.map(|_| ())),
+        ("scan", store.scan("ja3", None, 10).await.map(|_| ())),
+        ("create_kind", store.create_kind("new_kind", 4, Metric::Cosine).await.map(|_| ())),
+        ("drop_kind", store.drop_kind("hassh").await.map(|_| ())),
+    ]
+}
+
+async fn load(store: &PgVectorStore) -> Snapshot {
+    let items: Vec<NewVector> = (0..500)
+        .map(|i| {
+            NewVector::new(format!("s-{i:04}"), vec![i as f32, (i % 7) as f32, 1.0]).with_extractor_version(1 + i % 2)
+        })
+        .collect();
+    store.insert_many("ja3", &items).await.expect("insert_many");
+    store.create_kind("hassh", 2, Metric::Dot).await.expect("create_kind");
+    store.insert("hassh", "h", &[0.5, 0.5], 3).await.expect("insert");
+    snapshot(store).await
+}
+
+/// Stop the server under a working store: every call is `Unavailable` (and health says why,
+/// without the password); start it again: the same handle answers with everything intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_gives_unavailable_then_recovers_on_the_same_handle() {
+    let what = "restart_gives_unavailable_then_recovers_on_the_same_handle";
+    let server = match postgres::dedicated().await {
+        Ok(server) => server,
+        Err(Unavailable(reason)) => return skip(NAME, what, &reason),
+    };
+    // A password in the URL (the test server trusts local connections) to check it never shows.
+    let (url, secret) = crate::common::with_password(server.url(), "restart-s3cret");
+    let config = crate::common::config(&url, &[("acquire_timeout_ms", "1000"), ("pool_size", "4")]);
+    let store = PgVectorStore::new(&config).expect("config");
+    store.initialize().await.expect("initialize");
+    let before = load(&store).await;
+
+    server.stop().await.expect("stop the server");
+    for (operation, outcome) in every_operation(&store).await {
+        let err = outcome.expect_err(operation);
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{operation} while the server is down: {err}");
+        assert!(err.is_retryable());
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains(&secret), "{operation}: {shown}");
+    }
+    let health = store.health().await;
+    assert!(!health.ok, "{health:?}");
+    let shown = format!("{health:?}");
+    assert!(!shown.contains(&secret) && health.reason.is_some(), "{shown}");
+
+    server.start().await.expect("start the server again");
+    // The pool replaces its dead connections by itself: the very first calls succeed.
+    assert!(store.health().await.ok, "{:?}", store.health().await);
+    assert_eq!(snapshot(&store).await, before, "data changed across the restart");
+    for (operation, outcome) in every_operation(&store).await {
+        outcome.unwrap_or_else(|err| panic!("{operation} after the restart: {err}"));
+    }
+    let hits = store.knn("ja3", &[3.0, 3.0, 1.0], 1).await.expect("knn");
+    assert_eq!(hits[0].id, "s-0003");
+    store.close().await.expect("close");
+    drop(server);
+}

@@ -1,0 +1,47 @@
+//! A Qdrant that requires an API key: the right key works, a wrong or missing key is a
+//! `Config` error, and the key never appears in errors, health or `Debug`. Needs a server
+//! this test may configure (a local `qdrant` executable or Docker); skipped, loudly, otherwise.
+
+use vectorstore_testkit::Unavailable;
+use vectorstore_testkit::servers::qdrant::{dedicated_with_env, skip_without_dedicated};
+
+use vectorstore_core::{ErrorKind, Metric, VectorStore};
+use vectorstore_qdrant::{NAME, QdrantVectorStore};
+
+const KEY: &str = "sk-server-key-5150";
+const WRONG: &str = "sk-wrong-key-8086";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_right_key_gets_in_and_no_key_is_shown() {
+    let server = match dedicated_with_env(&[("QDRANT__SERVICE__API_KEY", KEY)]).await {
+        Ok(server) => server,
+        Err(Unavailable(reason)) => return skip_without_dedicated("api_key", &reason),
+    };
+    let config = server.config().with_option(NAME, "COLLECTION_PREFIX", "keyed_");
+
+    let store = QdrantVectorStore::open(&config.clone().with_option(NAME, "API_KEY", KEY)).unwrap();
+    store.initialize().await.unwrap();
+    store.create_kind("ja3", 2, Metric::L2).await.unwrap();
+    store.insert("ja3", "a", &[1.0, 2.0], 1).await.unwrap();
+    assert_eq!(store.knn("ja3", &[1.0, 2.0], 1).await.unwrap()[0].id, "a");
+    let health = store.health().await;
+    assert!(health.ok, "{health:?}");
+    let shown = format!("{health:?} {store:?}");
+    assert!(!shown.contains(KEY), "{shown}");
+
+    for (what, key) in [("a wrong key", Some(WRONG)), ("no key", None)] {
+        let config = match key {
+            Some(key) => config.clone().with_option(NAME, "API_KEY", key),
+            None => config.clone(),
+        };
+        let store = QdrantVectorStore::open(&config).unwrap();
+        // Qdrant may answer its health check without a key; every other call needs one.
+        let refused = match store.initialize().await {
+            Err(err) => err,
+            Ok(()) => store.kinds().await.expect_err(what),
+        };
+        assert_eq!(refused.kind(), ErrorKind::Config, "{what}: {refused}");
+        let shown = format!("{refused} {refused:?} {:?} {store:?}", store.health().await);
+        assert!(!shown.contains(WRONG) && !shown.contains(KEY), "{what}: {shown}");
+    }
+}

@@ -1,0 +1,8 @@
+//! The sqlite_vec store's tests: the whole conformance suite, durability and concurrency across
+//! processes, the file's schema, and exact searches through ties.
+
+mod common;
+mod conformance;
+mod durability;
+mod schema;
+mod search;

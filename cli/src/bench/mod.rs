@@ -1,0 +1,621 @@
+//! One benchmark harness for every store: seeded, clustered synthetic data, the same workloads
+//! on any store the configuration selects, and the same workloads done with the raw engine
+//! beside it (see [`raw`]) so the backend's own overhead is a ratio measured in one run.
+//!
+//! Workloads:
+//! - `insert`: `count` vectors through `insert_many` in batches, then `single_inserts` through
+//!   single `insert` calls: vectors per second for each.
+//! - `knn`: `queries` searches (k = 10 by default) with 1 and with 8 concurrent clients:
+//!   p50 / p95 / p99 latency, queries per second, and recall@k against exact answers computed
+//!   by the Fake store on the same data.
+//! - `mixed`: 90% searches and 10% inserts from 8 clients: throughput and p99.
+//! - scaling: search latency at several sizes, for the latency-versus-N plot.
+//!
+//! Speed targets live here, never in tests.
+
+pub mod plot;
+pub mod raw;
+pub mod soak;
+mod stats;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use vectorstore::{FakeVectorStore, KnnOptions, Metric, Neighbor, NewVector, Result, VectorStore};
+use vectorstore_testkit::data::{Rng, clustered};
+
+pub use raw::RawEngine;
+pub use stats::Latency;
+
+/// A benchmark workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// Batched and single inserts.
+    Insert,
+    /// Searches with 1 and 8 clients, with recall.
+    Knn,
+    /// 90% searches, 10% inserts, 8 clients.
+    Mixed,
+}
+
+/// What to run and at which size.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Workloads to run, in order.
+    pub workloads: Vec<Workload>,
+    /// Vectors loaded through `insert_many`.
+    pub count: usize,
+    /// Their dimension.
+    pub dim: usize,
+    /// The kind's metric.
+    pub metric: Metric,
+    /// Vectors per `insert_many` call.
+    pub batch_size: usize,
+    /// Vectors written through single `insert` calls after the batches.
+    pub single_inserts: usize,
+    /// Searches per client configuration.
+    pub queries: usize,
+    /// Neighbours per search.
+    pub k: usize,
+    /// Client counts for the knn workload.
+    pub clients: Vec<usize>,
+    /// Operations of the mixed workload.
+    pub mixed_ops: usize,
+    /// Clients of the mixed workload.
+    pub mixed_clients: usize,
+    /// Sizes at which to measure search latency (ascending), for the scaling plot.
+    pub scaling: Vec<usize>,
+    /// Seed of the data.
+    pub seed: u64,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            workloads: vec![Workload::Insert, Workload::Knn, Workload::Mixed],
+            count: 100_000,
+            dim: 128,
+            metric: Metric::L2,
+            batch_size: 1000,
+            single_inserts: 10_000,
+            queries: 1000,
+            k: 10,
+            clients: vec![1, 8],
+            mixed_ops: 10_000,
+            mixed_clients: 8,
+            scaling: Vec::new(),
+            seed: 42,
+        }
+    }
+}
+
+/// One measured figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// `insert_many`, `insert`, `knn`, `mixed`, `scaling`.
+    pub workload: String,
+    /// `store` (through the backend) or `raw` (the engine called directly).
+    pub engine: String,
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Vectors in the kind while measuring.
+    pub n: usize,
+    /// Operations (vectors written or searches run).
+    pub operations: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Operations per second.
+    pub per_second: f64,
+    /// Latency percentiles, for searches and mixed operations.
+    pub latency: Option<Latency>,
+    /// Recall@k against the exact answers, for searches.
+    pub recall: Option<f64>,
+}
+
+/// Memory used by a store for the loaded vectors (measured for in-process stores).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Growth of the process's resident memory while loading.
+    pub resident_bytes: u64,
+    /// The vectors' own size (`count × dim × 4`).
+    pub raw_bytes: u64,
+    /// resident / raw.
+    pub ratio: f64,
+}
+
+/// Where the figures came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    /// Logical CPUs.
+    pub cpus: usize,
+    /// CPU model name.
+    pub cpu_model: String,
+    /// Total memory in GiB.
+    pub memory_gib: f64,
+}
+
+impl Machine {
+    /// This machine.
+    pub fn current() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, v)| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+        let memory_gib = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines().find_map(|l| {
+                    l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
+                })
+            })
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Machine { cpus, cpu_model, memory_gib }
+    }
+}
+
+/// Everything one run measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchReport {
+    /// The backend benchmarked.
+    pub backend: String,
+    /// The machine.
+    pub machine: Machine,
+    /// Vectors loaded.
+    pub count: usize,
+    /// Their dimension.
+    pub dim: usize,
+    /// The metric.
+    pub metric: Metric,
+    /// Neighbours per search.
+    pub k: usize,
+    /// Seed of the data.
+    pub seed: u64,
+    /// Every figure.
+    pub measurements: Vec<Measurement>,
+    /// Memory, for in-process stores.
+    pub memory: Option<Memory>,
+}
+
+impl BenchReport {
+    /// The figure for a workload, engine and client count.
+    pub fn find(&self, workload: &str, engine: &str, clients: usize) -> Option<&Measurement> {
+        self.measurements.iter().find(|m| m.workload == workload && m.engine == engine && m.clients == clients)
+    }
+
+    /// Backend cost relative to the raw engine for each workload both measured: for rates,
+    /// raw / store (1.25 means the backend is 25% slower); for searches, the ratio of p50 latencies.
+    pub fn overheads(&self) -> Vec<(String, usize, f64)> {
+        self.measurements
+            .iter()
+            .filter(|m| m.engine == "store")
+            .filter_map(|store| {
+                let raw = self.find(&store.workload, "raw", store.clients)?;
+                let ratio = match (&store.latency, &raw.latency) {
+                    (Some(s), Some(r)) if r.p50_ms > 0.0 => s.p50_ms / r.p50_ms,
+                    _ if store.per_second > 0.0 => raw.per_second / store.per_second,
+                    _ => return None,
+                };
+                Some((store.workload.clone(), store.clients, ratio))
+            })
+            .collect()
+    }
+}
+
+/// Progress of a run: a phase name, work done and total.
+pub type BenchProgress<'a> = &'a mut dyn FnMut(&str, u64, u64);
+
+/// The kind a run writes (dropped first, and afterwards).
+pub fn bench_kind(options: &BenchOptions) -> String {
+    format!("bench_{}d_{}", options.dim, options.metric)
+}
+
+struct Data {
+    vectors: Vec<Vec<f32>>,
+    singles: Vec<Vec<f32>>,
+    queries: Vec<Vec<f32>>,
+}
+
+fn generate(options: &BenchOptions) -> Data {
+    let total = options.count + options.single_inserts + options.queries;
+    let clusters = (options.count / 1000).clamp(16, 256);
+    let (mut all, _) = clustered(options.seed, total, options.dim, clusters, 1.0);
+    let queries = all.split_off(options.count + options.single_inserts);
+    let singles = all.split_off(options.count);
+    Data { vectors: all, singles, queries }
+}
+
+fn batch_id(i: usize) -> String {
+    format!("b{i:07}")
+}
+
+/// Runs the chosen workloads on `store` (and on `raw` when given) and reports every figure.
+pub async fn run(
+    store: Arc<dyn VectorStore>,
+    raw: Option<Arc<dyn RawEngine>>,
+    options: &BenchOptions,
+    progress: BenchProgress<'_>,
+) -> Result<BenchReport> {
+    let kind = bench_kind(options);
+    let data = generate(options);
+    let mut report = BenchReport {
+        backend: store.backend().to_owned(),
+        machine: Machine::current(),
+        count: options.count,
+        dim: options.dim,
+        metric: options.metric,
+        k: options.k,
+        seed: options.seed,
+        measurements: Vec::new(),
+        memory: None,
+    };
+    store.drop_kind(&kind).await?;
+    store.create_kind(&kind, options.dim, options.metric).await?;
+    if let Some(raw) = &raw {
+        raw.prepare(options.dim, options.metric).await?;
+    }
+
+    let measure_memory = store.backend() == vectorstore::FAKE;
+    let resident_before = resident_bytes();
+    let started = Instant::now();
+    load(&*store, &kind, &data.vectors, 0, options.batch_size, &mut |done, total| progress("insert_many", done, total))
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    if measure_memory && let (Some(before), Some(after)) = (resident_before, resident_bytes()) {
+        let raw_bytes = (options.count * options.dim * 4) as u64;
+        let grown = after.saturating_sub(before);
+        report.memory =
+            Some(Memory { resident_bytes: grown, raw_bytes, ratio: grown as f64 / raw_bytes.max(1) as f64 });
+    }
+    let timed_inserts = options.workloads.contains(&Workload::Insert);
+    if timed_inserts {
+        report.measurements.push(rate("insert_many", "store", 1, options.count, options.count as u64, seconds));
+    }
+    // The raw engine's own copy: timed beside the store's figure, or loaded untimed when its
+    // searches read it.
+    let raw_writes = raw.as_ref().filter(|raw| timed_inserts || raw.searches_own_data());
+    if let Some(raw) = raw_writes {
+        let seconds = raw_load(&**raw, &data, options, progress).await?;
+        if timed_inserts {
+            report.measurements.push(rate("insert_many", "raw", 1, options.count, options.count as u64, seconds));
+        }
+    }
+
+    let started = Instant::now();
+    for (i, vector) in data.singles.iter().enumerate() {
+        store.insert(&kind, &format!("single{i:07}"), vector, 1).await?;
+        if i % 500 == 0 {
+            progress("insert", i as u64, data.singles.len() as u64);
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let n = options.count + data.singles.len();
+    if timed_inserts {
+        report.measurements.push(rate("insert", "store", 1, n, data.singles.len() as u64, seconds));
+    }
+    if let Some(raw) = raw_writes {
+        let started = Instant::now();
+        for (i, vector) in data.singles.iter().enumerate() {
+            raw.insert_one(&format!("single{i:07}"), vector).await?;
+        }
+        if timed_inserts {
+            let seconds = started.elapsed().as_secs_f64();
+            report.measurements.push(rate("insert", "raw", 1, n, data.singles.len() as u64, seconds));
+        }
+    }
+
+    if options.workloads.contains(&Workload::Knn) {
+        progress("exact answers", 0, data.queries.len() as u64);
+        let exact = exact_answers(&data, options, &kind).await?;
+        if let Some(raw) = &raw {
+            raw.settle(&kind).await?;
+        }
+        for &clients in &options.clients {
+            progress(&format!("knn x{clients}"), 0, data.queries.len() as u64);
+            let [(store_latencies, store_seconds, store_answers), (raw_latencies, raw_seconds, raw_answers)] =
+                interleaved_queries(&store, raw.as_ref(), &kind, &data.queries, options.k, clients).await?;
+            let store_recall = Some(recall(&store_answers, &exact));
+            report.measurements.push(search("knn", "store", clients, n, store_latencies, store_seconds, store_recall));
+            if raw.is_some() {
+                let raw_recall = Some(recall(&raw_answers, &exact));
+                report.measurements.push(search("knn", "raw", clients, n, raw_latencies, raw_seconds, raw_recall));
+            }
+        }
+    }
+
+    if options.workloads.contains(&Workload::Mixed) {
+        progress("mixed", 0, options.mixed_ops as u64);
+        let (latencies, seconds) = mixed(store.clone(), &kind, &data.queries, options).await?;
+        report.measurements.push(search("mixed", "store", options.mixed_clients, n, latencies, seconds, None));
+    }
+
+    if !options.scaling.is_empty() {
+        scaling(&*store, raw.as_deref(), options, &mut report, progress).await?;
+    }
+    store.drop_kind(&kind).await?;
+    if let Some(raw) = &raw {
+        raw.cleanup().await?;
+    }
+    Ok(report)
+}
+
+fn rate(workload: &str, engine: &str, clients: usize, n: usize, operations: u64, seconds: f64) -> Measurement {
+    Measurement {
+        workload: workload.to_owned(),
+        engine: engine.to_owned(),
+        clients,
+        n,
+        operations,
+        seconds,
+        per_second: operations as f64 / seconds.max(1e-9),
+        latency: None,
+        recall: None,
+    }
+}
+
+fn search(
+    workload: &str,
+    engine: &str,
+    clients: usize,
+    n: usize,
+    mut latencies: Vec<Duration>,
+    seconds: f64,
+    recall: Option<f64>,
+) -> Measurement {
+    let operations = latencies.len() as u64;
+    Measurement {
+        latency: Some(Latency::of(&mut latencies)),
+        recall,
+        ..rate(workload, engine, clients, n, operations, seconds)
+    }
+}
+
+/// `vectors` as `insert_many` batches of `batch_size` (kept within 1..=MAX_BATCH), the first
+/// vector getting id `batch_id(first)`: the same ids and batches for the store and the raw engine.
+fn batches(vectors: &[Vec<f32>], first: usize, batch_size: usize) -> impl Iterator<Item = Vec<NewVector>> + '_ {
+    let size = batch_size.clamp(1, vectorstore::limits::MAX_BATCH);
+    vectors.chunks(size).enumerate().map(move |(n, chunk)| {
+        chunk.iter().enumerate().map(|(i, v)| NewVector::new(batch_id(first + n * size + i), v.clone())).collect()
+    })
+}
+
+/// Writes `vectors` to the store in batches (see [`batches`]).
+async fn load(
+    store: &dyn VectorStore,
+    kind: &str,
+    vectors: &[Vec<f32>],
+    first: usize,
+    batch_size: usize,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<()> {
+    let mut done = 0;
+    for items in batches(vectors, first, batch_size) {
+        store.insert_many(kind, &items).await?;
+        done += items.len();
+        progress(done as u64, vectors.len() as u64);
+    }
+    Ok(())
+}
+
+/// The exact answers, from a Fake holding the same data.
+async fn exact_answers(data: &Data, options: &BenchOptions, kind: &str) -> Result<Vec<Vec<String>>> {
+    let oracle = FakeVectorStore::new();
+    oracle.initialize().await?;
+    oracle.create_kind(kind, options.dim, options.metric).await?;
+    load(&oracle, kind, &data.vectors, 0, 10_000, &mut |_, _| {}).await?;
+    for (i, vector) in data.singles.iter().enumerate() {
+        oracle.insert(kind, &format!("single{i:07}"), vector, 1).await?;
+    }
+    let mut answers = Vec::with_capacity(data.queries.len());
+    for query in &data.queries {
+        answers.push(oracle.knn(kind, query, options.k).await?.into_iter().map(|n| n.id).collect());
+    }
+    Ok(answers)
+}
+
+fn recall(answers: &[Vec<String>], exact: &[Vec<String>]) -> f64 {
+    let (mut found, mut expected) = (0usize, 0usize);
+    for (got, want) in answers.iter().zip(exact) {
+        found += got.iter().filter(|id| want.contains(id)).count();
+        expected += want.len();
+    }
+    if expected == 0 { 1.0 } else { found as f64 / expected as f64 }
+}
+
+type QueryRun = (Vec<Duration>, f64, Vec<Vec<String>>);
+
+/// Runs every query once, split over `clients` tasks; returns latencies, wall seconds and the
+/// answers in query order.
+async fn run_queries(
+    store: Arc<dyn VectorStore>,
+    raw: Option<Arc<dyn RawEngine>>,
+    kind: &str,
+    queries: &[Vec<f32>],
+    k: usize,
+    clients: usize,
+) -> Result<QueryRun> {
+    let clients = clients.max(1);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let mine: Vec<(usize, Vec<f32>)> =
+            queries.iter().enumerate().filter(|(i, _)| i % clients == client).map(|(i, q)| (i, q.clone())).collect();
+        let (store, raw, kind) = (store.clone(), raw.clone(), kind.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::with_capacity(mine.len());
+            for (i, query) in mine {
+                // Let the other clients run between operations, also on in-process stores.
+                tokio::task::yield_now().await;
+                let started = Instant::now();
+                let ids: Vec<String> = match &raw {
+                    Some(raw) => raw.knn(&kind, &query, k).await?,
+                    None => store
+                        .knn_with(&kind, &query, &KnnOptions::new(k))
+                        .await?
+                        .into_iter()
+                        .map(|n: Neighbor| n.id)
+                        .collect(),
+                };
+                out.push((i, started.elapsed(), ids));
+            }
+            Ok::<_, vectorstore::Error>(out)
+        }));
+    }
+    let mut results = Vec::with_capacity(queries.len());
+    for task in tasks {
+        results.extend(task.await.map_err(join_error)??);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    results.sort_by_key(|(i, _, _)| *i);
+    let latencies = results.iter().map(|(_, d, _)| *d).collect();
+    let answers = results.into_iter().map(|(_, _, ids)| ids).collect();
+    Ok((latencies, seconds, answers))
+}
+
+/// Writes the data through the raw engine in the store's batches (see [`batches`]); the
+/// seconds it took.
+async fn raw_load(
+    raw: &dyn RawEngine,
+    data: &Data,
+    options: &BenchOptions,
+    progress: BenchProgress<'_>,
+) -> Result<f64> {
+    let started = Instant::now();
+    let mut done = 0;
+    for items in batches(&data.vectors, 0, options.batch_size) {
+        raw.insert_batch(&items).await?;
+        done += items.len();
+        progress("raw insert_many", done as u64, data.vectors.len() as u64);
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Rounds a knn workload is split into when a raw engine runs beside the store.
+const KNN_ROUNDS: usize = 4;
+
+/// The queries through the store and, when given, the raw engine, in [`KNN_ROUNDS`] rounds
+/// alternating between the two (and which goes first), so that background work on the
+/// machine or the server (compaction, index building, another tenant) weighs on both alike.
+/// Answers stay in query order.
+async fn interleaved_queries(
+    store: &Arc<dyn VectorStore>,
+    raw: Option<&Arc<dyn RawEngine>>,
+    kind: &str,
+    queries: &[Vec<f32>],
+    k: usize,
+    clients: usize,
+) -> Result<[QueryRun; 2]> {
+    let mut runs: [QueryRun; 2] = Default::default();
+    let rounds = if raw.is_some() { KNN_ROUNDS } else { 1 };
+    let per_round = queries.len().div_ceil(rounds).max(1);
+    for (round, slice) in queries.chunks(per_round).enumerate() {
+        // The store alone, or the store and the raw engine, whichever's turn it is first.
+        let mut engines: Vec<Option<Arc<dyn RawEngine>>> = vec![None];
+        if let Some(raw) = raw {
+            engines.insert(round % 2, Some(raw.clone()));
+        }
+        for engine in engines {
+            let slot = usize::from(engine.is_some());
+            let (latencies, seconds, answers) = run_queries(store.clone(), engine, kind, slice, k, clients).await?;
+            runs[slot].0.extend(latencies);
+            runs[slot].1 += seconds;
+            runs[slot].2.extend(answers);
+        }
+    }
+    Ok(runs)
+}
+
+fn join_error(err: tokio::task::JoinError) -> vectorstore::Error {
+    vectorstore::Error::new(vectorstore::ErrorKind::Backend, format!("a benchmark client failed: {err}"))
+}
+
+/// 90% searches, 10% inserts of new ids, over `mixed_clients` clients.
+async fn mixed(
+    store: Arc<dyn VectorStore>,
+    kind: &str,
+    queries: &[Vec<f32>],
+    options: &BenchOptions,
+) -> Result<(Vec<Duration>, f64)> {
+    let clients = options.mixed_clients.max(1);
+    let per_client = options.mixed_ops / clients;
+    let queries = Arc::new(queries.to_vec());
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (store, kind, queries) = (store.clone(), kind.to_owned(), queries.clone());
+        let (k, seed, dim) = (options.k, options.seed, options.dim);
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng::new(seed ^ ((client as u64 + 1) * 0x9E37));
+            let mut latencies = Vec::with_capacity(per_client);
+            for op in 0..per_client {
+                tokio::task::yield_now().await;
+                let started = Instant::now();
+                if rng.below(10) == 0 {
+                    let vector: Vec<f32> = rng.gaussian_vector(dim);
+                    store.insert(&kind, &format!("mixed{client:02}-{op:07}"), &vector, 1).await?;
+                } else {
+                    let query = &queries[rng.below(queries.len().max(1))];
+                    store.knn_with(&kind, query, &KnnOptions::new(k)).await?;
+                }
+                latencies.push(started.elapsed());
+            }
+            Ok::<_, vectorstore::Error>(latencies)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(options.mixed_ops);
+    for task in tasks {
+        latencies.extend(task.await.map_err(join_error)??);
+    }
+    Ok((latencies, started.elapsed().as_secs_f64()))
+}
+
+/// Search latency (1 client) at each size of `options.scaling`, loading up to each size in turn.
+async fn scaling(
+    store: &dyn VectorStore,
+    raw: Option<&dyn RawEngine>,
+    options: &BenchOptions,
+    report: &mut BenchReport,
+    progress: BenchProgress<'_>,
+) -> Result<()> {
+    let kind = format!("{}_scaling", bench_kind(options));
+    store.drop_kind(&kind).await?;
+    store.create_kind(&kind, options.dim, options.metric).await?;
+    let largest = options.scaling.iter().copied().max().unwrap_or(0);
+    let sized =
+        BenchOptions { count: largest, single_inserts: 0, queries: options.queries.min(200), ..options.clone() };
+    let data = generate(&sized);
+    let mut loaded = 0usize;
+    let mut sizes = options.scaling.clone();
+    sizes.sort_unstable();
+    for n in sizes {
+        load(store, &kind, &data.vectors[loaded..n], loaded, options.batch_size, &mut |_, _| {}).await?;
+        loaded = n;
+        progress("scaling", n as u64, largest as u64);
+        if let Some(raw) = raw {
+            raw.settle(&kind).await?;
+        }
+        let mut latencies = Vec::with_capacity(data.queries.len());
+        let started = Instant::now();
+        for query in &data.queries {
+            let began = Instant::now();
+            store.knn_with(&kind, query, &KnnOptions::new(options.k)).await?;
+            latencies.push(began.elapsed());
+        }
+        report.measurements.push(search("scaling", "store", 1, n, latencies, started.elapsed().as_secs_f64(), None));
+    }
+    store.drop_kind(&kind).await?;
+    Ok(())
+}
+
+/// The process's resident memory in bytes (Linux), for the memory figure.
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}

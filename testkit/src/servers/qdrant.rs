@@ -1,0 +1,517 @@
+//! Qdrant test servers, found in this order:
+//!
+//! 1. `DECNET_TEST_QDRANT_URL` (the gRPC URL, e.g. `http://127.0.0.1:6334`): any server or
+//!    cluster, used as is;
+//! 2. a `qdrant` executable (`DECNET_TEST_QDRANT_BIN`, else `PATH`), started here in a
+//!    temporary directory on free loopback ports and stopped when the test process exits;
+//! 3. the `qdrant/qdrant` image through testcontainers, when a Docker engine answers;
+//! 4. else [`Unavailable`], with the reason of each step.
+//!
+//! Readiness is `/readyz` on the HTTP port, asked with a plain HTTP/1.0 request.
+//! [`QdrantTestServer::config`] carries the `DECNET_VECTORSTORE_QDRANT_*` variables of the
+//! environment (API key, shards, exact search, ...) to the store under test.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use testcontainers_modules::testcontainers::core::{IntoContainerPort, WaitFor};
+use testcontainers_modules::testcontainers::runners::AsyncRunner;
+use testcontainers_modules::testcontainers::{ContainerAsync, GenericImage, ImageExt};
+use vectorstore_core::Config;
+
+use super::process::{TiedProcess, free_port, port_open, wait_until};
+use crate::{Unavailable, report};
+
+/// Variable naming a Qdrant to test against (its gRPC URL).
+pub const URL_VAR: &str = "DECNET_TEST_QDRANT_URL";
+
+/// Variable naming the `qdrant` executable to start (else it is looked up on `PATH`).
+pub const BIN_VAR: &str = "DECNET_TEST_QDRANT_BIN";
+
+/// The image started through testcontainers, pinned.
+pub const IMAGE: (&str, &str) = ("qdrant/qdrant", "v1.18.3");
+
+const HTTP_PORT: u16 = 6333;
+const GRPC_PORT: u16 = 6334;
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A Qdrant the tests may use, kept running while any clone of this handle lives.
+#[derive(Clone)]
+pub struct QdrantTestServer {
+    url: String,
+    origin: String,
+    _container: Option<Arc<ContainerGuard>>,
+}
+
+impl std::fmt::Debug for QdrantTestServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QdrantTestServer")
+            .field("url", &vectorstore_core::redact_url(&self.url))
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+impl QdrantTestServer {
+    /// The gRPC URL, for `DECNET_VECTORSTORE_URL`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Where the server comes from (`DECNET_TEST_QDRANT_URL`, a local process, a container).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// A `qdrant` configuration for this server with the `DECNET_VECTORSTORE_QDRANT_*`
+    /// options of the environment (and nothing else from it).
+    pub fn config(&self) -> Config {
+        super::config_for("qdrant", &self.url)
+    }
+}
+
+/// The server every test of this process shares: `DECNET_TEST_QDRANT_URL`, else one local
+/// process started once, else a container shared while tests hold it.
+pub async fn shared() -> Result<QdrantTestServer, Unavailable> {
+    if let Some(url) = std::env::var(URL_VAR).ok().filter(|url| !url.trim().is_empty()) {
+        return Ok(QdrantTestServer { url: url.trim().to_owned(), origin: URL_VAR.to_owned(), _container: None });
+    }
+    let mut reasons = vec![format!("{URL_VAR} is not set")];
+    match find_binary() {
+        Some(binary) => match blocking(move || shared_process(&binary)).await {
+            Ok(url) => return Ok(QdrantTestServer { url, origin: "local qdrant process".into(), _container: None }),
+            Err(reason) => reasons.push(reason),
+        },
+        None => reasons.push(format!("no qdrant executable ({BIN_VAR} unset, none on PATH)")),
+    }
+    match shared_container().await {
+        Ok(guard) => {
+            return Ok(QdrantTestServer {
+                url: guard.url.clone(),
+                origin: format!("container {}:{}", IMAGE.0, IMAGE.1),
+                _container: Some(guard),
+            });
+        }
+        Err(reason) => reasons.push(reason),
+    }
+    Err(Unavailable(format!("no Qdrant server: {}", reasons.join("; "))))
+}
+
+/// A server of the test's own, which it may stop and start again on the same ports and
+/// storage (a local process, else a container). A server given by URL cannot be restarted, so
+/// it is not used here.
+pub async fn dedicated() -> Result<DedicatedQdrant, Unavailable> {
+    dedicated_with_env(&[]).await
+}
+
+/// Like [`dedicated`], with Qdrant settings given as its environment variables, e.g.
+/// `("QDRANT__SERVICE__API_KEY", "…")`.
+pub async fn dedicated_with_env(env: &[(&str, &str)]) -> Result<DedicatedQdrant, Unavailable> {
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let mut reasons = Vec::new();
+    match find_binary() {
+        Some(binary) => match blocking({
+            let env = env.clone();
+            move || LocalQdrant::start_new(&binary, env)
+        })
+        .await
+        {
+            Ok(local) => return Ok(DedicatedQdrant { url: local.url(), server: Dedicated::Process(local) }),
+            Err(reason) => reasons.push(reason),
+        },
+        None => reasons.push(format!("no qdrant executable ({BIN_VAR} unset, none on PATH)")),
+    }
+    match start_container(true, env).await {
+        Ok(guard) => return Ok(DedicatedQdrant { url: guard.url.clone(), server: Dedicated::Container(guard) }),
+        Err(reason) => reasons.push(reason),
+    }
+    Err(Unavailable(format!("no Qdrant server that this test may restart: {}", reasons.join("; "))))
+}
+
+/// Reports a test that needs [`dedicated`] but could not have it. When `DECNET_TEST_QDRANT_URL`
+/// is set the suite is running against a given server, which no test may restart or
+/// reconfigure: the test is skipped even when `DECNET_TEST_REQUIRE` lists qdrant (the server
+/// itself was had). Otherwise this is [`crate::skip`] (a failure when qdrant is required).
+pub fn skip_without_dedicated(what: &str, reason: &str) {
+    if std::env::var(URL_VAR).is_ok_and(|url| !url.trim().is_empty()) {
+        report(&format!(
+            "SKIPPED qdrant::{what}: needs a Qdrant it may restart or reconfigure, and {URL_VAR} names one it may not \
+             ({reason})"
+        ));
+    } else {
+        crate::skip("qdrant", what, reason);
+    }
+}
+
+/// A Qdrant of one test's own (see [`dedicated`]); removed when dropped.
+pub struct DedicatedQdrant {
+    url: String,
+    server: Dedicated,
+}
+
+enum Dedicated {
+    Process(LocalQdrant),
+    Container(ContainerGuard),
+}
+
+impl std::fmt::Debug for DedicatedQdrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DedicatedQdrant").field("url", &self.url).finish()
+    }
+}
+
+impl DedicatedQdrant {
+    /// The gRPC URL; the same after a restart.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A `qdrant` configuration for this server (see [`QdrantTestServer::config`]).
+    pub fn config(&self) -> Config {
+        QdrantTestServer { url: self.url.clone(), origin: String::new(), _container: None }.config()
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 10 s); its data stays.
+    pub async fn stop(&mut self) {
+        match &mut self.server {
+            Dedicated::Process(local) => {
+                if let Some(mut process) = local.process.take() {
+                    let _ = blocking(move || {
+                        process.stop("TERM", Duration::from_secs(10));
+                        Ok::<(), String>(())
+                    })
+                    .await;
+                }
+            }
+            Dedicated::Container(guard) => {
+                if let Some(container) = guard.container.clone() {
+                    let _ = on_docker(async move { container.stop().await.map_err(|e| e.to_string()) }).await;
+                }
+            }
+        }
+    }
+
+    /// Starts the stopped server again on the same ports and storage, and waits until it is ready.
+    pub async fn start(&mut self) -> Result<(), Unavailable> {
+        match &mut self.server {
+            Dedicated::Process(local) => {
+                let (binary, dir, http, grpc) = (local.binary.clone(), local.dir.clone(), local.http, local.grpc);
+                let env = local.env.clone();
+                let process =
+                    blocking(move || spawn_ready(&binary, &dir, http, grpc, &env)).await.map_err(Unavailable)?;
+                local.process = Some(process);
+                Ok(())
+            }
+            Dedicated::Container(guard) => {
+                let Some(container) = guard.container.clone() else {
+                    return Err(Unavailable("the container is gone".into()));
+                };
+                let (http, grpc) = (guard.http, guard.grpc);
+                on_docker(async move { container.start().await.map_err(|e| e.to_string()) })
+                    .await
+                    .map_err(Unavailable)?;
+                blocking(move || wait_ready(http, grpc, None)).await.map_err(Unavailable)
+            }
+        }
+    }
+}
+
+/// The executable named by `DECNET_TEST_QDRANT_BIN`, else `qdrant` on `PATH`.
+fn find_binary() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(BIN_VAR).filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join("qdrant")).find(|path| path.is_file())
+}
+
+/// A Qdrant process in a temporary directory of its own.
+struct LocalQdrant {
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+    dir: PathBuf,
+    http: u16,
+    grpc: u16,
+    process: Option<TiedProcess>,
+}
+
+impl LocalQdrant {
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc)
+    }
+
+    /// Starts a fresh server on free ports, trying new ports once if the first ones were taken.
+    fn start_new(binary: &Path, env: Vec<(String, String)>) -> Result<LocalQdrant, String> {
+        sweep_stale_dirs();
+        let dir = new_dir()?;
+        let mut last = String::new();
+        for _ in 0..2 {
+            let (http, grpc) = two_free_ports()?;
+            match spawn_ready(binary, &dir, http, grpc, &env) {
+                Ok(process) => {
+                    let binary = binary.to_owned();
+                    return Ok(LocalQdrant { binary, env, dir, http, grpc, process: Some(process) });
+                }
+                Err(reason) => last = reason,
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        Err(last)
+    }
+}
+
+impl Drop for LocalQdrant {
+    fn drop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.stop("TERM", Duration::from_secs(10));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The process every test of this test binary shares; stopped by its watchdog when the test
+/// process exits (its directory is removed by the next run's sweep).
+static SHARED_PROCESS: Mutex<Option<LocalQdrant>> = Mutex::new(None);
+
+fn shared_process(binary: &Path) -> Result<String, String> {
+    let mut slot = SHARED_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(local) = slot.as_mut()
+        && local.process.as_mut().is_some_and(TiedProcess::is_running)
+    {
+        return Ok(local.url());
+    }
+    let local = LocalQdrant::start_new(binary, Vec::new())?;
+    let url = local.url();
+    // Never dropped: a static outlives every test, and the watchdog stops the process.
+    *slot = Some(local);
+    Ok(url)
+}
+
+/// Two different loopback ports that were free a moment ago (HTTP, gRPC).
+fn two_free_ports() -> Result<(u16, u16), String> {
+    let http = free_port().map_err(|e| format!("no free port: {e}"))?;
+    for _ in 0..10 {
+        let grpc = free_port().map_err(|e| format!("no free port: {e}"))?;
+        if grpc != http {
+            return Ok((http, grpc));
+        }
+    }
+    Err("no second free port".into())
+}
+
+const DIR_PREFIX: &str = "decnet-qdrant-test-";
+
+fn new_dir() -> Result<PathBuf, String> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("storage")).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Removes the directories of test servers whose test process is gone.
+fn sweep_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(DIR_PREFIX)).and_then(|rest| rest.split('-').next())
+        else {
+            continue;
+        };
+        let alive = Command::new("kill")
+            .arg("-0")
+            .arg(pid)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !alive {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Starts `binary` in `dir` on the given loopback ports, with `env` on top, and waits for `/readyz`.
+fn spawn_ready(
+    binary: &Path,
+    dir: &Path,
+    http: u16,
+    grpc: u16,
+    env: &[(String, String)],
+) -> Result<TiedProcess, String> {
+    let mut command = Command::new(binary);
+    command
+        .current_dir(dir)
+        .env("QDRANT__SERVICE__HOST", "127.0.0.1")
+        .env("QDRANT__SERVICE__HTTP_PORT", http.to_string())
+        .env("QDRANT__SERVICE__GRPC_PORT", grpc.to_string())
+        .env("QDRANT__STORAGE__STORAGE_PATH", dir.join("storage"))
+        .env("QDRANT__STORAGE__SNAPSHOTS_PATH", dir.join("snapshots"))
+        .env("QDRANT__STORAGE__TEMP_PATH", dir.join("tmp"))
+        .env("QDRANT__TELEMETRY_DISABLED", "true")
+        .env("QDRANT__CLUSTER__ENABLED", "false")
+        // The suite connects without a key; a key in the developer's environment must not apply.
+        .env_remove("QDRANT__SERVICE__API_KEY")
+        .env_remove("QDRANT__SERVICE__READ_ONLY_API_KEY")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let log = dir.join("qdrant.log");
+    let mut process = TiedProcess::spawn(command, "TERM", Some(&log))
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    match wait_ready(http, grpc, Some(&mut process)) {
+        Ok(()) => Ok(process),
+        Err(reason) => {
+            process.stop("KILL", Duration::from_secs(2));
+            Err(format!("{reason}; log {}: {}", log.display(), log_tail(&log)))
+        }
+    }
+}
+
+/// Waits until `/readyz` answers 200 on `http` and the gRPC port accepts connections (Qdrant
+/// opens it after the HTTP one), or the process ends, or a minute passes.
+fn wait_ready(http: u16, grpc: u16, mut process: Option<&mut TiedProcess>) -> Result<(), String> {
+    let mut exited = false;
+    let ready = wait_until(READY_TIMEOUT, || {
+        if let Some(process) = process.as_deref_mut()
+            && !process.is_running()
+        {
+            exited = true;
+            return true;
+        }
+        readyz(http) && port_open(grpc)
+    });
+    if exited {
+        return Err("qdrant exited during startup".into());
+    }
+    if !ready {
+        return Err(format!("qdrant was not ready on port {http} within {} s", READY_TIMEOUT.as_secs()));
+    }
+    Ok(())
+}
+
+/// True when `GET /readyz` on 127.0.0.1:`port` answers 200.
+fn readyz(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream.write_all(b"GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().rev().take(5).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+}
+
+/// Runs blocking work (process start, polling) off the async worker threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| format!("the server start panicked: {e}"))?
+}
+
+/// A container started through testcontainers, removed when the last handle is dropped.
+struct ContainerGuard {
+    url: String,
+    http: u16,
+    grpc: u16,
+    container: Option<Arc<ContainerAsync<GenericImage>>>,
+}
+
+impl Drop for ContainerGuard {
+    fn drop(&mut self) {
+        if let Some(container) = self.container.take() {
+            // Removed on the runtime that made it, whose connections to Docker are still alive.
+            let (done, wait) = std::sync::mpsc::channel();
+            docker_runtime().spawn(async move {
+                drop(container);
+                let _ = done.send(());
+            });
+            let _ = wait.recv_timeout(Duration::from_secs(30));
+        }
+    }
+}
+
+/// The runtime all container calls run on: it lives as long as the process, unlike the
+/// runtime of each `#[tokio::test]`.
+fn docker_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("qdrant-test-docker")
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for test containers")
+    })
+}
+
+async fn on_docker<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, String>> + Send + 'static,
+) -> Result<T, String> {
+    docker_runtime().spawn(work).await.map_err(|e| format!("the container task panicked: {e}"))?
+}
+
+/// Why Docker could not be used, remembered so that later tests skip at once.
+static DOCKER_FAILURE: OnceLock<String> = OnceLock::new();
+
+/// The container shared by the tests running now.
+static SHARED_CONTAINER: tokio::sync::Mutex<Option<Weak<ContainerGuard>>> = tokio::sync::Mutex::const_new(None);
+
+async fn shared_container() -> Result<Arc<ContainerGuard>, String> {
+    if let Some(reason) = DOCKER_FAILURE.get() {
+        return Err(reason.clone());
+    }
+    let mut slot = SHARED_CONTAINER.lock().await;
+    if let Some(guard) = slot.as_ref().and_then(Weak::upgrade) {
+        return Ok(guard);
+    }
+    let guard = Arc::new(start_container(false, Vec::new()).await?);
+    *slot = Some(Arc::downgrade(&guard));
+    Ok(guard)
+}
+
+/// Starts a container with `env`; with `fixed_ports`, on free host ports chosen here so that a
+/// restart keeps them.
+async fn start_container(fixed_ports: bool, env: Vec<(String, String)>) -> Result<ContainerGuard, String> {
+    if let Some(reason) = DOCKER_FAILURE.get() {
+        return Err(reason.clone());
+    }
+    let ports = if fixed_ports { Some(two_free_ports()?) } else { None };
+    let started = on_docker(async move {
+        let image = GenericImage::new(IMAGE.0, IMAGE.1)
+            .with_exposed_port(HTTP_PORT.tcp())
+            .with_exposed_port(GRPC_PORT.tcp())
+            .with_wait_for(WaitFor::Nothing);
+        let request =
+            env.into_iter().fold(image.with_env_var("QDRANT__TELEMETRY_DISABLED", "true"), |request, (k, v)| {
+                request.with_env_var(k, v)
+            });
+        let request = match ports {
+            Some((http, grpc)) => {
+                request.with_mapped_port(http, HTTP_PORT.tcp()).with_mapped_port(grpc, GRPC_PORT.tcp())
+            }
+            None => request,
+        };
+        let container = request.start().await.map_err(|e| format!("Docker: {e}"))?;
+        let http = container.get_host_port_ipv4(HTTP_PORT.tcp()).await.map_err(|e| format!("Docker: {e}"))?;
+        let grpc = container.get_host_port_ipv4(GRPC_PORT.tcp()).await.map_err(|e| format!("Docker: {e}"))?;
+        Ok((Arc::new(container), http, grpc))
+    })
+    .await;
+    let (container, http, grpc) = match started {
+        Ok(started) => started,
+        Err(reason) => {
+            let _ = DOCKER_FAILURE.set(reason.clone());
+            return Err(reason);
+        }
+    };
+    let guard = ContainerGuard { url: format!("http://127.0.0.1:{grpc}"), http, grpc, container: Some(container) };
+    blocking(move || wait_ready(http, grpc, None)).await?;
+    Ok(guard)
+}

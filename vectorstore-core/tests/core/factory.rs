@@ -1,0 +1,108 @@
+//! The original factory tests: selection by `DECNET_VECTORSTORE_*`, fallbacks, aliases, paths.
+use std::path::{Path, PathBuf};
+
+use vectorstore_core::config::default_sqlite_path;
+use vectorstore_core::{Config, ErrorKind, Metric, backends, open, open_with_fallback};
+
+/// Backends a build may leave out, as the `vectorstore` crate names them.
+const KNOWN: &[&str] = &["sqlite_vec", "pgvector", "qdrant"];
+
+fn config(pairs: &[(&str, &str)]) -> Config {
+    Config::from_vars(pairs.iter().copied()).expect("valid variables")
+}
+
+/// `DECNET_VECTORSTORE_ENABLED=false` selects the Null store whatever the type says.
+#[tokio::test]
+async fn disabled_selects_null_and_ignores_type() {
+    for backend in ["fake", "sqlite_vec", "no_such_backend"] {
+        let store = open(&config(&[("DECNET_VECTORSTORE_ENABLED", "FALSE"), ("DECNET_VECTORSTORE_TYPE", backend)]))
+            .expect("disabled never fails");
+        assert_eq!(store.backend(), "null", "type {backend}");
+    }
+}
+
+/// `DECNET_VECTORSTORE_TYPE=fake` selects the Fake store, and the factory does not initialise it.
+#[tokio::test]
+async fn fake_type_dispatches_to_fake_uninitialised() {
+    let store = open(&config(&[("DECNET_VECTORSTORE_TYPE", "fake")])).unwrap();
+    assert_eq!(store.backend(), "fake");
+    let health = store.health().await;
+    assert!(!health.ok);
+    assert_eq!(health.reason.as_deref(), Some("not initialized"));
+    assert!(!health.degraded);
+}
+
+/// The default backend (sqlite_vec) missing from the build falls back to Fake, degraded.
+#[tokio::test]
+async fn default_backend_missing_falls_back_to_fake() {
+    let store = open(&config(&[])).unwrap();
+    assert_eq!(store.backend(), "fake");
+    store.initialize().await.unwrap();
+    let health = store.health().await;
+    assert!(health.ok && health.degraded, "{health:?}");
+    let reason = health.fallback.expect("a fallback reason");
+    assert!(reason.contains("sqlite_vec"), "{reason}");
+}
+
+/// A missing backend named explicitly is an error, unless a fallback is configured.
+#[tokio::test]
+async fn explicit_missing_backend_errors_unless_fallback_is_set() {
+    let open = |config: &Config| open_with_fallback(config, KNOWN);
+    let err = open(&config(&[("DECNET_VECTORSTORE_TYPE", "pgvector")])).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.message().contains("pgvector") && err.message().contains("FALLBACK"), "{err}");
+
+    let store =
+        open(&config(&[("DECNET_VECTORSTORE_TYPE", "qdrant"), ("DECNET_VECTORSTORE_FALLBACK", "fake")])).unwrap();
+    assert_eq!(store.backend(), "fake");
+    store.initialize().await.unwrap();
+    assert!(store.health().await.degraded);
+
+    let store =
+        open(&config(&[("DECNET_VECTORSTORE_TYPE", "sqlite-vec"), ("DECNET_VECTORSTORE_FALLBACK", "null")])).unwrap();
+    assert_eq!(store.backend(), "null");
+}
+
+/// An unknown type is an error naming it and the registered backends; so is a project
+/// backend when the caller knows of no backends beyond those registered.
+#[tokio::test]
+async fn unknown_type_is_an_error_listing_backends() {
+    let err = open_with_fallback(&config(&[("DECNET_VECTORSTORE_TYPE", "chroma")]), KNOWN).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    let message = err.message();
+    assert!(message.contains("Unsupported vectorstore type") && message.contains("chroma"), "{message}");
+    assert!(message.contains("fake") && message.contains("null"), "{message}");
+    let err = open(&config(&[("DECNET_VECTORSTORE_TYPE", "pgvector")])).unwrap_err();
+    assert!(err.message().contains("Unsupported vectorstore type"), "{err}");
+}
+
+/// `DECNET_VECTORSTORE_PATH` is honoured as given.
+#[test]
+fn path_variable_is_honoured() {
+    let config = config(&[("DECNET_VECTORSTORE_PATH", "/srv/decnet/fp.sqlite")]);
+    assert_eq!(config.sqlite_path(), PathBuf::from("/srv/decnet/fp.sqlite"));
+}
+
+/// With no path and no runtime directory, the file goes to `~/.decnet/vectors.sqlite`.
+#[test]
+fn path_unset_without_runtime_dir_goes_to_home() {
+    let missing_runtime = Path::new("/nonexistent/decnet-runtime");
+    let path = default_sqlite_path(missing_runtime, Some(Path::new("/home/op")));
+    assert_eq!(path, PathBuf::from("/home/op/.decnet/vectors.sqlite"));
+}
+
+/// Aliases and case are accepted, the metric is passed to the store, listing is sorted.
+#[tokio::test]
+async fn aliases_metric_and_listing() {
+    let store =
+        open(&config(&[("DECNET_VECTORSTORE_TYPE", "Memory"), ("DECNET_VECTORSTORE_METRIC", "cosine")])).unwrap();
+    store.initialize().await.unwrap();
+    store.insert("ja3", "a", &[1.0, 1.0], 1).await.unwrap();
+    let kinds = store.kinds().await.unwrap();
+    assert_eq!(kinds[0].metric, Metric::Cosine);
+    let names: Vec<&str> = backends().iter().map(|b| b.name).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert!(names.contains(&"fake") && names.contains(&"null"));
+}

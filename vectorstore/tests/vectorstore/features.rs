@@ -1,0 +1,85 @@
+//! The backends a build links follow this crate's cargo features, and `open` tells a project
+//! backend the build left out (an error naming the feature, or the configured fallback) from a
+//! name that is no backend at all. CI runs this with each backend feature alone and with none.
+
+use vectorstore::{Config, ErrorKind, PROJECT_BACKENDS};
+
+/// Each real backend, whether this build's features link it, and a location for it.
+fn real_backends(dir: &std::path::Path) -> [(&'static str, bool, Vec<(&'static str, String)>); 3] {
+    let sqlite = dir.join("features.sqlite").display().to_string();
+    [
+        ("sqlite_vec", cfg!(feature = "sqlite-vec"), vec![("DECNET_VECTORSTORE_PATH", sqlite)]),
+        (
+            "pgvector",
+            cfg!(feature = "pgvector"),
+            vec![("DECNET_VECTORSTORE_URL", "postgres://u@127.0.0.1:1/db".into())],
+        ),
+        ("qdrant", cfg!(feature = "qdrant"), vec![("DECNET_VECTORSTORE_URL", "http://127.0.0.1:1".into())]),
+    ]
+}
+
+fn config(backend: &str, extra: &[(&str, String)]) -> Config {
+    let vars = std::iter::once(("DECNET_VECTORSTORE_TYPE", backend.to_owned())).chain(extra.iter().cloned());
+    Config::from_vars(vars.map(|(k, v)| (k.to_owned(), v))).expect("valid variables")
+}
+
+#[test]
+fn each_backend_is_linked_exactly_when_its_feature_is_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let compiled = vectorstore::compiled_backends();
+    for (name, enabled, location) in real_backends(dir.path()) {
+        assert!(PROJECT_BACKENDS.contains(&name), "{name} is a project backend");
+        assert_eq!(compiled.contains(&name), enabled, "{name} linked: {compiled:?}");
+        match vectorstore::open(&config(name, &location)) {
+            Ok(store) => {
+                assert!(enabled, "{name} opened although its feature is off");
+                assert_eq!(store.backend(), name);
+            }
+            Err(err) => {
+                assert!(!enabled, "{name} failed to open although linked: {err}");
+                assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+                assert!(err.message().contains("not compiled") && err.message().contains(name), "{err}");
+            }
+        }
+    }
+    for always in ["fake", "null"] {
+        assert!(compiled.contains(&always), "{always} is always linked: {compiled:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_left_out_backend_uses_the_configured_fallback_and_an_unknown_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, enabled, location) in real_backends(dir.path()) {
+        if enabled {
+            continue;
+        }
+        let mut extra = location.clone();
+        extra.push(("DECNET_VECTORSTORE_FALLBACK", "null".into()));
+        let store = vectorstore::open(&config(name, &extra)).expect("the fallback store");
+        assert_eq!(store.backend(), "null", "{name} falls back to null");
+        store.initialize().await.unwrap();
+        assert!(store.health().await.degraded, "a fallback is reported as degraded");
+    }
+    let err = vectorstore::open(&config("chroma", &[])).expect_err("no such backend");
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.message().contains("chroma") && err.message().contains("Unsupported"), "{err}");
+}
+
+#[tokio::test]
+async fn the_default_store_is_sqlite_vec_when_linked_and_else_a_degraded_fake() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("default.sqlite").display().to_string();
+    let config = Config::from_vars([("DECNET_VECTORSTORE_PATH".to_owned(), path)]).unwrap();
+    let store = vectorstore::open(&config).unwrap();
+    store.initialize().await.unwrap();
+    let health = store.health().await;
+    if cfg!(feature = "sqlite-vec") {
+        assert_eq!(store.backend(), "sqlite_vec");
+        assert!(health.ok && !health.degraded, "{health:?}");
+    } else {
+        assert_eq!(store.backend(), "fake");
+        assert!(health.ok && health.degraded, "{health:?}");
+    }
+    store.close().await.unwrap();
+}

@@ -1,0 +1,164 @@
+//! JSON Lines export and import: bit-exact round trips, and what a bad line leaves behind.
+
+use std::io::Cursor;
+
+use vectorstore::transfer::{ExportOptions, Format, ImportOptions, TransferSummary, export, export_to_string, import};
+use vectorstore::{ErrorKind, FakeVectorStore, Metric, NewVector, VectorStore};
+use vectorstore_conformance::check::snapshot;
+use vectorstore_testkit::data::Rng;
+
+async fn store() -> FakeVectorStore {
+    let store = FakeVectorStore::new();
+    store.initialize().await.unwrap();
+    store
+}
+
+async fn import_str(store: &dyn VectorStore, text: &str, batch_size: usize) -> vectorstore::Result<TransferSummary> {
+    import(store, &mut Cursor::new(text.as_bytes()), &ImportOptions { batch_size, ..Default::default() }, &mut |_| {})
+        .await
+}
+
+#[tokio::test]
+async fn export_then_import_is_bit_exact_with_kinds_and_metrics() {
+    let source = store().await;
+    source.create_kind("dwell", 3, Metric::Cosine).await.unwrap();
+    source.create_kind("empty", 7, Metric::Dot).await.unwrap();
+    let mut rng = Rng::new(9);
+    for i in 0..2500 {
+        let v = vec![rng.gaussian(), -0.0, f32::from_bits(1 + i)];
+        source.insert("dwell", &format!("s{i}"), &v, 1 + i % 3).await.unwrap();
+    }
+    source.insert("ja3", "\"quoted\"\n'id'", &[f32::MAX, f32::MIN_POSITIVE], 1).await.unwrap();
+
+    let mut out = Vec::new();
+    let mut events = 0;
+    let summary =
+        export(&source, &mut out, &ExportOptions { page_size: 333, ..Default::default() }, &mut |_| events += 1)
+            .await
+            .unwrap();
+    assert_eq!(summary, TransferSummary { kinds: 3, records: 2501 });
+    assert!(events > 3, "progress was reported");
+
+    let target = store().await;
+    let imported = import_str(&target, std::str::from_utf8(&out).unwrap(), 700).await.unwrap();
+    assert_eq!(imported, TransferSummary { kinds: 3, records: 2501 });
+    assert_eq!(snapshot(&target).await, snapshot(&source).await);
+
+    // Importing again changes nothing: records are upserts.
+    import_str(&target, std::str::from_utf8(&out).unwrap(), 700).await.unwrap();
+    assert_eq!(snapshot(&target).await, snapshot(&source).await);
+}
+
+#[tokio::test]
+async fn export_can_choose_kinds_and_refuses_unknown_ones() {
+    let source = store().await;
+    source.insert("a", "1", &[1.0], 1).await.unwrap();
+    source.insert("b", "1", &[1.0], 1).await.unwrap();
+    let mut out = Vec::new();
+    let options = ExportOptions { kinds: vec!["b".into()], ..Default::default() };
+    let summary = export(&source, &mut out, &options, &mut |_| {}).await.unwrap();
+    assert_eq!(summary.records, 1);
+    assert!(String::from_utf8(out).unwrap().lines().all(|l| l.contains("\"kind\":\"b\"")));
+    let options = ExportOptions { kinds: vec!["c".into()], ..Default::default() };
+    let err = export(&source, &mut Vec::new(), &options, &mut |_| {}).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+}
+
+#[tokio::test]
+async fn a_bad_line_stops_the_import_naming_it_and_keeps_only_whole_earlier_batches() {
+    let mut lines = vec![r#"{"kind":"ja3","dim":2,"metric":"l2"}"#.to_owned()];
+    for i in 0..10 {
+        lines.push(format!(r#"{{"kind":"ja3","id":"r{i}","vector":[{i},1]}}"#));
+    }
+    // Line 9 (1-based) is the 8th record: batches of 3 are r0-r2, r3-r5 (written), r6-r8 (not).
+    lines[8] = r#"{"kind":"ja3","id":"r7","vector":[1,"x"]}"#.to_owned();
+    let target = store().await;
+    let err = import_str(&target, &lines.join("\n"), 3).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.message().starts_with("line 9:"), "{err}");
+    let ids: Vec<String> = target.scan("ja3", None, 100).await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(ids, ["r0", "r1", "r2", "r3", "r4", "r5"]);
+}
+
+#[tokio::test]
+async fn every_kind_of_bad_line_is_named() {
+    let cases = [
+        ("not json", ErrorKind::InvalidArgument),
+        ("[1,2]", ErrorKind::InvalidArgument),
+        (r#"{"id":"x","vector":[1]}"#, ErrorKind::InvalidArgument),
+        (r#"{"kind":"Bad","id":"x","vector":[1]}"#, ErrorKind::InvalidKind),
+        (r#"{"kind":"ja3","id":"","vector":[1]}"#, ErrorKind::InvalidId),
+        (r#"{"kind":"ja3","id":"x","vector":[]}"#, ErrorKind::InvalidVector),
+        (r#"{"kind":"ja3","id":"x","vector":[1e39]}"#, ErrorKind::InvalidVector),
+        (r#"{"kind":"ja3","id":"x","vector":[1],"extractor_version":0}"#, ErrorKind::InvalidArgument),
+        (r#"{"kind":"ja3","id":"x","vector":[1,2],"dim":3}"#, ErrorKind::InvalidArgument),
+        (r#"{"kind":"ja3","id":"x","vector":[1,2,3]}"#, ErrorKind::DimensionMismatch),
+        (r#"{"kind":"ja3","dim":2,"metric":"cosine"}"#, ErrorKind::MetricMismatch),
+        (r#"{"kind":"ja3","dim":5,"metric":"l2"}"#, ErrorKind::DimensionMismatch),
+        (r#"{"kind":"new","dim":2,"metric":"hamming"}"#, ErrorKind::InvalidArgument),
+    ];
+    for (line, kind) in cases {
+        let target = store().await;
+        target.insert_many("ja3", &[NewVector::new("seed", vec![1.0, 2.0])]).await.unwrap();
+        let text = format!("{}\n\n{line}\n", r#"{"kind":"ja3","id":"ok","vector":[3,4]}"#);
+        let err = import_str(&target, &text, 100).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{line}: {err}");
+        assert!(err.message().starts_with("line 3:"), "{line}: {err}");
+        assert!(target.get("ja3", "ok").await.unwrap().is_none(), "{line}: the batch with the bad line was written");
+    }
+}
+
+#[tokio::test]
+async fn export_format_is_one_object_per_line() {
+    let source = store().await;
+    source.insert("ja3", "a", &[0.5, -0.0], 2).await.unwrap();
+    let text = export_to_string(&source).await.unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0], serde_json::json!({"kind": "ja3", "dim": 2, "metric": "l2"}));
+    assert_eq!(
+        lines[1],
+        serde_json::json!({"kind": "ja3", "id": "a", "vector": [0.5, -0.0], "dim": 2, "extractor_version": 2})
+    );
+}
+
+#[tokio::test]
+async fn binary_round_trip_is_bit_exact_and_smaller() {
+    let source = store().await;
+    source.create_kind("wide", 64, Metric::Dot).await.unwrap();
+    let mut rng = Rng::new(3);
+    for i in 0..300 {
+        source.insert("wide", &format!("id-{i}"), &rng.gaussian_vector(64), 1 + i % 4).await.unwrap();
+    }
+    let binary_options = ExportOptions { format: Format::Binary, ..Default::default() };
+    let mut binary = Vec::new();
+    export(&source, &mut binary, &binary_options, &mut |_| {}).await.unwrap();
+    let json = export_to_string(&source).await.unwrap();
+    assert!(binary.len() * 2 < json.len(), "binary {} bytes vs JSON {}", binary.len(), json.len());
+
+    let target = store().await;
+    let options = ImportOptions { batch_size: 64, format: Format::Binary };
+    let summary = import(&target, &mut Cursor::new(&binary), &options, &mut |_| {}).await.unwrap();
+    assert_eq!(summary.records, 300);
+    assert_eq!(snapshot(&target).await, snapshot(&source).await);
+
+    // A truncated file is an error, not a silent partial import; nothing of its last batch lands.
+    let truncated = &binary[..binary.len() - 100];
+    let target = store().await;
+    let err = import(&target, &mut Cursor::new(truncated), &options, &mut |_| {}).await.unwrap_err();
+    assert!(err.message().contains("truncated"), "{err}");
+    assert_eq!(target.kinds().await.unwrap()[0].count % 64, 0, "whole batches only");
+
+    // Garbage is refused without allocating what its lengths claim.
+    let err = import(
+        &store().await,
+        &mut Cursor::new(b"DNVSTORE\x01\0\0\0R\x03ja3\xff\xff".as_slice()),
+        &options,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidId, "{err}");
+    let err =
+        import(&store().await, &mut Cursor::new(b"not a file".as_slice()), &options, &mut |_| {}).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+}
