@@ -1,7 +1,7 @@
 //! [`PgVectorStore`]: the [`VectorStore`] contract on PostgreSQL + pgvector.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use sqlx::Connection;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
@@ -60,7 +60,7 @@ impl fmt::Debug for PgVectorStore {
 impl PgVectorStore {
     /// A store for `config` (`DECNET_VECTORSTORE_URL` plus the `PGVECTOR_*` options), not
     /// connected yet. A bad setting is a `Config` error.
-    pub fn new(config: &Config) -> Result<Self> {
+    pub fn from_config(config: &Config) -> Result<Self> {
         PgVectorStore::with_config(PgVectorConfig::from_config(config)?)
     }
 
@@ -328,13 +328,13 @@ fn kind_vanished(kind: &str) -> Error {
     .with_context("backend", NAME)
 }
 
-/// Opens an uninitialised store (the registration's `open`).
-pub(crate) fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
-    Ok(Arc::new(PgVectorStore::new(config)?))
+/// The [`BackendRegistration::purge`](vectorstore_core::BackendRegistration::purge) of this
+/// backend: drops the configuration's schema with everything in it.
+pub fn purge(config: Config) -> vectorstore_core::PurgeFuture {
+    Box::pin(drop_schema(config))
 }
 
-/// Drops the configuration's schema with everything in it (the registration's `purge`).
-pub(crate) async fn purge(config: Config) -> Result<()> {
+async fn drop_schema(config: Config) -> Result<()> {
     let config = PgVectorConfig::from_config(&config)?;
     let names = Names::new(&config.schema);
     let options = config.connect_options();

@@ -31,6 +31,10 @@ pub const DEFAULT_SCHEMA: &str = "decnet_vectorstore";
 pub const DEFAULT_POOL_SIZE: u32 = 10;
 /// Milliseconds a call waits for a connection when `ACQUIRE_TIMEOUT_MS` is unset.
 pub const DEFAULT_ACQUIRE_TIMEOUT_MS: u64 = 5_000;
+
+/// Bounds of `ACQUIRE_TIMEOUT_MS`.
+const MIN_ACQUIRE: Duration = Duration::from_millis(1);
+const MAX_ACQUIRE: Duration = Duration::from_secs(3_600);
 /// HNSW defaults, above pgvector's (m 16, ef_construction 64, ef_search 40): behavioural
 /// fingerprints form tight clusters (many sessions per tool), where HNSW can miss a whole
 /// cluster for a query that falls between clusters. On such data (the conformance suite's:
@@ -181,21 +185,22 @@ impl PgVectorConfig {
         })?;
         let schema = config.option(NAME, "SCHEMA").map_or_else(|| DEFAULT_SCHEMA.to_owned(), |s| s.trim().to_owned());
         check_schema(&schema, "DECNET_VECTORSTORE_PGVECTOR_SCHEMA")?;
-        let pool_size = config.parse_option::<u32>(NAME, "POOL_SIZE")?.unwrap_or(DEFAULT_POOL_SIZE);
-        in_range("POOL_SIZE", pool_size.into(), 1, 1_000)?;
-        let acquire_ms = config.parse_option::<u64>(NAME, "ACQUIRE_TIMEOUT_MS")?.unwrap_or(DEFAULT_ACQUIRE_TIMEOUT_MS);
-        in_range("ACQUIRE_TIMEOUT_MS", acquire_ms, 1, 3_600_000)?;
+        let pool_size = config.ranged_option(NAME, "POOL_SIZE", 1..=1_000)?.unwrap_or(DEFAULT_POOL_SIZE);
+        let acquire_timeout = config
+            .duration_option(NAME, "ACQUIRE_TIMEOUT_MS", Duration::from_millis(1), MIN_ACQUIRE..=MAX_ACQUIRE)?
+            .unwrap_or(Duration::from_millis(DEFAULT_ACQUIRE_TIMEOUT_MS));
         let index = config.parse_option::<IndexKind>(NAME, "INDEX")?.unwrap_or(IndexKind::Hnsw);
-        let hnsw = HnswParams {
-            m: config.parse_option(NAME, "HNSW_M")?.unwrap_or(DEFAULT_HNSW.m),
-            ef_construction: config.parse_option(NAME, "HNSW_EF_CONSTRUCTION")?.unwrap_or(DEFAULT_HNSW.ef_construction),
-            ef_search: config.parse_option(NAME, "HNSW_EF_SEARCH")?.unwrap_or(DEFAULT_HNSW.ef_search),
-        };
         // pgvector's own limits, checked here so that a bad value fails at open, not at the
         // first kind creation.
-        in_range("HNSW_M", hnsw.m.into(), 2, 100)?;
-        in_range("HNSW_EF_CONSTRUCTION", hnsw.ef_construction.into(), 4, 1_000)?;
-        in_range("HNSW_EF_SEARCH", hnsw.ef_search.into(), 1, MAX_EF_SEARCH.into())?;
+        let hnsw = HnswParams {
+            m: config.ranged_option(NAME, "HNSW_M", 2..=100)?.unwrap_or(DEFAULT_HNSW.m),
+            ef_construction: config
+                .ranged_option(NAME, "HNSW_EF_CONSTRUCTION", 4..=1_000)?
+                .unwrap_or(DEFAULT_HNSW.ef_construction),
+            ef_search: config
+                .ranged_option(NAME, "HNSW_EF_SEARCH", 1..=MAX_EF_SEARCH)?
+                .unwrap_or(DEFAULT_HNSW.ef_search),
+        };
         if hnsw.ef_construction < 2 * hnsw.m {
             return Err(config_error(format!(
                 "invalid DECNET_VECTORSTORE_PGVECTOR_HNSW_EF_CONSTRUCTION {}: must be at least twice HNSW_M ({})",
@@ -216,7 +221,7 @@ impl PgVectorConfig {
             redacted_url,
             schema,
             pool_size,
-            acquire_timeout: Duration::from_millis(acquire_ms),
+            acquire_timeout,
             index,
             hnsw,
             ssl_mode,
@@ -259,14 +264,6 @@ pub fn check_schema(schema: &str, what: &str) -> Result<()> {
             "invalid {what} {:?}: a schema must match ^[a-z_][a-z0-9_]{{0,62}}$ and not start with pg_",
             shown(schema)
         )))
-    }
-}
-
-fn in_range(key: &str, value: u64, low: u64, high: u64) -> Result<()> {
-    if (low..=high).contains(&value) {
-        Ok(())
-    } else {
-        Err(config_error(format!("invalid DECNET_VECTORSTORE_PGVECTOR_{key} {value}: must be {low}..={high}")))
     }
 }
 

@@ -7,10 +7,12 @@ mod error;
 mod schema;
 mod search;
 
-pub use backend::PgVectorStore;
-pub use config::{HnswParams, IndexKind, PgVectorConfig, SslMode};
+use std::sync::Arc;
+
+pub use backend::{PgVectorStore, purge};
+pub use config::{HnswParams, IndexKind, PgVectorConfig, SslMode, isolate};
 use vectorstore_core::limits::{MAX_DIM, MAX_K};
-use vectorstore_core::{BackendRegistration, Capabilities, Metric, PurgeFuture, SearchKind};
+use vectorstore_core::{BackendRegistration, Capabilities, Config, Metric, Result, SearchKind, VectorStore};
 
 /// Registered name of this backend (`DECNET_VECTORSTORE_TYPE=pgvector`).
 pub const NAME: &str = "pgvector";
@@ -27,18 +29,18 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     shared: true,
 };
 
-fn purge(config: vectorstore_core::Config) -> PurgeFuture {
-    Box::pin(backend::purge(config))
+fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
+    Ok(Arc::new(PgVectorStore::from_config(config)?))
 }
 
-inventory::submit! {
+vectorstore_core::inventory::submit! {
     BackendRegistration {
         name: NAME,
         aliases: &["pg_vector", "postgres", "postgresql"],
         summary: "PostgreSQL + pgvector: shared by many processes, HNSW index per kind",
         capabilities: CAPABILITIES,
-        open: backend::open,
-        isolate: config::isolate,
+        open,
+        isolate,
         purge,
     }
 }

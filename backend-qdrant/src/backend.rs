@@ -1,36 +1,23 @@
-//! [`QdrantVectorStore`]: the contract on a Qdrant server, one collection per kind.
+//! [`QdrantStore`]: the contract on a Qdrant server, one collection per kind.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 
 use futures::{StreamExt, TryStreamExt};
 use qdrant_client::qdrant::PointStruct;
 use vectorstore_core::distance::sort_neighbors;
-use vectorstore_core::limits::{MAX_DIM, MAX_K, MAX_KINDS};
+use vectorstore_core::limits::MAX_KINDS;
 use vectorstore_core::{
     Capabilities, Config, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector,
     Result, SearchKind, VectorRecord, VectorStore, async_trait, validate,
 };
 
-use crate::NAME;
-use crate::config::QdrantOptions;
+use crate::config::QdrantConfig;
 use crate::core::{Connection, Search, Upsert};
 use crate::scan;
 use crate::schema::{self, KindMeta};
-
-/// What the backend can do at best; an instance without `EXACT` reports approximate search.
-pub const CAPABILITIES: Capabilities = Capabilities {
-    metrics: &Metric::ALL,
-    persistent: true,
-    stores_data: true,
-    search: SearchKind::Exact,
-    max_dim: MAX_DIM,
-    max_k: MAX_K,
-    // A batch is sent in several requests, each applied on its own.
-    atomic_batches: false,
-    shared: true,
-};
+use crate::{CAPABILITIES, NAME};
 
 /// Most bytes of vectors and payload put in one upsert request (Qdrant refuses requests over
 /// 32 MiB by default).
@@ -49,10 +36,10 @@ const PARALLEL_READS: usize = 16;
 /// whose id is the UUIDv5 of `(kind, id)`; its payload keeps the id, the extractor version
 /// (indexed, so version filters apply inside the search) and the id's sort keys (see "Scans
 /// in id order" in the crate docs). Writes wait until they are visible to reads.
-pub struct QdrantVectorStore {
+pub struct QdrantStore {
     life: Lifecycle,
     connection: RwLock<Option<Connection>>,
-    options: QdrantOptions,
+    options: QdrantConfig,
     /// Kinds seen so far; dropped entries are re-read when Qdrant reports the collection gone
     /// or of another size (another process dropped or re-created it).
     kinds: RwLock<HashMap<String, KindMeta>>,
@@ -63,22 +50,27 @@ pub struct QdrantVectorStore {
     creating: tokio::sync::Mutex<()>,
 }
 
-impl fmt::Debug for QdrantVectorStore {
+impl fmt::Debug for QdrantStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("QdrantVectorStore").field("state", &self.life.state()).field("options", &self.options).finish()
+        f.debug_struct("QdrantStore").field("state", &self.life.state()).field("options", &self.options).finish()
     }
 }
 
 /// How a batch is checked against the kind it is written to.
 type KindCheck<'a> = &'a (dyn Fn(&KindInfo) -> Result<()> + Send + Sync);
 
-impl QdrantVectorStore {
-    /// A store for the server and options `config` describes. Does no I/O: the connection is
-    /// made by [`initialize`](VectorStore::initialize).
-    pub fn open(config: &Config) -> Result<Self> {
-        let options = QdrantOptions::from_config(config)?;
+impl QdrantStore {
+    /// A store for the server and options `config` describes (see
+    /// [`QdrantConfig::from_config`]). Does no I/O: the connection is made by
+    /// [`initialize`](VectorStore::initialize).
+    pub fn from_config(config: &Config) -> Result<Self> {
+        QdrantStore::with_config(QdrantConfig::from_config(config)?)
+    }
+
+    /// A store for an already parsed configuration, not connected yet.
+    pub fn with_config(options: QdrantConfig) -> Result<Self> {
         let connection = Connection::new(options.clone())?;
-        Ok(QdrantVectorStore {
+        Ok(QdrantStore {
             life: Lifecycle::new(),
             connection: RwLock::new(Some(connection)),
             options,
@@ -88,8 +80,8 @@ impl QdrantVectorStore {
         })
     }
 
-    /// The options in force.
-    pub fn options(&self) -> &QdrantOptions {
+    /// The parsed configuration.
+    pub fn config(&self) -> &QdrantConfig {
         &self.options
     }
 
@@ -392,12 +384,8 @@ fn last_of_each_id(items: &[NewVector]) -> Vec<&NewVector> {
 }
 
 /// Opens the store for the registry (no I/O).
-pub(crate) fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
-    Ok(Arc::new(QdrantVectorStore::open(config)?))
-}
-
 #[async_trait]
-impl VectorStore for QdrantVectorStore {
+impl VectorStore for QdrantStore {
     fn backend(&self) -> &'static str {
         NAME
     }
@@ -564,11 +552,12 @@ impl VectorStore for QdrantVectorStore {
     }
 }
 
-/// Deletes every collection of this store under the configured prefix (a namespace made by
+/// The [`BackendRegistration::purge`](vectorstore_core::BackendRegistration::purge) of this
+/// backend: deletes every collection of this store under the configured prefix (a namespace made by
 /// [`crate::config::isolate`]). Collections without this store's metadata are left alone.
-pub(crate) fn purge(config: Config) -> vectorstore_core::PurgeFuture {
+pub fn purge(config: Config) -> vectorstore_core::PurgeFuture {
     Box::pin(async move {
-        let options = QdrantOptions::from_config(&config)?;
+        let options = QdrantConfig::from_config(&config)?;
         let prefix = options.prefix.clone();
         let connection = Connection::new(options)?;
         for name in connection.collections().await? {

@@ -1,4 +1,4 @@
-//! [`QdrantOptions`]: the server URL and the `DECNET_VECTORSTORE_QDRANT_*` options, parsed and
+//! [`QdrantConfig`]: the server URL and the `DECNET_VECTORSTORE_QDRANT_*` options, parsed and
 //! checked once when the store is opened.
 
 use std::fmt;
@@ -22,6 +22,18 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Points per upsert request used when `DECNET_VECTORSTORE_QDRANT_BATCH_SIZE` is unset.
 pub const DEFAULT_BATCH_SIZE: usize = 256;
+
+/// Bounds of `TIMEOUT_MS`: long enough for a busy cluster, short enough to notice a dead one.
+const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+const MAX_TIMEOUT: Duration = Duration::from_secs(3_600);
+
+/// Most shards and replicas accepted (far above any real cluster; a typo is caught here, a
+/// value the server cannot satisfy is refused by the server).
+const MAX_SHARDS: u32 = 1_000;
+const MAX_REPLICATION_FACTOR: u32 = 100;
+
+/// Largest HNSW `m`, `ef_construct` or `ef` accepted.
+const MAX_HNSW_PARAMETER: u64 = 100_000;
 
 /// Longest collection prefix accepted: with the longest kind (48) and an isolation tag it
 /// stays far below Qdrant's 255-byte limit on collection names.
@@ -118,28 +130,12 @@ impl FromStr for WriteOrdering {
     }
 }
 
-/// A boolean option: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, any case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Flag(bool);
-
-impl FromStr for Flag {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Ok(Flag(true)),
-            "false" | "0" | "no" | "off" => Ok(Flag(false)),
-            _ => Err("expected true or false".to_owned()),
-        }
-    }
-}
-
-/// Everything the Qdrant store is configured with. Built by [`QdrantOptions::from_config`];
+/// Everything the Qdrant store is configured with. Built by [`QdrantConfig::from_config`];
 /// `Debug` never shows the API key.
 #[derive(Clone, PartialEq)]
-pub struct QdrantOptions {
+pub struct QdrantConfig {
     /// gRPC URL (`http://host:6334`, or `https://…` for TLS). May hold credentials: show it
-    /// only through [`QdrantOptions::shown_url`].
+    /// only through [`QdrantConfig::shown_url`].
     pub url: String,
     /// Sent as the `api-key` header; a secret.
     pub api_key: Option<String>,
@@ -173,9 +169,9 @@ pub struct QdrantOptions {
     pub default_metric: Metric,
 }
 
-impl fmt::Debug for QdrantOptions {
+impl fmt::Debug for QdrantConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("QdrantOptions")
+        f.debug_struct("QdrantConfig")
             .field("url", &self.shown_url())
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
             .field("prefix", &self.prefix)
@@ -196,7 +192,7 @@ impl fmt::Debug for QdrantOptions {
     }
 }
 
-impl QdrantOptions {
+impl QdrantConfig {
     /// Reads the URL and the `DECNET_VECTORSTORE_QDRANT_*` options of `config`. A value that
     /// does not parse or is out of range is a `Config` error naming the variable (the API key
     /// is never repeated).
@@ -205,27 +201,26 @@ impl QdrantOptions {
         check_url(&url)?;
         let prefix = config.option(NAME, "COLLECTION_PREFIX").map_or(DEFAULT_PREFIX, str::trim).to_owned();
         check_prefix(&prefix)?;
-        let timeout_ms: u64 = at_least(config, "TIMEOUT_MS", 1)?.unwrap_or(DEFAULT_TIMEOUT.as_millis() as u64);
-        let batch_size: u64 = at_least(config, "BATCH_SIZE", 1)?.unwrap_or(DEFAULT_BATCH_SIZE as u64);
-        if batch_size > MAX_BATCH as u64 {
-            return Err(invalid("BATCH_SIZE", &batch_size.to_string(), &format!("the most is {MAX_BATCH}")));
-        }
-        let options = QdrantOptions {
+        let timeout = config
+            .duration_option(NAME, "TIMEOUT_MS", Duration::from_millis(1), MIN_TIMEOUT..=MAX_TIMEOUT)?
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let batch_size = config.ranged_option(NAME, "BATCH_SIZE", 1..=MAX_BATCH)?.unwrap_or(DEFAULT_BATCH_SIZE);
+        let options = QdrantConfig {
             url,
             api_key: config.option(NAME, "API_KEY").map(|key| key.trim().to_owned()),
             prefix,
-            timeout: Duration::from_millis(timeout_ms),
-            shard_number: at_least(config, "SHARD_NUMBER", 1)?,
-            replication_factor: at_least(config, "REPLICATION_FACTOR", 1)?,
+            timeout,
+            shard_number: config.ranged_option(NAME, "SHARD_NUMBER", 1..=MAX_SHARDS)?,
+            replication_factor: config.ranged_option(NAME, "REPLICATION_FACTOR", 1..=MAX_REPLICATION_FACTOR)?,
             write_consistency: config.parse_option(NAME, "WRITE_CONSISTENCY")?,
             read_consistency: config.parse_option(NAME, "READ_CONSISTENCY")?,
             write_ordering: config.parse_option(NAME, "WRITE_ORDERING")?,
-            on_disk: config.parse_option::<Flag>(NAME, "ON_DISK")?.is_some_and(|flag| flag.0),
-            hnsw_m: config.parse_option(NAME, "HNSW_M")?,
-            hnsw_ef_construct: at_least(config, "HNSW_EF_CONSTRUCT", 4)?,
-            hnsw_ef: at_least(config, "HNSW_EF", 1)?,
-            exact: config.parse_option::<Flag>(NAME, "EXACT")?.is_some_and(|flag| flag.0),
-            batch_size: batch_size as usize,
+            on_disk: config.flag_option(NAME, "ON_DISK")?.unwrap_or(false),
+            hnsw_m: config.ranged_option(NAME, "HNSW_M", 0..=MAX_HNSW_PARAMETER)?,
+            hnsw_ef_construct: config.ranged_option(NAME, "HNSW_EF_CONSTRUCT", 4..=MAX_HNSW_PARAMETER)?,
+            hnsw_ef: config.ranged_option(NAME, "HNSW_EF", 1..=MAX_HNSW_PARAMETER)?,
+            exact: config.flag_option(NAME, "EXACT")?.unwrap_or(false),
+            batch_size,
             default_metric: config.metric,
         };
         if let (Some(WriteConsistency::Replicas(n)), Some(replicas)) =
@@ -261,7 +256,7 @@ impl QdrantOptions {
 /// The configuration of a namespace named by `tag` on the same server: the collection prefix
 /// becomes `<prefix><tag>_`.
 pub fn isolate(config: &Config, tag: &str) -> Result<Config> {
-    let base = QdrantOptions::from_config(config)?;
+    let base = QdrantConfig::from_config(config)?;
     if tag.is_empty() || !tag.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
         return Err(Error::new(
             ErrorKind::Config,
@@ -271,18 +266,6 @@ pub fn isolate(config: &Config, tag: &str) -> Result<Config> {
     let prefix = format!("{}{tag}_", base.prefix);
     check_prefix(&prefix)?;
     Ok(config.clone().with_option(NAME, "COLLECTION_PREFIX", prefix))
-}
-
-/// An integer option that must be at least `min`.
-fn at_least<T>(config: &Config, key: &str, min: T) -> Result<Option<T>>
-where
-    T: FromStr + PartialOrd + fmt::Display + Copy,
-    T::Err: fmt::Display,
-{
-    match config.parse_option::<T>(NAME, key)? {
-        Some(value) if value < min => Err(invalid(key, &value.to_string(), &format!("the least is {min}"))),
-        other => Ok(other),
-    }
 }
 
 fn check_url(url: &str) -> Result<()> {

@@ -14,7 +14,7 @@ use qdrant_client::qdrant::{
 use qdrant_client::{Qdrant, QdrantError};
 use vectorstore_core::{Error, ErrorKind, Result};
 
-use crate::config::{QdrantOptions, ReadConsistency, WriteOrdering};
+use crate::config::{QdrantConfig, ReadConsistency, WriteOrdering};
 use crate::error::{Redactor, is_already_exists, is_dimension_error, is_missing_order_index, is_not_found, map_error};
 use crate::schema;
 
@@ -22,7 +22,7 @@ use crate::schema;
 #[derive(Clone)]
 pub(crate) struct Connection {
     client: Qdrant,
-    options: QdrantOptions,
+    options: QdrantConfig,
     redactor: Redactor,
 }
 
@@ -69,7 +69,7 @@ pub(crate) struct Scroll<'a> {
 
 impl Connection {
     /// A client for the configured server. Does no I/O: gRPC connects on first use.
-    pub(crate) fn new(options: QdrantOptions) -> Result<Connection> {
+    pub(crate) fn new(options: QdrantConfig) -> Result<Connection> {
         let redactor = Redactor::new(&options.url, options.api_key.as_deref());
         // The client's version check blocks and prints: this store reports versions in health instead.
         let client = Qdrant::from_url(&options.url)

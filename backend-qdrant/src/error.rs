@@ -86,7 +86,9 @@ pub(crate) fn map_error(err: QdrantError, what: &str, redactor: &Redactor) -> Er
         other => (ErrorKind::Backend, other.to_string()),
     };
     // The client's own Display adds response metadata; only code and message are kept, cleaned.
-    Error::new(kind, redactor.clean(&format!("qdrant {what} failed: {detail}"))).with_context("backend", crate::NAME)
+    Error::new(kind, redactor.clean(&format!("qdrant {what} failed: {detail}")))
+        .with_context("backend", crate::NAME)
+        .with_redacted_source(&err, |text| redactor.clean(text))
 }
 
 /// True for the failures that mean "the server cannot be reached right now".

@@ -13,20 +13,43 @@ pub mod codec {
     pub use crate::schema::{collection_name, decode_vector, encode_vector, payload, point_uuid, sort_keys};
 }
 
-pub use backend::{CAPABILITIES, QdrantVectorStore};
-pub use config::QdrantOptions;
+use std::sync::Arc;
+
+use vectorstore_core::limits::{MAX_DIM, MAX_K};
+use vectorstore_core::{BackendRegistration, Capabilities, Config, Metric, Result, SearchKind, VectorStore};
+
+pub use backend::{QdrantStore, purge};
+pub use config::{QdrantConfig, isolate};
 
 /// Registered name of this backend (`DECNET_VECTORSTORE_TYPE=qdrant`).
 pub const NAME: &str = "qdrant";
 
+/// What a store with the default options can do: every metric, approximate (HNSW) search, and
+/// a server shared by many processes. With `EXACT=true` a store reports exact search.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    metrics: &Metric::ALL,
+    persistent: true,
+    stores_data: true,
+    search: SearchKind::Approximate,
+    max_dim: MAX_DIM,
+    max_k: MAX_K,
+    // A batch is sent in several requests, each applied on its own.
+    atomic_batches: false,
+    shared: true,
+};
+
+fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
+    Ok(Arc::new(QdrantStore::from_config(config)?))
+}
+
 vectorstore_core::inventory::submit! {
-    vectorstore_core::BackendRegistration {
+    BackendRegistration {
         name: NAME,
         aliases: &[],
         summary: "Qdrant server or cluster over gRPC: one collection per kind, HNSW or exact search",
         capabilities: CAPABILITIES,
-        open: backend::open,
-        isolate: config::isolate,
-        purge: backend::purge,
+        open,
+        isolate,
+        purge,
     }
 }

@@ -16,7 +16,7 @@ use qdrant_client::{Payload, qdrant};
 use uuid::Uuid;
 use vectorstore_core::{Error, ErrorKind, Metric, Result, SCHEMA_VERSION, VectorRecord};
 
-use crate::config::QdrantOptions;
+use crate::config::QdrantConfig;
 
 /// Payload field holding the caller's id, verbatim.
 pub const ID_FIELD: &str = "id";
@@ -213,7 +213,7 @@ pub fn loose_score_threshold(metric: Metric, max_distance: f32) -> Option<f32> {
 }
 
 /// The request that creates the collection of `kind`, described in its metadata.
-pub fn create_collection(name: &str, kind: &str, meta: KindMeta, options: &QdrantOptions) -> CreateCollection {
+pub fn create_collection(name: &str, kind: &str, meta: KindMeta, options: &QdrantConfig) -> CreateCollection {
     let mut vectors = VectorParamsBuilder::new(meta.dim as u64, distance_of(meta.metric));
     if options.on_disk {
         // `on_disk` is what servers before 1.19 understand; newer ones prefer `memory`, which

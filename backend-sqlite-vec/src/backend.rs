@@ -59,18 +59,20 @@ struct Pools {
 }
 
 impl SqliteVecStore {
-    fn new(settings: SqliteVecConfig) -> Self {
-        SqliteVecStore {
+    /// A store for the location and options of `config` (see [`SqliteVecConfig::from_config`]).
+    /// Does no I/O: the file is opened by [`initialize`](VectorStore::initialize).
+    pub fn from_config(config: &Config) -> Result<Self> {
+        SqliteVecStore::with_config(SqliteVecConfig::from_config(config)?)
+    }
+
+    /// A store for an already parsed configuration, not opened yet.
+    pub fn with_config(settings: SqliteVecConfig) -> Result<Self> {
+        Ok(SqliteVecStore {
             settings,
             life: Lifecycle::new(),
             transition: tokio::sync::Mutex::new(()),
             pools: OnceLock::new(),
-        }
-    }
-
-    /// A store for the location and options of `config` (see [`SqliteVecConfig::from_config`]).
-    pub fn from_config(config: &Config) -> Result<Self> {
-        Ok(SqliteVecStore::new(SqliteVecConfig::from_config(config)?))
+        })
     }
 
     /// The sqlite file this store uses.

@@ -14,6 +14,10 @@ use crate::NAME;
 /// Default of `DECNET_VECTORSTORE_SQLITE_VEC_BUSY_TIMEOUT_MS`.
 pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 
+/// Longest `DECNET_VECTORSTORE_SQLITE_VEC_BUSY_TIMEOUT_MS` accepted (a larger value is a typo,
+/// and a writer blocked that long looks like a hang).
+pub const MAX_BUSY_TIMEOUT: Duration = Duration::from_secs(3_600);
+
 /// Default of `DECNET_VECTORSTORE_SQLITE_VEC_READ_POOL_SIZE`.
 pub const DEFAULT_READ_POOL_SIZE: u32 = 4;
 
@@ -97,24 +101,19 @@ impl SqliteVecConfig {
     /// Reads the location and the `DECNET_VECTORSTORE_SQLITE_VEC_*` options. A bad option is a
     /// `Config` error naming the variable; a default metric of `dot` is `MetricUnsupported`.
     pub fn from_config(config: &Config) -> Result<Self> {
-        let busy_timeout_ms = config.parse_option::<u64>(NAME, "busy_timeout_ms")?.unwrap_or(DEFAULT_BUSY_TIMEOUT_MS);
+        let busy_timeout = config
+            .duration_option(NAME, "busy_timeout_ms", Duration::from_millis(1), Duration::ZERO..=MAX_BUSY_TIMEOUT)?
+            .unwrap_or(Duration::from_millis(DEFAULT_BUSY_TIMEOUT_MS));
         let synchronous = config.parse_option::<Synchronous>(NAME, "synchronous")?.unwrap_or_default();
-        let read_pool_size = config.parse_option::<u32>(NAME, "read_pool_size")?.unwrap_or(DEFAULT_READ_POOL_SIZE);
-        if !(1..=MAX_READ_POOL_SIZE).contains(&read_pool_size) {
-            return Err(Error::new(
-                ErrorKind::Config,
-                format!(
-                    "invalid DECNET_VECTORSTORE_SQLITE_VEC_READ_POOL_SIZE {read_pool_size}: must be 1..={MAX_READ_POOL_SIZE}"
-                ),
-            ));
-        }
+        let read_pool_size =
+            config.ranged_option(NAME, "read_pool_size", 1..=MAX_READ_POOL_SIZE)?.unwrap_or(DEFAULT_READ_POOL_SIZE);
         if !METRICS.contains(&config.metric) {
             return Err(vectorstore_core::validate::metric_unsupported(NAME, config.metric, &METRICS)
                 .with_context("setting", "DECNET_VECTORSTORE_METRIC"));
         }
         Ok(SqliteVecConfig {
             path: config.sqlite_path(),
-            busy_timeout: Duration::from_millis(busy_timeout_ms),
+            busy_timeout,
             synchronous,
             read_pool_size,
             default_metric: config.metric,

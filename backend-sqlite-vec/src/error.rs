@@ -81,7 +81,9 @@ pub(crate) fn operation_error(err: sqlx::Error, operation: &'static str) -> Erro
         Class::Closed => ErrorKind::Closed,
         Class::Location | Class::Other => ErrorKind::Backend,
     };
-    Error::new(kind, format!("{NAME} {operation} failed: {}", reason(&err))).with_context("backend", NAME)
+    Error::new(kind, format!("{NAME} {operation} failed: {}", reason(&err)))
+        .with_context("backend", NAME)
+        .with_source(err)
 }
 
 /// An error met while opening the file at `path` in `initialize`.
@@ -92,7 +94,7 @@ pub(crate) fn open_error(err: sqlx::Error, path: &Path) -> Error {
         Class::Closed => ErrorKind::Closed,
         Class::Other => ErrorKind::Backend,
     };
-    location_error(kind, path, &reason(&err))
+    location_error(kind, path, &reason(&err)).with_source(err)
 }
 
 /// A problem with the location itself (its directory cannot be created, it is a directory, ...).

@@ -53,7 +53,7 @@ fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
     Ok(Arc::new(SqliteVecStore::from_config(config)?))
 }
 
-inventory::submit! {
+vectorstore_core::inventory::submit! {
     BackendRegistration {
         name: NAME,
         aliases: &["sqlite-vec"],

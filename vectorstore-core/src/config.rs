@@ -13,8 +13,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::Metric;
@@ -247,6 +249,56 @@ impl Config {
         })
     }
 
+    /// A number option that must lie in `range`: a value that does not parse, or lies outside,
+    /// is a `Config` error naming the variable, the value and the range.
+    pub fn ranged_option<T>(&self, backend: &str, key: &str, range: RangeInclusive<T>) -> Result<Option<T>>
+    where
+        T: FromStr + PartialOrd + fmt::Display,
+        T::Err: fmt::Display,
+    {
+        match self.parse_option::<T>(backend, key)? {
+            Some(value) if !range.contains(&value) => {
+                Err(self.invalid_option(backend, key, &format!("expected {} to {}", range.start(), range.end())))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// A yes/no option: `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`, any case; anything
+    /// else is a `Config` error naming the variable.
+    pub fn flag_option(&self, backend: &str, key: &str) -> Result<Option<bool>> {
+        Ok(self.parse_option::<Flag>(backend, key)?.map(|flag| flag.0))
+    }
+
+    /// A duration option: a whole number in `unit` (the unit its name ends in, e.g.
+    /// milliseconds for `…_MS`), or a number with a unit of its own (see [`parse_duration`]),
+    /// within `range`; anything else is a `Config` error naming the variable.
+    pub fn duration_option(
+        &self,
+        backend: &str,
+        key: &str,
+        unit: Duration,
+        range: RangeInclusive<Duration>,
+    ) -> Result<Option<Duration>> {
+        let Some(raw) = self.option(backend, key) else { return Ok(None) };
+        let value = parse_duration(raw, unit).map_err(|reason| self.invalid_option(backend, key, &reason))?;
+        if !range.contains(&value) {
+            let expected = format!("expected {:?} to {:?}", range.start(), range.end());
+            return Err(self.invalid_option(backend, key, &expected));
+        }
+        Ok(Some(value))
+    }
+
+    fn invalid_option(&self, backend: &str, key: &str, expected: &str) -> Error {
+        let name = option_key(backend, key);
+        let value = match self.options.get(&name) {
+            Some(_) if is_secret_option(&name) => "***".to_owned(),
+            Some(raw) => format!("{:?}", shown(raw)),
+            None => "(unset)".to_owned(),
+        };
+        Error::new(ErrorKind::Config, format!("invalid {ENV_PREFIX}{name} {value}: {expected}"))
+    }
+
     /// Every backend option, as `(name without prefix, value)`; secret values included, so do not log.
     pub fn options(&self) -> impl Iterator<Item = (&str, &str)> {
         self.options.iter().map(|(k, v)| (k.as_str(), v.as_str()))
@@ -298,6 +350,47 @@ fn non_empty(value: &str) -> Option<&str> {
     (!trimmed.is_empty()).then_some(trimmed)
 }
 
+/// A boolean option value.
+struct Flag(bool);
+
+impl FromStr for Flag {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(Flag(true)),
+            "false" | "0" | "no" | "off" => Ok(Flag(false)),
+            _ => Err("expected true or false (also 1/0, yes/no, on/off)"),
+        }
+    }
+}
+
+/// Parses a duration: a whole number in `unit`, or a number with one of the units `ms`, `s`,
+/// `m`, `h`, `d` (`500ms`, `30s`, `1.5h`, `180d`). Negative, non-finite and overflowing values
+/// are refused with the reason.
+pub fn parse_duration(text: &str, unit: Duration) -> std::result::Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let scale = match suffix.trim().to_ascii_lowercase().as_str() {
+        "" => unit,
+        "ms" => Duration::from_millis(1),
+        "s" | "sec" | "secs" => Duration::from_secs(1),
+        "m" | "min" | "mins" => Duration::from_secs(60),
+        "h" | "hour" | "hours" => Duration::from_secs(3_600),
+        "d" | "day" | "days" => Duration::from_secs(86_400),
+        other => return Err(format!("unknown unit {other:?}: use ms, s, m, h or d")),
+    };
+    let number = number.trim();
+    let amount: f64 =
+        number.parse().map_err(|_| format!("expected a duration such as 500ms, 30s or 180d, got {:?}", shown(text)))?;
+    if !amount.is_finite() || amount < 0.0 || number.starts_with('-') {
+        return Err(format!("a duration cannot be negative or infinite: {:?}", shown(text)));
+    }
+    Duration::try_from_secs_f64(amount * scale.as_secs_f64())
+        .map_err(|_| format!("duration too long: {:?}", shown(text)))
+}
+
 fn parse_enabled(value: &str) -> bool {
     match value.trim().to_ascii_lowercase().as_str() {
         "false" | "0" | "no" | "off" => false,
@@ -319,6 +412,52 @@ mod tests {
 
     fn vars(pairs: &[(&str, &str)]) -> Config {
         Config::from_vars(pairs.iter().copied()).unwrap()
+    }
+
+    #[test]
+    fn ranged_flag_and_duration_options_name_the_variable_and_value() {
+        let config = vars(&[
+            ("DECNET_VECTORSTORE_DEMO_SIZE", "0"),
+            ("DECNET_VECTORSTORE_DEMO_ON", "Yes"),
+            ("DECNET_VECTORSTORE_DEMO_BAD", "maybe"),
+            ("DECNET_VECTORSTORE_DEMO_WAIT_MS", "250"),
+            ("DECNET_VECTORSTORE_DEMO_KEEP", "1.5h"),
+            ("DECNET_VECTORSTORE_DEMO_NEG_MS", "-5"),
+        ]);
+        let err = config.ranged_option::<u32>("demo", "size", 1..=8).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(
+            err.message().contains("DECNET_VECTORSTORE_DEMO_SIZE \"0\"") && err.message().contains("1 to 8"),
+            "{err}"
+        );
+        assert_eq!(config.ranged_option::<u32>("demo", "missing", 1..=8).unwrap(), None);
+        assert_eq!(config.flag_option("demo", "on").unwrap(), Some(true));
+        let err = config.flag_option("demo", "bad").unwrap_err();
+        assert!(err.message().contains("DECNET_VECTORSTORE_DEMO_BAD \"maybe\""), "{err}");
+        let ms = Duration::from_millis(1);
+        let any = Duration::ZERO..=Duration::MAX;
+        assert_eq!(
+            config.duration_option("demo", "wait_ms", ms, any.clone()).unwrap(),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(config.duration_option("demo", "keep", ms, any.clone()).unwrap(), Some(Duration::from_secs(5_400)));
+        assert!(config.duration_option("demo", "neg_ms", ms, any).is_err());
+        let short = Duration::from_millis(1)..=Duration::from_millis(100);
+        let err = config.duration_option("demo", "wait_ms", ms, short).unwrap_err();
+        assert!(err.message().contains("WAIT_MS \"250\""), "{err}");
+    }
+
+    #[test]
+    fn durations_parse_with_and_without_units() {
+        let s = Duration::from_secs(1);
+        assert_eq!(parse_duration("180d", s), Ok(Duration::from_secs(180 * 86_400)));
+        assert_eq!(parse_duration(" 30s ", s), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms", s), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2", Duration::from_millis(1)), Ok(Duration::from_millis(2)));
+        assert_eq!(parse_duration("5m", s), Ok(Duration::from_secs(300)));
+        for bad in ["", "d", "-1d", "1y", "NaN", "inf", "1e400s", "ten days"] {
+            assert!(parse_duration(bad, s).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -114,6 +114,13 @@ impl Error {
         self
     }
 
+    /// Attaches the underlying cause with `clean` applied to its text (and its own causes'),
+    /// for driver errors that could carry a secret: the cause's type is lost, its words stay.
+    pub fn with_redacted_source(mut self, source: &dyn std::error::Error, clean: impl Fn(&str) -> String) -> Self {
+        self.source = Some(Box::new(RedactedSource::new(source, &clean)));
+        self
+    }
+
     /// What went wrong.
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -175,9 +182,55 @@ impl std::error::Error for Error {
     }
 }
 
+/// A cause kept by [`Error::with_redacted_source`]: the text of a driver error, and of its own
+/// causes, after every secret was removed.
+pub struct RedactedSource {
+    display: String,
+    debug: String,
+    source: Option<Box<RedactedSource>>,
+}
+
+impl RedactedSource {
+    fn new(error: &dyn std::error::Error, clean: &dyn Fn(&str) -> String) -> Self {
+        RedactedSource {
+            display: clean(&error.to_string()),
+            debug: clean(&format!("{error:?}")),
+            source: error.source().map(|source| Box::new(RedactedSource::new(source, clean))),
+        }
+    }
+}
+
+impl fmt::Display for RedactedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+impl fmt::Debug for RedactedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.debug)
+    }
+}
+
+impl std::error::Error for RedactedSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_redacted_source_keeps_the_words_but_not_the_secret() {
+        let io = std::io::Error::other("token s3cret refused");
+        let err =
+            Error::new(ErrorKind::Config, "denied").with_redacted_source(&io, |text| text.replace("s3cret", "***"));
+        let source = std::error::Error::source(&err).expect("a source");
+        assert_eq!(source.to_string(), "token *** refused");
+        assert!(!format!("{err:?}").contains("s3cret"), "{err:?}");
+    }
 
     #[test]
     fn display_carries_kind_message_context_and_source() {

@@ -15,7 +15,7 @@ mod secret;
 mod store;
 pub mod validate;
 
-pub use config::{Config, Fallback};
+pub use config::{Config, Fallback, parse_duration};
 pub use error::{Error, ErrorKind, Result};
 pub use fake::{FAKE, FakeVectorStore};
 pub use health::{Capabilities, Health, SearchKind};

@@ -56,7 +56,7 @@ pub async fn store(what: &str, options: &[(&str, &str)]) -> Option<(PgVectorStor
     let server = server(what).await?;
     let config = config(server.url(), options);
     let cleanup = Cleanup(config.clone());
-    let store = PgVectorStore::new(&config).expect("valid config");
+    let store = PgVectorStore::from_config(&config).expect("valid config");
     vectorstore_core::VectorStore::initialize(&store).await.expect("initialize");
     Some((store, cleanup))
 }

@@ -67,7 +67,7 @@ async fn plain_knn_uses_the_hnsw_index() {
     ] {
         let config = crate::common::config(url, &[]);
         let _cleanup = crate::common::Cleanup(config.clone());
-        let store = PgVectorStore::new(&config).expect("config");
+        let store = PgVectorStore::from_config(&config).expect("config");
         store.initialize().await.expect("initialize");
         load(&store, &oracle, kind, metric, &vectors[..count]).await;
         analyze(server.url(), &store, kind).await;
@@ -136,7 +136,7 @@ async fn ties_at_the_kth_hit_are_cut_by_id() {
     let Some(server) = crate::common::server("ties_at_the_kth_hit_are_cut_by_id").await else { return };
     let config = crate::common::config(server.url(), &[]);
     let _cleanup = crate::common::Cleanup(config.clone());
-    let store = PgVectorStore::new(&config).expect("config");
+    let store = PgVectorStore::from_config(&config).expect("config");
     store.initialize().await.expect("initialize");
     let oracle = fake().await;
     // 6,000 spread vectors, then 300 copies of one fingerprint (one attacker tool, many sessions).

@@ -50,7 +50,7 @@ async fn restart_gives_unavailable_then_recovers_on_the_same_handle() {
     // A password in the URL (the test server trusts local connections) to check it never shows.
     let (url, secret) = crate::common::with_password(server.url(), "restart-s3cret");
     let config = crate::common::config(&url, &[("acquire_timeout_ms", "1000"), ("pool_size", "4")]);
-    let store = PgVectorStore::new(&config).expect("config");
+    let store = PgVectorStore::from_config(&config).expect("config");
     store.initialize().await.expect("initialize");
     let before = load(&store).await;
 

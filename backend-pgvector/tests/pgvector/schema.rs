@@ -23,7 +23,7 @@ async fn newer_schema_version_is_refused() {
     let Some(server) = crate::common::server("newer_schema_version_is_refused").await else { return };
     let config = crate::common::config(server.url(), &[]);
     let _cleanup = crate::common::Cleanup(config.clone());
-    let store = PgVectorStore::new(&config).expect("config");
+    let store = PgVectorStore::from_config(&config).expect("config");
     store.initialize().await.expect("initialize");
     store.insert("ja3", "a", &[1.0, 2.0], 1).await.expect("insert");
     store.close().await.expect("close");
@@ -36,7 +36,7 @@ async fn newer_schema_version_is_refused() {
     );
     sqlx::query(sqlx::AssertSqlSafe(bump)).execute(&mut connection).await.expect("bump the version");
 
-    let newer = PgVectorStore::new(&config).expect("config");
+    let newer = PgVectorStore::from_config(&config).expect("config");
     let err = newer.initialize().await.expect_err("a newer schema");
     assert_eq!(err.kind(), ErrorKind::IncompatibleSchema, "{err}");
     assert_eq!(newer.knn("ja3", &[1.0, 2.0], 1).await.unwrap_err().kind(), ErrorKind::NotInitialized);
@@ -55,14 +55,14 @@ async fn existing_kinds_are_adopted_after_reconnect() {
     let Some(server) = crate::common::server("existing_kinds_are_adopted_after_reconnect").await else { return };
     let config = crate::common::config(server.url(), &[]);
     let _cleanup = crate::common::Cleanup(config.clone());
-    let first = PgVectorStore::new(&config).expect("config");
+    let first = PgVectorStore::from_config(&config).expect("config");
     first.initialize().await.expect("initialize");
     first.create_kind("dwell", 3, Metric::Cosine).await.expect("create");
     first.insert("dwell", "a", &[1.0, 0.0, 0.0], 2).await.expect("insert");
     first.create_kind("empty", 7, Metric::Dot).await.expect("create");
     first.close().await.expect("close");
 
-    let second = PgVectorStore::new(&config.clone().with_metric(Metric::L2)).expect("config");
+    let second = PgVectorStore::from_config(&config.clone().with_metric(Metric::L2)).expect("config");
     second.initialize().await.expect("initialize");
     let kinds: Vec<(String, usize, Metric, u64)> =
         second.kinds().await.expect("kinds").into_iter().map(|k| (k.kind, k.dim, k.metric, k.count)).collect();
@@ -81,7 +81,7 @@ async fn concurrent_initialize_on_a_fresh_schema() {
     let config = crate::common::config(server.url(), &[("pool_size", "2")]);
     let _cleanup = crate::common::Cleanup(config.clone());
     let stores: Vec<Arc<PgVectorStore>> =
-        (0..8).map(|_| Arc::new(PgVectorStore::new(&config).expect("config"))).collect();
+        (0..8).map(|_| Arc::new(PgVectorStore::from_config(&config).expect("config"))).collect();
     let mut tasks = Vec::new();
     for (n, store) in stores.iter().enumerate() {
         let store = Arc::clone(store);
@@ -147,7 +147,7 @@ async fn password_never_shown() {
     let (url, secret) = crate::common::with_password(server.url(), "hunter2-Secret");
     let config = crate::common::config(&url, &[]);
     let _cleanup = crate::common::Cleanup(config.clone());
-    let store = PgVectorStore::new(&config).expect("config");
+    let store = PgVectorStore::from_config(&config).expect("config");
     store.initialize().await.expect("initialize");
     store.insert("ja3", "a", &[1.0, 2.0], 1).await.expect("insert");
     let mismatch = store.insert("ja3", "b", &[1.0], 1).await.expect_err("dimension mismatch");
@@ -161,7 +161,7 @@ async fn password_never_shown() {
     let down = Config::new(NAME)
         .with_url(format!("postgres://postgres:{secret}@127.0.0.1:{port}/postgres"))
         .with_option(NAME, "acquire_timeout_ms", "500");
-    let unreachable = PgVectorStore::new(&down).expect("config");
+    let unreachable = PgVectorStore::from_config(&down).expect("config");
     let err = unreachable.initialize().await.expect_err("no server");
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     shown.push(format!("{err} {err:?} {unreachable:?} {:?}", unreachable.health().await));

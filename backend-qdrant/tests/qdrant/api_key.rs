@@ -6,7 +6,7 @@ use vectorstore_testkit::Unavailable;
 use vectorstore_testkit::servers::qdrant::{dedicated_with_env, skip_without_dedicated};
 
 use vectorstore_core::{ErrorKind, Metric, VectorStore};
-use vectorstore_qdrant::{NAME, QdrantVectorStore};
+use vectorstore_qdrant::{NAME, QdrantStore};
 
 const KEY: &str = "sk-server-key-5150";
 const WRONG: &str = "sk-wrong-key-8086";
@@ -19,7 +19,7 @@ async fn only_the_right_key_gets_in_and_no_key_is_shown() {
     };
     let config = server.config().with_option(NAME, "COLLECTION_PREFIX", "keyed_");
 
-    let store = QdrantVectorStore::open(&config.clone().with_option(NAME, "API_KEY", KEY)).unwrap();
+    let store = QdrantStore::from_config(&config.clone().with_option(NAME, "API_KEY", KEY)).unwrap();
     store.initialize().await.unwrap();
     store.create_kind("ja3", 2, Metric::L2).await.unwrap();
     store.insert("ja3", "a", &[1.0, 2.0], 1).await.unwrap();
@@ -34,7 +34,7 @@ async fn only_the_right_key_gets_in_and_no_key_is_shown() {
             Some(key) => config.clone().with_option(NAME, "API_KEY", key),
             None => config.clone(),
         };
-        let store = QdrantVectorStore::open(&config).unwrap();
+        let store = QdrantStore::from_config(&config).unwrap();
         // Qdrant may answer its health check without a key; every other call needs one.
         let refused = match store.initialize().await {
             Err(err) => err,

@@ -29,7 +29,7 @@ macro_rules! qdrant_case {
 /// A raw client on the shared server, and the prefix the case's store uses.
 async fn inspect(store: &dyn VectorStore) -> (Qdrant, String) {
     let server = shared().await.expect("the case runs, so the server is there");
-    let options = vectorstore_qdrant::QdrantOptions::from_config(&server.config()).unwrap();
+    let options = vectorstore_qdrant::QdrantConfig::from_config(&server.config()).unwrap();
     let client = Qdrant::from_url(server.url()).api_key(options.api_key).skip_compatibility_check().build().unwrap();
     let health = store.health().await;
     let prefix = health.detail.get("collection_prefix").cloned().expect("health names the prefix");

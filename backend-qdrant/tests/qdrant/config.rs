@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use vectorstore_core::{Config, ErrorKind, Metric, SearchKind, VectorStore, require_backend};
 use vectorstore_qdrant::config::{DEFAULT_PREFIX, DEFAULT_URL, ReadConsistency, WriteConsistency, WriteOrdering};
-use vectorstore_qdrant::{NAME, QdrantOptions, QdrantVectorStore};
+use vectorstore_qdrant::{NAME, QdrantConfig, QdrantStore};
 
 const KEY: &str = "sk-very-secret-4242";
 
@@ -15,7 +15,7 @@ fn qdrant() -> Config {
 
 #[test]
 fn defaults_are_documented_values() {
-    let options = QdrantOptions::from_config(&qdrant()).unwrap();
+    let options = QdrantConfig::from_config(&qdrant()).unwrap();
     assert_eq!(options.url, DEFAULT_URL);
     assert_eq!(options.prefix, DEFAULT_PREFIX);
     assert_eq!(options.timeout, Duration::from_secs(30));
@@ -47,7 +47,7 @@ fn every_option_is_read() {
         ("DECNET_VECTORSTORE_QDRANT_BATCH_SIZE", "1000"),
     ])
     .unwrap();
-    let options = QdrantOptions::from_config(&config).unwrap();
+    let options = QdrantConfig::from_config(&config).unwrap();
     assert_eq!(options.url, "https://q.example:6334");
     assert_eq!(options.api_key.as_deref(), Some(KEY));
     assert_eq!(options.prefix, "honeypot-eu_");
@@ -83,14 +83,14 @@ fn bad_values_are_config_errors_naming_the_variable() {
         ("COLLECTION_PREFIX", "bad/prefix"),
         ("COLLECTION_PREFIX", "dots.are.out"),
     ] {
-        let err = QdrantOptions::from_config(&qdrant().with_option(NAME, key, value)).unwrap_err();
+        let err = QdrantConfig::from_config(&qdrant().with_option(NAME, key, value)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config, "{key}={value}: {err}");
         assert!(err.message().contains(&format!("DECNET_VECTORSTORE_QDRANT_{key}")), "{key}={value}: {err}");
     }
     let too_many = qdrant().with_option(NAME, "REPLICATION_FACTOR", "2").with_option(NAME, "WRITE_CONSISTENCY", "3");
-    assert_eq!(QdrantOptions::from_config(&too_many).unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(QdrantConfig::from_config(&too_many).unwrap_err().kind(), ErrorKind::Config);
     for url in ["postgres://db/decnet", "127.0.0.1:6334", "grpc://q:6334"] {
-        let err = QdrantOptions::from_config(&qdrant().with_url(url)).unwrap_err();
+        let err = QdrantConfig::from_config(&qdrant().with_url(url)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config, "{url}: {err}");
         assert!(err.message().contains("DECNET_VECTORSTORE_URL"), "{err}");
     }
@@ -102,8 +102,8 @@ fn bad_values_are_config_errors_naming_the_variable() {
 #[test]
 fn the_api_key_never_shows_in_debug() {
     let config = qdrant().with_url("https://admin:hunter2@q.example:6334").with_option(NAME, "API_KEY", KEY);
-    let options = QdrantOptions::from_config(&config).unwrap();
-    let store = QdrantVectorStore::open(&config).unwrap();
+    let options = QdrantConfig::from_config(&config).unwrap();
+    let store = QdrantStore::from_config(&config).unwrap();
     for shown in [format!("{options:?}"), format!("{store:?}"), format!("{config:?}")] {
         assert!(!shown.contains(KEY) && !shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("***"), "{shown}");
@@ -118,7 +118,7 @@ async fn an_unreachable_server_is_unavailable_without_secrets() {
         .with_url(format!("http://admin:hunter2@127.0.0.1:{port}"))
         .with_option(NAME, "API_KEY", KEY)
         .with_option(NAME, "TIMEOUT_MS", "2000");
-    let store = QdrantVectorStore::open(&config).unwrap();
+    let store = QdrantStore::from_config(&config).unwrap();
     let err = store.initialize().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     let shown = format!("{err} {err:?}");
@@ -131,9 +131,9 @@ async fn an_unreachable_server_is_unavailable_without_secrets() {
 
 #[test]
 fn capabilities_follow_the_exact_option() {
-    let hnsw = QdrantVectorStore::open(&qdrant()).unwrap();
+    let hnsw = QdrantStore::from_config(&qdrant()).unwrap();
     assert_eq!(hnsw.capabilities().search, SearchKind::Approximate);
-    let exact = QdrantVectorStore::open(&qdrant().with_option(NAME, "EXACT", "true")).unwrap();
+    let exact = QdrantStore::from_config(&qdrant().with_option(NAME, "EXACT", "true")).unwrap();
     assert_eq!(exact.capabilities().search, SearchKind::Exact);
     for store in [hnsw, exact] {
         let caps = store.capabilities();
@@ -148,6 +148,6 @@ fn isolation_nests_the_collection_prefix() {
     let registration = require_backend("qdrant").unwrap();
     let base = qdrant().with_option(NAME, "COLLECTION_PREFIX", "prod_");
     let isolated = (registration.isolate)(&base, "t1a2_round_trip").unwrap();
-    assert_eq!(QdrantOptions::from_config(&isolated).unwrap().prefix, "prod_t1a2_round_trip_");
+    assert_eq!(QdrantConfig::from_config(&isolated).unwrap().prefix, "prod_t1a2_round_trip_");
     assert_eq!((registration.isolate)(&base, "Bad-Tag").unwrap_err().kind(), ErrorKind::Config);
 }

@@ -7,7 +7,7 @@ use vectorstore_testkit::Unavailable;
 use vectorstore_testkit::servers::qdrant::{dedicated, skip_without_dedicated};
 
 use vectorstore_core::{ErrorKind, KnnOptions, Metric, NewVector, VectorStore};
-use vectorstore_qdrant::{NAME, QdrantVectorStore};
+use vectorstore_qdrant::{NAME, QdrantStore};
 
 const KEY: &str = "sk-restart-secret-77";
 
@@ -23,7 +23,7 @@ async fn a_restart_is_unavailable_then_recovers() {
         "COLLECTION_PREFIX",
         "restart_",
     );
-    let store = QdrantVectorStore::open(&config).unwrap();
+    let store = QdrantStore::from_config(&config).unwrap();
     store.initialize().await.unwrap();
     store.create_kind("dwell", 3, Metric::Cosine).await.unwrap();
     let items: Vec<NewVector> = (0..50).map(|i| NewVector::new(format!("s{i:02}"), vec![i as f32, 1.0, 2.0])).collect();

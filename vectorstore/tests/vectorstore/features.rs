@@ -4,8 +4,11 @@
 
 use vectorstore::{Config, ErrorKind, PROJECT_BACKENDS};
 
+/// Variables that give a backend its location.
+type Location = Vec<(&'static str, String)>;
+
 /// Each real backend, whether this build's features link it, and a location for it.
-fn real_backends(dir: &std::path::Path) -> [(&'static str, bool, Vec<(&'static str, String)>); 3] {
+fn real_backends(dir: &std::path::Path) -> [(&'static str, bool, Location); 3] {
     let sqlite = dir.join("features.sqlite").display().to_string();
     [
         ("sqlite_vec", cfg!(feature = "sqlite-vec"), vec![("DECNET_VECTORSTORE_PATH", sqlite)]),
@@ -82,4 +85,20 @@ async fn the_default_store_is_sqlite_vec_when_linked_and_else_a_degraded_fake() 
         assert!(health.ok && health.degraded, "{health:?}");
     }
     store.close().await.unwrap();
+}
+
+#[test]
+fn each_registration_describes_what_its_default_store_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut locations: Vec<(&str, Location)> = vec![("fake", vec![]), ("null", vec![])];
+    locations.extend(real_backends(dir.path()).into_iter().filter(|(_, enabled, _)| *enabled).map(|(n, _, l)| (n, l)));
+    for (name, location) in locations {
+        let registration = vectorstore::require_backend(name).unwrap();
+        let store = vectorstore::open(&config(name, &location)).unwrap();
+        assert_eq!(
+            store.capabilities(),
+            registration.capabilities,
+            "{name}: `vectorstore backends` must show what a store with default options does"
+        );
+    }
 }
