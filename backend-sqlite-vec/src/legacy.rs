@@ -555,10 +555,11 @@ fn refusal(path: &Path, problems: &[Problem]) -> Error {
         ErrorKind::Config,
         format!(
             "the {} store at {} holds tables of the original (Python) store that cannot be adopted as they are, so \
-             nothing was adopted and the store was not opened: {}. To proceed, correct or remove these in the \
-             original tables (`{LEGACY_TABLE}` and `{LEGACY_PREFIX}<kind>`), or drop the conflicting current kinds; \
-             or set DECNET_VECTORSTORE_SQLITE_VEC_LEGACY_SKIP_INVALID=true to adopt everything else and leave these \
-             in the original tables only",
+             nothing was adopted and the store was not opened: {}. To proceed, correct these records in the \
+             original table `{LEGACY_TABLE}` (or delete their rows there); or set \
+             DECNET_VECTORSTORE_SQLITE_VEC_LEGACY_SKIP_INVALID=true to adopt everything else and leave these in the \
+             original tables only (deleting the `{ADOPTED_KEY}` row of `{META_TABLE}` later makes the next open \
+             adopt again)",
             crate::NAME,
             path.display(),
             listed(problems).join("; ")
