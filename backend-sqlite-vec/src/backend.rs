@@ -6,15 +6,21 @@
 //! in WAL mode they never wait for the writer. Each operation reads its kind's row inside its
 //! own transaction, so concurrent `drop_kind`s, other processes included, are always seen
 //! consistently.
+//!
+//! In read-only mode (`DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY`) there is no writer: the
+//! readers open the file read-only, or, when the file still holds the original (Python)
+//! store's tables to adopt, an in-memory copy of the store with those tables adopted into it,
+//! built once by `initialize`.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Connection, Sqlite, Transaction};
 use vectorstore_core::distance::cmp_hits;
 use vectorstore_core::limits::MAX_KINDS;
 use vectorstore_core::{
@@ -22,8 +28,9 @@ use vectorstore_core::{
     Result, VectorRecord, VectorStore, validate,
 };
 
-use crate::config::{METRICS, SqliteVecConfig, Synchronous};
+use crate::config::{Access, METRICS, SqliteVecConfig, Synchronous};
 use crate::error::{location_error, open_error, operation_error};
+use crate::legacy::{self, Conns, LegacyAdoption};
 use crate::schema::{self, Hit, NewRow, VEC0_MAX_K};
 use crate::{CAPABILITIES, NAME};
 
@@ -47,16 +54,31 @@ pub struct SqliteVecStore {
     /// Serialises `initialize` and `close`, so a close never misses pools being opened.
     transition: tokio::sync::Mutex<()>,
     pools: OnceLock<Pools>,
+    /// What `initialize` adopted from the original (Python) store, when it did.
+    adoption: OnceLock<LegacyAdoption>,
 }
 
 #[derive(Debug)]
 struct Pools {
     /// One connection: SQLite allows one writer per file, and queueing here instead of in
     /// SQLite's busy handler keeps this process's writers from ever seeing `database is locked`.
-    writer: SqlitePool,
+    /// `None` in read-only mode.
+    writer: Option<SqlitePool>,
     /// Read-only connections; in WAL mode readers never block the writer or each other.
     readers: SqlitePool,
+    /// In read-only mode on a file still to adopt: the connection that built the in-memory
+    /// copy the readers read, which lives as long as a connection to it is open.
+    keeper: Mutex<Option<SqliteConnection>>,
 }
+
+impl Pools {
+    fn in_memory(&self) -> bool {
+        self.keeper.lock().is_ok_and(|keeper| keeper.is_some())
+    }
+}
+
+/// Numbers the in-memory copies of this process.
+static MEMORY_COPIES: AtomicU64 = AtomicU64::new(0);
 
 impl SqliteVecStore {
     /// A store for the location and options of `config` (see [`SqliteVecConfig::from_config`]).
@@ -72,6 +94,7 @@ impl SqliteVecStore {
             life: Lifecycle::new(),
             transition: tokio::sync::Mutex::new(()),
             pools: OnceLock::new(),
+            adoption: OnceLock::new(),
         })
     }
 
@@ -85,16 +108,41 @@ impl SqliteVecStore {
         &self.settings
     }
 
+    /// What `initialize` adopted from the original (Python) store's tables, when this store
+    /// did it: `None` when the file had none, when they had been adopted before (by this or
+    /// another process), or before `initialize`. In read-only mode, the adoption into the
+    /// in-memory copy.
+    pub fn legacy_adoption(&self) -> Option<&LegacyAdoption> {
+        self.adoption.get()
+    }
+
     fn pools(&self) -> Result<&Pools> {
         self.life.check(NAME)?;
         self.pools.get().ok_or_else(|| Error::new(ErrorKind::NotInitialized, "the sqlite_vec store has no connections"))
     }
 
-    async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
+    /// The writer, or a `Config` error naming `operation` in read-only mode.
+    fn writer(&self, operation: &str) -> Result<&SqlitePool> {
         let pools = self.pools()?;
+        pools.writer.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!(
+                    "{operation} refused: the {NAME} store at {} is open read-only \
+                     (DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY={})",
+                    self.settings.path.display(),
+                    self.settings.access
+                ),
+            )
+            .with_context("backend", NAME)
+        })
+    }
+
+    async fn write(&self, operation: &str) -> Result<Transaction<'static, Sqlite>> {
+        let writer = self.writer(operation)?;
         // IMMEDIATE takes the write lock up front: a deferred transaction that reads first and
         // then writes could fail with SQLITE_BUSY instead of waiting for another process.
-        pools.writer.begin_with("BEGIN IMMEDIATE").await.map_err(|e| operation_error(e, "begin write"))
+        writer.begin_with("BEGIN IMMEDIATE").await.map_err(|e| operation_error(e, "begin write"))
     }
 
     async fn read(&self) -> Result<Transaction<'static, Sqlite>> {
@@ -118,9 +166,155 @@ impl SqliteVecStore {
         if writer { options } else { options.pragma("query_only", "ON") }
     }
 
-    async fn open_pools(&self) -> Result<Pools> {
+    /// Read-only mode's connections to the file: SQLite's `mode=ro` (or `immutable=1`), and
+    /// `query_only` besides. No pragma that writes (journal mode, synchronous) is sent.
+    fn read_only_options(&self) -> SqliteConnectOptions {
+        SqliteConnectOptions::new()
+            .filename(&self.settings.path)
+            .read_only(true)
+            .create_if_missing(false)
+            .immutable(self.settings.access == Access::Immutable)
+            .busy_timeout(self.settings.busy_timeout)
+            .foreign_keys(false)
+            .statement_cache_capacity(STATEMENT_CACHE)
+            .pragma("query_only", "ON")
+    }
+
+    /// Connections to a private in-memory database of this process, named `name`.
+    fn memory_options(&self, name: &str) -> SqliteConnectOptions {
+        SqliteConnectOptions::new()
+            .filename(format!("file:{name}"))
+            .in_memory(true)
+            .shared_cache(true)
+            .create_if_missing(true)
+            .foreign_keys(false)
+            .statement_cache_capacity(STATEMENT_CACHE)
+    }
+
+    fn readers_pool(&self, options: SqliteConnectOptions) -> SqlitePool {
+        SqlitePoolOptions::new()
+            .max_connections(self.settings.read_pool_size)
+            .acquire_timeout(self.acquire_timeout())
+            .test_before_acquire(false)
+            .connect_lazy_with(options)
+    }
+
+    fn acquire_timeout(&self) -> Duration {
+        (self.settings.busy_timeout * 2).max(Duration::from_secs(30))
+    }
+
+    /// Read-only mode: the file itself when it has the current layout and nothing left to
+    /// adopt, else an in-memory copy of its current layout with the original store's tables
+    /// adopted into it. Nothing is written to the file.
+    async fn open_read_only(&self) -> Result<Pools> {
         let path = &self.settings.path;
-        let acquire_timeout = (self.settings.busy_timeout * 2).max(Duration::from_secs(30));
+        check_read_only_location(path, self.settings.access).await?;
+        let file = self.read_only_options();
+        let mut src = SqliteConnection::connect_with(&file).await.map_err(|e| self.read_only_open_error(e))?;
+        let built = self.read_only_view(&mut src).await;
+        // Release the file whatever happened: the readers open their own connections.
+        let _ = src.close().await;
+        let (copy, (sqlite, vec)) = built?;
+        let readers = match &copy {
+            Some((name, _)) => self.readers_pool(self.memory_options(name).pragma("query_only", "ON")),
+            None => self.readers_pool(file),
+        };
+        tracing::info!(
+            path = %path.display(), sqlite = %sqlite, sqlite_vec = %vec, read_only = %self.settings.access,
+            in_memory = copy.is_some(), "sqlite_vec store opened read-only"
+        );
+        Ok(Pools { writer: None, readers, keeper: Mutex::new(copy.map(|(_, keeper)| keeper)) })
+    }
+
+    /// An error met opening the file read-only, with what read-only mode needs when it is the
+    /// location's fault (a WAL file in a directory SQLite cannot create the companions in).
+    fn read_only_open_error(&self, err: sqlx::Error) -> Error {
+        let err = open_error(err, &self.settings.path);
+        if err.kind() != ErrorKind::Config || self.settings.access != Access::ReadOnly {
+            return err;
+        }
+        Error::new(
+            ErrorKind::Config,
+            format!(
+                "{} (to read a WAL file, read-only mode needs its -wal and -shm companions or a writable directory \
+                 to create them; DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY=immutable needs neither, when no process \
+                 writes the file)",
+                err.message()
+            ),
+        )
+        .with_context("backend", NAME)
+    }
+
+    /// Looks at the file through `src` (in one read transaction, so one snapshot) and builds
+    /// the in-memory copy when one is needed, returning its name and the connection keeping
+    /// it, with the SQLite and sqlite-vec versions.
+    async fn read_only_view(
+        &self,
+        src: &mut SqliteConnection,
+    ) -> Result<(Option<(String, SqliteConnection)>, (String, String))> {
+        let path = &self.settings.path;
+        let mut snapshot = src.begin().await.map_err(|e| self.read_only_open_error(e))?;
+        // The first read opens the WAL: where a location problem shows.
+        sqlx::query("SELECT count(*) FROM sqlite_master")
+            .execute(&mut *snapshot)
+            .await
+            .map_err(|e| self.read_only_open_error(e))?;
+        let recorded = schema::recorded_version(&mut snapshot, path).await?;
+        let pending = legacy::pending(&mut snapshot).await.map_err(|err| schema::at(err, path))?;
+        let versions = schema::versions(&mut snapshot).await?;
+        if recorded.is_some() && !pending {
+            schema::kind_rows(&mut snapshot).await.map_err(|err| schema::at(err, path))?;
+            snapshot.rollback().await.map_err(|e| open_error(e, path))?;
+            return Ok((None, versions));
+        }
+        let name =
+            format!("decnet-vectorstore-ro-{}-{}", std::process::id(), MEMORY_COPIES.fetch_add(1, Ordering::Relaxed));
+        let memory = |e| operation_error(e, "in-memory copy");
+        let mut keeper = SqliteConnection::connect_with(&self.memory_options(&name)).await.map_err(memory)?;
+        let built = async {
+            let mut dst = keeper.begin().await.map_err(memory)?;
+            schema::create_metadata(&mut dst, path).await?;
+            if recorded.is_some() {
+                schema::copy_kinds(&mut snapshot, &mut dst).await?;
+            }
+            let adoption = if pending {
+                let mut conns = Conns::Split { src: &mut snapshot, dst: &mut dst };
+                Some(legacy::adopt(&mut conns, path, self.settings.legacy_skip_invalid, true).await?)
+            } else {
+                None
+            };
+            dst.commit().await.map_err(memory)?;
+            Ok::<_, Error>(adoption)
+        }
+        .await;
+        let adoption = match built {
+            Ok(adoption) => adoption,
+            Err(err) => {
+                let _ = keeper.close().await;
+                return Err(err);
+            }
+        };
+        snapshot.rollback().await.map_err(|e| open_error(e, path))?;
+        if let Some(adopted) = adoption {
+            tracing::warn!(
+                path = %path.display(),
+                kinds = adopted.kinds.len(),
+                records = adopted.records(),
+                skipped = adopted.skipped.len(),
+                "read-only: serving the original (Python) store's tables adopted into an in-memory copy (the file \
+                 is not changed; open it read-write to adopt them into it): {adopted}"
+            );
+            let _ = self.adoption.set(adopted);
+        }
+        Ok((Some((name, keeper)), versions))
+    }
+
+    async fn open_pools(&self) -> Result<Pools> {
+        if self.settings.access.is_read_only() {
+            return self.open_read_only().await;
+        }
+        let path = &self.settings.path;
+        let acquire_timeout = self.acquire_timeout();
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(acquire_timeout)
@@ -130,25 +324,26 @@ impl SqliteVecStore {
             .connect_lazy_with(self.connect_options(true));
         let bootstrapped = async {
             let mut conn = writer.acquire().await.map_err(|e| open_error(e, path))?;
-            schema::bootstrap(&mut conn, path, self.settings.busy_timeout).await?;
-            schema::versions(&mut conn).await
+            let adoption = schema::bootstrap(&mut conn, &self.settings).await?;
+            Ok::<_, Error>((schema::versions(&mut conn).await?, adoption))
         }
         .await;
         let (sqlite, vec) = match bootstrapped {
-            Ok(versions) => versions,
+            Ok((versions, adoption)) => {
+                if let Some(adopted) = adoption {
+                    let _ = self.adoption.set(adopted);
+                }
+                versions
+            }
             Err(err) => {
                 // Release the file before reporting, so that nothing keeps it open.
                 writer.close().await;
                 return Err(err);
             }
         };
-        let readers = SqlitePoolOptions::new()
-            .max_connections(self.settings.read_pool_size)
-            .acquire_timeout(acquire_timeout)
-            .test_before_acquire(false)
-            .connect_lazy_with(self.connect_options(false));
+        let readers = self.readers_pool(self.connect_options(false));
         tracing::info!(path = %path.display(), sqlite = %sqlite, sqlite_vec = %vec, "sqlite_vec store opened");
-        Ok(Pools { writer, readers })
+        Ok(Pools { writer: Some(writer), readers, keeper: Mutex::new(None) })
     }
 
     /// Finds `kind` for a write of `dim`-long vectors, or creates it with the default metric.
@@ -183,6 +378,32 @@ async fn commit(tx: Transaction<'static, Sqlite>, operation: &'static str) -> Re
     tx.commit().await.map_err(|e| operation_error(e, operation))
 }
 
+/// Read-only mode opens an existing file only (and never creates its directory); `immutable`
+/// is refused when the file has a non-empty `-wal` companion, whose commits it would miss.
+async fn check_read_only_location(path: &Path, access: Access) -> Result<()> {
+    let owned = path.to_path_buf();
+    let checked = tokio::task::spawn_blocking(move || {
+        match std::fs::metadata(&owned) {
+            Ok(meta) if meta.is_dir() => return Err("it is a directory".to_owned()),
+            Ok(_) => {}
+            Err(err) => return Err(format!("read-only mode opens an existing file only: {err}")),
+        }
+        let mut wal = owned.as_os_str().to_owned();
+        wal.push("-wal");
+        if access == Access::Immutable && std::fs::metadata(&wal).is_ok_and(|meta| meta.len() > 0) {
+            return Err(format!(
+                "it has a write-ahead log ({}) whose last commits immutable mode would miss; use \
+                 DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY=true",
+                Path::new(&wal).display()
+            ));
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|err| Error::new(ErrorKind::Backend, format!("location check failed: {err}")))?;
+    checked.map_err(|problem| location_error(ErrorKind::Config, path, &problem))
+}
+
 /// Creates the parent directory and refuses a directory at the path, before SQLite sees it.
 async fn prepare_location(path: &Path) -> Result<()> {
     let owned = path.to_path_buf();
@@ -199,6 +420,18 @@ async fn prepare_location(path: &Path) -> Result<()> {
     .await
     .map_err(|err| Error::new(ErrorKind::Backend, format!("location check failed: {err}")))?;
     checked.map_err(|problem| location_error(ErrorKind::Config, path, &problem))
+}
+
+/// Closes every connection of `pools`, waiting for in-flight operations to return theirs.
+async fn close_pools(pools: &Pools) {
+    pools.readers.close().await;
+    if let Some(writer) = &pools.writer {
+        writer.close().await;
+    }
+    let keeper = pools.keeper.lock().ok().and_then(|mut keeper| keeper.take());
+    if let Some(keeper) = keeper {
+        let _ = keeper.close().await;
+    }
 }
 
 /// The `k` nearest hits in the contract's order, exactly as an exhaustive search finds them.
@@ -274,12 +507,13 @@ impl VectorStore for SqliteVecStore {
             return Ok(());
         }
         crate::extension::register()?;
-        prepare_location(&self.settings.path).await?;
+        if !self.settings.access.is_read_only() {
+            prepare_location(&self.settings.path).await?;
+        }
         let pools = self.open_pools().await?;
         if let Err(unused) = self.pools.set(pools) {
             // Unreachable: pools are only set here, once, under the transition lock.
-            unused.writer.close().await;
-            unused.readers.close().await;
+            close_pools(&unused).await;
         }
         self.life.mark_open();
         Ok(())
@@ -292,8 +526,7 @@ impl VectorStore for SqliteVecStore {
         {
             // Waits for in-flight operations to return their connections; the last connection
             // to close checkpoints the WAL into the main file.
-            pools.readers.close().await;
-            pools.writer.close().await;
+            close_pools(pools).await;
         }
         Ok(())
     }
@@ -310,6 +543,7 @@ impl VectorStore for SqliteVecStore {
             commit(tx, "health").await?;
             Ok::<_, Error>((versions, kinds))
         };
+        let in_memory = self.pools.get().is_some_and(Pools::in_memory);
         let health = match probe.await {
             Ok(((sqlite, vec), kinds)) => {
                 let vectors = kinds.iter().map(|k| k.count).sum();
@@ -319,10 +553,16 @@ impl VectorStore for SqliteVecStore {
             }
             Err(err) => Health::failed(NAME, err.to_string()),
         };
-        health
+        let health = health
             .with_detail("path", path)
-            .with_detail("journal_mode", "wal")
+            .with_detail("journal_mode", if in_memory { "memory" } else { "wal" })
             .with_detail("synchronous", self.settings.synchronous.as_str())
+            .with_detail("read_only", self.settings.access.as_str());
+        if in_memory {
+            health.with_detail("legacy", "adopted into an in-memory copy; the file is not changed")
+        } else {
+            health
+        }
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
@@ -330,7 +570,7 @@ impl VectorStore for SqliteVecStore {
         if !METRICS.contains(&metric) {
             return Err(validate::metric_unsupported(NAME, metric, &METRICS));
         }
-        let mut tx = self.write().await?;
+        let mut tx = self.write("create_kind").await?;
         if let Some(mut info) = schema::kind(&mut tx, kind).await? {
             validate::same_kind(&info, dim, metric)?;
             info.count = schema::count(&mut tx, kind).await?;
@@ -345,7 +585,7 @@ impl VectorStore for SqliteVecStore {
 
     async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
         validate::insert(kind, id, vector, extractor_version)?;
-        let mut tx = self.write().await?;
+        let mut tx = self.write("insert").await?;
         let (_, created) =
             self.kind_for_write(&mut tx, kind, vector.len(), |info| validate::against_kind(info, vector)).await?;
         let row = NewRow { id, blob: schema::encode_vector(vector), extractor_version };
@@ -359,9 +599,9 @@ impl VectorStore for SqliteVecStore {
     async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
         validate::insert_many(kind, items)?;
         let Some(first) = items.first() else {
-            return self.life.check(NAME);
+            return self.writer("insert_many").map(|_| ());
         };
-        let mut tx = self.write().await?;
+        let mut tx = self.write("insert_many").await?;
         let (_, created) = self
             .kind_for_write(&mut tx, kind, first.vector.len(), |info| validate::batch_against_kind(info, items))
             .await?;
@@ -405,7 +645,7 @@ impl VectorStore for SqliteVecStore {
 
     async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
         validate::key(kind, id)?;
-        let mut tx = self.write().await?;
+        let mut tx = self.write("delete").await?;
         let deleted = match schema::kind(&mut tx, kind).await? {
             Some(_) => schema::delete(&mut tx, kind, id).await?,
             None => false,
@@ -447,7 +687,7 @@ impl VectorStore for SqliteVecStore {
 
     async fn drop_kind(&self, kind: &str) -> Result<bool> {
         validate::kind(kind)?;
-        let mut tx = self.write().await?;
+        let mut tx = self.write("drop_kind").await?;
         let existed = schema::kind(&mut tx, kind).await?.is_some();
         if existed {
             schema::drop_kind(&mut tx, kind).await?;

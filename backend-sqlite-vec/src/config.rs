@@ -82,6 +82,63 @@ impl FromStr for Synchronous {
     }
 }
 
+/// How the file is opened, read from `DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY`.
+///
+/// In both read-only modes nothing is ever written to the file: every write is a `Config`
+/// error, and a file still holding the original (Python) store's tables is adopted into a
+/// private in-memory copy instead of the file (see the crate documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Access {
+    /// Read and write (the default, `false`): the file is created when missing, switched to
+    /// WAL, and the original store's tables are adopted into it on the first open.
+    #[default]
+    ReadWrite,
+    /// `true`: SQLite's read-only mode (`mode=ro`). Commits of other processes are seen. The
+    /// file must exist. SQLite may create the `-wal` and `-shm` companions of a WAL file to
+    /// read it safely beside writers, so its directory must be writable unless they exist.
+    ReadOnly,
+    /// `immutable`: SQLite's `immutable=1`. No locks and no companion files, so it also reads a
+    /// file on read-only media; the caller guarantees that no process writes the file
+    /// meanwhile. Refused when the file has a non-empty `-wal` companion (its last commits would
+    /// be missed); use `true` then.
+    Immutable,
+}
+
+impl Access {
+    /// The option value naming this mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::ReadWrite => "false",
+            Access::ReadOnly => "true",
+            Access::Immutable => "immutable",
+        }
+    }
+
+    /// True in both read-only modes.
+    pub fn is_read_only(self) -> bool {
+        self != Access::ReadWrite
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Access {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "false" | "0" | "no" | "off" => Ok(Access::ReadWrite),
+            "true" | "1" | "yes" | "on" => Ok(Access::ReadOnly),
+            "immutable" => Ok(Access::Immutable),
+            _ => Err("expected true, false or immutable".into()),
+        }
+    }
+}
+
 /// The settings of one store, resolved from a [`Config`] without touching the disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqliteVecConfig {
@@ -95,6 +152,12 @@ pub struct SqliteVecConfig {
     pub read_pool_size: u32,
     /// Metric of kinds created by a first insert.
     pub default_metric: Metric,
+    /// Read-write, read-only or immutable (`DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY`).
+    pub access: Access,
+    /// Adopt the original store's data even when some of it cannot be adopted as it is,
+    /// leaving those kinds and records only in the original tables
+    /// (`DECNET_VECTORSTORE_SQLITE_VEC_LEGACY_SKIP_INVALID`, default false: refuse to open).
+    pub legacy_skip_invalid: bool,
 }
 
 impl SqliteVecConfig {
@@ -111,12 +174,16 @@ impl SqliteVecConfig {
             return Err(vectorstore_core::validate::metric_unsupported(NAME, config.metric, &METRICS)
                 .with_context("setting", "DECNET_VECTORSTORE_METRIC"));
         }
+        let access = config.parse_option::<Access>(NAME, "read_only")?.unwrap_or_default();
+        let legacy_skip_invalid = config.flag_option(NAME, "legacy_skip_invalid")?.unwrap_or(false);
         Ok(SqliteVecConfig {
             path: config.sqlite_path(),
             busy_timeout,
             synchronous,
             read_pool_size,
             default_metric: config.metric,
+            access,
+            legacy_skip_invalid,
         })
     }
 }
@@ -214,6 +281,8 @@ mod tests {
         assert_eq!(settings.synchronous, Synchronous::Normal);
         assert_eq!(settings.read_pool_size, DEFAULT_READ_POOL_SIZE);
         assert_eq!(settings.default_metric, Metric::L2);
+        assert_eq!(settings.access, Access::ReadWrite);
+        assert!(!settings.legacy_skip_invalid);
     }
 
     #[test]
@@ -223,8 +292,16 @@ mod tests {
             ("DECNET_VECTORSTORE_SQLITE_VEC_SYNCHRONOUS", "FULL"),
             ("DECNET_VECTORSTORE_SQLITE_VEC_READ_POOL_SIZE", "2"),
             ("DECNET_VECTORSTORE_METRIC", "cosine"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY", "TRUE"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_LEGACY_SKIP_INVALID", "yes"),
         ])
         .unwrap();
+        assert_eq!(settings.access, Access::ReadOnly);
+        assert!(settings.legacy_skip_invalid);
+        let immutable = config(&[("DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY", "immutable")]).unwrap();
+        assert_eq!(immutable.access, Access::Immutable);
+        let off = config(&[("DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY", "off")]).unwrap();
+        assert_eq!(off.access, Access::ReadWrite);
         assert_eq!(settings.busy_timeout, Duration::from_millis(250));
         assert_eq!(settings.synchronous, Synchronous::Full);
         assert_eq!(settings.read_pool_size, 2);
@@ -239,6 +316,8 @@ mod tests {
             ("DECNET_VECTORSTORE_SQLITE_VEC_SYNCHRONOUS", "sometimes"),
             ("DECNET_VECTORSTORE_SQLITE_VEC_READ_POOL_SIZE", "0"),
             ("DECNET_VECTORSTORE_SQLITE_VEC_READ_POOL_SIZE", "1000"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY", "maybe"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_LEGACY_SKIP_INVALID", "sure"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Config, "{name}={value}: {err}");

@@ -9,6 +9,7 @@ mod backend;
 mod config;
 mod error;
 mod extension;
+mod legacy;
 mod schema;
 
 /// How records are laid out in SQLite, exposed for fuzzing and for tools that read the file.
@@ -29,9 +30,10 @@ use vectorstore_core::{BackendRegistration, Capabilities, Config, Result, Search
 
 pub use backend::SqliteVecStore;
 pub use config::{
-    DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_READ_POOL_SIZE, MAX_READ_POOL_SIZE, METRICS, SqliteVecConfig, Synchronous,
+    Access, DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_READ_POOL_SIZE, MAX_READ_POOL_SIZE, METRICS, SqliteVecConfig, Synchronous,
     isolate, purge,
 };
+pub use legacy::{AdoptedKind, LegacyAdoption, legacy_kind_name};
 
 /// Registered name of this backend (`DECNET_VECTORSTORE_TYPE=sqlite_vec`, alias `sqlite-vec`).
 pub const NAME: &str = "sqlite_vec";

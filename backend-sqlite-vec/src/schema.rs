@@ -24,8 +24,9 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{AssertSqlSafe, Connection, Row};
 use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, Result, SCHEMA_VERSION, VectorRecord};
 
-use crate::config::METRICS;
+use crate::config::{METRICS, SqliteVecConfig};
 use crate::error::{open_error, operation_error};
+use crate::legacy::{self, Conns, LegacyAdoption};
 
 /// The metadata table of the file.
 pub(crate) const META_TABLE: &str = "vectorstore_meta";
@@ -71,7 +72,7 @@ fn sql(text: String) -> AssertSqlSafe<String> {
     AssertSqlSafe(text)
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
@@ -134,49 +135,101 @@ pub(crate) fn contract_distance(metric: Metric, raw: Option<f64>) -> f32 {
 // ---------------------------------------------------------------------------------------------
 // Opening
 
-/// Makes the file at `path` usable: refuses a newer layout before writing anything, switches
-/// it to WAL, creates the metadata tables and records the schema version when the file is
-/// new, and checks that every kind is readable. Safe when several processes open a new file at
-/// once: the journal-mode switch is retried while another process holds the lock, and the
-/// tables are created under `BEGIN IMMEDIATE`, checking the version again.
-pub(crate) async fn bootstrap(conn: &mut SqliteConnection, path: &Path, busy_timeout: Duration) -> Result<()> {
+/// How long an open waits for another process that holds the write lock while the original
+/// store's tables are still to be adopted (that process may be adopting them), at least.
+const ADOPTION_WAIT: Duration = Duration::from_secs(120);
+
+/// Makes the file usable: refuses a newer layout before writing anything, switches it to WAL,
+/// creates the metadata tables and records the schema version when the file is new, adopts the
+/// original (Python) store's tables when the file has them and they were not adopted yet, and
+/// checks that every kind is readable. Returns what was adopted, if this call adopted.
+///
+/// Safe when several processes open the file at once: the journal-mode switch is retried
+/// while another process holds the lock, and the tables are created and the original store
+/// adopted under `BEGIN IMMEDIATE`, checking the version and whether the adoption was done
+/// again inside that transaction, so the adoption happens exactly once.
+pub(crate) async fn bootstrap(
+    conn: &mut SqliteConnection,
+    settings: &SqliteVecConfig,
+) -> Result<Option<LegacyAdoption>> {
+    let path = settings.path.as_path();
     // Read-only first: a file of a newer version must be left untouched.
     let recorded = recorded_version(conn, path).await?;
-    switch_to_wal(conn, path, busy_timeout).await?;
-    if recorded.is_none() {
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(|e| open_error(e, path))?;
-        let statements = [
-            format!("CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY NOT NULL, value ANY NOT NULL)"),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {KINDS_TABLE} (kind TEXT PRIMARY KEY NOT NULL, dim INTEGER NOT NULL \
-                 CHECK (dim > 0), metric TEXT NOT NULL, created INTEGER NOT NULL, schema_version INTEGER NOT NULL)"
-            ),
-        ];
-        for statement in statements {
-            sqlx::query(sql(statement)).execute(&mut *tx).await.map_err(|e| open_error(e, path))?;
-        }
-        // Another process may have set the file up since the first look.
-        recorded_version(&mut tx, path).await?;
-        let insert =
-            format!("INSERT OR IGNORE INTO {META_TABLE} (key, value) VALUES ('schema_version', ?1), ('created', ?2)");
-        sqlx::query(sql(insert))
-            .bind(i64::from(SCHEMA_VERSION))
-            .bind(now())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| open_error(e, path))?;
-        tx.commit().await.map_err(|e| open_error(e, path))?;
+    switch_to_wal(conn, path, settings.busy_timeout).await?;
+    let legacy = legacy::pending(conn).await.map_err(|err| at(err, path))?;
+    let mut adoption = None;
+    if recorded.is_none() || legacy {
+        let wait = if legacy { settings.busy_timeout.max(ADOPTION_WAIT) } else { settings.busy_timeout };
+        let started = Instant::now();
+        adoption = loop {
+            let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
+                Ok(tx) => tx,
+                Err(err) if crate::error::is_busy(&err) && started.elapsed() < wait => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                Err(err) => return Err(open_error(err, path)),
+            };
+            create_metadata(&mut tx, path).await?;
+            // Another process may have adopted since the first look: this transaction decides.
+            let adopted = if legacy && !legacy::adopted(&mut tx).await? {
+                Some(legacy::adopt(&mut Conns::Same(&mut tx), path, settings.legacy_skip_invalid, false).await?)
+            } else {
+                None
+            };
+            tx.commit().await.map_err(|e| open_error(e, path))?;
+            break adopted;
+        };
+    }
+    if let Some(adopted) = &adoption {
+        tracing::warn!(
+            path = %path.display(),
+            kinds = adopted.kinds.len(),
+            records = adopted.records(),
+            skipped = adopted.skipped.len(),
+            "adopted the original (Python) store's tables into the current layout, once (they are left as they \
+             were): {adopted}"
+        );
     }
     // Every kind must be readable by this build (a known metric and layout).
-    kind_rows(conn)
+    kind_rows(conn).await.map_err(|err| at(err, path))?;
+    Ok(adoption)
+}
+
+/// `err` with the file named, for errors met while opening it.
+pub(crate) fn at(err: Error, path: &Path) -> Error {
+    Error::new(err.kind(), format!("{} (file {})", err.message(), path.display()))
+}
+
+/// Creates the metadata tables and records the schema version where they are missing (inside
+/// the caller's write transaction), refusing a newer version another process may have
+/// recorded since the first look.
+pub(crate) async fn create_metadata(conn: &mut SqliteConnection, path: &Path) -> Result<()> {
+    let statements = [
+        format!("CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY NOT NULL, value ANY NOT NULL)"),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {KINDS_TABLE} (kind TEXT PRIMARY KEY NOT NULL, dim INTEGER NOT NULL \
+             CHECK (dim > 0), metric TEXT NOT NULL, created INTEGER NOT NULL, schema_version INTEGER NOT NULL)"
+        ),
+    ];
+    for statement in statements {
+        sqlx::query(sql(statement)).execute(&mut *conn).await.map_err(|e| open_error(e, path))?;
+    }
+    recorded_version(conn, path).await?;
+    let insert =
+        format!("INSERT OR IGNORE INTO {META_TABLE} (key, value) VALUES ('schema_version', ?1), ('created', ?2)");
+    sqlx::query(sql(insert))
+        .bind(i64::from(SCHEMA_VERSION))
+        .bind(now())
+        .execute(&mut *conn)
         .await
-        .map_err(|err| Error::new(err.kind(), format!("{} (file {})", err.message(), path.display())))?;
+        .map_err(|e| open_error(e, path))?;
     Ok(())
 }
 
 /// The schema version recorded in the file, if any; `IncompatibleSchema` when it is newer
 /// than this build's.
-async fn recorded_version(conn: &mut SqliteConnection, path: &Path) -> Result<Option<i64>> {
+pub(crate) async fn recorded_version(conn: &mut SqliteConnection, path: &Path) -> Result<Option<i64>> {
     let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1")
         .bind(META_TABLE)
         .fetch_one(&mut *conn)
@@ -277,7 +330,7 @@ fn kind_from_row(kind: &str, row: &sqlx::sqlite::SqliteRow) -> Result<KindInfo> 
 }
 
 /// Every kind, sorted by name, without counts.
-async fn kind_rows(conn: &mut SqliteConnection) -> Result<Vec<KindInfo>> {
+pub(crate) async fn kind_rows(conn: &mut SqliteConnection) -> Result<Vec<KindInfo>> {
     let query = format!("SELECT kind, dim, metric, schema_version FROM {KINDS_TABLE} ORDER BY kind");
     let rows = sqlx::query(sql(query)).fetch_all(&mut *conn).await.map_err(|e| operation_error(e, "kinds"))?;
     rows.iter()
@@ -335,6 +388,27 @@ pub(crate) async fn create_kind(conn: &mut SqliteConnection, kind: &str, dim: us
         .execute(&mut *conn)
         .await
         .map_err(|e| operation_error(e, "create kind"))?;
+    Ok(())
+}
+
+/// Copies every kind of `src`, with its records bit for bit, into `dst` (inside the caller's
+/// transaction on `dst`, whose layout has no kinds yet).
+pub(crate) async fn copy_kinds(src: &mut SqliteConnection, dst: &mut SqliteConnection) -> Result<()> {
+    const PAGE: usize = 1024;
+    for info in kind_rows(src).await? {
+        create_kind(dst, &info.kind, info.dim, info.metric).await?;
+        let mut after: Option<String> = None;
+        loop {
+            let records = scan(src, &info, after.as_deref(), PAGE).await?;
+            let Some(last) = records.last() else { break };
+            after = Some(last.id.clone());
+            let rows: Vec<NewRow<'_>> = records
+                .iter()
+                .map(|r| NewRow { id: &r.id, blob: encode_vector(&r.vector), extractor_version: r.extractor_version })
+                .collect();
+            insert_new(dst, &info.kind, &rows).await?;
+        }
+    }
     Ok(())
 }
 

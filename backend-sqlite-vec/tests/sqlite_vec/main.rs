@@ -4,5 +4,6 @@
 mod common;
 mod conformance;
 mod durability;
+mod legacy;
 mod schema;
 mod search;
