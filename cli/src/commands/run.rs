@@ -341,12 +341,20 @@ async fn import(
     finish(&*store, ExitCode::SUCCESS).await
 }
 
-/// Opens the source (`--from`, else `--store`, else the environment's) and the target.
+/// Opens the source (`--from`, else `--store`, else the environment's) and the target. The
+/// source is only read: an embedded store file is opened read-only (unless
+/// `DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY` says otherwise), so that copying from a file the
+/// original Python store wrote, or from any other, never changes it.
 async fn open_pair(cli: &Cli, from: Option<&str>, to: &str) -> Result<(Arc<dyn VectorStore>, Arc<dyn VectorStore>)> {
-    let source_config = match from {
+    let mut source_config = match from {
         Some(spec) => Config::from_env()?.with_spec(spec)?,
         None => config(cli)?,
     };
+    if vectorstore::find_backend(&source_config.backend).is_some_and(|backend| backend.name == "sqlite_vec")
+        && source_config.option("sqlite_vec", "read_only").is_none()
+    {
+        source_config = source_config.with_option("sqlite_vec", "read_only", "true");
+    }
     let target_config = Config::from_env()?.with_spec(to)?;
     if source_config.backend == target_config.backend
         && source_config.path == target_config.path

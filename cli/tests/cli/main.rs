@@ -5,4 +5,5 @@ mod bench;
 mod cli;
 mod demo;
 mod faults;
+mod legacy;
 mod stores;
