@@ -9,13 +9,16 @@ pub use vectorstore_core::*;
 
 // Backends register themselves with `inventory`; a crate nothing names is not linked and its
 // registration silently vanishes. Naming each enabled backend here links it into every binary
-// that uses this crate.
+// that uses this crate, and lets applications reach its own types and options.
+/// The PostgreSQL + pgvector backend (feature `pgvector`).
 #[cfg(feature = "pgvector")]
-use vectorstore_pgvector as _;
+pub use vectorstore_pgvector as pgvector;
+/// The Qdrant backend (feature `qdrant`).
 #[cfg(feature = "qdrant")]
-use vectorstore_qdrant as _;
+pub use vectorstore_qdrant as qdrant;
+/// The embedded SQLite + sqlite-vec backend (feature `sqlite-vec`).
 #[cfg(feature = "sqlite-vec")]
-use vectorstore_sqlite_vec as _;
+pub use vectorstore_sqlite_vec as sqlite_vec;
 
 /// Every backend of this project, whether this build links it or not (each real backend is a
 /// cargo feature of this crate). Naming one that is not compiled in is a different mistake from
