@@ -26,7 +26,7 @@ pub use vectorstore_sqlite_vec as sqlite_vec;
 pub const PROJECT_BACKENDS: &[&str] = &["fake", "null", "pgvector", "qdrant", "sqlite_vec"];
 
 /// Opens (without initialising) the store `config` selects; see
-/// [`open_with_fallback`](vectorstore_core::open_with_fallback) for the rules, applied to
+/// [`open_with_fallback`] for the rules, applied to
 /// [`PROJECT_BACKENDS`].
 pub fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
     vectorstore_core::open_with_fallback(config, PROJECT_BACKENDS)
