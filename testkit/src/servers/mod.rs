@@ -9,6 +9,7 @@
 pub mod postgres;
 pub mod process;
 pub mod qdrant;
+pub mod tls;
 
 use vectorstore_core::Config;
 
