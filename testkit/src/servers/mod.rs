@@ -6,6 +6,7 @@
 //! [`Unavailable`](crate::Unavailable) with the reason, which the tests report as SKIPPED
 //! (or as a failure when `DECNET_TEST_REQUIRE` lists the backend).
 
+mod pg_tls_front;
 pub mod postgres;
 pub mod process;
 pub mod qdrant;
