@@ -21,6 +21,11 @@ pub(crate) fn from_sqlx(err: sqlx::Error, action: &str) -> Error {
         (sqlx::Error::PoolTimedOut, _) => {
             format!("{action}: no connection to the PostgreSQL server could be had in time (is it running?)")
         }
+        (sqlx::Error::Tls(_) | sqlx::Error::Io(_), ErrorKind::Config) => format!(
+            "{action}: TLS: the server's certificate is not trusted or does not name this host \
+             (check DECNET_VECTORSTORE_PGVECTOR_SSLROOTCERT and the URL's host name)"
+        ),
+        (sqlx::Error::Tls(_), _) => format!("{action}: TLS with the PostgreSQL server failed"),
         _ => action.to_owned(),
     };
     let mut error = Error::new(kind, message).with_context("backend", NAME);
@@ -42,6 +47,9 @@ pub(crate) fn is_undefined_table(err: &sqlx::Error) -> bool {
 
 fn kind_of(err: &sqlx::Error, code: Option<&str>) -> ErrorKind {
     match err {
+        // A certificate that is not trusted or names another host: retrying cannot help.
+        // (sqlx reports rustls' refusal as an I/O error.)
+        sqlx::Error::Tls(_) | sqlx::Error::Io(_) if is_certificate_error(&err.to_string()) => ErrorKind::Config,
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => ErrorKind::Unavailable,
         sqlx::Error::PoolClosed => ErrorKind::Closed,
         sqlx::Error::Configuration(_) => ErrorKind::Config,
@@ -57,6 +65,11 @@ fn kind_of(err: &sqlx::Error, code: Option<&str>) -> ErrorKind {
     }
 }
 
+/// Whether a TLS error says the server's certificate was refused (rustls' and OpenSSL's words).
+fn is_certificate_error(message: &str) -> bool {
+    ["certificate", "UnknownIssuer", "NotValidForName", "BadSignature"].iter().any(|sign| message.contains(sign))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +81,13 @@ mod tests {
         assert_eq!(from_sqlx(sqlx::Error::PoolTimedOut, "knn").kind(), ErrorKind::Unavailable);
         assert_eq!(from_sqlx(sqlx::Error::PoolClosed, "get").kind(), ErrorKind::Closed);
         assert_eq!(from_sqlx(sqlx::Error::RowNotFound, "get").kind(), ErrorKind::Backend);
+    }
+
+    #[test]
+    fn refused_certificates_are_config_errors_that_say_tls() {
+        let refused = std::io::Error::new(std::io::ErrorKind::InvalidData, "invalid peer certificate: UnknownIssuer");
+        let err = from_sqlx(sqlx::Error::Io(refused), "initialize");
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.to_string().contains("TLS") && err.to_string().contains("SSLROOTCERT"), "{err}");
     }
 }

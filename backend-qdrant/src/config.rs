@@ -2,6 +2,7 @@
 //! checked once when the store is opened.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -139,6 +140,11 @@ pub struct QdrantConfig {
     pub url: String,
     /// Sent as the `api-key` header; a secret.
     pub api_key: Option<String>,
+    /// PEM file of the CA that signed the server's certificate (`CA_CERT`), trusted for
+    /// `https://` URLs instead of the system's roots.
+    pub ca_cert: Option<PathBuf>,
+    /// The certificates read from [`QdrantConfig::ca_cert`] when the options were parsed.
+    pub ca_pem: Option<Vec<u8>>,
     /// Prepended to every kind to name its collection.
     pub prefix: String,
     /// Timeout of each request (and, capped at 10 s, of connecting).
@@ -174,6 +180,7 @@ impl fmt::Debug for QdrantConfig {
         f.debug_struct("QdrantConfig")
             .field("url", &self.shown_url())
             .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("ca_cert", &self.ca_cert)
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .field("shard_number", &self.shard_number)
@@ -205,9 +212,13 @@ impl QdrantConfig {
             .duration_option(NAME, "TIMEOUT_MS", Duration::from_millis(1), MIN_TIMEOUT..=MAX_TIMEOUT)?
             .unwrap_or(DEFAULT_TIMEOUT);
         let batch_size = config.ranged_option(NAME, "BATCH_SIZE", 1..=MAX_BATCH)?.unwrap_or(DEFAULT_BATCH_SIZE);
+        let ca_cert = config.option(NAME, "CA_CERT").map(str::trim).filter(|path| !path.is_empty()).map(PathBuf::from);
+        let ca_pem = ca_cert.as_deref().map(read_ca).transpose()?;
         let options = QdrantConfig {
             url,
             api_key: config.option(NAME, "API_KEY").map(|key| key.trim().to_owned()),
+            ca_cert,
+            ca_pem,
             prefix,
             timeout,
             shard_number: config.ranged_option(NAME, "SHARD_NUMBER", 1..=MAX_SHARDS)?,
@@ -282,6 +293,27 @@ fn check_url(url: &str) -> Result<()> {
     Ok(())
 }
 
+/// Reads the CA file of `CA_CERT`: it must hold at least one PEM certificate and nothing
+/// malformed, so that a wrong path or file fails when the store is opened, not at the first call.
+fn read_ca(path: &Path) -> Result<Vec<u8>> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+
+    let bad = |why: String| {
+        Error::new(ErrorKind::Config, format!("invalid DECNET_VECTORSTORE_QDRANT_CA_CERT {}: {why}", path.display()))
+    };
+    let pem = std::fs::read(path).map_err(|err| bad(format!("cannot read it: {err}")))?;
+    let mut found = 0;
+    for item in CertificateDer::pem_slice_iter(&pem) {
+        item.map_err(|err| bad(format!("not a PEM certificate file ({err})")))?;
+        found += 1;
+    }
+    if found == 0 {
+        return Err(bad("no PEM certificate (-----BEGIN CERTIFICATE-----) in it".to_owned()));
+    }
+    Ok(pem)
+}
+
 fn check_prefix(prefix: &str) -> Result<()> {
     let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
     if prefix.len() > MAX_PREFIX_LEN || !prefix.bytes().all(allowed) {
@@ -310,5 +342,27 @@ mod tests {
         assert_eq!("2".parse::<WriteConsistency>().unwrap().factor(3), 2);
         assert!("0".parse::<WriteConsistency>().is_err());
         assert!("most".parse::<WriteConsistency>().is_err());
+    }
+
+    #[test]
+    fn ca_cert_must_be_a_readable_pem_file() {
+        let dir = std::env::temp_dir().join(format!("decnet-qdrant-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("ca.pem");
+        std::fs::write(&good, "-----BEGIN CERTIFICATE-----\nMIIBAA==\n-----END CERTIFICATE-----\n").unwrap();
+        let not_pem = dir.join("key.txt");
+        std::fs::write(&not_pem, "just some text").unwrap();
+        let with = |path: &Path| {
+            QdrantConfig::from_config(&Config::new(NAME).with_option(NAME, "CA_CERT", path.display().to_string()))
+        };
+        let parsed = with(&good).unwrap();
+        assert_eq!(parsed.ca_cert.as_deref(), Some(good.as_path()));
+        assert!(parsed.ca_pem.is_some());
+        for (path, says) in [(dir.join("missing.pem"), "cannot read"), (not_pem, "no PEM certificate")] {
+            let err = with(&path).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+            assert!(err.to_string().contains("CA_CERT") && err.to_string().contains(says), "{err}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -4,6 +4,7 @@
 //! Calls on one collection answer `None` when the collection does not exist, so that the
 //! store can tell "this kind was dropped (maybe by another process)" from a failure.
 
+use qdrant_client::QdrantError;
 use qdrant_client::qdrant::{
     CollectionInfo, Condition, CountPointsBuilder, CreateCollection, CreateFieldIndexCollectionBuilder,
     DeleteCollectionBuilder, DeletePointsBuilder, Direction, FieldType, Filter, GetPointsBuilder, OrderByBuilder,
@@ -11,17 +12,19 @@ use qdrant_client::qdrant::{
     RetrievedPoint, ScoredPoint, ScrollPointsBuilder, SearchParamsBuilder, UpsertPointsBuilder, WriteOrderingType,
     read_consistency, start_from,
 };
-use qdrant_client::{Qdrant, QdrantError};
 use vectorstore_core::{Error, ErrorKind, Result};
 
 use crate::config::{QdrantConfig, ReadConsistency, WriteOrdering};
-use crate::error::{Redactor, is_already_exists, is_dimension_error, is_missing_order_index, is_not_found, map_error};
+use crate::error::{
+    Redactor, is_already_exists, is_dimension_error, is_missing_order_index, is_not_found, map_error, setup_error,
+};
+use crate::grpc::{Client, ClientOptions};
 use crate::schema;
 
 /// A Qdrant client with this store's options.
 #[derive(Clone)]
 pub(crate) struct Connection {
-    client: Qdrant,
+    client: Client,
     options: QdrantConfig,
     redactor: Redactor,
 }
@@ -71,14 +74,14 @@ impl Connection {
     /// A client for the configured server. Does no I/O: gRPC connects on first use.
     pub(crate) fn new(options: QdrantConfig) -> Result<Connection> {
         let redactor = Redactor::new(&options.url, options.api_key.as_deref());
-        // The client's version check blocks and prints: this store reports versions in health instead.
-        let client = Qdrant::from_url(&options.url)
-            .api_key(options.api_key.clone())
-            .timeout(options.timeout)
-            .connect_timeout(options.connect_timeout())
-            .skip_compatibility_check()
-            .build()
-            .map_err(|err| map_error(err, "client setup", &redactor))?;
+        let client = Client::new(ClientOptions {
+            url: options.url.clone(),
+            api_key: options.api_key.clone(),
+            ca_pem: options.ca_pem.clone(),
+            timeout: options.timeout,
+            connect_timeout: options.connect_timeout(),
+        })
+        .map_err(|err| setup_error(err, &redactor))?;
         Ok(Connection { client, options, redactor })
     }
 

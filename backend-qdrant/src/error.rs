@@ -3,6 +3,8 @@
 //! `Backend`. Messages never carry the API key or a URL password.
 
 use qdrant_client::QdrantError;
+
+use crate::grpc::SetupError;
 use tonic::Code;
 use vectorstore_core::{Error, ErrorKind, redact_url};
 
@@ -26,6 +28,11 @@ impl Redactor {
         Redactor { url: url.to_owned(), secrets }
     }
 
+    /// Whether the URL asks for TLS (`https://`).
+    pub(crate) fn tls(&self) -> bool {
+        self.url.starts_with("https://")
+    }
+
     /// `text` with the URL redacted and the API key and URL password replaced by `***`.
     pub(crate) fn clean(&self, text: &str) -> String {
         let mut out = text.replace(&self.url, &redact_url(&self.url));
@@ -34,6 +41,37 @@ impl Redactor {
         }
         out
     }
+}
+
+/// The error of a client that could not be set up from the options.
+pub(crate) fn setup_error(err: SetupError, redactor: &Redactor) -> Error {
+    let message = match err {
+        SetupError::Url(why) => format!("invalid DECNET_VECTORSTORE_URL for qdrant: {why}"),
+        SetupError::ApiKey => "invalid DECNET_VECTORSTORE_QDRANT_API_KEY: not visible ASCII".to_owned(),
+        SetupError::Tls(why) => format!("qdrant TLS setup failed (check DECNET_VECTORSTORE_QDRANT_CA_CERT): {why}"),
+    };
+    Error::new(ErrorKind::Config, redactor.clean(&message)).with_context("backend", crate::NAME)
+}
+
+/// Why a connection failed at the TLS layer, when it did: the server's certificate is not
+/// trusted or not valid for the host (`Config`: retrying cannot help), or the two ends do
+/// not speak the same protocol (TLS on one side only).
+fn tls_failure(message: &str, tls_url: bool) -> Option<&'static str> {
+    let certificate = ["InvalidCertificate", "UnknownIssuer", "NotValidForName", "BadSignature", "certificate"];
+    if certificate.iter().any(|sign| message.contains(sign)) {
+        return Some(
+            "TLS: the server's certificate is not trusted or does not name this host \
+             (check DECNET_VECTORSTORE_QDRANT_CA_CERT and the URL's host name)",
+        );
+    }
+    if message.contains("answered with TLS") {
+        return Some("TLS: the server expects TLS on this port; use an https:// URL");
+    }
+    let mismatch = ["InvalidContentType", "CorruptMessage", "InvalidMessage", "AlertReceived", "HandshakeFailure"];
+    if tls_url && mismatch.iter().any(|sign| message.contains(sign)) {
+        return Some("TLS handshake failed: does the server have TLS enabled on this port? (else use http://)");
+    }
+    None
 }
 
 /// Whether the server said the collection (or another object) does not exist.
@@ -72,13 +110,20 @@ fn status(err: &QdrantError) -> Option<(Code, &str)> {
 pub(crate) fn map_error(err: QdrantError, what: &str, redactor: &Redactor) -> Error {
     let (kind, detail) = match &err {
         QdrantError::ResponseError { status } | QdrantError::ResourceExhaustedError { status, .. } => {
+            let tls = tls_failure(status.message(), redactor.tls());
             let kind = match status.code() {
                 // A missing or wrong API key: retrying cannot help, the configuration must change.
                 Code::Unauthenticated | Code::PermissionDenied => ErrorKind::Config,
+                // The same for a certificate that is not trusted or TLS on one side only.
+                Code::Internal | Code::Unknown | Code::Unavailable if tls.is_some() => ErrorKind::Config,
                 code if is_unreachable(code, status.message()) => ErrorKind::Unavailable,
                 _ => ErrorKind::Backend,
             };
-            let hint = if kind == ErrorKind::Config { " (check DECNET_VECTORSTORE_QDRANT_API_KEY)" } else { "" };
+            let hint = match tls {
+                Some(tls) => format!(" ({tls})"),
+                None if kind == ErrorKind::Config => " (check DECNET_VECTORSTORE_QDRANT_API_KEY)".to_owned(),
+                None => String::new(),
+            };
             (kind, format!("{:?}: {}{hint}", status.code(), status.message()))
         }
         QdrantError::Io(io) => (ErrorKind::Unavailable, io.to_string()),

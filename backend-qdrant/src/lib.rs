@@ -5,6 +5,7 @@ mod backend;
 pub mod config;
 mod core;
 mod error;
+mod grpc;
 mod scan;
 mod schema;
 

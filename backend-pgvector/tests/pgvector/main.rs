@@ -1,5 +1,5 @@
 //! The pgvector store's tests on a real PostgreSQL + pgvector server: the whole conformance
-//! suite (with and without the HNSW index), the index at work, the pool, restarts and the schema.
+//! suite (with and without the HNSW index), the index at work, the pool, restarts, the schema and TLS.
 
 mod common;
 mod conformance;
@@ -7,3 +7,4 @@ mod index;
 mod pool;
 mod restart;
 mod schema;
+mod tls;

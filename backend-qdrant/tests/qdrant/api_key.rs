@@ -1,11 +1,12 @@
-//! A Qdrant that requires an API key: the right key works, a wrong or missing key is a
-//! `Config` error, and the key never appears in errors, health or `Debug`. Needs a server
-//! this test may configure (a local `qdrant` executable or Docker); skipped, loudly, otherwise.
+//! A Qdrant that requires an API key, over plain gRPC and over TLS: the right key works, a
+//! wrong or missing key is a `Config` error, and the key never appears in errors, health or
+//! `Debug`. Needs a server this test may configure (a local `qdrant` executable, or Docker
+//! without TLS); skipped, loudly, otherwise.
 
 use vectorstore_testkit::Unavailable;
-use vectorstore_testkit::servers::qdrant::{dedicated_with_env, skip_without_dedicated};
+use vectorstore_testkit::servers::qdrant::{dedicated_tls_with_env, dedicated_with_env, skip_without_dedicated};
 
-use vectorstore_core::{ErrorKind, Metric, VectorStore};
+use vectorstore_core::{Config, ErrorKind, Metric, VectorStore};
 use vectorstore_qdrant::{NAME, QdrantStore};
 
 const KEY: &str = "sk-server-key-5150";
@@ -17,7 +18,22 @@ async fn only_the_right_key_gets_in_and_no_key_is_shown() {
         Ok(server) => server,
         Err(Unavailable(reason)) => return skip_without_dedicated("api_key", &reason),
     };
-    let config = server.config().with_option(NAME, "COLLECTION_PREFIX", "keyed_");
+    only_the_right_key(server.config()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_only_the_right_key_gets_in_and_no_key_is_shown() {
+    let (server, ca) = match dedicated_tls_with_env(&[("QDRANT__SERVICE__API_KEY", KEY)]).await {
+        Ok(server) => server,
+        Err(Unavailable(reason)) => return skip_without_dedicated("api_key over TLS", &reason),
+    };
+    assert!(server.url().starts_with("https://"), "{}", server.url());
+    only_the_right_key(server.config().with_option(NAME, "CA_CERT", ca.display().to_string())).await;
+}
+
+/// The checks of both tests, on a server that requires [`KEY`].
+async fn only_the_right_key(config: Config) {
+    let config = config.with_option(NAME, "COLLECTION_PREFIX", "keyed_");
 
     let store = QdrantStore::from_config(&config.clone().with_option(NAME, "API_KEY", KEY)).unwrap();
     store.initialize().await.unwrap();

@@ -13,9 +13,11 @@
 //! pulls an image only when the engine does not have it. Each server found is reported once
 //! per test process, as `<backend> test server: <origin>`.
 
+mod pg_tls_front;
 pub mod postgres;
 pub mod process;
 pub mod qdrant;
+pub mod tls;
 
 use vectorstore_core::Config;
 

@@ -186,6 +186,13 @@ struct LocalServer {
 impl LocalServer {
     /// initdb in a fresh temporary directory, then start.
     fn launch() -> Result<LocalServer, String> {
+        let server = Self::init()?;
+        server.start()?;
+        Ok(server)
+    }
+
+    /// initdb in a fresh temporary directory, not started yet.
+    fn init() -> Result<LocalServer, String> {
         let bin = find_bin_dir()?;
         let run_as = running_as_root().then_some(NOBODY);
         let root = temp_root()?;
@@ -231,7 +238,6 @@ impl LocalServer {
         if !status.success() {
             return Err(format!("initdb failed ({status}): {}", tail(&log)));
         }
-        server.start()?;
         Ok(server)
     }
 
@@ -474,4 +480,168 @@ async fn start_container(name: &str, tag: &str) -> Result<PgTestServer, String> 
     super::remove_container_after_exit(container.id());
     CONTAINERS.lock().unwrap_or_else(|p| p.into_inner()).push(container);
     Ok(server)
+}
+
+/// The role a [`dedicated_tls`] server lets in over TLS only, with [`TLS_PASSWORD`].
+pub const TLS_USER: &str = "decnet_tls";
+/// The password of [`TLS_USER`] (SCRAM); tests check that it never shows.
+pub const TLS_PASSWORD: &str = "Tls-Hunter2-S3cret-Passw0rd";
+/// The only name in a [`dedicated_tls`] server's certificate.
+pub const TLS_HOST: &str = "localhost";
+
+/// A local PostgreSQL + pgvector server with `ssl=on` (see [`dedicated_tls`]).
+#[derive(Clone)]
+pub struct PgTlsTestServer {
+    server: PgTestServer,
+    ca_cert: PathBuf,
+    port: u16,
+    front: Option<Arc<super::pg_tls_front::TlsFront>>,
+}
+
+impl std::fmt::Debug for PgTlsTestServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgTlsTestServer")
+            .field("server", &self.server)
+            .field("ca_cert", &self.ca_cert)
+            .field("tls", &self.tls_by())
+            .finish()
+    }
+}
+
+impl PgTlsTestServer {
+    /// The server (its [`PgTestServer::url`] is the superuser's, trusted, TLS optional).
+    pub fn server(&self) -> &PgTestServer {
+        &self.server
+    }
+
+    /// Who speaks TLS: `the server (ssl=on)`, or, for a PostgreSQL build without SSL support
+    /// (the PyPI binaries), `a TLS front` of the test kit that negotiates TLS as PostgreSQL
+    /// does and forwards to the server's plain port.
+    pub fn tls_by(&self) -> &'static str {
+        if self.front.is_some() {
+            "a TLS front (this PostgreSQL build has no SSL support)"
+        } else {
+            "the server (ssl=on)"
+        }
+    }
+
+    /// The PEM file of the CA that signed the server's certificate.
+    pub fn ca_cert(&self) -> &Path {
+        &self.ca_cert
+    }
+
+    /// `postgres://decnet_tls:PASSWORD@HOST:PORT/postgres`: [`TLS_USER`] with `password`
+    /// (pass [`TLS_PASSWORD`] to get in), reaching the server as `host` (`localhost`, the name
+    /// in its certificate, or `127.0.0.1`, which is not).
+    pub fn url(&self, host: &str, password: &str) -> String {
+        format!("postgres://{TLS_USER}:{password}@{host}:{}/postgres", self.port)
+    }
+
+    /// A `pgvector` configuration for [`TLS_USER`] at `host` with `SSLMODE=verify-full` and
+    /// `SSLROOTCERT` = the CA, plus the `DECNET_VECTORSTORE_PGVECTOR_*` options of the environment.
+    pub fn config(&self, host: &str) -> Config {
+        super::config_for("pgvector", &self.url(host, TLS_PASSWORD))
+            .with_option("pgvector", "SSLMODE", "verify-full")
+            .with_option("pgvector", "SSLROOTCERT", self.ca_cert.display().to_string())
+    }
+}
+
+/// A private local server with `ssl=on`: its certificate names only [`TLS_HOST`] and is
+/// signed by a CA generated here; its key file is mode 0600 and owned by the server's user.
+/// [`TLS_USER`] may log in only over TLS, with [`TLS_PASSWORD`] (SCRAM); the superuser of
+/// [`PgTestServer::url`] is still trusted. Never the server of `DECNET_TEST_PGVECTOR_URL`.
+///
+/// A PostgreSQL built without SSL support cannot turn `ssl` on: then a TLS front of this
+/// kit serves the same certificate on its own port and forwards to the server (see
+/// [`PgTlsTestServer::tls_by`]); [`PgTlsTestServer::url`] names that port.
+pub async fn dedicated_tls() -> Result<PgTlsTestServer, Unavailable> {
+    let (local, ca_cert, front) = tokio::task::spawn_blocking(LocalServer::launch_tls)
+        .await
+        .map_err(|err| Unavailable(format!("starting a local server panicked: {err}")))?
+        .map_err(|reason| Unavailable(format!("no local PostgreSQL + pgvector server with TLS: {reason}")))?;
+    let port = front.as_ref().map_or(local.port, |front| front.port);
+    Ok(PgTlsTestServer { server: local_server(Arc::new(local)), ca_cert, port, front: front.map(Arc::new) })
+}
+
+impl LocalServer {
+    /// [`LocalServer::launch`] with TLS on and the password role; returns the CA's PEM file,
+    /// and the TLS front when the build cannot do TLS itself.
+    fn launch_tls() -> Result<(LocalServer, PathBuf, Option<super::pg_tls_front::TlsFront>), String> {
+        let server = Self::init()?;
+        let ssl = server.supports_ssl();
+        let dir = server.root.join("tls");
+        let files = super::tls::TestCa::new("DECNET PostgreSQL test CA")?.write_server_files(&dir, &[TLS_HOST])?;
+        if let Some(uid) = server.run_as {
+            for path in [&dir, &files.ca_cert, &files.cert, &files.key] {
+                chown(path, uid)?;
+            }
+        }
+        let quoted = |path: &Path| format!("'{}'", path.display().to_string().replace('\'', "''"));
+        let hba = server.data_dir().join("pg_hba.conf");
+        let rest = std::fs::read_to_string(&hba).map_err(|err| format!("cannot read {}: {err}", hba.display()))?;
+        let write_hba = |rules: &str| {
+            std::fs::write(&hba, format!("{rules}{rest}"))
+                .map_err(|err| format!("cannot write {}: {err}", hba.display()))
+        };
+        if !ssl {
+            // The front connects over plain TCP; the password is still required.
+            append(&server.data_dir().join("postgresql.conf"), "\npassword_encryption = scram-sha-256\n")?;
+            write_hba(&format!("host all {TLS_USER} all scram-sha-256\n"))?;
+            server.start()?;
+            server.create_tls_role()?;
+            let front = super::pg_tls_front::start(server.port, &files.cert, &files.key)?;
+            return Ok((server, files.ca_cert, Some(front)));
+        }
+        append(
+            &server.data_dir().join("postgresql.conf"),
+            &format!(
+                "\n# TLS test server\nssl = on\nssl_cert_file = {}\nssl_key_file = {}\npassword_encryption = scram-sha-256\n",
+                quoted(&files.cert),
+                quoted(&files.key)
+            ),
+        )?;
+        // First match wins: the TLS role over TLS with a password, never without TLS.
+        write_hba(&format!("hostssl all {TLS_USER} all scram-sha-256\nhostnossl all {TLS_USER} all reject\n"))?;
+        server.start()?;
+        server.create_tls_role()?;
+        Ok((server, files.ca_cert, None))
+    }
+
+    /// Whether this build can serve TLS (`ssl_library` is empty without SSL support).
+    fn supports_ssl(&self) -> bool {
+        self.command("postgres")
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-C", "ssl_library"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .is_ok_and(|out| out.status.success() && !String::from_utf8_lossy(&out.stdout).trim().is_empty())
+    }
+
+    /// Creates [`TLS_USER`] with [`TLS_PASSWORD`], allowed to create schemas.
+    fn create_tls_role(&self) -> Result<(), String> {
+        let output = self
+            .client("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1"])
+            .arg("-c")
+            .arg(format!("CREATE ROLE {TLS_USER} LOGIN PASSWORD '{TLS_PASSWORD}'"))
+            .arg("-c")
+            .arg(format!("GRANT CREATE ON DATABASE postgres TO {TLS_USER}"))
+            .output()
+            .map_err(|err| format!("cannot run psql: {err}"))?;
+        if !output.status.success() {
+            return Err(format!("creating {TLS_USER} failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+        }
+        Ok(())
+    }
+}
+
+fn append(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|err| format!("cannot append to {}: {err}", path.display()))
 }

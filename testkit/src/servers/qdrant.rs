@@ -277,7 +277,11 @@ impl LocalQdrant {
     /// Starts a fresh server on free ports, trying new ports once if the first ones were taken.
     fn start_new(binary: &Path, env: Vec<(String, String)>) -> Result<LocalQdrant, String> {
         sweep_stale_dirs();
-        let dir = new_dir()?;
+        Self::start_in(binary, new_dir()?, env)
+    }
+
+    /// Starts a fresh server in `dir` (see [`new_dir`]), which it owns from now on.
+    fn start_in(binary: &Path, dir: PathBuf, env: Vec<(String, String)>) -> Result<LocalQdrant, String> {
         let mut last = String::new();
         for _ in 0..2 {
             let (http, grpc) = two_free_ports()?;
@@ -392,7 +396,7 @@ fn spawn_ready(
     let log = dir.join("qdrant.log");
     let mut process = TiedProcess::spawn(command, "TERM", Some(&log))
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    match wait_ready(http, grpc, Some(&mut process)) {
+    match wait_ready_with(http, grpc, Some(&mut process), tls_ca(env).as_deref()) {
         Ok(()) => Ok(process),
         Err(reason) => {
             process.stop("KILL", Duration::from_secs(2));
@@ -403,7 +407,18 @@ fn spawn_ready(
 
 /// Waits until `/readyz` answers 200 on `http` and the gRPC port accepts connections (Qdrant
 /// opens it after the HTTP one), or the process ends, or a minute passes.
-fn wait_ready(http: u16, grpc: u16, mut process: Option<&mut TiedProcess>) -> Result<(), String> {
+fn wait_ready(http: u16, grpc: u16, process: Option<&mut TiedProcess>) -> Result<(), String> {
+    wait_ready_with(http, grpc, process, None)
+}
+
+/// [`wait_ready`], asking `/readyz` over TLS trusting `tls_ca` when given (with TLS on,
+/// Qdrant's HTTP port speaks HTTPS too).
+fn wait_ready_with(
+    http: u16,
+    grpc: u16,
+    mut process: Option<&mut TiedProcess>,
+    tls_ca: Option<&Path>,
+) -> Result<(), String> {
     let mut exited = false;
     let ready = wait_until(READY_TIMEOUT, || {
         if let Some(process) = process.as_deref_mut()
@@ -412,7 +427,11 @@ fn wait_ready(http: u16, grpc: u16, mut process: Option<&mut TiedProcess>) -> Re
             exited = true;
             return true;
         }
-        readyz(http) && port_open(grpc)
+        let ready = match tls_ca {
+            Some(ca) => super::tls::https_get_ok(http, TLS_NAMES[0], ca, "/readyz"),
+            None => readyz(http),
+        };
+        ready && port_open(grpc)
     });
     if exited {
         return Err("qdrant exited during startup".into());
@@ -583,4 +602,51 @@ async fn container_log_tail(guard: &ContainerGuard) -> String {
     .unwrap_or_default();
     let lines: Vec<&str> = log.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
     lines[lines.len().saturating_sub(5)..].join(" | ")
+}
+
+/// Names in the certificate of a [`dedicated_tls`] server.
+pub const TLS_NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
+
+/// A Qdrant of the test's own with TLS on both ports, its certificate (for
+/// [`TLS_NAMES`]) signed by a CA generated here: the server, whose URL is
+/// `https://127.0.0.1:PORT`, and the CA certificate's PEM file, to trust through
+/// `DECNET_VECTORSTORE_QDRANT_CA_CERT`. A local `qdrant` executable only (no container); the
+/// files live in the server's directory and go with it.
+pub async fn dedicated_tls() -> Result<(DedicatedQdrant, PathBuf), Unavailable> {
+    dedicated_tls_with_env(&[]).await
+}
+
+/// Like [`dedicated_tls`], with more Qdrant settings, e.g. `("QDRANT__SERVICE__API_KEY", "…")`.
+pub async fn dedicated_tls_with_env(env: &[(&str, &str)]) -> Result<(DedicatedQdrant, PathBuf), Unavailable> {
+    let Some(binary) = find_binary() else {
+        return Err(Unavailable(format!(
+            "no qdrant executable ({BIN_VAR} unset, none on PATH); a TLS server is only started locally"
+        )));
+    };
+    let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    blocking(move || {
+        sweep_stale_dirs();
+        let dir = new_dir()?;
+        let files =
+            super::tls::TestCa::new("DECNET qdrant test CA")?.write_server_files(&dir.join("tls"), &TLS_NAMES)?;
+        let path = |p: &Path| p.display().to_string();
+        env.extend([
+            ("QDRANT__SERVICE__ENABLE_TLS".to_owned(), "true".to_owned()),
+            ("QDRANT__TLS__CERT".to_owned(), path(&files.cert)),
+            ("QDRANT__TLS__KEY".to_owned(), path(&files.key)),
+            ("QDRANT__TLS__CA_CERT".to_owned(), path(&files.ca_cert)),
+        ]);
+        let local = LocalQdrant::start_in(&binary, dir, env)?;
+        let url = local.url().replacen("http://", "https://", 1);
+        Ok((DedicatedQdrant { url, server: Dedicated::Process(local) }, files.ca_cert))
+    })
+    .await
+    .map_err(|reason| Unavailable(format!("no Qdrant with TLS: {reason}")))
+}
+
+/// The CA to trust for readiness when `env` turns TLS on.
+fn tls_ca(env: &[(String, String)]) -> Option<PathBuf> {
+    let value = |name: &str| env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let on = value("QDRANT__SERVICE__ENABLE_TLS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    on.then(|| value("QDRANT__TLS__CA_CERT").map(PathBuf::from)).flatten()
 }
