@@ -65,6 +65,12 @@ pub(crate) struct Scroll<'a> {
     pub order_by: Option<(&'static str, i64)>,
     pub fields: Vec<String>,
     pub with_vectors: bool,
+    /// Read one replica of each shard whatever the configured read consistency. Qdrant (up to
+    /// 1.18.3 at least) merges the answers of several replicas as if they listed the same
+    /// points in the same order; an ordered scroll whose values tie breaks that (points
+    /// repeated, others left out, a short page). A scroll that only guides the caller, which
+    /// then checks with reads that merge correctly, asks for one replica instead.
+    pub one_replica: bool,
 }
 
 impl Connection {
@@ -249,7 +255,9 @@ impl Connection {
                     .start_from(start_from::Value::Integer(from)),
             );
         }
-        if let Some(consistency) = self.read_consistency() {
+        let consistency =
+            if scroll.one_replica { Some(read_consistency::Value::Factor(1)) } else { self.read_consistency() };
+        if let Some(consistency) = consistency {
             request = request.read_consistency(consistency);
         }
         match self.client.scroll(request).await {
