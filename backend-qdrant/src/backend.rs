@@ -339,9 +339,15 @@ impl QdrantVectorStore {
                 })
                 .collect();
             sort_neighbors(&mut hits);
+            // Reads of several replicas can list a point more than once when scores tie (Qdrant
+            // merges their answers as if in the same order; see `core::Scroll::one_replica`).
+            let mut seen = HashSet::with_capacity(hits.len());
+            hits.retain(|hit| seen.insert(hit.id.clone()));
+            // A full answer may end too early: in the k-th distance's tie, or (repeats taking
+            // room) before k distinct points.
             let tie_reaches_the_end = returned == limit
-                && hits.len() > options.k
-                && hits.last().map(|h| h.distance) <= hits.get(options.k - 1).map(|h| h.distance);
+                && (hits.len() <= options.k
+                    || hits.last().map(|h| h.distance) <= hits.get(options.k - 1).map(|h| h.distance));
             if tie_reaches_the_end {
                 limit = limit.saturating_mul(2);
                 continue;
