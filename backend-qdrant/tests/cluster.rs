@@ -12,12 +12,19 @@ use vectorstore_conformance::{Unavailable, skip, unique_tag};
 use vectorstore_core::{Config, ErrorKind, Metric, NewVector, VectorStore, distance};
 use vectorstore_qdrant::{NAME, QdrantVectorStore};
 
+/// Collection changes go through the cluster's consensus, which takes tens of seconds on a busy
+/// 2-core machine running three peers: more than the default 30 s request timeout.
+const CLUSTER_TIMEOUT_MS: &str = "90000";
+
 mod qdrant_cluster {
+    use super::CLUSTER_TIMEOUT_MS;
+
     vectorstore_conformance::conformance_tests!(
         vectorstore_conformance::servers::qdrant::QdrantFactory::cluster()
             .with_option("SHARD_NUMBER", "3")
             .with_option("REPLICATION_FACTOR", "2")
             .with_option("WRITE_CONSISTENCY", "all")
+            .with_option("TIMEOUT_MS", CLUSTER_TIMEOUT_MS)
     );
 }
 
@@ -38,6 +45,7 @@ fn replicated(server: &QdrantTestServer, prefix: &str) -> Config {
         .with_option(NAME, "SHARD_NUMBER", "3")
         .with_option(NAME, "REPLICATION_FACTOR", "2")
         .with_option(NAME, "WRITE_CONSISTENCY", "all")
+        .with_option(NAME, "TIMEOUT_MS", CLUSTER_TIMEOUT_MS)
         .with_option(NAME, "COLLECTION_PREFIX", format!("{prefix}_{}_", unique_tag()))
 }
 

@@ -207,7 +207,7 @@ async fn a_peer_killed_and_restarted_loses_no_acknowledged_write() {
     };
     // Creating collections goes through consensus, slow on a busy machine: not under the
     // shorter timeout the workload uses (so that a write to a dead peer fails in seconds).
-    let setup = open(&options(cluster.config()).with_option(NAME, "TIMEOUT_MS", "60000")).await;
+    let setup = open(&options(cluster.config()).with_option(NAME, "TIMEOUT_MS", "90000")).await;
     for (kind, dim, metric) in KINDS {
         setup.create_kind(kind, dim, metric).await.unwrap();
     }
