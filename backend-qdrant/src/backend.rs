@@ -172,12 +172,49 @@ impl QdrantStore {
                 Error::new(ErrorKind::Backend, format!("Qdrant collection {name:?} vanished while being created"))
             });
         }
+        self.settle_placement(connection, &name).await?;
         // Applied before any later write of the collection; search filters work meanwhile. The
         // sort indexes are built by the first scan that needs them (see `crate::scan`).
         connection.create_index(&name, schema::VERSION_FIELD, false).await?;
         tracing::info!(collection = %name, dim = meta.dim, metric = %meta.metric, "created Qdrant collection");
         self.remember(kind, meta);
         Ok(meta)
+    }
+
+    /// Checks a collection just created on a cluster: refuses (and removes) it when it has
+    /// fewer replicas per shard than `REPLICATION_FACTOR` asks (Qdrant accepts a factor above
+    /// the number of peers and silently places one replica per peer; a single node keeps one
+    /// copy whatever the factor, as Qdrant documents, and is accepted), and waits until its
+    /// replicas are active (writes to initialising replicas fail), at most the request timeout.
+    async fn settle_placement(&self, connection: &Connection, name: &str) -> Result<()> {
+        let deadline = std::time::Instant::now() + self.options.timeout;
+        loop {
+            let Some(placement) = connection.placement(name).await? else { return Ok(()) };
+            if let Some(wanted) = self.options.replication_factor
+                && placement.peers > 1
+                && placement.fewest_replicas < wanted as usize
+            {
+                connection.delete_collection(name).await?;
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "invalid DECNET_VECTORSTORE_QDRANT_REPLICATION_FACTOR \"{wanted}\": the Qdrant cluster placed only \
+                         {} replicas of a shard of {name:?} ({} peers hold it); use at most the number of peers",
+                        placement.fewest_replicas, placement.peers
+                    ),
+                ));
+            }
+            if placement.all_active {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorKind::Unavailable,
+                    format!("the replicas of Qdrant collection {name:?} are not all active yet; retry"),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 
     async fn check_kind_limit(&self, connection: &Connection, kind: &str) -> Result<()> {
@@ -331,9 +368,15 @@ impl QdrantStore {
                 })
                 .collect();
             sort_neighbors(&mut hits);
+            // Reads of several replicas can list a point more than once when scores tie (Qdrant
+            // merges their answers as if in the same order; see `core::Scroll::one_replica`).
+            let mut seen = HashSet::with_capacity(hits.len());
+            hits.retain(|hit| seen.insert(hit.id.clone()));
+            // A full answer may end too early: in the k-th distance's tie, or (repeats taking
+            // room) before k distinct points.
             let tie_reaches_the_end = returned == limit
-                && hits.len() > options.k
-                && hits.last().map(|h| h.distance) <= hits.get(options.k - 1).map(|h| h.distance);
+                && (hits.len() <= options.k
+                    || hits.last().map(|h| h.distance) <= hits.get(options.k - 1).map(|h| h.distance));
             if tie_reaches_the_end {
                 limit = limit.saturating_mul(2);
                 continue;

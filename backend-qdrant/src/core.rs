@@ -9,8 +9,8 @@ use qdrant_client::qdrant::{
     CollectionInfo, Condition, CountPointsBuilder, CreateCollection, CreateFieldIndexCollectionBuilder,
     DeleteCollectionBuilder, DeletePointsBuilder, Direction, FieldType, Filter, GetPointsBuilder, OrderByBuilder,
     PayloadIncludeSelector, PointId, PointStruct, PointsIdsList, Query, QueryPointsBuilder, ReadConsistencyType,
-    RetrievedPoint, ScoredPoint, ScrollPointsBuilder, SearchParamsBuilder, UpsertPointsBuilder, WriteOrderingType,
-    read_consistency, start_from,
+    ReplicaState, RetrievedPoint, ScoredPoint, ScrollPointsBuilder, SearchParamsBuilder, UpsertPointsBuilder,
+    WriteOrderingType, read_consistency, start_from,
 };
 use vectorstore_core::{Error, ErrorKind, Result};
 
@@ -49,6 +49,16 @@ pub(crate) enum Scrolled {
     OrderIndexMissing,
 }
 
+/// Where a collection's replicas are.
+pub(crate) struct Placement {
+    /// Peers holding at least one replica.
+    pub peers: usize,
+    /// The fewest replicas any shard has.
+    pub fewest_replicas: usize,
+    /// Every replica is active (a new collection's are initialising for a while).
+    pub all_active: bool,
+}
+
 /// What a search asks for.
 pub(crate) struct Search<'a> {
     pub collection: &'a str,
@@ -68,6 +78,12 @@ pub(crate) struct Scroll<'a> {
     pub order_by: Option<(&'static str, i64)>,
     pub fields: Vec<String>,
     pub with_vectors: bool,
+    /// Read one replica of each shard whatever the configured read consistency. Qdrant (up to
+    /// 1.18.3 at least) merges the answers of several replicas as if they listed the same
+    /// points in the same order; an ordered scroll whose values tie breaks that (points
+    /// repeated, others left out, a short page). A scroll that only guides the caller, which
+    /// then checks with reads that merge correctly, asks for one replica instead.
+    pub one_replica: bool,
 }
 
 impl Connection {
@@ -109,8 +125,35 @@ impl Connection {
         }
     }
 
+    /// Where the collection's replicas are, as the peer the client talks to sees it.
+    pub(crate) async fn placement(&self, name: &str) -> Result<Option<Placement>> {
+        let reply = match self.client.collection_cluster_info(name).await {
+            Ok(reply) => reply,
+            Err(err) if is_not_found(&err) => return Ok(None),
+            Err(err) => return Err(self.fail(err, &format!("cluster info of collection {name}"))),
+        };
+        let mut peers: Vec<u64> = reply.remote_shards.iter().map(|shard| shard.peer_id).collect();
+        peers.push(reply.peer_id);
+        peers.sort_unstable();
+        peers.dedup();
+        let replicas = |shard: u32| {
+            reply.local_shards.iter().filter(|s| s.shard_id == shard).count()
+                + reply.remote_shards.iter().filter(|s| s.shard_id == shard).count()
+        };
+        let shards = u32::try_from(reply.shard_count).unwrap_or(u32::MAX);
+        let active = ReplicaState::Active as i32;
+        Ok(Some(Placement {
+            peers: peers.len(),
+            fewest_replicas: (0..shards).map(replicas).min().unwrap_or(0),
+            all_active: reply.local_shards.iter().all(|s| s.state == active)
+                && reply.remote_shards.iter().all(|s| s.state == active),
+        }))
+    }
+
     /// Creates a collection; `false` when it exists already (another process created it first).
-    pub(crate) async fn create_collection(&self, request: CreateCollection, name: &str) -> Result<bool> {
+    pub(crate) async fn create_collection(&self, mut request: CreateCollection, name: &str) -> Result<bool> {
+        // Qdrant waits 10 s for the cluster to agree by default, too little for a busy cluster.
+        request.timeout = Some(self.consensus_timeout());
         match self.client.create_collection(request).await {
             Ok(_) => Ok(true),
             Err(err) if is_already_exists(&err) => Ok(false),
@@ -133,7 +176,8 @@ impl Connection {
 
     /// Deletes a collection; `false` when it did not exist.
     pub(crate) async fn delete_collection(&self, name: &str) -> Result<bool> {
-        match self.client.delete_collection(DeleteCollectionBuilder::new(name)).await {
+        match self.client.delete_collection(DeleteCollectionBuilder::new(name).timeout(self.consensus_timeout())).await
+        {
             Ok(reply) => Ok(reply.result),
             Err(err) if is_not_found(&err) => Ok(false),
             Err(err) => Err(self.fail(err, &format!("delete collection {name}"))),
@@ -252,7 +296,9 @@ impl Connection {
                     .start_from(start_from::Value::Integer(from)),
             );
         }
-        if let Some(consistency) = self.read_consistency() {
+        let consistency =
+            if scroll.one_replica { Some(read_consistency::Value::Factor(1)) } else { self.read_consistency() };
+        if let Some(consistency) = consistency {
             request = request.read_consistency(consistency);
         }
         match self.client.scroll(request).await {
@@ -261,6 +307,11 @@ impl Connection {
             Err(err) if is_missing_order_index(&err) => Ok(Scrolled::OrderIndexMissing),
             Err(err) => Err(self.fail(err, &format!("scroll of {}", scroll.collection))),
         }
+    }
+
+    /// Seconds a collection change may wait for the cluster's agreement: the request timeout.
+    fn consensus_timeout(&self) -> u64 {
+        self.options.timeout.as_secs().max(1)
     }
 
     fn read_consistency(&self) -> Option<read_consistency::Value> {

@@ -144,9 +144,21 @@ fn is_unreachable(code: Code, message: &str) -> bool {
         // connection lost mid-request as Unknown "transport error".
         Code::Internal | Code::Unknown => {
             let message = message.to_ascii_lowercase();
-            ["failed to connect", "transport error", "connection", "broken pipe", "timed out", "timeout"]
-                .iter()
-                .any(|sign| message.contains(sign))
+            // A cluster peer that cannot be reached, or an update Qdrant says to retry.
+            [
+                "failed to connect",
+                "transport error",
+                "connection",
+                "broken pipe",
+                "timed out",
+                "timeout",
+                "connect error",
+                "currently unavailable",
+                "please retry",
+                "read operations failed",
+            ]
+            .iter()
+            .any(|sign| message.contains(sign))
         }
         _ => false,
     }
@@ -172,6 +184,18 @@ mod tests {
         assert_eq!(map_error(down, "search", &redactor).kind(), ErrorKind::Unavailable);
         let denied = QdrantError::ResponseError { status: tonic::Status::unauthenticated("Invalid api-key") };
         assert_eq!(map_error(denied, "search", &redactor).kind(), ErrorKind::Config);
+        // Messages of a cluster whose peer is down or whose replicas are not ready.
+        for message in [
+            "Service internal error: Tonic status error: code: 'The service is currently unavailable', message: \"tcp connect error\"",
+            "Service internal error: 1 out of 3 shards failed to apply operation. First error captured: Service internal \
+             error: Failed to apply operation to at least one `Active` replica. Consistency of this update is not \
+             guaranteed. Please retry.",
+            "Service internal error: 0 of 0 read operations failed",
+            "Service internal error: Waiting for consensus operation commit failed. Timeout set at: 10 seconds",
+        ] {
+            let err = QdrantError::ResponseError { status: tonic::Status::internal(message) };
+            assert_eq!(map_error(err, "upsert", &redactor).kind(), ErrorKind::Unavailable, "{message}");
+        }
         let reshaped = QdrantError::ResponseError {
             status: tonic::Status::internal("Failed to connect to https://user:pw@q.example:6334/"),
         };

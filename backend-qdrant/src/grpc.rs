@@ -16,10 +16,11 @@ use qdrant_client::qdrant::collections_client::CollectionsClient;
 use qdrant_client::qdrant::points_client::PointsClient;
 use qdrant_client::qdrant::qdrant_client::QdrantClient;
 use qdrant_client::qdrant::{
-    CollectionOperationResponse, CountPoints, CountResponse, CreateCollection, CreateFieldIndexCollection,
-    DeleteCollection, DeletePoints, GetCollectionInfoRequest, GetCollectionInfoResponse, GetPoints, GetResponse,
-    HealthCheckReply, HealthCheckRequest, ListCollectionsRequest, ListCollectionsResponse, PointsOperationResponse,
-    QueryPoints, QueryResponse, ScrollPoints, ScrollResponse, UpsertPoints,
+    CollectionClusterInfoRequest, CollectionClusterInfoResponse, CollectionOperationResponse, CountPoints,
+    CountResponse, CreateCollection, CreateFieldIndexCollection, DeleteCollection, DeletePoints,
+    GetCollectionInfoRequest, GetCollectionInfoResponse, GetPoints, GetResponse, HealthCheckReply, HealthCheckRequest,
+    ListCollectionsRequest, ListCollectionsResponse, PointsOperationResponse, QueryPoints, QueryResponse, ScrollPoints,
+    ScrollResponse, UpsertPoints,
 };
 use std::sync::RwLock;
 use tonic::metadata::MetadataValue;
@@ -197,6 +198,18 @@ impl Client {
         let request = &request.into();
         self.with_channel(|channel| async move {
             Ok(CollectionsClient::new(channel).get(request.clone()).await?.into_inner())
+        })
+        .await
+    }
+
+    /// Where a collection's shards and replicas are, as the peer asked sees it.
+    pub(crate) async fn collection_cluster_info(
+        &self,
+        name: &str,
+    ) -> Result<CollectionClusterInfoResponse, QdrantError> {
+        let request = &CollectionClusterInfoRequest { collection_name: name.to_owned() };
+        self.with_channel(|channel| async move {
+            Ok(CollectionsClient::new(channel).collection_cluster_info(request.clone()).await?.into_inner())
         })
         .await
     }

@@ -138,6 +138,7 @@ pub struct ServerFactory {
 enum TestServer {
     Postgres,
     Qdrant,
+    QdrantCluster,
 }
 
 #[cfg(feature = "servers")]
@@ -152,6 +153,12 @@ impl ServerFactory {
         ServerFactory { server: TestServer::Qdrant, options: Vec::new() }
     }
 
+    /// The `qdrant` backend on the shared local Qdrant cluster of the test kit (the client
+    /// talks to its first peer; see `vectorstore_testkit::servers::qdrant::shared_cluster`).
+    pub fn qdrant_cluster() -> Self {
+        ServerFactory { server: TestServer::QdrantCluster, options: Vec::new() }
+    }
+
     /// Also sets the backend option `KEY` (as `DECNET_VECTORSTORE_<BACKEND>_<KEY>` would).
     pub fn with_option(mut self, key: &str, value: &str) -> Self {
         self.options.push((key.to_owned(), value.to_owned()));
@@ -161,7 +168,7 @@ impl ServerFactory {
     fn name(&self) -> &'static str {
         match self.server {
             TestServer::Postgres => "pgvector",
-            TestServer::Qdrant => "qdrant",
+            TestServer::Qdrant | TestServer::QdrantCluster => "qdrant",
         }
     }
 }
@@ -182,6 +189,10 @@ impl StoreFactory for ServerFactory {
             }
             TestServer::Qdrant => {
                 let server = qdrant::shared().await?;
+                (server.config(), Box::new(server))
+            }
+            TestServer::QdrantCluster => {
+                let server = qdrant::shared_cluster().await?;
                 (server.config(), Box::new(server))
             }
         };

@@ -10,6 +10,9 @@
 //!
 //! With `DECNET_TEST_SERVERS=containers` only step 3 is tried, for the shared and the
 //! dedicated servers alike (see [`super::ROUTE_VAR`]).
+//! Clusters ([`shared_cluster`], [`dedicated_cluster`], [`QdrantFactory::cluster`]) of
+//! [`CLUSTER_PEERS`] peers are only started from the executable (step 2), whatever
+//! `DECNET_TEST_QDRANT_URL` says; without it they are [`Unavailable`].
 //!
 //! Readiness is `/readyz` on the HTTP port, asked with a plain HTTP/1.0 request.
 //! [`QdrantTestServer::config`] carries the `DECNET_VECTORSTORE_QDRANT_*` variables of the
@@ -378,8 +381,21 @@ fn spawn_ready(
     grpc: u16,
     env: &[(String, String)],
 ) -> Result<TiedProcess, String> {
+    spawn_ready_with_args(binary, dir, http, grpc, env, &[])
+}
+
+/// [`spawn_ready`] with command-line arguments (a cluster peer's `--uri` and `--bootstrap`).
+fn spawn_ready_with_args(
+    binary: &Path,
+    dir: &Path,
+    http: u16,
+    grpc: u16,
+    env: &[(String, String)],
+    args: &[String],
+) -> Result<TiedProcess, String> {
     let mut command = Command::new(binary);
     command
+        .args(args)
         .current_dir(dir)
         .env("QDRANT__SERVICE__HOST", "127.0.0.1")
         .env("QDRANT__SERVICE__HTTP_PORT", http.to_string())
@@ -649,4 +665,323 @@ fn tls_ca(env: &[(String, String)]) -> Option<PathBuf> {
     let value = |name: &str| env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let on = value("QDRANT__SERVICE__ENABLE_TLS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     on.then(|| value("QDRANT__TLS__CA_CERT").map(PathBuf::from)).flatten()
+}
+
+// Clusters: several local peers in cluster mode, started from the executable only (a URL
+// names one server, and the tests must be able to kill and restart a peer).
+
+/// Peers of a test cluster.
+pub const CLUSTER_PEERS: usize = 3;
+
+/// How long the peers of a cluster may take to agree on their members and leader.
+const AGREE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A cluster of [`CLUSTER_PEERS`] local `qdrant` processes on free loopback ports, each in a
+/// directory of its own under one temporary directory: cluster mode, a p2p port per peer,
+/// the first peer started with `--uri`, the others bootstrapping from it. Clients talk to the
+/// first peer ([`url`](QdrantCluster::url)). Peers can be killed and started again on the same
+/// ports and storage. Everything is stopped and removed when the cluster is dropped (or, for
+/// the [`shared_cluster`], when the test process exits).
+pub struct QdrantCluster {
+    binary: PathBuf,
+    dir: PathBuf,
+    peers: Vec<ClusterPeer>,
+}
+
+struct ClusterPeer {
+    dir: PathBuf,
+    http: u16,
+    grpc: u16,
+    p2p: u16,
+    /// The p2p port of the peer it bootstraps from (none for the first).
+    bootstrap: Option<u16>,
+    process: Option<TiedProcess>,
+}
+
+impl std::fmt::Debug for QdrantCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ports: Vec<(u16, u16, u16)> = self.peers.iter().map(|p| (p.http, p.grpc, p.p2p)).collect();
+        f.debug_struct("QdrantCluster").field("dir", &self.dir).field("ports (http, grpc, p2p)", &ports).finish()
+    }
+}
+
+/// A cluster of the test's own (see [`QdrantCluster`]), started from `DECNET_TEST_QDRANT_BIN`
+/// (else `qdrant` on `PATH`) and returned once every peer lists all [`CLUSTER_PEERS`] peers and
+/// the same leader.
+pub async fn dedicated_cluster() -> Result<QdrantCluster, Unavailable> {
+    let Some(binary) = find_binary() else {
+        return Err(Unavailable(format!(
+            "no Qdrant cluster: no qdrant executable ({BIN_VAR} unset, none on PATH); a cluster is only started locally"
+        )));
+    };
+    blocking(move || QdrantCluster::start_new(&binary))
+        .await
+        .map_err(|reason| Unavailable(format!("no Qdrant cluster: {reason}")))
+}
+
+/// The cluster every test of this process shares (started once, like the [`shared`] local
+/// process, and stopped when the test process exits); its URL is the first peer's.
+pub async fn shared_cluster() -> Result<QdrantTestServer, Unavailable> {
+    static SHARED_CLUSTER: tokio::sync::Mutex<Option<QdrantCluster>> = tokio::sync::Mutex::const_new(None);
+    let mut slot = SHARED_CLUSTER.lock().await;
+    let running = slot.as_mut().is_some_and(|cluster| (0..cluster.peers()).all(|peer| cluster.is_running(peer)));
+    if !running {
+        if let Some(old) = slot.take() {
+            blocking(move || {
+                drop(old);
+                Ok(())
+            })
+            .await
+            .map_err(Unavailable)?;
+        }
+        *slot = Some(dedicated_cluster().await?);
+    }
+    let cluster = slot.as_ref().map(|cluster| cluster.url()).unwrap_or_default();
+    Ok(QdrantTestServer {
+        url: cluster,
+        origin: format!("local qdrant cluster of {CLUSTER_PEERS} peers"),
+        _container: None,
+    })
+}
+
+impl QdrantCluster {
+    /// The gRPC URL of the first peer, the one clients talk to.
+    pub fn url(&self) -> String {
+        self.peer_url(0)
+    }
+
+    /// The gRPC URL of `peer` (0-based).
+    pub fn peer_url(&self, peer: usize) -> String {
+        format!("http://127.0.0.1:{}", self.peers[peer].grpc)
+    }
+
+    /// The number of peers.
+    pub fn peers(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// A `qdrant` configuration for the first peer (see [`QdrantTestServer::config`]).
+    pub fn config(&self) -> Config {
+        self.peer_config(0)
+    }
+
+    /// A `qdrant` configuration for `peer`.
+    pub fn peer_config(&self, peer: usize) -> Config {
+        QdrantTestServer { url: self.peer_url(peer), origin: String::new(), _container: None }.config()
+    }
+
+    /// True while the process of `peer` runs.
+    pub fn is_running(&mut self, peer: usize) -> bool {
+        self.peers[peer].process.as_mut().is_some_and(TiedProcess::is_running)
+    }
+
+    /// Kills `peer` with SIGKILL (a crash: nothing is flushed); its storage stays.
+    pub async fn kill(&mut self, peer: usize) {
+        self.halt(peer, "KILL").await;
+    }
+
+    /// Stops `peer` with SIGTERM (then SIGKILL after 10 s); its storage stays.
+    pub async fn stop(&mut self, peer: usize) {
+        self.halt(peer, "TERM").await;
+    }
+
+    async fn halt(&mut self, peer: usize, signal: &'static str) {
+        if let Some(mut process) = self.peers[peer].process.take() {
+            let _ = blocking(move || {
+                process.stop(signal, Duration::from_secs(10));
+                Ok::<(), String>(())
+            })
+            .await;
+        }
+    }
+
+    /// Starts the stopped `peer` again on its ports and storage, and waits until it is ready
+    /// and every running peer agrees on the members and the leader again.
+    pub async fn start(&mut self, peer: usize) -> Result<(), Unavailable> {
+        if self.is_running(peer) {
+            return Ok(());
+        }
+        let (binary, member) = (self.binary.clone(), self.peers[peer].spec());
+        let process = blocking(move || member.spawn(&binary)).await.map_err(Unavailable)?;
+        self.peers[peer].process = Some(process);
+        self.wait_agreed().await
+    }
+
+    /// Waits until every running peer answers `GET /cluster` with all [`CLUSTER_PEERS`] peers
+    /// and the same known leader (a minute at most).
+    pub async fn wait_agreed(&self) -> Result<(), Unavailable> {
+        let ports: Vec<u16> = self.peers.iter().filter(|p| p.process.is_some()).map(|p| p.http).collect();
+        blocking(move || agree(&ports)).await.map_err(Unavailable)
+    }
+
+    /// Starts a fresh cluster, trying new ports once if the first ones were taken.
+    fn start_new(binary: &Path) -> Result<QdrantCluster, String> {
+        sweep_stale_dirs();
+        let dir = new_dir()?;
+        let mut last = String::new();
+        for _ in 0..2 {
+            let mut cluster = QdrantCluster { binary: binary.to_owned(), dir: dir.clone(), peers: Vec::new() };
+            match cluster.spawn_all() {
+                Ok(()) => return Ok(cluster),
+                Err(reason) => {
+                    last = reason;
+                    cluster.halt_all();
+                    // Keep the directory for the next attempt: forget it before the drop.
+                    cluster.dir = PathBuf::new();
+                    for peer in 0..CLUSTER_PEERS {
+                        let _ = std::fs::remove_dir_all(dir.join(format!("peer-{peer}")));
+                    }
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        Err(last)
+    }
+
+    /// Starts every peer on fresh ports, the first one alone, then the others bootstrapping from
+    /// it one by one, and waits for their agreement.
+    fn spawn_all(&mut self) -> Result<(), String> {
+        let ports = distinct_free_ports(3 * CLUSTER_PEERS)?;
+        for peer in 0..CLUSTER_PEERS {
+            let dir = self.dir.join(format!("peer-{peer}"));
+            std::fs::create_dir_all(dir.join("storage"))
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let (http, grpc, p2p) = (ports[3 * peer], ports[3 * peer + 1], ports[3 * peer + 2]);
+            let bootstrap = (peer > 0).then_some(ports[2]);
+            let member = ClusterPeer { dir, http, grpc, p2p, bootstrap, process: None };
+            let process = member.spec().spawn(&self.binary)?;
+            self.peers.push(ClusterPeer { process: Some(process), ..member });
+        }
+        let ports: Vec<u16> = self.peers.iter().map(|p| p.http).collect();
+        agree(&ports)
+    }
+
+    fn halt_all(&mut self) {
+        // Signalled together, then waited for one by one.
+        for peer in &self.peers {
+            if let Some(process) = &peer.process {
+                let _ = Command::new("kill").arg("-TERM").arg(process.id().to_string()).status();
+            }
+        }
+        for peer in &mut self.peers {
+            if let Some(mut process) = peer.process.take() {
+                process.stop("TERM", Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+impl Drop for QdrantCluster {
+    fn drop(&mut self) {
+        self.halt_all();
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// What starting a peer needs, detached from the cluster so that it can move to a thread.
+struct PeerSpec {
+    dir: PathBuf,
+    http: u16,
+    grpc: u16,
+    p2p: u16,
+    bootstrap: Option<u16>,
+}
+
+impl ClusterPeer {
+    fn spec(&self) -> PeerSpec {
+        PeerSpec { dir: self.dir.clone(), http: self.http, grpc: self.grpc, p2p: self.p2p, bootstrap: self.bootstrap }
+    }
+}
+
+impl PeerSpec {
+    /// Starts the peer in cluster mode and waits until it is ready (a peer started again keeps
+    /// its state and ignores `--bootstrap`).
+    fn spawn(&self, binary: &Path) -> Result<TiedProcess, String> {
+        let env = vec![
+            ("QDRANT__CLUSTER__ENABLED".to_owned(), "true".to_owned()),
+            ("QDRANT__CLUSTER__P2P__PORT".to_owned(), self.p2p.to_string()),
+        ];
+        let mut args = vec!["--uri".to_owned(), format!("http://127.0.0.1:{}", self.p2p)];
+        if let Some(first) = self.bootstrap {
+            args.extend(["--bootstrap".to_owned(), format!("http://127.0.0.1:{first}")]);
+        }
+        spawn_ready_with_args(binary, &self.dir, self.http, self.grpc, &env, &args)
+    }
+}
+
+/// `count` different loopback ports that were free a moment ago.
+fn distinct_free_ports(count: usize) -> Result<Vec<u16>, String> {
+    let mut ports = Vec::with_capacity(count);
+    for _ in 0..count * 10 {
+        if ports.len() == count {
+            break;
+        }
+        let port = free_port().map_err(|e| format!("no free port: {e}"))?;
+        if !ports.contains(&port) {
+            ports.push(port);
+        }
+    }
+    if ports.len() < count {
+        return Err(format!("fewer than {count} free ports"));
+    }
+    Ok(ports)
+}
+
+/// Waits until each peer whose HTTP port is in `ports` lists [`CLUSTER_PEERS`] peers and the
+/// same known leader.
+fn agree(ports: &[u16]) -> Result<(), String> {
+    let mut seen = Vec::new();
+    let agreed = wait_until(AGREE_TIMEOUT, || {
+        seen = ports.iter().map(|port| cluster_view(*port)).collect();
+        let leaders: Vec<Option<u64>> =
+            seen.iter().map(|view| view.as_ref().ok().filter(|v| v.0 == CLUSTER_PEERS).and_then(|v| v.1)).collect();
+        !leaders.is_empty() && leaders.iter().all(|leader| leader.is_some() && *leader == leaders[0])
+    });
+    if agreed {
+        return Ok(());
+    }
+    let views: Vec<String> = ports
+        .iter()
+        .zip(&seen)
+        .map(|(port, view)| match view {
+            Ok((peers, leader)) => format!("port {port}: {peers} peers, leader {leader:?}"),
+            Err(reason) => format!("port {port}: {reason}"),
+        })
+        .collect();
+    Err(format!(
+        "the {} peers did not agree on {CLUSTER_PEERS} members and a leader within {} s ({})",
+        ports.len(),
+        AGREE_TIMEOUT.as_secs(),
+        views.join("; ")
+    ))
+}
+
+/// The number of peers and the leader one peer reports on `GET /cluster`.
+fn cluster_view(port: u16) -> Result<(usize, Option<u64>), String> {
+    let body = http_get(port, "/cluster")?;
+    let json: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("/cluster is not JSON: {e}"))?;
+    let result = &json["result"];
+    let peers = result["peers"].as_object().map_or(0, serde_json::Map::len);
+    Ok((peers, result["raft_info"]["leader"].as_u64()))
+}
+
+/// The body of a `200` answer to `GET path` on 127.0.0.1:`port` (HTTP/1.0, so the server closes
+/// the connection after answering).
+fn http_get(port: u16, path: &str) -> Result<String, String> {
+    let mut stream = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500))
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .map_err(|e| format!("cannot send: {e}"))?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).map_err(|e| format!("cannot read: {e}"))?;
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").ok_or("no HTTP answer")?;
+    if head.get(9..12) != Some("200") {
+        return Err(head.lines().next().unwrap_or_default().to_owned());
+    }
+    Ok(body.to_owned())
 }
