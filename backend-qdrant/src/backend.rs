@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use qdrant_client::qdrant::PointStruct;
@@ -15,7 +16,7 @@ use vectorstore_core::{
 
 use crate::config::QdrantConfig;
 use crate::core::{Connection, Search, Upsert};
-use crate::scan;
+use crate::scan::{self, SortIndexes};
 use crate::schema::{self, KindMeta};
 use crate::{CAPABILITIES, NAME};
 
@@ -25,6 +26,10 @@ const MAX_REQUEST_BYTES: usize = 16 << 20;
 
 /// Upsert requests of one batch in flight at once.
 const PARALLEL_WRITES: usize = 4;
+
+/// How long scans do without sort indexes that could not be built (a cluster replica was down)
+/// before trying to build them again.
+const SORT_INDEX_RETRY: Duration = Duration::from_secs(10);
 
 /// Kinds whose collection info and count are read at once by `kinds()` and `health()`.
 const PARALLEL_READS: usize = 16;
@@ -45,6 +50,8 @@ pub struct QdrantStore {
     kinds: RwLock<HashMap<String, KindMeta>>,
     /// Kinds whose collection is known to have its sort indexes.
     sort_indexed: RwLock<HashSet<String>>,
+    /// Kinds whose sort indexes could not be built (a cluster replica was down), and when.
+    sort_index_failures: RwLock<HashMap<String, Instant>>,
     /// Serialises kind creation within this process; between processes Qdrant's "already
     /// exists" settles it.
     creating: tokio::sync::Mutex<()>,
@@ -76,6 +83,7 @@ impl QdrantStore {
             options,
             kinds: RwLock::new(HashMap::new()),
             sort_indexed: RwLock::new(HashSet::new()),
+            sort_index_failures: RwLock::new(HashMap::new()),
             creating: tokio::sync::Mutex::new(()),
         })
     }
@@ -114,10 +122,37 @@ impl QdrantStore {
     fn forget(&self, kind: &str) {
         self.kinds.write().unwrap_or_else(|p| p.into_inner()).remove(kind);
         self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).remove(kind);
+        self.sort_index_failures.write().unwrap_or_else(|p| p.into_inner()).remove(kind);
     }
 
-    fn is_sort_indexed(&self, kind: &str) -> bool {
-        self.sort_indexed.read().unwrap_or_else(|p| p.into_inner()).contains(kind)
+    /// What is known of the kind's sort indexes: present, or not buildable a moment ago (then
+    /// scans do without them for a while rather than failing or waiting for the cluster each
+    /// time), or unknown.
+    fn sort_indexes(&self, kind: &str) -> SortIndexes {
+        if self.sort_indexed.read().unwrap_or_else(|p| p.into_inner()).contains(kind) {
+            return SortIndexes::Present;
+        }
+        let failed = self.sort_index_failures.read().unwrap_or_else(|p| p.into_inner()).get(kind).copied();
+        match failed {
+            Some(when) if when.elapsed() < SORT_INDEX_RETRY => SortIndexes::Unbuildable,
+            _ => SortIndexes::Unknown,
+        }
+    }
+
+    fn learn_sort_indexes(&self, kind: &str, before: SortIndexes, now: SortIndexes) {
+        match now {
+            SortIndexes::Present if before != now => {
+                self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).insert(kind.to_owned());
+                self.sort_index_failures.write().unwrap_or_else(|p| p.into_inner()).remove(kind);
+            }
+            SortIndexes::Unbuildable if before != now => {
+                self.sort_index_failures
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(kind.to_owned(), Instant::now());
+            }
+            _ => {}
+        }
     }
 
     /// The kind's dimension and metric, read from its collection the first time; `None` when
@@ -187,7 +222,7 @@ impl QdrantStore {
     /// copy whatever the factor, as Qdrant documents, and is accepted), and waits until its
     /// replicas are active (writes to initialising replicas fail), at most the request timeout.
     async fn settle_placement(&self, connection: &Connection, name: &str) -> Result<()> {
-        let deadline = std::time::Instant::now() + self.options.timeout;
+        let deadline = Instant::now() + self.options.timeout;
         loop {
             let Some(placement) = connection.placement(name).await? else { return Ok(()) };
             if let Some(wanted) = self.options.replication_factor
@@ -207,13 +242,13 @@ impl QdrantStore {
             if placement.all_active {
                 return Ok(());
             }
-            if std::time::Instant::now() >= deadline {
+            if Instant::now() >= deadline {
                 return Err(Error::new(
                     ErrorKind::Unavailable,
                     format!("the replicas of Qdrant collection {name:?} are not all active yet; retry"),
                 ));
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -452,6 +487,7 @@ impl VectorStore for QdrantStore {
             self.connection.write().unwrap_or_else(|p| p.into_inner()).take();
             self.kinds.write().unwrap_or_else(|p| p.into_inner()).clear();
             self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).clear();
+            self.sort_index_failures.write().unwrap_or_else(|p| p.into_inner()).clear();
         }
         Ok(())
     }
@@ -562,16 +598,14 @@ impl VectorStore for QdrantStore {
         // reading them (a concurrent delete), so that a short page still means the end.
         while page.len() < limit {
             let wanted = limit - page.len();
-            let indexed = self.is_sort_indexed(kind);
-            let Some((ids, indexed_now)) =
-                scan::ids_after(&connection, &collection, after.as_deref(), wanted, indexed).await?
+            let indexes = self.sort_indexes(kind);
+            let Some((ids, indexes_now)) =
+                scan::ids_after(&connection, &collection, after.as_deref(), wanted, indexes).await?
             else {
                 self.forget(kind);
                 return Ok(Vec::new());
             };
-            if indexed_now && !indexed {
-                self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).insert(kind.to_owned());
-            }
+            self.learn_sort_indexes(kind, indexes, indexes_now);
             let Some(last) = ids.last().cloned() else { break };
             let complete = ids.len() < wanted;
             page.extend(self.records(&connection, kind, meta, &ids).await?.unwrap_or_default());

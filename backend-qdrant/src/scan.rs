@@ -18,7 +18,9 @@
 //!
 //! The five integer indexes are built by the first scan that needs an ordered scroll (a kind
 //! with more ids than fit in one read), not when the kind is created: most kinds are never
-//! scanned past a page, and building them costs creation time and memory.
+//! scanned past a page, and building them costs creation time and memory. Building them is a
+//! write, which a cluster refuses while a replica is down: the scan then goes on without a
+//! guide (range reads narrowed from the whole key range, a few more calls per page).
 //!
 //! Cost: a page costs a few light scrolls that return only ids (typically four or five), plus
 //! one read of the page's records, whatever the collection's size, as long as ids differ
@@ -39,21 +41,33 @@ const MIN_PROBE: usize = 100;
 /// Points per call when a whole group must be read.
 const GROUP_PAGE: usize = 1_000;
 
-/// Up to `limit` ids of `collection` after `after` (byte order), in ascending order, and
-/// whether the collection now has its sort indexes (`indexed` says whether it had them);
-/// `None` when the collection does not exist.
+/// What is known of a collection's sort indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SortIndexes {
+    /// Not known to exist: built when a scan first needs them.
+    Unknown,
+    /// They exist.
+    Present,
+    /// Building them just failed because the cluster could not apply it (a replica is down):
+    /// scans go on without them for now.
+    Unbuildable,
+}
+
+/// Up to `limit` ids of `collection` after `after` (byte order), in ascending order, and what
+/// is now known of its sort indexes (`indexes`: what was known before); `None` when the
+/// collection does not exist.
 pub(crate) async fn ids_after(
     connection: &Connection,
     collection: &str,
     after: Option<&str>,
     limit: usize,
-    indexed: bool,
-) -> Result<Option<(Vec<String>, bool)>> {
-    let mut walk = Walk { connection, collection, limit, out: Vec::new(), missing: false, indexed, built: false };
+    indexes: SortIndexes,
+) -> Result<Option<(Vec<String>, SortIndexes)>> {
+    let mut walk = Walk { connection, collection, limit, out: Vec::new(), missing: false, indexes, built: false };
     if limit > 0 {
         walk.collect(Vec::new(), after).await?;
     }
-    Ok((!walk.missing).then_some((walk.out, walk.indexed)))
+    Ok((!walk.missing).then_some((walk.out, walk.indexes)))
 }
 
 type Step<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
@@ -64,8 +78,8 @@ struct Walk<'a> {
     limit: usize,
     out: Vec<String>,
     missing: bool,
-    /// The sort indexes are known to exist.
-    indexed: bool,
+    /// What is known of the sort indexes; without them the walk is not guided by ordered scrolls.
+    indexes: SortIndexes,
     /// This walk built them (so a failure is not retried again).
     built: bool,
 }
@@ -214,8 +228,13 @@ impl<'a> Walk<'a> {
     /// probably end: the key of the last of them, or `None` when there seem to be fewer. Read
     /// from one replica of each shard, in order of that key; only a guide (see the module docs).
     async fn guide(&mut self, fixed: &[i64], from: i64, limit: usize) -> Result<Option<i64>> {
-        if !self.indexed {
-            self.build_indexes().await?;
+        let usable = match self.indexes {
+            SortIndexes::Present => true,
+            SortIndexes::Unknown => self.try_build_indexes().await?,
+            SortIndexes::Unbuildable => false,
+        };
+        if !usable {
+            return Ok(None);
         }
         let level = fixed.len();
         loop {
@@ -240,7 +259,11 @@ impl<'a> Walk<'a> {
                     return Ok(None);
                 }
                 // Another process re-created the kind since its indexes were seen: build them.
-                Scrolled::OrderIndexMissing if !self.built => self.build_indexes().await?,
+                Scrolled::OrderIndexMissing if !self.built => {
+                    if !self.try_build_indexes().await? {
+                        return Ok(None);
+                    }
+                }
                 Scrolled::OrderIndexMissing => {
                     return Err(Error::new(
                         ErrorKind::Backend,
@@ -251,6 +274,21 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// [`build_indexes`](Self::build_indexes), or `false` when the cluster cannot apply them
+    /// now (a replica is down: creating an index is a write). The walk then goes on unguided,
+    /// by range reads alone, which need no index: a read must not fail for want of one.
+    async fn try_build_indexes(&mut self) -> Result<bool> {
+        match self.build_indexes().await {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == ErrorKind::Unavailable => {
+                tracing::warn!(collection = %self.collection, error = %err, "sort indexes not built; scanning without them");
+                self.indexes = SortIndexes::Unbuildable;
+                Ok(false)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
     /// Creates the sort indexes; only the last request waits, since a collection applies its
     /// updates in order.
     async fn build_indexes(&mut self) -> Result<()> {
@@ -258,7 +296,7 @@ impl<'a> Walk<'a> {
             self.connection.create_index(self.collection, field, level + 1 == SORT_LEVELS).await?;
         }
         tracing::info!(collection = %self.collection, "built the sort indexes of a Qdrant collection");
-        self.indexed = true;
+        self.indexes = SortIndexes::Present;
         self.built = true;
         Ok(())
     }
