@@ -70,3 +70,68 @@ async fn a_restart_is_unavailable_then_recovers() {
     assert_eq!(store.kinds().await.unwrap()[0].count, 51);
     store.close().await.unwrap();
 }
+
+/// Sends SIGCONT when dropped, so a failing assertion never leaves the server stopped.
+struct Resume<'a>(&'a vectorstore_testkit::servers::qdrant::DedicatedQdrant);
+
+impl Drop for Resume<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.signal("CONT");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_is_unavailable_within_the_timeout_and_the_same_handle_recovers() {
+    use std::time::{Duration, Instant};
+
+    let server = match dedicated().await {
+        Ok(server) => server,
+        Err(Unavailable(reason)) => return skip_without_dedicated("restart::stopped_server", &reason),
+    };
+    let timeout = Duration::from_millis(1_500);
+    let config = server.config().with_option(NAME, "TIMEOUT_MS", timeout.as_millis().to_string()).with_option(
+        NAME,
+        "COLLECTION_PREFIX",
+        "stopped_",
+    );
+    let store = QdrantStore::from_config(&config).unwrap();
+    store.initialize().await.unwrap();
+    store.insert("dwell", "kept", &[1.0, 2.0], 1).await.unwrap();
+
+    server.signal("STOP").unwrap();
+    let resume = Resume(&server);
+    // A bound far above the configured timeout (a retry on a fresh connection may double it),
+    // so that a hang fails the test instead of stalling the run.
+    let bound = timeout * 3 + Duration::from_secs(5);
+    for operation in ["knn", "insert", "get"] {
+        let started = Instant::now();
+        let call = async {
+            match operation {
+                "knn" => store.knn("dwell", &[1.0, 2.0], 1).await.map(|_| ()),
+                "insert" => store.insert("dwell", "late", &[3.0, 4.0], 1).await,
+                _ => store.get("dwell", "kept").await.map(|_| ()),
+            }
+        };
+        let result = tokio::time::timeout(bound * 2, call).await.unwrap_or_else(|_| panic!("{operation} hung"));
+        let waited = started.elapsed();
+        let err = result.expect_err(operation);
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{operation} on a stopped server: {err}");
+        assert!(waited <= bound, "{operation} took {waited:?}, configured timeout {timeout:?}");
+    }
+    drop(resume);
+
+    // The same handle answers again once the server runs; the write that timed out may or may
+    // not have landed, the one before it did.
+    let mut hits = Err(vectorstore_core::Error::new(ErrorKind::Unavailable, "not asked yet"));
+    for _ in 0..50 {
+        hits = store.knn("dwell", &[1.0, 2.0], 1).await;
+        if hits.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(hits.expect("answers after SIGCONT")[0].id, "kept");
+    store.insert("dwell", "after", &[5.0, 6.0], 1).await.unwrap();
+    assert!(store.get("dwell", "after").await.unwrap().is_some());
+    store.close().await.unwrap();
+}

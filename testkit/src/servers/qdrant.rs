@@ -204,6 +204,23 @@ impl DedicatedQdrant {
         &self.url
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, ...) to a local server's process. A stopped server
+    /// keeps its port open and answers nothing, as a hung host does. A container server cannot
+    /// be signalled this way.
+    pub fn signal(&self, signal: &str) -> Result<(), Unavailable> {
+        let pid = match &self.server {
+            Dedicated::Process(LocalQdrant { process: Some(process), .. }) => process.id(),
+            Dedicated::Process(_) => return Err(Unavailable("the server is stopped".into())),
+            Dedicated::Container(_) => return Err(Unavailable("a container server cannot be signalled".into())),
+        };
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .map_err(|err| Unavailable(format!("cannot run kill: {err}")))?;
+        if status.success() { Ok(()) } else { Err(Unavailable(format!("kill -{signal} {pid} failed: {status}"))) }
+    }
+
     /// A `qdrant` configuration for this server (see [`QdrantTestServer::config`]).
     pub fn config(&self) -> Config {
         QdrantTestServer { url: self.url.clone(), origin: String::new(), _container: None }.config()
