@@ -171,7 +171,7 @@ impl VectorStore for PgVectorStore {
                 )
             })
             .connect_lazy_with(self.config.connect_options());
-        match schema::initialize(&pool, &self.names, self.config.index).await {
+        match self.bounded("initialize", schema::initialize(&pool, &self.names, self.config.index)).await {
             Ok(server) => {
                 tracing::info!(
                     url = %self.config.redacted_url(),
@@ -207,7 +207,7 @@ impl VectorStore for PgVectorStore {
             return unhealthy;
         }
         let Some(pool) = self.pool.get() else { return Health::failed(NAME, "not initialized") };
-        let mut health = match schema::kinds(pool, &self.names).await {
+        let mut health = match self.bounded("health", schema::kinds(pool, &self.names)).await {
             Ok(kinds) => Health::ok(NAME, kinds.len() as u64, kinds.iter().map(|kind| kind.count).sum()),
             Err(err) => Health::failed(NAME, err.to_string()),
         };
@@ -228,95 +228,143 @@ impl VectorStore for PgVectorStore {
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
-        validate::create_kind(kind, dim)?;
-        let pool = self.pool()?;
-        if let Some(existing) = schema::lookup_kind(&pool, &self.names, kind).await? {
-            validate::same_kind(&existing, dim, metric)?;
-            let count = schema::count(&pool, &self.names, kind).await?;
-            return Ok(KindInfo { count, ..existing });
-        }
-        match self.create(&pool, kind, dim, metric).await? {
-            KindCreation::Created(info) => Ok(info),
-            KindCreation::Existing(existing) => {
+        self.bounded("create_kind", async {
+            validate::create_kind(kind, dim)?;
+            let pool = self.pool()?;
+            if let Some(existing) = schema::lookup_kind(&pool, &self.names, kind).await? {
                 validate::same_kind(&existing, dim, metric)?;
                 let count = schema::count(&pool, &self.names, kind).await?;
-                Ok(KindInfo { count, ..existing })
+                return Ok(KindInfo { count, ..existing });
             }
-            KindCreation::LimitReached => Err(vectorstore_core::validate::too_many_kinds(kind)),
-        }
+            match self.create(&pool, kind, dim, metric).await? {
+                KindCreation::Created(info) => Ok(info),
+                KindCreation::Existing(existing) => {
+                    validate::same_kind(&existing, dim, metric)?;
+                    let count = schema::count(&pool, &self.names, kind).await?;
+                    Ok(KindInfo { count, ..existing })
+                }
+                KindCreation::LimitReached => Err(vectorstore_core::validate::too_many_kinds(kind)),
+            }
+        })
+        .await
     }
 
     async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
-        validate::insert(kind, id, vector, extractor_version)?;
-        let pool = self.pool()?;
-        for _ in 0..WRITE_ATTEMPTS {
-            self.kind_for_write(&pool, kind, vector.len(), |info| validate::against_kind(info, vector)).await?;
-            if schema::upsert(&pool, &self.names, kind, id, vector, extractor_version).await? == Written::Done {
-                return Ok(());
+        self.bounded("insert", async {
+            validate::insert(kind, id, vector, extractor_version)?;
+            let pool = self.pool()?;
+            for _ in 0..WRITE_ATTEMPTS {
+                self.kind_for_write(&pool, kind, vector.len(), |info| validate::against_kind(info, vector)).await?;
+                if schema::upsert(&pool, &self.names, kind, id, vector, extractor_version).await? == Written::Done {
+                    return Ok(());
+                }
             }
-        }
-        Err(kind_vanished(kind))
+            Err(kind_vanished(kind))
+        })
+        .await
     }
 
     async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
-        validate::insert_many(kind, items)?;
-        let pool = self.pool()?;
-        let Some(first) = items.first() else { return Ok(()) };
-        for _ in 0..WRITE_ATTEMPTS {
-            self.kind_for_write(&pool, kind, first.vector.len(), |info| validate::batch_against_kind(info, items))
-                .await?;
-            if schema::upsert_many(&pool, &self.names, kind, items).await? == Written::Done {
-                return Ok(());
+        self.bounded("insert_many", async {
+            validate::insert_many(kind, items)?;
+            let pool = self.pool()?;
+            let Some(first) = items.first() else { return Ok(()) };
+            for _ in 0..WRITE_ATTEMPTS {
+                self.kind_for_write(&pool, kind, first.vector.len(), |info| validate::batch_against_kind(info, items))
+                    .await?;
+                if schema::upsert_many(&pool, &self.names, kind, items).await? == Written::Done {
+                    return Ok(());
+                }
             }
-        }
-        Err(kind_vanished(kind))
+            Err(kind_vanished(kind))
+        })
+        .await
     }
 
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
-        validate::key(kind, id)?;
-        let pool = self.pool()?;
-        schema::get(&pool, &self.names, kind, id).await
+        self.bounded("get", async {
+            validate::key(kind, id)?;
+            let pool = self.pool()?;
+            schema::get(&pool, &self.names, kind, id).await
+        })
+        .await
     }
 
     async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
-        validate::key(kind, id)?;
-        let pool = self.pool()?;
-        schema::delete(&pool, &self.names, kind, id).await
+        self.bounded("delete", async {
+            validate::key(kind, id)?;
+            let pool = self.pool()?;
+            schema::delete(&pool, &self.names, kind, id).await
+        })
+        .await
     }
 
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
-        validate::knn(kind, query, options)?;
-        let pool = self.pool()?;
-        // One connection for the lookup and the search: a pool checkout costs a round trip.
-        let mut connection = pool.acquire().await.map_err(|err| from_sqlx(err, &format!("knn in kind {kind:?}")))?;
-        let Some(info) = schema::lookup_kind(&mut *connection, &self.names, kind).await? else {
-            return Ok(Vec::new());
-        };
-        validate::against_kind(&info, query)?;
-        if options.k == 0 {
-            return Ok(Vec::new());
-        }
-        search::nearest(&mut connection, &self.names, &info, query, options, &self.search_settings()).await
+        self.bounded("knn", async {
+            validate::knn(kind, query, options)?;
+            let pool = self.pool()?;
+            // One connection for the lookup and the search: a pool checkout costs a round trip.
+            let mut connection =
+                pool.acquire().await.map_err(|err| from_sqlx(err, &format!("knn in kind {kind:?}")))?;
+            let Some(info) = schema::lookup_kind(&mut *connection, &self.names, kind).await? else {
+                return Ok(Vec::new());
+            };
+            validate::against_kind(&info, query)?;
+            if options.k == 0 {
+                return Ok(Vec::new());
+            }
+            search::nearest(&mut connection, &self.names, &info, query, options, &self.search_settings()).await
+        })
+        .await
     }
 
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
-        let pool = self.pool()?;
-        schema::kinds(&pool, &self.names).await
+        self.bounded("kinds", async {
+            let pool = self.pool()?;
+            schema::kinds(&pool, &self.names).await
+        })
+        .await
     }
 
     async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
-        validate::scan(kind, after_id, limit)?;
-        let pool = self.pool()?;
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        schema::scan(&pool, &self.names, kind, after_id, limit).await
+        self.bounded("scan", async {
+            validate::scan(kind, after_id, limit)?;
+            let pool = self.pool()?;
+            if limit == 0 {
+                return Ok(Vec::new());
+            }
+            schema::scan(&pool, &self.names, kind, after_id, limit).await
+        })
+        .await
     }
 
     async fn drop_kind(&self, kind: &str) -> Result<bool> {
-        validate::kind(kind)?;
-        let pool = self.pool()?;
-        schema::drop_kind(&pool, &self.names, kind).await
+        self.bounded("drop_kind", async {
+            validate::kind(kind)?;
+            let pool = self.pool()?;
+            schema::drop_kind(&pool, &self.names, kind).await
+        })
+        .await
+    }
+}
+
+impl PgVectorStore {
+    /// Runs one operation within the configured `TIMEOUT_MS`: a server that does not answer
+    /// (stopped, hung, unreachable without a reset) is `Unavailable`, never a hang. A statement
+    /// cut short this way leaves its connection to be re-synchronised or replaced by the pool.
+    async fn bounded<T>(&self, operation: &str, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        match tokio::time::timeout(self.config.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "pgvector {operation} got no answer from {} within {:?} (DECNET_VECTORSTORE_PGVECTOR_TIMEOUT_MS)",
+                    self.config.redacted_url(),
+                    self.config.timeout
+                ),
+            )
+            .with_context("backend", NAME)),
+        }
     }
 }
 

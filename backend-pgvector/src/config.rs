@@ -32,6 +32,14 @@ pub const DEFAULT_POOL_SIZE: u32 = 10;
 /// Milliseconds a call waits for a connection when `ACQUIRE_TIMEOUT_MS` is unset.
 pub const DEFAULT_ACQUIRE_TIMEOUT_MS: u64 = 5_000;
 
+/// Default of `DECNET_VECTORSTORE_PGVECTOR_TIMEOUT_MS`: long enough for a batch of 10,000
+/// vectors into an HNSW-indexed kind on a small server (about 20 s on 2 cores).
+pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
+
+/// Bounds of `TIMEOUT_MS`.
+const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3_600);
+
 /// Bounds of `ACQUIRE_TIMEOUT_MS`.
 const MIN_ACQUIRE: Duration = Duration::from_millis(1);
 const MAX_ACQUIRE: Duration = Duration::from_secs(3_600);
@@ -136,6 +144,9 @@ pub struct PgVectorConfig {
     pub pool_size: u32,
     /// How long a call waits for a connection.
     pub acquire_timeout: Duration,
+    /// Longest one operation may wait for the server, connection included, before it is
+    /// `Unavailable` (a hung or stopped server, a network that drops packets).
+    pub timeout: Duration,
     /// HNSW or exact scans.
     pub index: IndexKind,
     /// HNSW parameters (used when `index` is HNSW).
@@ -155,6 +166,7 @@ impl fmt::Debug for PgVectorConfig {
             .field("schema", &self.schema)
             .field("pool_size", &self.pool_size)
             .field("acquire_timeout", &self.acquire_timeout)
+            .field("timeout", &self.timeout)
             .field("index", &self.index)
             .field("hnsw", &self.hnsw)
             .field("ssl_mode", &self.ssl_mode)
@@ -189,6 +201,9 @@ impl PgVectorConfig {
         let acquire_timeout = config
             .duration_option(NAME, "ACQUIRE_TIMEOUT_MS", Duration::from_millis(1), MIN_ACQUIRE..=MAX_ACQUIRE)?
             .unwrap_or(Duration::from_millis(DEFAULT_ACQUIRE_TIMEOUT_MS));
+        let timeout = config
+            .duration_option(NAME, "TIMEOUT_MS", Duration::from_millis(1), MIN_TIMEOUT..=MAX_TIMEOUT)?
+            .unwrap_or(Duration::from_millis(DEFAULT_TIMEOUT_MS));
         let index = config.parse_option::<IndexKind>(NAME, "INDEX")?.unwrap_or(IndexKind::Hnsw);
         // pgvector's own limits, checked here so that a bad value fails at open, not at the
         // first kind creation.
@@ -222,6 +237,7 @@ impl PgVectorConfig {
             schema,
             pool_size,
             acquire_timeout,
+            timeout,
             index,
             hnsw,
             ssl_mode,

@@ -79,3 +79,70 @@ async fn restart_gives_unavailable_then_recovers_on_the_same_handle() {
     store.close().await.expect("close");
     drop(server);
 }
+
+/// Sends SIGCONT when dropped, so a failing assertion never leaves the server stopped.
+struct Resume<'a>(&'a postgres::PgTestServer);
+
+impl Drop for Resume<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.signal("CONT");
+    }
+}
+
+/// Stop the server's processes (SIGSTOP) under a working store: every call is `Unavailable`
+/// within the configured timeout, never a hang; after SIGCONT the same handle answers with
+/// everything written before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_is_unavailable_within_the_timeout_and_the_same_handle_recovers() {
+    use std::time::{Duration, Instant};
+
+    let what = "a_stopped_server_is_unavailable_within_the_timeout_and_the_same_handle_recovers";
+    let server = match postgres::dedicated().await {
+        Ok(server) => server,
+        Err(Unavailable(reason)) => return skip(NAME, what, &reason),
+    };
+    let timeout = Duration::from_millis(1_500);
+    let config = crate::common::config(
+        server.url(),
+        &[("timeout_ms", &timeout.as_millis().to_string()), ("acquire_timeout_ms", "1000"), ("pool_size", "2")],
+    );
+    let store = PgVectorStore::from_config(&config).expect("config");
+    store.initialize().await.expect("initialize");
+    let before = load(&store).await;
+
+    server.signal("STOP").expect("stop the server's processes");
+    let resume = Resume(&server);
+    // Far above the timeout, so that a hang fails the test instead of stalling the run.
+    let bound = timeout + Duration::from_secs(3);
+    for operation in ["knn", "insert", "get", "kinds"] {
+        let started = Instant::now();
+        let call = async {
+            match operation {
+                "knn" => store.knn("ja3", &[1.0, 2.0, 3.0], 3).await.map(|_| ()),
+                "insert" => store.insert("ja3", "late", &[3.0, 4.0, 5.0], 1).await,
+                "get" => store.get("ja3", "s-0001").await.map(|_| ()),
+                _ => store.kinds().await.map(|_| ()),
+            }
+        };
+        let result = tokio::time::timeout(bound * 3, call).await.unwrap_or_else(|_| panic!("{operation} hung"));
+        let waited = started.elapsed();
+        let err = result.expect_err(operation);
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{operation} on a stopped server: {err}");
+        assert!(waited <= bound, "{operation} took {waited:?}, configured timeout {timeout:?}");
+    }
+    drop(resume);
+
+    let mut answered = store.get("ja3", "s-0001").await;
+    for _ in 0..50 {
+        if answered.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        answered = store.get("ja3", "s-0001").await;
+    }
+    assert!(answered.expect("answers after SIGCONT").is_some());
+    // The insert that timed out may or may not have landed; everything before it did.
+    store.delete("ja3", "late").await.expect("delete");
+    assert_eq!(snapshot(&store).await, before, "nothing written before the stop was lost");
+    store.close().await.expect("close");
+}

@@ -95,6 +95,26 @@ impl PgTestServer {
             .map_err(|err| Unavailable(format!("starting the server panicked: {err}")))?
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, ...) to a local server's postmaster and every process
+    /// it started (the backends serving open connections). A stopped server keeps its port
+    /// open and answers nothing, as a hung host does.
+    pub fn signal(&self, signal: &str) -> Result<(), Unavailable> {
+        let local = self.local_server()?;
+        let pid_file = local.data_dir().join("postmaster.pid");
+        let postmaster: u32 = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|text| text.lines().next()?.trim().parse().ok())
+            .ok_or_else(|| Unavailable(format!("no running server ({} unreadable)", pid_file.display())))?;
+        let mut pids = vec![postmaster];
+        pids.extend(children_of(postmaster));
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .args(pids.iter().map(u32::to_string))
+            .status()
+            .map_err(|err| Unavailable(format!("cannot run kill: {err}")))?;
+        if status.success() { Ok(()) } else { Err(Unavailable(format!("kill -{signal} {pids:?} failed: {status}"))) }
+    }
+
     fn local_server(&self) -> Result<Arc<LocalServer>, Unavailable> {
         self.local
             .clone()
@@ -644,4 +664,20 @@ fn append(path: &Path, text: &str) -> Result<(), String> {
         .open(path)
         .and_then(|mut file| file.write_all(text.as_bytes()))
         .map_err(|err| format!("cannot append to {}: {err}", path.display()))
+}
+
+/// The processes whose parent is `parent` (from `/proc/<pid>/stat`).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            // `pid (comm) state ppid ...`; comm may hold spaces, so read after its last ')'.
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().is_some_and(|stat| {
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    .is_some_and(|ppid| ppid == parent)
+            })
+        })
+        .collect()
 }
