@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
-use vectorstore_core::{Config, ErrorKind, Metric, VectorStore};
+use vectorstore_core::{Config, ErrorKind, VectorStore};
 use vectorstore_pgvector::{NAME, PgVectorStore};
 use vectorstore_testkit::servers::postgres::{PgTlsTestServer, TLS_HOST, TLS_PASSWORD, dedicated_tls};
 use vectorstore_testkit::servers::tls::write_unrelated_ca;
@@ -94,13 +94,8 @@ async fn verify_full_with_the_generated_ca_round_trips() {
     let config = fresh(server.config(TLS_HOST));
     let store = PgVectorStore::from_config(&config).unwrap();
     store.initialize().await.unwrap();
-    store.create_kind("ja3", 3, Metric::L2).await.unwrap();
-    store.insert("ja3", "near", &[1.0, 2.0, 3.0], 1).await.unwrap();
-    store.insert("ja3", "far", &[9.0, 9.0, 9.0], 1).await.unwrap();
-    let hits = store.knn("ja3", &[1.0, 2.0, 3.1], 2).await.unwrap();
-    assert_eq!(hits.iter().map(|hit| hit.id.as_str()).collect::<Vec<_>>(), ["near", "far"]);
+    vectorstore_testkit::round_trip(&store).await;
     let health = store.health().await;
-    assert!(health.ok, "{health:?}");
     let shown = format!("{health:?} {store:?} {config:?}");
     assert!(!shown.contains(TLS_PASSWORD), "{shown}");
     vectorstore_pgvector::purge(config.clone()).await.unwrap();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
-use vectorstore_core::{Config, ErrorKind, Metric, VectorStore};
+use vectorstore_core::{Config, ErrorKind, VectorStore};
 use vectorstore_qdrant::{NAME, QdrantStore};
 use vectorstore_testkit::report;
 use vectorstore_testkit::servers::qdrant::{DedicatedQdrant, dedicated_tls, skip_without_dedicated};
@@ -54,13 +54,7 @@ async fn https_with_the_generated_ca_round_trips() {
     assert!(server.url().starts_with("https://"), "{}", server.url());
     let store = QdrantStore::from_config(&config(server, server.url(), ca)).unwrap();
     store.initialize().await.unwrap();
-    store.create_kind("ja3", 3, Metric::L2).await.unwrap();
-    store.insert("ja3", "near", &[1.0, 2.0, 3.0], 1).await.unwrap();
-    store.insert("ja3", "far", &[9.0, 9.0, 9.0], 1).await.unwrap();
-    let hits = store.knn("ja3", &[1.0, 2.0, 3.1], 2).await.unwrap();
-    assert_eq!(hits.iter().map(|hit| hit.id.as_str()).collect::<Vec<_>>(), ["near", "far"]);
-    let health = store.health().await;
-    assert!(health.ok, "{health:?}");
+    vectorstore_testkit::round_trip(&store).await;
     store.drop_kind("ja3").await.unwrap();
 }
 
