@@ -3,6 +3,9 @@
 //! certificate does not hold, is a `Config` error that says TLS and certificate; a wrong
 //! password is a `Config` error; and the password never shows in errors, health, `Debug` or
 //! logs. Needs a local server (not `DECNET_TEST_PGVECTOR_URL`'s); skipped, loudly, otherwise.
+//! The server is PostgreSQL's own `ssl=on` when `DECNET_TEST_PG_TLS_BIN` names a build with SSL
+//! support (CI: `DECNET_TEST_REQUIRE` names `pgvector_ssl`, so nothing else passes), else a TLS
+//! front of the test kit.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -11,9 +14,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 use vectorstore_core::{Config, ErrorKind, VectorStore};
 use vectorstore_pgvector::{NAME, PgVectorStore};
-use vectorstore_testkit::servers::postgres::{PgTlsTestServer, TLS_HOST, TLS_PASSWORD, dedicated_tls};
+use vectorstore_testkit::servers::postgres::{PgTlsTestServer, TLS_BIN_VAR, TLS_HOST, TLS_PASSWORD, dedicated_tls};
 use vectorstore_testkit::servers::tls::write_unrelated_ca;
-use vectorstore_testkit::{report, skip, unique_tag};
+use vectorstore_testkit::{REQUIRE_VAR, is_required, report, skip, unique_tag};
+
+/// The name in `DECNET_TEST_REQUIRE` that makes a TLS front (instead of PostgreSQL's own
+/// `ssl=on`) a failure.
+const SSL_REQUIREMENT: &str = "pgvector_ssl";
 
 /// Every log line of this test process, from the first test of this module on.
 #[derive(Clone, Default)]
@@ -91,6 +98,11 @@ async fn verify_full_with_the_generated_ca_round_trips() {
     logs();
     let Some(server) = server("tls::verify_full_with_the_generated_ca_round_trips").await else { return };
     report(&format!("pgvector::tls: TLS served by {}", server.tls_by()));
+    assert!(
+        server.is_ssl_on() || !is_required(SSL_REQUIREMENT),
+        "{REQUIRE_VAR} names {SSL_REQUIREMENT}, but TLS is served by {}: set {TLS_BIN_VAR} (scripts/pg-ssl-install)",
+        server.tls_by()
+    );
     let config = fresh(server.config(TLS_HOST));
     let store = PgVectorStore::from_config(&config).unwrap();
     store.initialize().await.unwrap();

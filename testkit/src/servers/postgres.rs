@@ -33,6 +33,10 @@ use crate::{Unavailable, report, running_as_root};
 pub const URL_VAR: &str = "DECNET_TEST_PGVECTOR_URL";
 /// Variable naming a directory with `postgres`, `initdb`, `psql` and `pg_isready` (pgvector installed).
 pub const BIN_VAR: &str = "DECNET_TEST_PG_BIN";
+/// Variable naming a directory with `postgres` and `initdb` of a build with SSL support (pgvector
+/// installed), used by [`dedicated_tls`] only, so that `ssl=on` is PostgreSQL's own; its client
+/// programs come from the usual binaries. `scripts/pg-ssl-install` installs one.
+pub const TLS_BIN_VAR: &str = "DECNET_TEST_PG_TLS_BIN";
 /// Variable naming the venv `scripts/pgserver-install` installs into (default `target/pgserver-venv`).
 pub const VENV_VAR: &str = "DECNET_TEST_PG_VENV";
 /// Variable naming the container image (`name:tag`) to use instead of [`IMAGE`]:[`IMAGE_TAG`].
@@ -197,6 +201,8 @@ async fn find_server() -> Result<PgTestServer, Unavailable> {
 #[derive(Debug)]
 struct LocalServer {
     bin: PathBuf,
+    /// Where `psql` and `pg_isready` are (usually `bin`).
+    tools: PathBuf,
     root: PathBuf,
     port: u16,
     run_as: Option<u32>,
@@ -214,12 +220,18 @@ impl LocalServer {
     /// initdb in a fresh temporary directory, not started yet.
     fn init() -> Result<LocalServer, String> {
         let bin = find_bin_dir()?;
+        Self::init_with(bin.clone(), bin)
+    }
+
+    /// [`LocalServer::init`] with the server programs from `bin` and the client ones from `tools`.
+    fn init_with(bin: PathBuf, tools: PathBuf) -> Result<LocalServer, String> {
         let run_as = running_as_root().then_some(NOBODY);
         let root = temp_root()?;
         // From here on the directory is removed when the server is dropped, and by a janitor
         // process once this process exits (the shared server is never dropped).
         let server = LocalServer {
             bin,
+            tools,
             root,
             port: free_port().map_err(|err| err.to_string())?,
             run_as,
@@ -343,7 +355,7 @@ impl LocalServer {
 
     /// A client binary pointed at the server over TCP (run as the current user).
     fn client(&self, program: &str) -> Command {
-        let mut command = Command::new(self.bin.join(program));
+        let mut command = Command::new(self.tools.join(program));
         for var in ["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGOPTIONS", "PGSERVICE"] {
             command.env_remove(var);
         }
@@ -545,6 +557,11 @@ impl PgTlsTestServer {
         }
     }
 
+    /// Whether PostgreSQL itself speaks TLS (`ssl=on`) rather than a TLS front.
+    pub fn is_ssl_on(&self) -> bool {
+        self.front.is_none()
+    }
+
     /// The PEM file of the CA that signed the server's certificate.
     pub fn ca_cert(&self) -> &Path {
         &self.ca_cert
@@ -571,6 +588,7 @@ impl PgTlsTestServer {
 /// [`TLS_USER`] may log in only over TLS, with [`TLS_PASSWORD`] (SCRAM); the superuser of
 /// [`PgTestServer::url`] is still trusted. Never the server of `DECNET_TEST_PGVECTOR_URL`.
 ///
+/// The server programs come from [`TLS_BIN_VAR`] when it is set (a build with SSL support).
 /// A PostgreSQL built without SSL support cannot turn `ssl` on: then a TLS front of this
 /// kit serves the same certificate on its own port and forwards to the server (see
 /// [`PgTlsTestServer::tls_by`]); [`PgTlsTestServer::url`] names that port.
@@ -587,7 +605,23 @@ impl LocalServer {
     /// [`LocalServer::launch`] with TLS on and the password role; returns the CA's PEM file,
     /// and the TLS front when the build cannot do TLS itself.
     fn launch_tls() -> Result<(LocalServer, PathBuf, Option<super::pg_tls_front::TlsFront>), String> {
-        let server = Self::init()?;
+        let server = match std::env::var_os(TLS_BIN_VAR).filter(|dir| !dir.is_empty()) {
+            Some(dir) => {
+                let bin = PathBuf::from(dir);
+                if !["postgres", "initdb"].iter().all(|program| bin.join(program).is_file()) {
+                    return Err(format!("{TLS_BIN_VAR}={} has no postgres and initdb", bin.display()));
+                }
+                let server = Self::init_with(bin, find_bin_dir()?)?;
+                if !server.supports_ssl() {
+                    return Err(format!(
+                        "{TLS_BIN_VAR}={} is a PostgreSQL build without SSL support",
+                        server.bin.display()
+                    ));
+                }
+                server
+            }
+            None => Self::init()?,
+        };
         let ssl = server.supports_ssl();
         let dir = server.root.join("tls");
         let files = super::tls::TestCa::new("DECNET PostgreSQL test CA")?.write_server_files(&dir, &[TLS_HOST])?;
