@@ -412,7 +412,25 @@ impl QdrantStore {
             let tie_reaches_the_end = returned == limit
                 && (hits.len() <= options.k
                     || hits.last().map(|h| h.distance) <= hits.get(options.k - 1).map(|h| h.distance));
-            if tie_reaches_the_end {
+            let complete = if self.options.reads_several_replicas() {
+                // Qdrant keeps, of the replicas' answers, the points they agree on: where a
+                // tie is cut by the limit, each replica cuts it elsewhere and the answer ends
+                // short, inside the tie, with members missing. It is whole when it holds a hit
+                // strictly beyond the k-th distance (the replicas that listed that hit listed
+                // the whole tie before it), or when the limit covers every point of the kind.
+                let beyond_the_kth = hits.len() > options.k
+                    && hits.last().map(|h| h.distance) > hits.get(options.k - 1).map(|h| h.distance);
+                beyond_the_kth || {
+                    let Some(count) = connection.count(&name).await? else {
+                        self.forget(kind);
+                        return Ok(Vec::new());
+                    };
+                    limit as u64 >= count
+                }
+            } else {
+                !tie_reaches_the_end
+            };
+            if !complete {
                 limit = limit.saturating_mul(2);
                 continue;
             }

@@ -91,6 +91,13 @@ pub enum ReadConsistency {
     Replicas(u64),
 }
 
+impl ReadConsistency {
+    /// Whether a read with this setting may consult more than one replica.
+    pub fn several_replicas(self) -> bool {
+        !matches!(self, ReadConsistency::Replicas(1))
+    }
+}
+
 impl FromStr for ReadConsistency {
     type Err = String;
 
@@ -200,6 +207,11 @@ impl fmt::Debug for QdrantConfig {
 }
 
 impl QdrantConfig {
+    /// Whether reads may consult more than one replica (a `READ_CONSISTENCY` other than 1).
+    pub fn reads_several_replicas(&self) -> bool {
+        self.read_consistency.is_some_and(ReadConsistency::several_replicas)
+    }
+
     /// Reads the URL and the `DECNET_VECTORSTORE_QDRANT_*` options of `config`. A value that
     /// does not parse or is out of range is a `Config` error naming the variable (the API key
     /// is never repeated).
