@@ -83,8 +83,10 @@ struct ConfigFixture {
 
 #[async_trait]
 impl Fixture for ConfigFixture {
+    /// The store as applications get it from `open`: wrapped in spans and metrics, so the
+    /// suite also proves the wrapper changes nothing.
     async fn open(&self) -> Result<Arc<dyn VectorStore>> {
-        (self.registration.open)(&self.config)
+        (self.registration.open)(&self.config).map(vectorstore_core::Instrumented::wrap)
     }
 
     async fn cleanup(&self) -> Result<()> {

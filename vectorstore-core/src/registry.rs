@@ -12,6 +12,7 @@ use crate::config::{Config, Fallback};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fake::{FAKE, FakeVectorStore};
 use crate::health::Capabilities;
+use crate::instrument::Instrumented;
 use crate::null::{NULL, NullVectorStore};
 use crate::store::VectorStore;
 
@@ -127,7 +128,14 @@ pub fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
 ///
 /// The `vectorstore` crate's `open` passes the backends of this project, which it links by
 /// cargo feature.
+///
+/// Every store comes wrapped in [`Instrumented`]: its operations emit spans and metrics.
 pub fn open_with_fallback(config: &Config, known: &[&str]) -> Result<Arc<dyn VectorStore>> {
+    open_uninstrumented(config, known).map(Instrumented::wrap)
+}
+
+/// [`open_with_fallback`] without the spans and metrics.
+fn open_uninstrumented(config: &Config, known: &[&str]) -> Result<Arc<dyn VectorStore>> {
     if !config.enabled {
         tracing::info!("vector store disabled: using the null store");
         return Ok(Arc::new(NullVectorStore::new()));

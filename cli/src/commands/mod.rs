@@ -28,6 +28,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "TYPE[:LOCATION]")]
     pub store: Option<String>,
 
+    /// Serve the store's metrics in the Prometheus text format at http://ADDR/metrics while the
+    /// command runs (operations, latencies and errors by backend, operation and outcome), e.g.
+    /// `127.0.0.1:9187`; useful with long commands such as `copy`, `bench` and `soak`.
+    #[arg(long, global = true, value_name = "ADDR", env = "DECNET_VECTORSTORE_METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -298,6 +304,13 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(addr) = cli.metrics_addr {
+        let _entered = runtime.enter();
+        if let Err(err) = serve_metrics(addr) {
+            err!("error: cannot serve metrics at {addr}: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
     match runtime.block_on(run::run(&cli)) {
         Ok(code) => code,
         Err(err) => {
@@ -305,6 +318,25 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Installs the Prometheus exporter as the process's metrics recorder, listening on `addr`
+/// (the current runtime serves it). Operation latencies become histograms with buckets from
+/// 50 µs to 30 s.
+fn serve_metrics(addr: std::net::SocketAddr) -> Result<(), String> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    const BUCKETS: [f64; 16] = [
+        0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0,
+    ];
+    // Bind first, so a taken or forbidden address is an error here rather than a log line of
+    // the exporter's background task.
+    drop(std::net::TcpListener::bind(addr).map_err(|err| err.to_string())?);
+    PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets_for_metric(Matcher::Full(vectorstore::instrument::OPERATION_SECONDS.to_owned()), &BUCKETS)
+        .map_err(|err| err.to_string())?
+        .install()
+        .map_err(|err| err.to_string())
 }
 
 fn init_logging() {

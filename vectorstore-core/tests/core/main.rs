@@ -2,3 +2,4 @@
 //! the Fake and Null stores.
 
 mod factory;
+mod instrument;
