@@ -12,6 +12,7 @@ use vectorstore_core::{
 
 use crate::config::{IndexKind, PgVectorConfig};
 use crate::error::from_sqlx;
+use crate::index::Indexer;
 use crate::schema::{self, KindCreation, Names, ServerInfo, Written};
 use crate::search::{self, SearchSettings};
 use crate::{CAPABILITIES, NAME};
@@ -45,6 +46,7 @@ pub struct PgVectorStore {
     transition: tokio::sync::Mutex<()>,
     pool: OnceLock<PgPool>,
     server: OnceLock<ServerInfo>,
+    indexer: Indexer,
 }
 
 impl fmt::Debug for PgVectorStore {
@@ -66,8 +68,10 @@ impl PgVectorStore {
 
     /// A store for an already parsed configuration, not connected yet.
     pub fn with_config(config: PgVectorConfig) -> Result<Self> {
+        let names = Names::new(&config.schema);
         Ok(PgVectorStore {
-            names: Names::new(&config.schema),
+            indexer: Indexer::new(config.connect_options(), names.clone(), config.index, config.hnsw, config.build),
+            names,
             config,
             life: Lifecycle::new(),
             transition: tokio::sync::Mutex::new(()),
@@ -133,7 +137,7 @@ impl PgVectorStore {
     }
 
     async fn create(&self, pool: &PgPool, kind: &str, dim: usize, metric: Metric) -> Result<KindCreation> {
-        schema::create_kind(pool, &self.names, kind, dim, metric, self.config.index, self.config.hnsw).await
+        schema::create_kind(pool, &self.names, kind, dim, metric).await
     }
 }
 
@@ -194,6 +198,7 @@ impl VectorStore for PgVectorStore {
 
     async fn close(&self) -> Result<()> {
         let _transition = self.transition.lock().await;
+        self.indexer.stop();
         if self.life.mark_closed()
             && let Some(pool) = self.pool.get()
         {
@@ -254,8 +259,10 @@ impl VectorStore for PgVectorStore {
             validate::insert(kind, id, vector, extractor_version)?;
             let pool = self.pool()?;
             for _ in 0..WRITE_ATTEMPTS {
-                self.kind_for_write(&pool, kind, vector.len(), |info| validate::against_kind(info, vector)).await?;
+                let info =
+                    self.kind_for_write(&pool, kind, vector.len(), |info| validate::against_kind(info, vector)).await?;
                 if schema::upsert(&pool, &self.names, kind, id, vector, extractor_version).await? == Written::Done {
+                    self.indexer.wrote(&info);
                     return Ok(());
                 }
             }
@@ -270,9 +277,12 @@ impl VectorStore for PgVectorStore {
             let pool = self.pool()?;
             let Some(first) = items.first() else { return Ok(()) };
             for _ in 0..WRITE_ATTEMPTS {
-                self.kind_for_write(&pool, kind, first.vector.len(), |info| validate::batch_against_kind(info, items))
+                let info = self
+                    .kind_for_write(&pool, kind, first.vector.len(), |info| validate::batch_against_kind(info, items))
                     .await?;
+                self.indexer.before_batch(&pool, kind, items.len()).await?;
                 if schema::upsert_many(&pool, &self.names, kind, items).await? == Written::Done {
+                    self.indexer.wrote(&info);
                     return Ok(());
                 }
             }
@@ -342,9 +352,23 @@ impl VectorStore for PgVectorStore {
         self.bounded("drop_kind", async {
             validate::kind(kind)?;
             let pool = self.pool()?;
-            schema::drop_kind(&pool, &self.names, kind).await
+            let dropped = schema::drop_kind(&pool, &self.names, kind).await;
+            self.indexer.forget(kind);
+            dropped
         })
         .await
+    }
+
+    /// Builds the kind's HNSW index now if a load left it unbuilt (waiting for a build another
+    /// process is running), and returns the time spent building. Not bounded by `TIMEOUT_MS`:
+    /// a large kind's build takes as long as it takes.
+    async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
+        validate::kind(kind)?;
+        let pool = self.pool()?;
+        let Some(info) = self.bounded("settle", schema::lookup_kind(&pool, &self.names, kind)).await? else {
+            return Ok(None);
+        };
+        self.indexer.settle(&info).await
     }
 }
 

@@ -11,6 +11,9 @@
 //! | `DECNET_VECTORSTORE_PGVECTOR_HNSW_M` | HNSW links per node (2..=100), for kinds created afterwards | `16` |
 //! | `DECNET_VECTORSTORE_PGVECTOR_HNSW_EF_CONSTRUCTION` | HNSW build candidate list (4..=1000, at least 2 × m) | `256` |
 //! | `DECNET_VECTORSTORE_PGVECTOR_HNSW_EF_SEARCH` | HNSW search candidate list (1..=1000); raised to 4 × k per query | `200` |
+//! | `DECNET_VECTORSTORE_PGVECTOR_INDEX_DELAY_MS` | a kind's HNSW index is built once no write reached it for this long (0..=3,600,000) | `2000` |
+//! | `DECNET_VECTORSTORE_PGVECTOR_BUILD_MEMORY_MB` | `maintenance_work_mem` of an index build (1..=1,048,576) | `512` |
+//! | `DECNET_VECTORSTORE_PGVECTOR_BUILD_WORKERS` | `max_parallel_maintenance_workers` of an index build (0..=64) | `2` |
 //! | `DECNET_VECTORSTORE_PGVECTOR_SSLMODE` | `disable`, `prefer`, `require`, `verify-ca`, `verify-full` (overrides the URL's `sslmode`) | the URL's, else `prefer` |
 //! | `DECNET_VECTORSTORE_PGVECTOR_SSLROOTCERT` | CA certificate file for `verify-ca` / `verify-full` | the URL's `sslrootcert`, else system roots |
 
@@ -51,6 +54,8 @@ const MAX_ACQUIRE: Duration = Duration::from_secs(3_600);
 /// with ef_construction 128, and 1.0 with ef_construction 256 and ef_search 200, for about 40%
 /// more insert time than ef_construction 64.
 pub const DEFAULT_HNSW: HnswParams = HnswParams { m: 16, ef_construction: 256, ef_search: 200 };
+/// Index builds when `INDEX_DELAY_MS`, `BUILD_MEMORY_MB` and `BUILD_WORKERS` are unset.
+pub const DEFAULT_BUILD: IndexBuild = IndexBuild { delay: Duration::from_millis(2_000), memory_mb: 512, workers: 2 };
 /// Largest `hnsw.ef_search` pgvector accepts.
 pub const MAX_EF_SEARCH: u32 = 1_000;
 /// PostgreSQL truncates identifiers longer than this many bytes.
@@ -87,6 +92,18 @@ pub struct HnswParams {
     pub ef_construction: u32,
     /// Candidate list size while searching.
     pub ef_search: u32,
+}
+
+/// How a kind's HNSW index is built: once, after its load, rather than row by row (see
+/// [`PgVectorStore`](crate::PgVectorStore)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexBuild {
+    /// Quiet time after the last write to a kind without an index before it is built.
+    pub delay: Duration,
+    /// `maintenance_work_mem` of the build, in MiB (a graph larger than this builds slower).
+    pub memory_mb: u32,
+    /// `max_parallel_maintenance_workers` of the build (the server's own limits still apply).
+    pub workers: u32,
 }
 
 /// TLS to the server, as libpq's `sslmode`.
@@ -151,6 +168,8 @@ pub struct PgVectorConfig {
     pub index: IndexKind,
     /// HNSW parameters (used when `index` is HNSW).
     pub hnsw: HnswParams,
+    /// When and with what resources HNSW indexes are built.
+    pub build: IndexBuild,
     /// TLS mode set by option, if any (else the URL's).
     pub ssl_mode: Option<SslMode>,
     /// CA certificate set by option, if any.
@@ -169,6 +188,7 @@ impl fmt::Debug for PgVectorConfig {
             .field("timeout", &self.timeout)
             .field("index", &self.index)
             .field("hnsw", &self.hnsw)
+            .field("build", &self.build)
             .field("ssl_mode", &self.ssl_mode)
             .field("ssl_root_cert", &self.ssl_root_cert)
             .field("default_metric", &self.default_metric)
@@ -222,6 +242,13 @@ impl PgVectorConfig {
                 hnsw.ef_construction, hnsw.m
             )));
         }
+        let build = IndexBuild {
+            delay: config
+                .duration_option(NAME, "INDEX_DELAY_MS", Duration::from_millis(1), Duration::ZERO..=MAX_ACQUIRE)?
+                .unwrap_or(DEFAULT_BUILD.delay),
+            memory_mb: config.ranged_option(NAME, "BUILD_MEMORY_MB", 1..=1_048_576)?.unwrap_or(DEFAULT_BUILD.memory_mb),
+            workers: config.ranged_option(NAME, "BUILD_WORKERS", 0..=64)?.unwrap_or(DEFAULT_BUILD.workers),
+        };
         let ssl_mode = config.parse_option::<SslMode>(NAME, "SSLMODE")?;
         if let Some(mode) = ssl_mode {
             connect = connect.ssl_mode(mode.into());
@@ -240,6 +267,7 @@ impl PgVectorConfig {
             timeout,
             index,
             hnsw,
+            build,
             ssl_mode,
             ssl_root_cert,
             default_metric: config.metric,
@@ -336,6 +364,10 @@ mod tests {
             ("POOL_SIZE", "0"),
             ("POOL_SIZE", "many"),
             ("INDEX", "ivfflat"),
+            ("INDEX_DELAY_MS", "-1"),
+            ("INDEX_DELAY_MS", "3600001"),
+            ("BUILD_MEMORY_MB", "0"),
+            ("BUILD_WORKERS", "65"),
             ("HNSW_M", "1"),
             ("HNSW_EF_SEARCH", "1001"),
             ("HNSW_EF_CONSTRUCTION", "8"),

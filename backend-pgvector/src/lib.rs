@@ -4,6 +4,7 @@
 mod backend;
 pub mod config;
 mod error;
+mod index;
 mod schema;
 mod search;
 

@@ -21,7 +21,7 @@ use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, NewVector, Result, SC
 
 use sqlx::AssertSqlSafe;
 
-use crate::config::{HnswParams, IndexKind};
+use crate::config::IndexKind;
 use crate::error::{from_sqlx, is_undefined_table};
 
 /// Marks a SQL text built at run time as reviewed. Such texts interpolate only quoted
@@ -84,15 +84,22 @@ impl Names {
         format!("\"{}\".\"kind_{kind}\"", self.schema)
     }
 
-    fn index_name(kind: &str) -> String {
+    /// The HNSW index of a validated kind (unqualified: an index lives in its table's schema).
+    pub(crate) fn index_name(kind: &str) -> String {
         format!("\"kind_{kind}_hnsw\"")
     }
 }
 
 /// FNV-1a of the schema name: the advisory lock serialising kind creation and removal in it.
 fn schema_lock_key(schema: &str) -> i64 {
+    lock_key(&[schema])
+}
+
+/// FNV-1a of `parts` (each followed by a NUL), for advisory lock keys.
+pub(crate) fn lock_key(parts: &[&str]) -> i64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in "decnet_vectorstore:".bytes().chain(schema.bytes()) {
+    let bytes = parts.iter().flat_map(|part| part.bytes().chain(std::iter::once(0)));
+    for byte in "decnet_vectorstore:".bytes().chain(bytes) {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
@@ -110,7 +117,7 @@ pub(crate) fn operator(metric: Metric) -> &'static str {
 }
 
 /// The HNSW operator class that orders by `operator(metric)`.
-fn operator_class(metric: Metric) -> &'static str {
+pub(crate) fn operator_class(metric: Metric) -> &'static str {
     match metric {
         Metric::L2 => "vector_l2_ops",
         Metric::Cosine => "vector_cosine_ops",
@@ -296,8 +303,6 @@ pub(crate) async fn create_kind(
     kind: &str,
     dim: usize,
     metric: Metric,
-    index: IndexKind,
-    hnsw: HnswParams,
 ) -> Result<KindCreation> {
     let failed = |err| from_sqlx(err, &format!("create kind {kind:?}"));
     let mut tx = pool.begin().await.map_err(failed)?;
@@ -332,18 +337,7 @@ pub(crate) async fn create_kind(
     .execute(&mut *tx)
     .await
     .map_err(failed)?;
-    if index == IndexKind::Hnsw && dim <= MAX_INDEXED_DIM {
-        sqlx::query(sql!(
-            "CREATE INDEX {} ON {table} USING hnsw (embedding {}) WITH (m = {}, ef_construction = {})",
-            Names::index_name(kind),
-            operator_class(metric),
-            hnsw.m,
-            hnsw.ef_construction
-        ))
-        .execute(&mut *tx)
-        .await
-        .map_err(failed)?;
-    }
+    // No index yet: it is built once the kind's first load is over (see `crate::index`).
     tx.commit().await.map_err(failed)?;
     Ok(KindCreation::Created(KindInfo { kind: kind.to_owned(), dim, metric, count: 0 }))
 }
@@ -355,6 +349,16 @@ async fn lock_schema(tx: &mut Transaction<'_, Postgres>, names: &Names) -> sqlx:
 /// Removes `kind` with its table; true if it existed.
 pub(crate) async fn drop_kind(pool: &PgPool, names: &Names, kind: &str) -> Result<bool> {
     let failed = |err| from_sqlx(err, &format!("drop kind {kind:?}"));
+    // An index build on the table (this process's or another's) would hold DROP TABLE back
+    // until it ends: cancel it; it leaves nothing behind once the table is gone.
+    sqlx::query(
+        "SELECT pg_cancel_backend(p.pid) FROM pg_stat_progress_create_index p \
+         JOIN pg_stat_activity a ON a.pid = p.pid AND a.usename = current_user WHERE p.relid = to_regclass($1)",
+    )
+    .bind(names.kind_table(kind))
+    .execute(pool)
+    .await
+    .map_err(failed)?;
     let mut tx = pool.begin().await.map_err(failed)?;
     lock_schema(&mut tx, names).await.map_err(failed)?;
     let removed = sqlx::query(sql!("DELETE FROM {} WHERE kind = $1", names.kinds()))
@@ -573,6 +577,16 @@ async fn kinds_once(pool: &PgPool, names: &Names) -> sqlx::Result<Vec<(String, i
 
 /// Removes the schema and everything in it (what `purge` does to an isolated configuration).
 pub(crate) async fn drop_schema(connection: &mut sqlx::PgConnection, names: &Names) -> Result<()> {
+    // Index builds in the schema would hold the drop back until they end (see `drop_kind`).
+    sqlx::query(
+        "SELECT pg_cancel_backend(p.pid) FROM pg_stat_progress_create_index p \
+         JOIN pg_stat_activity a ON a.pid = p.pid AND a.usename = current_user \
+         JOIN pg_class c ON c.oid = p.relid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1",
+    )
+    .bind(names.schema())
+    .execute(&mut *connection)
+    .await
+    .map_err(|err| from_sqlx(err, &format!("drop schema {:?}", names.schema())))?;
     sqlx::query(sql!("DROP SCHEMA IF EXISTS {} CASCADE", names.quoted_schema()))
         .execute(connection)
         .await

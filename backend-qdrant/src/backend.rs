@@ -645,6 +645,14 @@ impl VectorStore for QdrantStore {
         self.forget(kind);
         Ok(dropped)
     }
+
+    /// Nothing is waited for: Qdrant indexes in the background and searches what it has not
+    /// indexed yet exactly, so answers are the same before and after.
+    async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
+        validate::kind(kind)?;
+        self.connection()?;
+        Ok(None)
+    }
 }
 
 /// The [`BackendRegistration::purge`](vectorstore_core::BackendRegistration::purge) of this

@@ -695,4 +695,11 @@ impl VectorStore for SqliteVecStore {
         commit(tx, "drop kind").await?;
         Ok(existed)
     }
+
+    /// Nothing is deferred: writes update sqlite-vec's tables in their transaction.
+    async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
+        validate::kind(kind)?;
+        self.life.check(NAME)?;
+        Ok(None)
+    }
 }

@@ -66,6 +66,7 @@ macro_rules! __for_each_case {
             similar_kind_names_never_share_storage,
             kinds_lists_dim_metric_count,
             drop_kind_forgets_everything,
+            settle_keeps_records_and_answers,
             create_kind_is_idempotent,
             high_dimension_kind,
             unicode_ids_round_trip,

@@ -395,4 +395,11 @@ impl VectorStore for FakeVectorStore {
         validate::kind(kind)?;
         Ok(self.write()?.remove(kind).is_some())
     }
+
+    /// Nothing is ever deferred: every search scans the kind exactly.
+    async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
+        validate::kind(kind)?;
+        drop(self.read()?);
+        Ok(None)
+    }
 }

@@ -23,7 +23,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tracing::Instrument as _;
@@ -173,5 +173,9 @@ impl VectorStore for Instrumented {
 
     async fn drop_kind(&self, kind: &str) -> Result<bool> {
         self.observe("drop_kind", Some(kind), |dropped| u64::from(*dropped), self.inner.drop_kind(kind)).await
+    }
+
+    async fn settle(&self, kind: &str) -> Result<Option<Duration>> {
+        self.observe("settle", Some(kind), |_| 0, self.inner.settle(kind)).await
     }
 }

@@ -115,4 +115,10 @@ impl VectorStore for NullVectorStore {
         self.life.check(NULL)?;
         Ok(false)
     }
+
+    async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
+        validate::kind(kind)?;
+        self.life.check(NULL)?;
+        Ok(None)
+    }
 }

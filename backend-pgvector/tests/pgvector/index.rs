@@ -23,6 +23,8 @@ async fn load(store: &PgVectorStore, oracle: &FakeVectorStore, kind: &str, metri
         store.insert_many(kind, chunk).await.expect("insert_many");
     }
     oracle.insert_many(kind, &items).await.expect("oracle insert_many");
+    // The index is built once after a load (see `index_after_load`): have it now.
+    store.settle(kind).await.expect("settle");
 }
 
 async fn fake() -> FakeVectorStore {

@@ -4,6 +4,7 @@
 mod common;
 mod conformance;
 mod index;
+mod load;
 mod pool;
 mod restart;
 mod schema;

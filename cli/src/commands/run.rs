@@ -337,6 +337,9 @@ async fn import(
         json(&summary);
     } else {
         out!("imported {} records, {} kind declarations", summary.records, summary.kinds);
+        if summary.settle_ms > 0 {
+            out!("then built search indexes in {:.1} s", summary.settle_ms as f64 / 1000.0);
+        }
     }
     finish(&*store, ExitCode::SUCCESS).await
 }
@@ -394,10 +397,11 @@ async fn copy(cli: &Cli, from: Option<&str>, to: &str, options: &CopyOptions, ve
                     k.written.to_string(),
                     k.unchanged.to_string(),
                     if k.replaced { "yes" } else { "" }.to_owned(),
+                    if k.settle_ms > 0 { format!("{:.1} s", k.settle_ms as f64 / 1000.0) } else { String::new() },
                 ]
             })
             .collect();
-        table(&["kind", "dim", "metric", "read", "written", "unchanged", "replaced"], &rows);
+        table(&["kind", "dim", "metric", "read", "written", "unchanged", "replaced", "index build"], &rows);
         out!(
             "copied {} records of {} kinds from {} to {}",
             report.written(),

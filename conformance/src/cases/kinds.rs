@@ -88,6 +88,31 @@ pub async fn drop_kind_forgets_everything(ctx: &Ctx) {
     assert!(ok(store.get("kept", "a").await, "get").is_some(), "dropping one kind touched another");
 }
 
+/// settle (finishing deferred work such as an index build after a load) keeps every record
+/// and count, finds each stored vector first, and is a no-op for an unknown kind.
+pub async fn settle_keeps_records_and_answers(ctx: &Ctx) {
+    let store = ctx.store().await;
+    if !stores_data(ctx, &*store) {
+        assert!(ok(store.settle("ja3").await, "settle").is_none());
+        return;
+    }
+    let items: Vec<NewVector> =
+        (0..40).map(|i| NewVector::new(format!("s{i:02}"), vec![i as f32, (i % 7) as f32, 1.0])).collect();
+    ok(store.create_kind("ja3", 3, Metric::L2).await, "create_kind");
+    ok(store.insert_many("ja3", &items).await, "insert_many");
+    ok(store.settle("ja3").await, "settle");
+    assert!(ok(store.settle("never_written").await, "settle an unknown kind").is_none());
+    let info = ok(store.kind_info("ja3").await, "kind_info").expect("ja3");
+    assert_eq!(info.count, 40);
+    for item in &items {
+        let hits = ok(store.knn("ja3", &item.vector, 1).await, "knn");
+        assert_eq!(hits.first().map(|hit| hit.id.as_str()), Some(item.id.as_str()), "after settle");
+    }
+    ok(store.insert("ja3", "late", &[100.0, 100.0, 100.0], 2).await, "insert after settle");
+    let hits = ok(store.knn("ja3", &[100.0, 100.0, 99.0], 1).await, "knn");
+    assert_eq!(hits.first().map(|hit| hit.id.as_str()), Some("late"));
+}
+
 /// create_kind on an existing kind with the same dimension and metric succeeds and keeps its data.
 pub async fn create_kind_is_idempotent(ctx: &Ctx) {
     let store = ctx.store().await;

@@ -22,6 +22,7 @@ async fn every_operation(store: &dyn VectorStore) -> Vec<(&'static str, Result<(
         ("scan", unit(store.scan("ja3", None, 5).await)),
         ("drop_kind", unit(store.drop_kind("ja3").await)),
         ("create_kind", unit(store.create_kind("ja3", 2, Metric::L2).await)),
+        ("settle", unit(store.settle("ja3").await)),
     ]
 }
 

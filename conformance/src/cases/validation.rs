@@ -32,6 +32,7 @@ async fn every_kind_operation(store: &dyn VectorStore, kind: &str) -> Vec<(&'sta
         ("scan", unit(store.scan(kind, None, 10).await)),
         ("drop_kind", unit(store.drop_kind(kind).await)),
         ("create_kind", unit(store.create_kind(kind, 2, Metric::L2).await)),
+        ("settle", unit(store.settle(kind).await)),
     ]
 }
 

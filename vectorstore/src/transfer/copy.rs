@@ -43,6 +43,9 @@ pub struct KindCopy {
     pub unchanged: u64,
     /// The target kind had another dimension or metric and was dropped first.
     pub replaced: bool,
+    /// Milliseconds the target spent after the load on work it deferred (pgvector: building
+    /// the kind's HNSW index once), measured apart from the load; 0 when it had none.
+    pub settle_ms: u64,
 }
 
 /// What [`copy`] did.
@@ -70,6 +73,8 @@ impl CopyReport {
 ///   identical in the target are not written again, so re-running after an interruption
 ///   finishes the job without duplicates or rewrites. Records the target has and the source
 ///   lacks are left alone ([`super::verify`] reports them).
+/// - After each kind's records, the target [settles](VectorStore::settle) the kind (pgvector
+///   builds the kind's search index there, once), timed apart in [`KindCopy::settle_ms`].
 pub async fn copy(
     from: &dyn VectorStore,
     to: &dyn VectorStore,
@@ -130,11 +135,18 @@ pub async fn copy(
             written: 0,
             unchanged: 0,
             replaced,
+            settle_ms: 0,
         };
         copy_kind(from, to, info, target_count > 0, options, &mut done, progress).await?;
+        done.settle_ms = to.settle(&info.kind).await?.map_or(0, millis);
         report.kinds.push(done);
     }
     Ok(report)
+}
+
+/// Whole milliseconds of `duration`, saturating.
+pub(super) fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn with_kind(err: Error, info: &KindInfo) -> Error {

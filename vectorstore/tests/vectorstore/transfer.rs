@@ -36,12 +36,12 @@ async fn export_then_import_is_bit_exact_with_kinds_and_metrics() {
         export(&source, &mut out, &ExportOptions { page_size: 333, ..Default::default() }, &mut |_| events += 1)
             .await
             .unwrap();
-    assert_eq!(summary, TransferSummary { kinds: 3, records: 2501 });
+    assert_eq!(summary, TransferSummary { kinds: 3, records: 2501, settle_ms: 0 });
     assert!(events > 3, "progress was reported");
 
     let target = store().await;
     let imported = import_str(&target, std::str::from_utf8(&out).unwrap(), 700).await.unwrap();
-    assert_eq!(imported, TransferSummary { kinds: 3, records: 2501 });
+    assert_eq!(imported, TransferSummary { kinds: 3, records: 2501, settle_ms: 0 });
     assert_eq!(snapshot(&target).await, snapshot(&source).await);
 
     // Importing again changes nothing: records are upserts.
