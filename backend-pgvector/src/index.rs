@@ -70,6 +70,9 @@ impl Indexer {
         hnsw: HnswParams,
         build: IndexBuild,
     ) -> Self {
+        use sqlx::ConnectOptions;
+        // A build takes seconds to minutes by nature: not a slow statement worth a warning.
+        let connect = connect.log_slow_statements(log::LevelFilter::Off, Duration::from_secs(3_600));
         let builder = (index == IndexKind::Hnsw).then_some(Builder { connect, names, hnsw, build });
         Indexer { builder, state: Arc::default() }
     }

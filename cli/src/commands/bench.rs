@@ -85,7 +85,7 @@ async fn run_bench(cli: &Cli, args: &BenchRun) -> Result<ExitCode> {
 
 fn rate_unit(workload: &str) -> &'static str {
     match workload {
-        "insert_many" | "insert" => "vectors/s",
+        "insert_many" | "insert" | "index_build" => "vectors/s",
         "knn" | "scaling" => "queries/s",
         _ => "ops/s",
     }

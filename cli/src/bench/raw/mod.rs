@@ -25,6 +25,11 @@ pub trait RawEngine: Send + Sync {
     async fn insert_batch(&self, items: &[NewVector]) -> Result<()>;
     /// Writes one vector.
     async fn insert_one(&self, id: &str, vector: &[f32]) -> Result<()>;
+    /// After its load: builds what an engine builds once after a load (pgvector: the HNSW
+    /// index, as one would by hand); true when there was something to build (then timed).
+    async fn finish_load(&self) -> Result<bool> {
+        Ok(false)
+    }
     /// Waits until what was written, here and in the store's `store_kind`, is fully indexed
     /// (engines that index in the background), so both are measured on the same footing.
     async fn settle(&self, store_kind: &str) -> Result<()> {
