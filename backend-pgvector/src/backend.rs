@@ -27,8 +27,10 @@ use crate::{CAPABILITIES, NAME};
 ///
 /// # Search
 ///
-/// Each kind of up to 2,000 dimensions has an HNSW index with the operator class of its metric
-/// (`<->` l2, `<=>` cosine, `<#>` dot: each already is the contract's distance). A search with
+/// Each kind of up to 2,000 dimensions gets an HNSW index with the operator class of its metric
+/// (`<->` l2, `<=>` cosine, `<#>` dot: each already is the contract's distance), built once
+/// after the kind's first load rather than row by row (see the crate's README, "Loads and the
+/// index"); until then its searches scan exactly. A search with
 /// `k` up to 1,000 runs `ORDER BY embedding <op> $1 LIMIT k + 1` so that the index serves it,
 /// with `hnsw.ef_search` raised to at least `k + 1` (HNSW returns at most ef_search rows) and,
 /// when filtering by extractor_version on pgvector 0.8+, `hnsw.iterative_scan = strict_order`
