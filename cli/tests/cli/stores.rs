@@ -138,6 +138,9 @@ async fn copy_round_trip_sqlite_pgvector_fake_with_resume_and_clash() {
     let unchanged: u64 = copied.as_array().unwrap().iter().map(|k| k["unchanged"].as_u64().unwrap()).sum();
     assert_eq!(written + unchanged, 50_000, "{report}");
     assert!(unchanged > 0, "the resumed copy skipped what had landed: {report}");
+    // pgvector builds each kind's index once after the load; the copy reports that time apart.
+    let built: Vec<u64> = copied.as_array().unwrap().iter().map(|k| k["settle_ms"].as_u64().unwrap()).collect();
+    assert!(built.iter().sum::<u64>() > 0, "no index build reported: {report}");
     assert!(
         report["verify"]["kinds"].as_array().unwrap().iter().all(|k| k["source_count"] == k["target_count"]),
         "{report}"

@@ -69,11 +69,7 @@ impl RawPgvector {
             )
             .await
             .map_err(failed)?;
-        Ok(RawPgvector {
-            pool,
-            operator: std::sync::Mutex::new("<->"),
-            class: std::sync::Mutex::new("vector_l2_ops"),
-        })
+        Ok(RawPgvector { pool, operator: std::sync::Mutex::new("<->"), class: std::sync::Mutex::new("vector_l2_ops") })
     }
 
     fn operator(&self) -> &'static str {
