@@ -22,6 +22,12 @@ pub struct VectorRecord {
 
 #[pymethods]
 impl VectorRecord {
+    #[new]
+    #[pyo3(signature = (kind, id, vector, dim, extractor_version = 1))]
+    fn new(kind: String, id: String, vector: Vec<f32>, dim: usize, extractor_version: u32) -> Self {
+        VectorRecord { kind, id, vector, dim, extractor_version }
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "VectorRecord(kind={:?}, id={:?}, dim={}, extractor_version={}, vector=[{}])",
@@ -60,6 +66,11 @@ pub struct Neighbor {
 
 #[pymethods]
 impl Neighbor {
+    #[new]
+    fn new(kind: String, id: String, distance: f32) -> Self {
+        Neighbor { kind, id, distance }
+    }
+
     fn __repr__(&self) -> String {
         format!("Neighbor(kind={:?}, id={:?}, distance={})", self.kind, self.id, self.distance)
     }
@@ -88,6 +99,15 @@ pub struct KindInfo {
 
 #[pymethods]
 impl KindInfo {
+    #[new]
+    fn new(kind: String, dim: usize, metric: &str, count: u64) -> PyResult<Self> {
+        let metric = metric
+            .parse::<vectorstore::Metric>()
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.message().to_owned()))?
+            .as_str();
+        Ok(KindInfo { kind, dim, metric, count })
+    }
+
     fn __repr__(&self) -> String {
         format!("KindInfo(kind={:?}, dim={}, metric={:?}, count={})", self.kind, self.dim, self.metric, self.count)
     }
