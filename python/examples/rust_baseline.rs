@@ -18,6 +18,9 @@ const KNN_CALLS: usize = 5_000;
 const INSERT_VECTORS: usize = 100_000;
 /// Rows per insert_many call (the contract's maximum).
 const BATCH: usize = 10_000;
+/// Each measurement is repeated this many times and the best round kept: the machine is shared,
+/// and the best round is the one least disturbed by other work.
+const ROUNDS: usize = 5;
 
 /// The generator bench.py uses too (64-bit LCG, top 24 bits as a float in [0, 1)), so both
 /// sides search the same data.
@@ -36,28 +39,39 @@ impl Lcg {
 
 async fn knn_micros(store: &dyn VectorStore) -> f64 {
     let data = Lcg(1).vectors(KNN_VECTORS);
-    let items: Vec<NewVector> = data.into_iter().enumerate().map(|(n, v)| NewVector::new(format!("v{n:05}"), v)).collect();
+    let items: Vec<NewVector> =
+        data.into_iter().enumerate().map(|(n, v)| NewVector::new(format!("v{n:05}"), v)).collect();
     store.insert_many("knn", &items).await.expect("insert");
     let queries = Lcg(2).vectors(KNN_CALLS);
     for query in queries.iter().take(200) {
         store.knn("knn", query, 10).await.expect("warm-up knn");
     }
-    let started = Instant::now();
-    for query in &queries {
-        let hits = store.knn("knn", query, 10).await.expect("knn");
-        assert_eq!(hits.len(), 10);
+    let mut best = f64::INFINITY;
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        for query in &queries {
+            let hits = store.knn("knn", query, 10).await.expect("knn");
+            assert_eq!(hits.len(), 10);
+        }
+        best = best.min(started.elapsed().as_secs_f64() * 1e6 / KNN_CALLS as f64);
     }
-    started.elapsed().as_secs_f64() * 1e6 / KNN_CALLS as f64
+    best
 }
 
 async fn insert_rate(store: &dyn VectorStore) -> f64 {
     let data = Lcg(3).vectors(INSERT_VECTORS);
-    let items: Vec<NewVector> = data.into_iter().enumerate().map(|(n, v)| NewVector::new(format!("i{n:06}"), v)).collect();
-    let started = Instant::now();
-    for batch in items.chunks(BATCH) {
-        store.insert_many("bulk", batch).await.expect("insert_many");
+    let items: Vec<NewVector> =
+        data.into_iter().enumerate().map(|(n, v)| NewVector::new(format!("i{n:06}"), v)).collect();
+    let mut best = 0.0_f64;
+    for _ in 0..ROUNDS {
+        store.drop_kind("bulk").await.expect("drop_kind");
+        let started = Instant::now();
+        for batch in items.chunks(BATCH) {
+            store.insert_many("bulk", batch).await.expect("insert_many");
+        }
+        best = best.max(INSERT_VECTORS as f64 / started.elapsed().as_secs_f64());
     }
-    INSERT_VECTORS as f64 / started.elapsed().as_secs_f64()
+    best
 }
 
 async fn open(spec: &str) -> std::sync::Arc<dyn VectorStore> {

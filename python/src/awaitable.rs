@@ -4,8 +4,8 @@
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
 
-use pyo3::exceptions::PyStopIteration;
 use pyo3::BoundObject;
+use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
 
 use crate::errors;

@@ -3,7 +3,7 @@
 //!
 //! The pure-Python half (`python/decnet_vectorstore/`) holds what Python code reads: the store
 //! classes with `async def` methods, the factory and the exception classes. This module holds
-//! one class, [`store::NativeStore`], wrapping `Arc<dyn VectorStore>`, whose methods return
+//! one class, `NativeStore`, wrapping `Arc<dyn VectorStore>`, whose methods return
 //! awaitables, and the records.
 //!
 //! Every call converts its arguments while holding the GIL (vectors from a buffer such as a

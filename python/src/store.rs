@@ -80,10 +80,7 @@ impl NativeStore {
     ) -> PyResult<Bound<'py, PyAny>> {
         let rows = vectors::many(vectors)?;
         if rows.len() != ids.len() {
-            return Err(invalid_argument(
-                py,
-                format!("insert_many got {} ids but {} vectors", ids.len(), rows.len()),
-            ));
+            return Err(invalid_argument(py, format!("insert_many got {} ids but {} vectors", ids.len(), rows.len())));
         }
         let versions: Vec<u32> = match extractor_version {
             None => vec![1; ids.len()],
@@ -181,9 +178,9 @@ impl NativeStore {
     fn create_kind<'py>(&self, py: Python<'py>, kind: String, dim: i64, metric: &str) -> PyResult<Bound<'py, PyAny>> {
         let dim = usize::try_from(dim)
             .map_err(|_| invalid_argument(py, format!("invalid dimension {dim}: must be positive")))?;
-        let metric: Metric = metric.parse().map_err(|e: Error| {
-            to_python(py, &Error::new(ErrorKind::InvalidArgument, e.message().to_owned()))
-        })?;
+        let metric: Metric = metric
+            .parse()
+            .map_err(|e: Error| to_python(py, &Error::new(ErrorKind::InvalidArgument, e.message().to_owned())))?;
         let store = self.store.clone();
         run(py, async move { Ok(KindInfo::from(store.create_kind(&kind, dim, metric).await?)) })
     }
@@ -203,7 +200,11 @@ impl NativeStore {
 /// in (the fallback tests); `None` means every backend of the build.
 #[pyfunction]
 #[pyo3(signature = (variables, available = None))]
-pub fn open(py: Python<'_>, variables: HashMap<String, String>, available: Option<Vec<String>>) -> PyResult<NativeStore> {
+pub fn open(
+    py: Python<'_>,
+    variables: HashMap<String, String>,
+    available: Option<Vec<String>>,
+) -> PyResult<NativeStore> {
     let opened = py.detach(|| {
         let config = Config::from_vars(variables)?;
         match available {
@@ -250,11 +251,14 @@ pub fn copy<'py>(
             })?;
     }
     let (from, to) = (source.store.clone(), target.store.clone());
-    run(py, off_the_runtime(move |handle| {
-        let report = handle.block_on(transfer::copy(&*from, &*to, &options, &mut |_| {}))?;
-        let written = report.written();
-        json(&serde_json_value(&report)?, &[("written", written.into())])
-    }))
+    run(
+        py,
+        off_the_runtime(move |handle| {
+            let report = handle.block_on(transfer::copy(&*from, &*to, &options, &mut |_| {}))?;
+            let written = report.written();
+            json(&serde_json_value(&report)?, &[("written", written.into())])
+        }),
+    )
 }
 
 /// Compares `source` and `target` (counts, checksums, sampled searches); the report as JSON with
@@ -268,10 +272,13 @@ pub fn verify<'py>(
     kinds: Vec<String>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (from, to) = (source.store.clone(), target.store.clone());
-    run(py, off_the_runtime(move |handle| {
-        let report = handle.block_on(transfer::verify(&*from, &*to, &kinds))?;
-        json(&serde_json_value(&report)?, &[("ok", report.ok().into())])
-    }))
+    run(
+        py,
+        off_the_runtime(move |handle| {
+            let report = handle.block_on(transfer::verify(&*from, &*to, &kinds))?;
+            json(&serde_json_value(&report)?, &[("ok", report.ok().into())])
+        }),
+    )
 }
 
 /// Runs `work` on a blocking thread of the shared runtime. The transfer functions report

@@ -26,7 +26,7 @@ pub fn one(value: &Bound<'_, PyAny>) -> PyResult<Vec<f32>> {
                 buffer.shape()
             )));
         }
-        return Ok(buffer.to_vec(value.py())?);
+        return buffer.to_vec(value.py());
     }
     sequence(value)
 }
@@ -68,9 +68,9 @@ fn sequence(value: &Bound<'_, PyAny>) -> PyResult<Vec<f32>> {
 fn number(item: &Bound<'_, PyAny>) -> PyResult<f32> {
     // Through f64, as Python floats are: a value beyond f32's range becomes infinite and is
     // then refused by the store, never silently clamped.
-    item.extract::<f64>().map(|x| x as f32).map_err(|_| {
-        PyTypeError::new_err(format!("a vector's components must be numbers, not {}", type_name(item)))
-    })
+    item.extract::<f64>()
+        .map(|x| x as f32)
+        .map_err(|_| PyTypeError::new_err(format!("a vector's components must be numbers, not {}", type_name(item))))
 }
 
 fn refuse_text(value: &Bound<'_, PyAny>) -> PyResult<()> {
