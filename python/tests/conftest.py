@@ -142,3 +142,59 @@ def pgvector_server():
 def pgvector_schema():
     """A fresh schema name per test, so tests never see each other's kinds."""
     return "pytest_" + uuid.uuid4().hex[:12]
+
+
+def _qdrant_ready(http_port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", http_port), timeout=1) as conn:
+            conn.sendall(b"GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            return b" 200 " in conn.recv(64)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def qdrant_server():
+    """DECNET_TEST_QDRANT_URL, else a Qdrant started from DECNET_TEST_QDRANT_BIN or PATH in a
+    temporary directory, else SKIPPED (a failure when DECNET_TEST_REQUIRE names qdrant)."""
+    url = os.environ.get("DECNET_TEST_QDRANT_URL")
+    if url:
+        yield url
+        return
+    binary = os.environ.get("DECNET_TEST_QDRANT_BIN") or shutil.which("qdrant")
+    if not binary or not os.access(binary, os.X_OK):
+        skip_or_fail("qdrant", "no DECNET_TEST_QDRANT_URL and no qdrant executable (DECNET_TEST_QDRANT_BIN or PATH)")
+    root = pathlib.Path(tempfile.mkdtemp(prefix="decnet-pytest-qdrant-"))
+    http, grpc = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QDRANT__")}
+    env.update({
+        "QDRANT__SERVICE__HOST": "127.0.0.1",
+        "QDRANT__SERVICE__HTTP_PORT": str(http),
+        "QDRANT__SERVICE__GRPC_PORT": str(grpc),
+        "QDRANT__STORAGE__STORAGE_PATH": str(root / "storage"),
+        "QDRANT__STORAGE__SNAPSHOTS_PATH": str(root / "snapshots"),
+        "QDRANT__STORAGE__TEMP_PATH": str(root / "tmp"),
+        "QDRANT__TELEMETRY_DISABLED": "true",
+        "QDRANT__CLUSTER__ENABLED": "false",
+    })
+    log = open(root / "qdrant.log", "wb")
+    process = subprocess.Popen([binary], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                skip_or_fail("qdrant", f"qdrant exited: {(root / 'qdrant.log').read_text()[-2000:]}")
+            if _qdrant_ready(http):
+                break
+            if time.monotonic() > deadline:
+                skip_or_fail("qdrant", "qdrant did not become ready within 60 s")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{grpc}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(root, ignore_errors=True)

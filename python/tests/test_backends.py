@@ -1,22 +1,26 @@
-"""The original round trip on the real backends: sqlite_vec (a file per test) and pgvector (a
-schema per test on the session's server)."""
+"""The original round trip on the real backends: sqlite_vec (a file per test), pgvector (a
+schema per test on the session's server) and qdrant (a collection prefix per test)."""
 
+import uuid
 from array import array
 
 import pytest
 
-from decnet_vectorstore import PgvectorVectorStore, SqliteVecVectorStore, errors
+from decnet_vectorstore import PgvectorVectorStore, QdrantVectorStore, SqliteVecVectorStore, errors
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=["sqlite_vec", "pgvector"])
+@pytest.fixture(params=["sqlite_vec", "pgvector", "qdrant"])
 async def store(request, tmp_path):
     if request.param == "sqlite_vec":
         s = SqliteVecVectorStore(tmp_path / "vectors.sqlite")
-    else:
+    elif request.param == "pgvector":
         url = request.getfixturevalue("pgvector_server")
         s = PgvectorVectorStore(url, schema=request.getfixturevalue("pgvector_schema"), index="none")
+    else:
+        url = request.getfixturevalue("qdrant_server")
+        s = QdrantVectorStore(url, collection_prefix=f"pytest_{uuid.uuid4().hex[:8]}_", exact=True)
     await s.initialize()
     yield s
     for info in await s.kinds():

@@ -121,3 +121,12 @@ async def test_records_compare_by_value_and_are_immutable(fake):
     with pytest.raises(AttributeError):
         hit.distance = 5.0
     assert repr(fake) == "<FakeVectorStore backend='fake'>"
+
+
+def test_the_wheel_holds_every_backend_and_reports_capabilities(tmp_path):
+    assert decnet_vectorstore.compiled_backends() == ["fake", "null", "pgvector", "qdrant", "sqlite_vec"]
+    sqlite = SqliteVecVectorStore(tmp_path / "caps.sqlite").capabilities()
+    assert sqlite["metrics"] == ["l2", "cosine"] and sqlite["persistent"] is True
+    assert FakeVectorStore().capabilities()["metrics"] == ["l2", "cosine", "dot"]
+    qdrant = decnet_vectorstore.QdrantVectorStore("http://127.0.0.1:1", exact=True)
+    assert qdrant.backend == "qdrant"
