@@ -144,6 +144,14 @@ def pgvector_schema():
     return "pytest_" + uuid.uuid4().hex[:12]
 
 
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def _qdrant_ready(http_port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", http_port), timeout=1) as conn:
@@ -184,7 +192,8 @@ def qdrant_server():
         while True:
             if process.poll() is not None:
                 skip_or_fail("qdrant", f"qdrant exited: {(root / 'qdrant.log').read_text()[-2000:]}")
-            if _qdrant_ready(http):
+            # /readyz can answer before the gRPC port (the one the store uses) listens.
+            if _qdrant_ready(http) and _port_open(grpc):
                 break
             if time.monotonic() > deadline:
                 skip_or_fail("qdrant", "qdrant did not become ready within 60 s")
