@@ -19,6 +19,22 @@ pub struct NativeStore {
     store: Arc<dyn VectorStore>,
 }
 
+impl Drop for NativeStore {
+    fn drop(&mut self) {
+        // A store collected without `close()` (or left for interpreter exit) is closed here:
+        // an engine dropped while open leaves its threads working as the process goes away.
+        // Python drops it holding the GIL, on a thread outside the runtime.
+        if Arc::strong_count(&self.store) == 1 {
+            let store = self.store.clone();
+            Python::attach(|py| {
+                py.detach(|| {
+                    let _ = pyo3_async_runtimes::tokio::get_runtime().block_on(store.close());
+                })
+            });
+        }
+    }
+}
+
 #[pymethods]
 impl NativeStore {
     /// The registered backend name (`fake`, `null`, `sqlite_vec`, `pgvector`, `qdrant`).
@@ -188,6 +204,16 @@ impl NativeStore {
     fn drop_kind<'py>(&self, py: Python<'py>, kind: String) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
         run(py, async move { store.drop_kind(&kind).await })
+    }
+
+    /// Closes the store at once, blocking this thread (with the GIL released): what the
+    /// package does at interpreter exit for stores never closed, so that no engine thread is
+    /// still working while the interpreter is torn down. Errors are ignored, as at exit.
+    fn close_blocking(&self, py: Python<'_>) {
+        let store = self.store.clone();
+        py.detach(|| {
+            let _ = pyo3_async_runtimes::tokio::get_runtime().block_on(store.close());
+        });
     }
 
     fn __repr__(&self) -> String {

@@ -105,3 +105,32 @@ def test_a_slow_call_does_not_block_the_event_loop(tmp_path):
         await store.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("ending", ["collected", "kept to exit", "mid-call"])
+def test_exit_without_close_does_not_crash(tmp_path, ending):
+    """A store never closed (collected early, kept until interpreter exit, or exit while a call
+    is still waiting) is closed by the package; the process exits cleanly."""
+    import subprocess
+    import sys
+
+    script = f"""
+import asyncio, decnet_vectorstore as dv
+kept = []
+async def main():
+    s = dv.SqliteVecVectorStore({str(tmp_path / 'exit.sqlite')!r})
+    await s.initialize()
+    await s.insert("k", "a", [1.0, 2.0])
+    await s.knn("k", [1.0, 2.0])
+    if {ending!r} == "kept to exit":
+        kept.append(s)
+    if {ending!r} == "mid-call":
+        kept.append(s)
+        asyncio.ensure_future(s.insert_many("k", [str(n) for n in range(5000)], [[1.0, 2.0]] * 5000))
+        await asyncio.sleep(0)
+asyncio.run(main())
+print("done")
+"""
+    for _ in range(3):
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        assert (result.returncode, result.stdout.strip()) == (0, "done"), result.stderr[-2000:]

@@ -12,8 +12,10 @@ released, so many asyncio tasks and threads may share one store.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -39,12 +41,13 @@ class VectorStore:
     The contract is the Rust one: ``cargo doc -p vectorstore`` documents it in full.
     """
 
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "__weakref__")
 
     @classmethod
     def _wrap(cls, native: Any) -> VectorStore:
         store = object.__new__(cls)
         store._native = native
+        _OPEN.add(store)
         return store
 
     @property
@@ -129,6 +132,17 @@ class VectorStore:
         return f"<{type(self).__name__} backend={self.backend!r}>"
 
 
+#: Every store made and not yet collected. At interpreter exit those never closed are closed
+#: (blocking), before the interpreter is torn down under the engines' threads.
+_OPEN: weakref.WeakSet[VectorStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_stores() -> None:
+    for store in list(_OPEN):
+        store._native.close_blocking()
+
+
 #: The original's name for the store interface.
 BaseVectorStore = VectorStore
 
@@ -154,6 +168,7 @@ class FakeVectorStore(VectorStore):
 
     def __init__(self, metric: str | None = None) -> None:
         self._native = _open("fake", None, metric, {})
+        _OPEN.add(self)
 
 
 class NullVectorStore(VectorStore):
@@ -163,6 +178,7 @@ class NullVectorStore(VectorStore):
 
     def __init__(self) -> None:
         self._native = _open("null", None, None, {})
+        _OPEN.add(self)
 
 
 class SqliteVecVectorStore(VectorStore):
@@ -173,6 +189,7 @@ class SqliteVecVectorStore(VectorStore):
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, metric: str | None = None, **options: Any) -> None:
         self._native = _open("sqlite_vec", None if path is None else os.fspath(path), metric, options)
+        _OPEN.add(self)
 
 
 class PgvectorVectorStore(VectorStore):
@@ -183,6 +200,7 @@ class PgvectorVectorStore(VectorStore):
 
     def __init__(self, url: str, *, metric: str | None = None, **options: Any) -> None:
         self._native = _open("pgvector", url, metric, options)
+        _OPEN.add(self)
 
 
 class QdrantVectorStore(VectorStore):
@@ -193,6 +211,7 @@ class QdrantVectorStore(VectorStore):
 
     def __init__(self, url: str, *, metric: str | None = None, **options: Any) -> None:
         self._native = _open("qdrant", url, metric, options)
+        _OPEN.add(self)
 
 
 _CLASSES: dict[str, type[VectorStore]] = {
