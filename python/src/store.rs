@@ -26,6 +26,11 @@ impl Drop for NativeStore {
         // Python drops it holding the GIL, on a thread outside the runtime.
         if Arc::strong_count(&self.store) == 1 {
             let store = self.store.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                // Collected on a runtime thread (a garbage collection there): cannot block.
+                runtime.spawn(async move { store.close().await });
+                return;
+            }
             Python::attach(|py| {
                 py.detach(|| {
                     let _ = pyo3_async_runtimes::tokio::get_runtime().block_on(store.close());
