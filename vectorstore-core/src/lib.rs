@@ -25,7 +25,7 @@ pub use lifecycle::{Lifecycle, State};
 pub use null::{NULL, NullVectorStore};
 pub use record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, SCHEMA_VERSION, VectorRecord};
 pub use registry::{
-    BackendRegistration, PurgeFuture, backends, find_backend, isolate_unchanged, open, open_with_fallback,
+    BackendRegistration, PurgeFuture, backends, find_backend, isolate_unchanged, open, open_among, open_with_fallback,
     purge_nothing, require_backend,
 };
 pub use secret::{is_secret_option, redact_url};

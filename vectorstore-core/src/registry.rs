@@ -131,16 +131,31 @@ pub fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
 ///
 /// Every store comes wrapped in [`Instrumented`]: its operations emit spans and metrics.
 pub fn open_with_fallback(config: &Config, known: &[&str]) -> Result<Arc<dyn VectorStore>> {
-    open_uninstrumented(config, known).map(Instrumented::wrap)
+    open_among(config, known, &backends())
 }
 
-/// [`open_with_fallback`] without the spans and metrics.
-fn open_uninstrumented(config: &Config, known: &[&str]) -> Result<Arc<dyn VectorStore>> {
+/// [`open_with_fallback`] as if only the `available` registrations were compiled in: how a
+/// test (the Python package's, among others) checks the fallback rules in a build that links
+/// every backend. Every store comes wrapped in [`Instrumented`], as from `open`.
+pub fn open_among(
+    config: &Config,
+    known: &[&str],
+    available: &[&'static BackendRegistration],
+) -> Result<Arc<dyn VectorStore>> {
+    open_uninstrumented(config, known, available).map(Instrumented::wrap)
+}
+
+/// [`open_among`] without the spans and metrics.
+fn open_uninstrumented(
+    config: &Config,
+    known: &[&str],
+    available: &[&'static BackendRegistration],
+) -> Result<Arc<dyn VectorStore>> {
     if !config.enabled {
         tracing::info!("vector store disabled: using the null store");
         return Ok(Arc::new(NullVectorStore::new()));
     }
-    if let Some(registration) = find_backend(&config.backend) {
+    if let Some(registration) = available.iter().find(|registration| registration.answers_to(&config.backend)) {
         return (registration.open)(config);
     }
     let exists = !config.backend_explicit || known.iter().any(|name| normalise(name) == normalise(&config.backend));

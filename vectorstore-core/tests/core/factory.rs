@@ -2,7 +2,7 @@
 use std::path::{Path, PathBuf};
 
 use vectorstore_core::config::default_sqlite_path;
-use vectorstore_core::{Config, ErrorKind, Metric, backends, open, open_with_fallback};
+use vectorstore_core::{Config, ErrorKind, Metric, backends, open, open_among, open_with_fallback};
 
 /// Backends a build may leave out, as the `vectorstore` crate names them.
 const KNOWN: &[&str] = &["sqlite_vec", "pgvector", "qdrant"];
@@ -60,6 +60,21 @@ async fn explicit_missing_backend_errors_unless_fallback_is_set() {
 
     let store =
         open(&config(&[("DECNET_VECTORSTORE_TYPE", "sqlite-vec"), ("DECNET_VECTORSTORE_FALLBACK", "null")])).unwrap();
+    assert_eq!(store.backend(), "null");
+}
+
+/// `open_among` applies the same rules as if only the given registrations were compiled in:
+/// a registered backend left out of them falls back like a missing one.
+#[tokio::test]
+async fn open_among_treats_left_out_registrations_as_missing() {
+    let only_null: Vec<_> = backends().into_iter().filter(|r| r.name == "null").collect();
+    let store = open_among(&config(&[]), KNOWN, &only_null).unwrap();
+    assert_eq!(store.backend(), "fake", "the default backend left out falls back to fake");
+    store.initialize().await.unwrap();
+    assert!(store.health().await.degraded);
+    let err = open_among(&config(&[("DECNET_VECTORSTORE_TYPE", "fake")]), KNOWN, &only_null).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "fake named explicitly but left out: {err}");
+    let store = open_among(&config(&[("DECNET_VECTORSTORE_TYPE", "null")]), KNOWN, &only_null).unwrap();
     assert_eq!(store.backend(), "null");
 }
 

@@ -1,0 +1,70 @@
+"""The original round trip on the real backends: sqlite_vec (a file per test), pgvector (a
+schema per test on the session's server) and qdrant (a collection prefix per test)."""
+
+import uuid
+from array import array
+
+import pytest
+
+from decnet_vectorstore import PgvectorVectorStore, QdrantVectorStore, SqliteVecVectorStore, errors
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["sqlite_vec", "pgvector", "qdrant"])
+async def store(request, tmp_path):
+    if request.param == "sqlite_vec":
+        s = SqliteVecVectorStore(tmp_path / "vectors.sqlite")
+    elif request.param == "pgvector":
+        url = request.getfixturevalue("pgvector_server")
+        s = PgvectorVectorStore(url, schema=request.getfixturevalue("pgvector_schema"), index="none")
+    else:
+        url = request.getfixturevalue("qdrant_server")
+        s = QdrantVectorStore(url, collection_prefix=f"pytest_{uuid.uuid4().hex[:8]}_", exact=True)
+    await s.initialize()
+    yield s
+    for info in await s.kinds():
+        await s.drop_kind(info.kind)
+    await s.close()
+
+
+async def test_round_trip(store):
+    assert (await store.health())["vectors"] == 0
+    await store.insert("ja3", "sess-1", [0.1, 0.2, 0.3])
+    await store.insert("ja3", "sess-2", [0.1, 0.2, 0.4], extractor_version=2)
+    rec = await store.get("ja3", "sess-1")
+    assert (rec.kind, rec.id, rec.dim, rec.extractor_version) == ("ja3", "sess-1", 3, 1)
+    assert rec.vector == array("f", [0.1, 0.2, 0.3]).tolist()  # bit for bit as float32
+    assert (await store.get("ja3", "sess-2")).extractor_version == 2
+
+
+async def test_knn_orders_by_distance(store):
+    await store.insert("k", "near", [1.0, 0.0])
+    await store.insert("k", "exact", [0.99, 0.01])
+    await store.insert("k", "far", [0.0, 1.0])
+    hits = await store.knn("k", [1.0, 0.0], k=3)
+    assert [h.id for h in hits] == ["near", "exact", "far"]
+    assert [h.kind for h in hits] == ["k", "k", "k"]
+    assert hits[0].distance == pytest.approx(0.0)
+    assert hits[2].distance == pytest.approx(2**0.5, rel=1e-6)
+    assert await store.knn("unknown", [1.0, 0.0]) == []
+    assert await store.knn("k", [1.0, 0.0], k=0) == []
+
+
+async def test_dimension_mismatch_delete_and_health(store):
+    await store.insert("k", "a", [1.0, 2.0])
+    with pytest.raises(errors.DimensionMismatch, match="dim mismatch"):
+        await store.insert("k", "b", [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="dim mismatch"):
+        await store.knn("k", [1.0])
+    await store.insert("k", "a", [3.0, 4.0])
+    assert (await store.get("k", "a")).vector == [3.0, 4.0]
+    await store.insert("b", "1", [1.0])
+    health = await store.health()
+    assert (health["ok"], health["kinds"], health["vectors"]) == (True, 2, 2)
+    assert await store.delete("k", "a") is True
+    assert await store.delete("k", "a") is False
+    assert await store.get("k", "a") is None
+    # The kind keeps its dimension after its last vector is gone.
+    with pytest.raises(errors.DimensionMismatch):
+        await store.insert("k", "c", [1.0])

@@ -1,0 +1,132 @@
+"""The Rust extras from Python: insert_many (numpy and sequences), filtered search, kinds,
+scan, create_kind / drop_kind, copy / verify, and the exception classes."""
+
+from array import array
+
+import numpy as np
+import pytest
+
+import decnet_vectorstore
+from decnet_vectorstore import (
+    VECTORSTORE_SCHEMA_VERSION,
+    FakeVectorStore,
+    KindInfo,
+    SqliteVecVectorStore,
+    copy,
+    errors,
+    verify,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def fake():
+    s = FakeVectorStore()
+    await s.initialize()
+    yield s
+    await s.close()
+
+
+def test_schema_version_is_the_original():
+    assert VECTORSTORE_SCHEMA_VERSION == 1
+
+
+def test_every_error_kind_has_its_class():
+    names = {
+        "invalid_kind": "InvalidKind", "invalid_id": "InvalidId", "invalid_vector": "InvalidVector",
+        "invalid_argument": "InvalidArgument", "dimension_mismatch": "DimensionMismatch",
+        "metric_mismatch": "MetricMismatch", "metric_unsupported": "MetricUnsupported",
+        "limit_exceeded": "LimitExceeded", "not_initialized": "NotInitialized", "closed": "Closed",
+        "unavailable": "Unavailable", "incompatible_schema": "IncompatibleSchema", "config": "Config",
+        "backend": "Backend",
+    }
+    assert {kind: cls.__name__ for kind, cls in errors.BY_KIND.items()} == names
+    for cls in errors.BY_KIND.values():
+        assert issubclass(cls, errors.VectorStoreError)
+    assert issubclass(errors.DimensionMismatch, ValueError)
+    assert issubclass(errors.Unavailable, ConnectionError)
+
+
+async def test_insert_many_from_numpy_is_bit_exact(fake):
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((500, 16)).astype(np.float32)
+    ids = [f"s{n:04}" for n in range(500)]
+    await fake.insert_many("ja3", ids, vectors, extractor_version=2)
+    record = await fake.get("ja3", "s0123")
+    assert record.vector == vectors[123].tolist()
+    assert record.extractor_version == 2
+    # A strided (non-contiguous) view and a Fortran-ordered copy read the same rows.
+    await fake.insert_many("strided", ids[:250], vectors[::2])
+    assert (await fake.get("strided", "s0100")).vector == vectors[200].tolist()
+    await fake.insert_many("fortran", ids, np.asfortranarray(vectors))
+    assert (await fake.get("fortran", "s0499")).vector == vectors[499].tolist()
+    # float64 arrays and lists of array("f") work too (through Python floats).
+    await fake.insert_many("f64", ids[:2], vectors[:2].astype(np.float64))
+    assert (await fake.get("f64", "s0001")).vector == vectors[1].tolist()
+    await fake.insert_many("arr", ["a", "b"], [array("f", [1, 2]), (3.0, 4.0)], extractor_version=[1, 5])
+    assert [(await fake.get("arr", i)).extractor_version for i in "ab"] == [1, 5]
+
+
+async def test_knn_accepts_numpy_and_filters(fake):
+    await fake.insert_many("k", ["a", "b", "c"], [[0.0], [1.0], [3.0]], extractor_version=[1, 2, 2])
+    query = np.array([0.0], dtype=np.float32)
+    assert [h.id for h in await fake.knn("k", query)] == ["a", "b", "c"]
+    assert [h.id for h in await fake.knn("k", query, extractor_version=2)] == ["b", "c"]
+    assert [h.id for h in await fake.knn("k", query, max_distance=1.0)] == ["a", "b"]
+    assert [h.id for h in await fake.knn("k", query, k=1, extractor_version=2)] == ["b"]
+
+
+async def test_kinds_scan_create_and_drop(fake):
+    info = await fake.create_kind("hassh", 3, metric="cosine")
+    assert info == KindInfo(kind="hassh", dim=3, metric="cosine", count=0)
+    with pytest.raises(errors.MetricMismatch):
+        await fake.create_kind("hassh", 3, metric="l2")
+    with pytest.raises(errors.InvalidVector):
+        await fake.insert("hassh", "zero", [0.0, 0.0, 0.0])  # zero vector under cosine
+    for n in range(5):
+        await fake.insert("hassh", f"id{n}", [1.0, float(n), 0.0])
+    kinds = await fake.kinds()
+    assert [(k.kind, k.dim, k.metric, k.count) for k in kinds] == [("hassh", 3, "cosine", 5)]
+    page = await fake.scan("hassh", limit=2)
+    assert [r.id for r in page] == ["id0", "id1"]
+    page = await fake.scan("hassh", after_id="id1", limit=10)
+    assert [r.id for r in page] == ["id2", "id3", "id4"]
+    assert await fake.drop_kind("hassh") is True
+    assert await fake.drop_kind("hassh") is False
+    assert await fake.kinds() == []
+
+
+async def test_copy_and_verify_between_backends(fake, tmp_path):
+    await fake.insert_many("ja3", [f"s{n}" for n in range(50)], np.arange(100, dtype=np.float32).reshape(50, 2))
+    target = SqliteVecVectorStore(tmp_path / "copy.sqlite")
+    await target.initialize()
+    report = await copy(fake, target, batch_size=7)
+    assert report["written"] == 50
+    assert (await verify(fake, target))["ok"] is True
+    again = await copy(fake, target)
+    assert again["written"] == 0 and again["kinds"][0]["unchanged"] == 50
+    await target.delete("ja3", "s3")
+    assert (await verify(fake, target))["ok"] is False
+    with pytest.raises(errors.InvalidArgument):
+        await copy(fake, target, batch_size=0)
+    await target.close()
+
+
+async def test_records_compare_by_value_and_are_immutable(fake):
+    await fake.insert("k", "a", [1.0, 2.0], extractor_version=3)
+    assert await fake.get("k", "a") == decnet_vectorstore.VectorRecord("k", "a", [1.0, 2.0], 2, 3)
+    assert await fake.knn("k", [1.0, 2.0]) == [decnet_vectorstore.Neighbor("k", "a", 0.0)]
+    hit = (await fake.knn("k", [1.0, 2.0]))[0]
+    with pytest.raises(AttributeError):
+        hit.distance = 5.0
+    assert repr(fake) == "<FakeVectorStore backend='fake'>"
+
+
+def test_the_wheel_holds_every_backend_and_reports_capabilities(tmp_path):
+    assert decnet_vectorstore.compiled_backends() == ["fake", "null", "pgvector", "qdrant", "sqlite_vec"]
+    sqlite = SqliteVecVectorStore(tmp_path / "caps.sqlite").capabilities()
+    assert sqlite["metrics"] == ["l2", "cosine"] and sqlite["persistent"] is True
+    assert FakeVectorStore().capabilities()["metrics"] == ["l2", "cosine", "dot"]
+    qdrant = decnet_vectorstore.QdrantVectorStore("http://127.0.0.1:1", exact=True)
+    assert qdrant.backend == "qdrant"
