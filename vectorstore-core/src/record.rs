@@ -1,6 +1,7 @@
 //! The records that cross the contract: what is stored, what a search returns, how a kind is
 //! described, and the metric it is searched with.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -119,7 +120,11 @@ pub struct Neighbor {
     pub distance: f32,
 }
 
-/// A kind as the store knows it: its fixed dimension, its metric and how many vectors it holds.
+/// A kind as the store knows it: its fixed dimension, its metric and how many vectors it holds,
+/// in all and per extractor version.
+///
+/// Serialises as `{"kind": "ja3", "dim": 3, "metric": "l2", "count": 5, "versions": {"1": 3,
+/// "2": 2}}`; `versions` may be absent when read (older output), and is then empty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindInfo {
     /// The kind name.
@@ -130,6 +135,24 @@ pub struct KindInfo {
     pub metric: Metric,
     /// Number of vectors currently stored.
     pub count: u64,
+    /// Number of vectors per extractor version, ascending by version; only versions with at
+    /// least one vector appear, and the counts add up to `count`. Filled by
+    /// [`crate::VectorStore::kinds`]; other calls returning a `KindInfo` leave it empty.
+    #[serde(default)]
+    pub versions: BTreeMap<u32, u64>,
+}
+
+impl KindInfo {
+    /// A kind with no vectors (count 0, no versions).
+    pub fn new(kind: impl Into<String>, dim: usize, metric: Metric) -> Self {
+        KindInfo { kind: kind.into(), dim, metric, count: 0, versions: BTreeMap::new() }
+    }
+
+    /// The same kind with `count` vectors (versions unknown, left empty).
+    pub fn with_count(mut self, count: u64) -> Self {
+        self.count = count;
+        self
+    }
 }
 
 /// Parameters of a search, for [`crate::VectorStore::knn_with`].
@@ -181,5 +204,20 @@ mod tests {
         let err = "manhattan".parse::<Metric>().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
         assert!(err.message().contains("manhattan"), "{err}");
+    }
+
+    #[test]
+    fn kind_info_serialises_versions_by_number_and_reads_older_output() {
+        let mut info = KindInfo::new("ja3", 3, Metric::L2).with_count(5);
+        info.versions.insert(1, 3);
+        info.versions.insert(12, 2);
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "ja3", "dim": 3, "metric": "l2", "count": 5, "versions": {"1": 3, "12": 2}})
+        );
+        assert_eq!(serde_json::from_value::<KindInfo>(json).unwrap(), info);
+        let older = serde_json::json!({"kind": "ja3", "dim": 3, "metric": "l2", "count": 0});
+        assert_eq!(serde_json::from_value::<KindInfo>(older).unwrap(), KindInfo::new("ja3", 3, Metric::L2));
     }
 }
