@@ -79,6 +79,26 @@ pub struct VectorRecord {
     pub extractor_version: u32,
 }
 
+/// The answer of [`crate::VectorStore::get_many`] from the records a backend found (in any
+/// order, each id at most once): one entry per requested id, in the order of `ids`, `None`
+/// where nothing was found, a repeated id given the same record at each of its places.
+pub fn in_request_order(ids: &[&str], found: Vec<VectorRecord>) -> Vec<Option<VectorRecord>> {
+    let mut by_id: std::collections::HashMap<String, VectorRecord> =
+        found.into_iter().map(|record| (record.id.clone(), record)).collect();
+    let mut remaining: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for id in ids {
+        *remaining.entry(id).or_insert(0) += 1;
+    }
+    ids.iter()
+        .map(|id| {
+            let left = remaining.get_mut(id).expect("counted above");
+            *left -= 1;
+            // The last place of an id takes the record; earlier places get a copy.
+            if *left == 0 { by_id.remove(*id) } else { by_id.get(*id).cloned() }
+        })
+        .collect()
+}
+
 /// One vector to write with [`crate::VectorStore::insert_many`]; the kind is given once per batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewVector {
@@ -204,6 +224,21 @@ mod tests {
         let err = "manhattan".parse::<Metric>().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
         assert!(err.message().contains("manhattan"), "{err}");
+    }
+
+    #[test]
+    fn records_come_back_in_request_order_with_repeats_and_gaps() {
+        let record = |id: &str| VectorRecord {
+            kind: "ja3".into(),
+            id: id.into(),
+            vector: vec![1.0],
+            dim: 1,
+            extractor_version: 1,
+        };
+        let answer = in_request_order(&["b", "x", "a", "b"], vec![record("a"), record("b")]);
+        let ids: Vec<Option<&str>> = answer.iter().map(|r| r.as_ref().map(|r| r.id.as_str())).collect();
+        assert_eq!(ids, [Some("b"), None, Some("a"), Some("b")]);
+        assert!(in_request_order(&[], vec![record("a")]).is_empty());
     }
 
     #[test]
