@@ -4,10 +4,13 @@
 //! Calls on one collection answer `None` when the collection does not exist, so that the
 //! store can tell "this kind was dropped (maybe by another process)" from a failure.
 
+use std::collections::BTreeMap;
+
 use qdrant_client::QdrantError;
 use qdrant_client::qdrant::{
     CollectionInfo, Condition, CountPointsBuilder, CreateCollection, CreateFieldIndexCollectionBuilder,
-    DeleteCollectionBuilder, DeletePointsBuilder, Direction, FieldType, Filter, GetPointsBuilder, OrderByBuilder,
+    DeleteCollectionBuilder, DeletePointsBuilder, Direction, FacetCountsBuilder, FieldType, Filter, GetPointsBuilder,
+    OrderByBuilder, facet_value,
     PayloadIncludeSelector, PointId, PointStruct, PointsIdsList, Query, QueryPointsBuilder, ReadConsistencyType,
     ReplicaState, RetrievedPoint, ScoredPoint, ScrollPointsBuilder, SearchParamsBuilder, UpsertPointsBuilder,
     WriteOrderingType, read_consistency, start_from,
@@ -16,7 +19,8 @@ use vectorstore_core::{Error, ErrorKind, Result};
 
 use crate::config::{QdrantConfig, ReadConsistency, WriteOrdering};
 use crate::error::{
-    Redactor, is_already_exists, is_dimension_error, is_missing_order_index, is_not_found, map_error, setup_error,
+    Redactor, is_already_exists, is_dimension_error, is_missing_facet_index, is_missing_order_index, is_not_found,
+    map_error, setup_error,
 };
 use crate::grpc::{Client, ClientOptions};
 use crate::schema;
@@ -84,6 +88,14 @@ pub(crate) struct Scroll<'a> {
     /// repeated, others left out, a short page). A scroll that only guides the caller, which
     /// then checks with reads that merge correctly, asks for one replica instead.
     pub one_replica: bool,
+}
+
+/// Most distinct extractor versions one kind's count lists (Qdrant's facet needs a limit).
+const MAX_VERSIONS_LISTED: u64 = 1 << 20;
+
+/// Points whose extractor version is `version`.
+fn version_filter(version: u32) -> Filter {
+    Filter::must([Condition::matches(schema::VERSION_FIELD, i64::from(version))])
 }
 
 impl Connection {
@@ -194,6 +206,68 @@ impl Connection {
             Ok(reply) => Ok(Some(reply.result.map_or(0, |r| r.count))),
             Err(err) if is_not_found(&err) => Ok(None),
             Err(err) => Err(self.fail(err, &format!("count of {name}"))),
+        }
+    }
+
+    /// The exact number of points of a collection whose extractor version is `version`.
+    pub(crate) async fn count_version(&self, name: &str, version: u32) -> Result<Option<u64>> {
+        let mut request = CountPointsBuilder::new(name).exact(true).filter(version_filter(version));
+        if let Some(consistency) = self.read_consistency() {
+            request = request.read_consistency(consistency);
+        }
+        match self.client.count(request).await {
+            Ok(reply) => Ok(Some(reply.result.map_or(0, |r| r.count))),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(self.fail(err, &format!("count of version {version} in {name}"))),
+        }
+    }
+
+    /// The exact number of points per extractor version (versions without points left out),
+    /// read from the version's payload index in one facet request.
+    pub(crate) async fn version_counts(&self, name: &str) -> Result<Option<BTreeMap<u32, u64>>> {
+        let mut request = FacetCountsBuilder::new(name, schema::VERSION_FIELD).exact(true).limit(MAX_VERSIONS_LISTED);
+        if let Some(consistency) = self.read_consistency() {
+            request = request.read_consistency(consistency);
+        }
+        let mut reply = self.client.facet(request.clone()).await;
+        if reply.as_ref().is_err_and(is_missing_facet_index) {
+            // A kind created moments ago: wait until its index is applied, then ask again.
+            self.create_index(name, schema::VERSION_FIELD, true).await?;
+            reply = self.client.facet(request).await;
+        }
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(err) if is_not_found(&err) => return Ok(None),
+            Err(err) => return Err(self.fail(err, &format!("versions of {name}"))),
+        };
+        let mut counts = BTreeMap::new();
+        for hit in reply.hits {
+            let version = match hit.value.and_then(|value| value.variant) {
+                Some(facet_value::Variant::IntegerValue(version)) => u32::try_from(version).ok(),
+                _ => None,
+            };
+            let version = version.ok_or_else(|| {
+                Error::new(ErrorKind::Backend, format!("collection {name} holds a point with an invalid extractor_version"))
+            })?;
+            // The index may still list a value whose last point was deleted, with count 0.
+            if hit.count > 0 {
+                counts.insert(version, hit.count);
+            }
+        }
+        Ok(Some(counts))
+    }
+
+    /// Deletes every point of one extractor version with one filtered delete, and waits until
+    /// reads see it; `None` when the collection is gone.
+    pub(crate) async fn delete_version(&self, name: &str, version: u32) -> Result<Option<()>> {
+        let mut request = DeletePointsBuilder::new(name).points(version_filter(version)).wait(true);
+        if let Some(ordering) = self.write_ordering() {
+            request = request.ordering(ordering);
+        }
+        match self.client.delete_points(request).await {
+            Ok(_) => Ok(Some(())),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(self.fail(err, &format!("delete version {version} from {name}"))),
         }
     }
 
