@@ -160,3 +160,45 @@ fn health_names_the_file_only_when_detailed() {
     let health: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert!(health["reason"].as_str().unwrap().contains(&blocked.display().to_string()), "{health}");
 }
+
+/// Runs `vectorstore args` with a terminal as standard input (through util-linux `script`),
+/// typing `answer` once the prompt had time to show; `None` without `script`.
+fn on_a_terminal(args: &[&str], answer: &str) -> Option<Output> {
+    let program = env!("CARGO_BIN_EXE_vectorstore");
+    let line = std::iter::once(program).chain(args.iter().copied()).map(shell_quoted).collect::<Vec<_>>().join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    use std::io::Write;
+    child.stdin.take()?.write_all(answer.as_bytes()).ok()?;
+    child.wait_with_output().ok()
+}
+
+fn shell_quoted(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+#[test]
+fn purge_on_a_terminal_removes_only_after_yes() {
+    let (_dir, store) = versioned_store();
+    let args = ["--store", &store, "purge", "--kind", "ja3", "--extractor-version", "2"];
+    let Some(declined) = on_a_terminal(&args, "n\n") else {
+        return vectorstore_testkit::skip("cli", "purge_on_a_terminal", "util-linux `script` is not installed");
+    };
+    let shown = stdout(&declined);
+    assert_eq!(declined.status.code(), Some(1), "{shown}");
+    assert!(shown.contains("remove 2 records of kind ja3 written by extractor version 2"), "{shown}");
+    assert!(shown.contains("nothing removed"), "{shown}");
+    let confirmed = on_a_terminal(&args, "y\n").expect("script ran before");
+    assert!(confirmed.status.success(), "{}", stdout(&confirmed));
+    assert!(stdout(&confirmed).contains("removed 2 records"), "{}", stdout(&confirmed));
+    let output = vectorstore(&["--json", "--store", &store, "kinds"], &[]);
+    let kinds: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(kinds[0]["versions"], serde_json::json!({"1": 3}));
+}
