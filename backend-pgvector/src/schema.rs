@@ -659,7 +659,11 @@ async fn kinds_once(pool: &PgPool, names: &Names) -> sqlx::Result<Vec<KindRow>> 
             *slot = n;
         }
     }
-    Ok(listed.into_iter().zip(by_index).map(|((kind, dim, metric), n)| (kind, dim, metric, n, BTreeMap::new())).collect())
+    Ok(listed
+        .into_iter()
+        .zip(by_index)
+        .map(|((kind, dim, metric), n)| (kind, dim, metric, n, BTreeMap::new()))
+        .collect())
 }
 
 /// Removes the schema and everything in it (what `purge` does to an isolated configuration).

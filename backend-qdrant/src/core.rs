@@ -10,10 +10,9 @@ use qdrant_client::QdrantError;
 use qdrant_client::qdrant::{
     CollectionInfo, Condition, CountPointsBuilder, CreateCollection, CreateFieldIndexCollectionBuilder,
     DeleteCollectionBuilder, DeletePointsBuilder, Direction, FacetCountsBuilder, FieldType, Filter, GetPointsBuilder,
-    OrderByBuilder, facet_value,
-    PayloadIncludeSelector, PointId, PointStruct, PointsIdsList, Query, QueryPointsBuilder, ReadConsistencyType,
-    ReplicaState, RetrievedPoint, ScoredPoint, ScrollPointsBuilder, SearchParamsBuilder, UpsertPointsBuilder,
-    WriteOrderingType, read_consistency, start_from,
+    OrderByBuilder, PayloadIncludeSelector, PointId, PointStruct, PointsIdsList, Query, QueryPointsBuilder,
+    ReadConsistencyType, ReplicaState, RetrievedPoint, ScoredPoint, ScrollPointsBuilder, SearchParamsBuilder,
+    UpsertPointsBuilder, WriteOrderingType, facet_value, read_consistency, start_from,
 };
 use vectorstore_core::{Error, ErrorKind, Result};
 
@@ -247,7 +246,10 @@ impl Connection {
                 _ => None,
             };
             let version = version.ok_or_else(|| {
-                Error::new(ErrorKind::Backend, format!("collection {name} holds a point with an invalid extractor_version"))
+                Error::new(
+                    ErrorKind::Backend,
+                    format!("collection {name} holds a point with an invalid extractor_version"),
+                )
             })?;
             // The index may still list a value whose last point was deleted, with count 0.
             if hit.count > 0 {

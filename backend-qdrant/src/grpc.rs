@@ -18,10 +18,9 @@ use qdrant_client::qdrant::qdrant_client::QdrantClient;
 use qdrant_client::qdrant::{
     CollectionClusterInfoRequest, CollectionClusterInfoResponse, CollectionOperationResponse, CountPoints,
     CountResponse, CreateCollection, CreateFieldIndexCollection, DeleteCollection, DeletePoints, FacetCounts,
-    FacetResponse,
-    GetCollectionInfoRequest, GetCollectionInfoResponse, GetPoints, GetResponse, HealthCheckReply, HealthCheckRequest,
-    ListCollectionsRequest, ListCollectionsResponse, PointsOperationResponse, QueryPoints, QueryResponse, ScrollPoints,
-    ScrollResponse, UpsertPoints,
+    FacetResponse, GetCollectionInfoRequest, GetCollectionInfoResponse, GetPoints, GetResponse, HealthCheckReply,
+    HealthCheckRequest, ListCollectionsRequest, ListCollectionsResponse, PointsOperationResponse, QueryPoints,
+    QueryResponse, ScrollPoints, ScrollResponse, UpsertPoints,
 };
 use std::sync::RwLock;
 use tonic::metadata::MetadataValue;

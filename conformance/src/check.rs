@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Debug;
 
 use vectorstore_core::{
-    ErrorKind, Health, KindInfo, KnnOptions, Metric, Neighbor, Result, SearchKind, VectorStore, VectorStoreExt, distance,
+    ErrorKind, Health, KindInfo, KnnOptions, Metric, Neighbor, Result, SearchKind, VectorStore, VectorStoreExt,
+    distance,
 };
 
 /// Relative tolerance on distances between stores: `|a - b| <= TOLERANCE * max(1, |b|)`.

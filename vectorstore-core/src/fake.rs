@@ -339,10 +339,7 @@ impl VectorStore for FakeVectorStore {
         let mut kinds = self.write()?;
         match kinds.get(kind) {
             Some(existing) => validate::against_kind(&existing.info(kind), vector)?,
-            None => validate::against_kind(
-                &KindInfo::new(kind, vector.len(), self.default_metric),
-                vector,
-            )?,
+            None => validate::against_kind(&KindInfo::new(kind, vector.len(), self.default_metric), vector)?,
         }
         kind_for_write(&mut kinds, kind, vector.len(), self.default_metric)?.upsert(id, vector, extractor_version);
         Ok(())

@@ -270,9 +270,14 @@ async fn purge(cli: &Cli, kind: &str, version: u32, yes: bool) -> Result<ExitCod
     if !yes {
         let info = store.kinds().await?.into_iter().find(|info| info.kind == kind);
         let held = info.as_ref().and_then(|info| info.versions.get(&version)).copied().unwrap_or(0);
-        err!("remove {held} records of kind {kind} written by extractor version {version} from the {} store? [y/N]", store.backend());
+        err!(
+            "remove {held} records of kind {kind} written by extractor version {version} from the {} store? [y/N]",
+            store.backend()
+        );
         let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer).map_err(|err| Error::new(ErrorKind::Backend, format!("cannot read the answer: {err}")))?;
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|err| Error::new(ErrorKind::Backend, format!("cannot read the answer: {err}")))?;
         if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
             err!("nothing removed");
             return finish(&*store, ExitCode::FAILURE).await;

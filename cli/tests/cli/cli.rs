@@ -89,8 +89,7 @@ fn versioned_store() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite_vec:{}", dir.path().join("v.sqlite").display());
     for (id, version) in [("a", "1"), ("b", "1"), ("c", "1"), ("d", "2"), ("e", "2")] {
-        let output =
-            vectorstore(&["--store", &store, "insert", "ja3", id, "1,2", "--extractor-version", version], &[]);
+        let output = vectorstore(&["--store", &store, "insert", "ja3", id, "1,2", "--extractor-version", version], &[]);
         assert!(output.status.success(), "{}", stderr(&output));
     }
     (dir, store)
