@@ -156,8 +156,9 @@ pub struct KindInfo {
     /// Number of vectors currently stored.
     pub count: u64,
     /// Number of vectors per extractor version, ascending by version; only versions with at
-    /// least one vector appear, and the counts add up to `count`. Filled by
-    /// [`crate::VectorStore::kinds`]; other calls returning a `KindInfo` leave it empty.
+    /// least one vector appear, and the counts add up to `count` (unless the kind was written
+    /// while it was being counted, on a store that counts in several requests, e.g. Qdrant).
+    /// Filled by [`crate::VectorStore::kinds`]; other calls returning a `KindInfo` leave it empty.
     #[serde(default)]
     pub versions: BTreeMap<u32, u64>,
 }
