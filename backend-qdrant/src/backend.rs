@@ -282,7 +282,18 @@ impl QdrantStore {
                 let Some(count) = connection.count(&name).await? else { return Ok(None) };
                 let mut info = info(&kind, meta, count);
                 if versions {
-                    let Some(counts) = connection.version_counts(&name).await? else { return Ok(None) };
+                    let Some(mut counts) = connection.version_counts(&name).await? else { return Ok(None) };
+                    if connection.reads_several_replicas() {
+                        // The facet read one replica: count each version with the configured
+                        // consistency (which Qdrant merges correctly).
+                        for (version, count) in &mut counts {
+                            let Some(exact) = connection.count_version(&name, *version).await? else {
+                                return Ok(None);
+                            };
+                            *count = exact;
+                        }
+                        counts.retain(|_, count| *count > 0);
+                    }
                     info.versions = counts;
                 }
                 Ok(Some(info))
