@@ -7,7 +7,7 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use vectorstore_core::{
     Capabilities, Config, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector,
-    Result, SearchKind, VectorRecord, VectorStore, async_trait, validate,
+    Result, SearchKind, VectorRecord, VectorStore, async_trait, in_request_order, validate,
 };
 
 use crate::config::{IndexKind, PgVectorConfig};
@@ -126,7 +126,7 @@ impl PgVectorStore {
             check(&info)?;
             return Ok(info);
         }
-        let wanted = KindInfo { kind: kind.to_owned(), dim, metric: self.config.default_metric, count: 0 };
+        let wanted = KindInfo::new(kind, dim, self.config.default_metric);
         check(&wanted)?;
         match self.create(pool, kind, dim, wanted.metric).await? {
             KindCreation::Created(info) => Ok(info),
@@ -210,28 +210,11 @@ impl VectorStore for PgVectorStore {
     }
 
     async fn health(&self) -> Health {
-        if let Some(unhealthy) = self.life.unhealthy(NAME) {
-            return unhealthy;
-        }
-        let Some(pool) = self.pool.get() else { return Health::failed(NAME, "not initialized") };
-        let mut health = match self.bounded("health", schema::kinds(pool, &self.names)).await {
-            Ok(kinds) => Health::ok(NAME, kinds.len() as u64, kinds.iter().map(|kind| kind.count).sum()),
-            Err(err) => Health::failed(NAME, err.to_string()),
-        };
-        if let Some(server) = self.server.get() {
-            health = health.with_version("postgres", &server.postgres).with_version("pgvector", &server.pgvector);
-        }
-        let index = match self.config.index {
-            IndexKind::Hnsw => format!(
-                "hnsw (m={}, ef_construction={}, ef_search={})",
-                self.config.hnsw.m, self.config.hnsw.ef_construction, self.config.hnsw.ef_search
-            ),
-            IndexKind::None => "none (exact scans)".to_owned(),
-        };
-        health
-            .with_detail("url", self.config.redacted_url())
-            .with_detail("schema", self.names.schema())
-            .with_detail("index", index)
+        self.report(false).await
+    }
+
+    async fn health_detailed(&self) -> Health {
+        self.report(true).await
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
@@ -241,14 +224,14 @@ impl VectorStore for PgVectorStore {
             if let Some(existing) = schema::lookup_kind(&pool, &self.names, kind).await? {
                 validate::same_kind(&existing, dim, metric)?;
                 let count = schema::count(&pool, &self.names, kind).await?;
-                return Ok(KindInfo { count, ..existing });
+                return Ok(existing.with_count(count));
             }
             match self.create(&pool, kind, dim, metric).await? {
                 KindCreation::Created(info) => Ok(info),
                 KindCreation::Existing(existing) => {
                     validate::same_kind(&existing, dim, metric)?;
                     let count = schema::count(&pool, &self.names, kind).await?;
-                    Ok(KindInfo { count, ..existing })
+                    Ok(existing.with_count(count))
                 }
                 KindCreation::LimitReached => Err(vectorstore_core::validate::too_many_kinds(kind)),
             }
@@ -311,6 +294,39 @@ impl VectorStore for PgVectorStore {
         .await
     }
 
+    async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
+        self.bounded("get_many", async {
+            validate::ids(kind, ids)?;
+            let pool = self.pool()?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            Ok(in_request_order(ids, schema::get_many(&pool, &self.names, kind, ids).await?))
+        })
+        .await
+    }
+
+    async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
+        self.bounded("delete_many", async {
+            validate::ids(kind, ids)?;
+            let pool = self.pool()?;
+            if ids.is_empty() {
+                return Ok(0);
+            }
+            schema::delete_many(&pool, &self.names, kind, ids).await
+        })
+        .await
+    }
+
+    async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
+        self.bounded("delete_version", async {
+            validate::delete_version(kind, extractor_version)?;
+            let pool = self.pool()?;
+            schema::delete_version(&pool, &self.names, kind, extractor_version).await
+        })
+        .await
+    }
+
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         self.bounded("knn", async {
             validate::knn(kind, query, options)?;
@@ -333,7 +349,7 @@ impl VectorStore for PgVectorStore {
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
         self.bounded("kinds", async {
             let pool = self.pool()?;
-            schema::kinds(&pool, &self.names).await
+            schema::kinds(&pool, &self.names, true).await
         })
         .await
     }
@@ -375,6 +391,33 @@ impl VectorStore for PgVectorStore {
 }
 
 impl PgVectorStore {
+    /// Health; with `detailed`, also the URL (password removed), the schema and a failure's
+    /// full text.
+    async fn report(&self, detailed: bool) -> Health {
+        if let Some(unhealthy) = self.life.unhealthy(NAME) {
+            return unhealthy;
+        }
+        let Some(pool) = self.pool.get() else { return Health::failed(NAME, "not initialized") };
+        let mut health = match self.bounded("health", schema::kinds(pool, &self.names, false)).await {
+            Ok(kinds) => Health::ok(NAME, kinds.len() as u64, kinds.iter().map(|kind| kind.count).sum()),
+            Err(err) => Health::failed_with(NAME, &err, detailed),
+        };
+        if let Some(server) = self.server.get() {
+            health = health.with_version("postgres", &server.postgres).with_version("pgvector", &server.pgvector);
+        }
+        let index = match self.config.index {
+            IndexKind::Hnsw => format!(
+                "hnsw (m={}, ef_construction={}, ef_search={})",
+                self.config.hnsw.m, self.config.hnsw.ef_construction, self.config.hnsw.ef_search
+            ),
+            IndexKind::None => "none (exact scans)".to_owned(),
+        };
+        if detailed {
+            health = health.with_detail("url", self.config.redacted_url()).with_detail("schema", self.names.schema());
+        }
+        health.with_detail("index", index)
+    }
+
     /// Runs one operation within the configured `TIMEOUT_MS`: a server that does not answer
     /// (stopped, hung, unreachable without a reset) is `Unavailable`, never a hang. A statement
     /// cut short this way leaves its connection to be re-synchronised or replaced by the pool.

@@ -11,6 +11,7 @@
 //! Kind tables are created and dropped in the same transaction as their `kinds` row, under an
 //! advisory lock per schema, so several processes can race on the same kind safely.
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use pgvector::Vector;
@@ -268,7 +269,7 @@ fn kind_info(kind: &str, dim: i32, metric: &str, count: u64) -> Result<KindInfo>
     let dim = usize::try_from(dim).map_err(|_| corrupt(format!("kind {kind:?} has an invalid dimension {dim}")))?;
     let metric = Metric::from_str(metric)
         .map_err(|_| corrupt(format!("kind {kind:?} has an unknown metric {metric:?} in the kinds table")))?;
-    Ok(KindInfo { kind: kind.to_owned(), dim, metric, count })
+    Ok(KindInfo::new(kind, dim, metric).with_count(count))
 }
 
 /// The kind's dimension and metric (count 0: counting is a separate query), or `None`.
@@ -339,7 +340,7 @@ pub(crate) async fn create_kind(
     .map_err(failed)?;
     // No index yet: it is built once the kind's first load is over (see `crate::index`).
     tx.commit().await.map_err(failed)?;
-    Ok(KindCreation::Created(KindInfo { kind: kind.to_owned(), dim, metric, count: 0 }))
+    Ok(KindCreation::Created(KindInfo::new(kind, dim, metric)))
 }
 
 async fn lock_schema(tx: &mut Transaction<'_, Postgres>, names: &Names) -> sqlx::Result<()> {
@@ -484,6 +485,46 @@ pub(crate) async fn delete(pool: &PgPool, names: &Names, kind: &str, id: &str) -
     }
 }
 
+/// The stored records among `ids` (in no particular order), in one statement; none when the
+/// kind has no table.
+pub(crate) async fn get_many(pool: &PgPool, names: &Names, kind: &str, ids: &[&str]) -> Result<Vec<VectorRecord>> {
+    let failed = |err| from_sqlx(err, &format!("get_many from kind {kind:?}"));
+    let sql = format!("SELECT id, extractor_version, embedding FROM {} WHERE id = ANY($1)", names.kind_table(kind));
+    let query = || sqlx::query_as::<_, (String, i64, Vector)>(audited(sql.clone())).bind(ids);
+    let mut connection = pool.acquire().await.map_err(failed)?;
+    let mut result = query().fetch_all(&mut *connection).await;
+    if result.as_ref().is_err_and(is_stale_statement) {
+        // See `get`.
+        connection.clear_cached_statements().await.map_err(failed)?;
+        result = query().fetch_all(&mut *connection).await;
+    }
+    match result {
+        Ok(rows) => rows.into_iter().map(|(id, version, embedding)| record(kind, id, version, embedding)).collect(),
+        Err(err) if is_undefined_table(&err) => Ok(Vec::new()),
+        Err(err) => Err(failed(err)),
+    }
+}
+
+/// Deletes the stored records among `ids` in one statement; how many went (0 without a table).
+pub(crate) async fn delete_many(pool: &PgPool, names: &Names, kind: &str, ids: &[&str]) -> Result<u64> {
+    let sql = format!("DELETE FROM {} WHERE id = ANY($1)", names.kind_table(kind));
+    match sqlx::query(audited(sql)).bind(ids).execute(pool).await {
+        Ok(done) => Ok(done.rows_affected()),
+        Err(err) if is_undefined_table(&err) => Ok(0),
+        Err(err) => Err(from_sqlx(err, &format!("delete_many from kind {kind:?}"))),
+    }
+}
+
+/// Deletes every record of one extractor version in one statement; how many went.
+pub(crate) async fn delete_version(pool: &PgPool, names: &Names, kind: &str, version: u32) -> Result<u64> {
+    let sql = format!("DELETE FROM {} WHERE extractor_version = $1", names.kind_table(kind));
+    match sqlx::query(audited(sql)).bind(i64::from(version)).execute(pool).await {
+        Ok(done) => Ok(done.rows_affected()),
+        Err(err) if is_undefined_table(&err) => Ok(0),
+        Err(err) => Err(from_sqlx(err, &format!("delete version {version} from kind {kind:?}"))),
+    }
+}
+
 /// Up to `limit` records with ids after `after_id`, in byte order (the id column collates "C").
 pub(crate) async fn scan(
     pool: &PgPool,
@@ -530,31 +571,81 @@ pub(crate) async fn count(pool: &PgPool, names: &Names, kind: &str) -> Result<u6
     }
 }
 
-/// Every kind with its dimension, metric and count, sorted by name.
-pub(crate) async fn kinds(pool: &PgPool, names: &Names) -> Result<Vec<KindInfo>> {
+/// Every kind with its dimension, metric and count, sorted by name; with `versions`, also the
+/// count per extractor version (one grouped scan per kind, which health does without).
+pub(crate) async fn kinds(pool: &PgPool, names: &Names, versions: bool) -> Result<Vec<KindInfo>> {
     // A kind dropped between listing and counting makes its count fail: list again.
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match kinds_once(pool, names).await {
+        let listed = if versions { kinds_with_versions(pool, names).await } else { kinds_once(pool, names).await };
+        match listed {
             Err(err) if is_undefined_table(&err) && attempts < 5 => continue,
             Err(err) => return Err(from_sqlx(err, "list kinds")),
             Ok(rows) => {
                 return rows
                     .into_iter()
-                    .map(|(kind, dim, metric, count)| kind_info(&kind, dim, &metric, u64::try_from(count).unwrap_or(0)))
+                    .map(|(kind, dim, metric, count, versions)| {
+                        let mut info = kind_info(&kind, dim, &metric, u64::try_from(count).unwrap_or(0))?;
+                        info.versions = versions;
+                        Ok(info)
+                    })
                     .collect();
             }
         }
     }
 }
 
-async fn kinds_once(pool: &PgPool, names: &Names) -> sqlx::Result<Vec<(String, i32, String, i64)>> {
+/// A listed kind: name, dimension, metric, count and count per version.
+type KindRow = (String, i32, String, i64, BTreeMap<u32, u64>);
+
+/// Every valid kind of the `kinds` table, in name order.
+async fn listed_kinds(pool: &PgPool, names: &Names) -> sqlx::Result<Vec<(String, i32, String)>> {
     let listed: Vec<(String, i32, String)> =
         sqlx::query_as(sql!("SELECT kind, dim, metric FROM {} ORDER BY kind", names.kinds())).fetch_all(pool).await?;
     // Only names that are valid kinds become table names; anything else in the table is ignored.
-    let listed: Vec<(String, i32, String)> =
-        listed.into_iter().filter(|(kind, _, _)| vectorstore_core::validate::kind(kind).is_ok()).collect();
+    Ok(listed.into_iter().filter(|(kind, _, _)| vectorstore_core::validate::kind(kind).is_ok()).collect())
+}
+
+/// Every kind with its count per extractor version, in one statement over every kind table
+/// (so counts and versions are one snapshot); the count is the versions' sum.
+async fn kinds_with_versions(pool: &PgPool, names: &Names) -> sqlx::Result<Vec<KindRow>> {
+    let listed = listed_kinds(pool, names).await?;
+    if listed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let counts_sql = listed
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, _, _))| {
+            format!(
+                "SELECT {i} AS i, extractor_version AS v, count(*) AS n FROM {} GROUP BY extractor_version",
+                names.kind_table(kind)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    // Not kept as a prepared statement: it changes with every set of kinds.
+    let counts: Vec<(i32, i64, i64)> = sqlx::query_as(audited(counts_sql)).persistent(false).fetch_all(pool).await?;
+    let mut by_index = vec![BTreeMap::new(); listed.len()];
+    for (i, version, n) in counts {
+        let slot = usize::try_from(i).ok().and_then(|i| by_index.get_mut(i));
+        if let (Some(slot), Ok(version)) = (slot, u32::try_from(version)) {
+            slot.insert(version, u64::try_from(n).unwrap_or(0));
+        }
+    }
+    Ok(listed
+        .into_iter()
+        .zip(by_index)
+        .map(|((kind, dim, metric), versions)| {
+            let count = versions.values().map(|&n| i64::try_from(n).unwrap_or(i64::MAX)).sum();
+            (kind, dim, metric, count, versions)
+        })
+        .collect())
+}
+
+async fn kinds_once(pool: &PgPool, names: &Names) -> sqlx::Result<Vec<KindRow>> {
+    let listed = listed_kinds(pool, names).await?;
     if listed.is_empty() {
         return Ok(Vec::new());
     }
@@ -572,7 +663,11 @@ async fn kinds_once(pool: &PgPool, names: &Names) -> sqlx::Result<Vec<(String, i
             *slot = n;
         }
     }
-    Ok(listed.into_iter().zip(by_index).map(|((kind, dim, metric), n)| (kind, dim, metric, n)).collect())
+    Ok(listed
+        .into_iter()
+        .zip(by_index)
+        .map(|((kind, dim, metric), n)| (kind, dim, metric, n, BTreeMap::new()))
+        .collect())
 }
 
 /// Removes the schema and everything in it (what `purge` does to an isolated configuration).

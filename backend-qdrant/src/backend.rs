@@ -11,7 +11,7 @@ use vectorstore_core::distance::sort_neighbors;
 use vectorstore_core::limits::MAX_KINDS;
 use vectorstore_core::{
     Capabilities, Config, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector,
-    Result, SearchKind, VectorRecord, VectorStore, async_trait, validate,
+    Result, SearchKind, VectorRecord, VectorStore, async_trait, in_request_order, validate,
 };
 
 use crate::config::QdrantConfig;
@@ -257,14 +257,15 @@ impl QdrantStore {
         let candidates = names.iter().filter(|n| schema::kind_of_collection(&self.options.prefix, n).is_some()).count();
         // Names alone may over-count (a longer prefix's collections match too); count exactly
         // only near the limit.
-        if candidates < MAX_KINDS || self.list_kinds(connection).await?.len() < MAX_KINDS {
+        if candidates < MAX_KINDS || self.list_kinds(connection, false).await?.len() < MAX_KINDS {
             return Ok(());
         }
         Err(vectorstore_core::validate::too_many_kinds(kind))
     }
 
-    /// Every kind of this prefix with its count, sorted by name.
-    async fn list_kinds(&self, connection: &Connection) -> Result<Vec<KindInfo>> {
+    /// Every kind of this prefix with its count, sorted by name; with `versions`, also its
+    /// count per extractor version (one facet request per kind, which health does without).
+    async fn list_kinds(&self, connection: &Connection, versions: bool) -> Result<Vec<KindInfo>> {
         let mut names: Vec<(String, String)> = connection
             .collections()
             .await?
@@ -279,7 +280,23 @@ impl QdrantStore {
             .map(|(kind, name)| async move {
                 let Some(Some(meta)) = self.adopt(connection, &kind, &name).await? else { return Ok(None) };
                 let Some(count) = connection.count(&name).await? else { return Ok(None) };
-                Ok(Some(KindInfo { kind, dim: meta.dim, metric: meta.metric, count }))
+                let mut info = info(&kind, meta, count);
+                if versions {
+                    let Some(mut counts) = connection.version_counts(&name).await? else { return Ok(None) };
+                    if connection.reads_several_replicas() {
+                        // The facet read one replica: count each version with the configured
+                        // consistency (which Qdrant merges correctly).
+                        for (version, count) in &mut counts {
+                            let Some(exact) = connection.count_version(&name, *version).await? else {
+                                return Ok(None);
+                            };
+                            *count = exact;
+                        }
+                        counts.retain(|_, count| *count > 0);
+                    }
+                    info.versions = counts;
+                }
+                Ok(Some(info))
             })
             .buffered(PARALLEL_READS)
             .try_collect()
@@ -450,25 +467,73 @@ impl QdrantStore {
         meta: KindMeta,
         ids: &[String],
     ) -> Result<Option<Vec<VectorRecord>>> {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let Some(found) = self.found(connection, kind, meta, &refs).await? else { return Ok(None) };
+        let mut by_id: HashMap<String, VectorRecord> = found.into_iter().map(|r| (r.id.clone(), r)).collect();
+        Ok(Some(ids.iter().filter_map(|id| by_id.remove(id)).collect()))
+    }
+
+    /// The stored records among `ids` (in any order, each once), by one retrieve of their
+    /// point ids; `None` when the collection is gone.
+    async fn found(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        meta: KindMeta,
+        ids: &[&str],
+    ) -> Result<Option<Vec<VectorRecord>>> {
         let name = self.collection(kind);
-        let point_ids = ids.iter().map(|id| schema::point_id(kind, id)).collect();
         let fields = schema::record_fields(meta.metric);
+        let point_ids = distinct_point_ids(kind, ids);
         let Some(points) = connection.get(&name, point_ids, fields, schema::needs_stored_vector(meta.metric)).await?
         else {
             self.forget(kind);
             return Ok(None);
         };
-        let mut by_id: HashMap<String, VectorRecord> = HashMap::with_capacity(points.len());
-        for point in points {
-            let record = schema::record(kind, meta, point)?;
-            by_id.insert(record.id.clone(), record);
+        points.into_iter().map(|point| schema::record(kind, meta, point)).collect::<Result<_>>().map(Some)
+    }
+
+    /// Health; with `detailed`, also the URL, the collection prefix and a failure's full text.
+    async fn report(&self, detailed: bool) -> Health {
+        if let Some(unhealthy) = self.life.unhealthy(NAME) {
+            return unhealthy;
         }
-        Ok(Some(ids.iter().filter_map(|id| by_id.remove(id)).collect()))
+        let described = |health: Health| {
+            let health = health.with_detail("search", if self.options.exact { "exact" } else { "hnsw" });
+            if detailed {
+                health
+                    .with_detail("url", self.options.shown_url())
+                    .with_detail("collection_prefix", self.options.prefix.clone())
+            } else {
+                health
+            }
+        };
+        let connection = match self.raw_connection() {
+            Ok(connection) => connection,
+            Err(err) => return Health::failed_with(NAME, &err, detailed),
+        };
+        let version = match connection.version().await {
+            Ok(version) => version,
+            Err(err) => return described(Health::failed_with(NAME, &err, detailed)),
+        };
+        match self.list_kinds(&connection, false).await {
+            Ok(kinds) => {
+                let vectors = kinds.iter().map(|k| k.count).sum();
+                described(Health::ok(NAME, kinds.len() as u64, vectors).with_version("qdrant", version))
+            }
+            Err(err) => described(Health::failed_with(NAME, &err, detailed).with_version("qdrant", version)),
+        }
     }
 }
 
+/// The point ids of `ids` in `kind`, each id once.
+fn distinct_point_ids(kind: &str, ids: &[&str]) -> Vec<qdrant_client::qdrant::PointId> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    ids.iter().filter(|id| seen.insert(**id)).map(|id| schema::point_id(kind, id)).collect()
+}
+
 fn info(kind: &str, meta: KindMeta, count: u64) -> KindInfo {
-    KindInfo { kind: kind.to_owned(), dim: meta.dim, metric: meta.metric, count }
+    KindInfo::new(kind, meta.dim, meta.metric).with_count(count)
 }
 
 /// The items to write: for a repeated id only its last occurrence, in batch order.
@@ -511,30 +576,11 @@ impl VectorStore for QdrantStore {
     }
 
     async fn health(&self) -> Health {
-        if let Some(unhealthy) = self.life.unhealthy(NAME) {
-            return unhealthy;
-        }
-        let described = |health: Health| {
-            health
-                .with_detail("url", self.options.shown_url())
-                .with_detail("collection_prefix", self.options.prefix.clone())
-                .with_detail("search", if self.options.exact { "exact" } else { "hnsw" })
-        };
-        let connection = match self.raw_connection() {
-            Ok(connection) => connection,
-            Err(err) => return Health::failed(NAME, err.message()),
-        };
-        let version = match connection.version().await {
-            Ok(version) => version,
-            Err(err) => return described(Health::failed(NAME, err.message())),
-        };
-        match self.list_kinds(&connection).await {
-            Ok(kinds) => {
-                let vectors = kinds.iter().map(|k| k.count).sum();
-                described(Health::ok(NAME, kinds.len() as u64, vectors).with_version("qdrant", version))
-            }
-            Err(err) => described(Health::failed(NAME, err.message()).with_version("qdrant", version)),
-        }
+        self.report(false).await
+    }
+
+    async fn health_detailed(&self) -> Health {
+        self.report(true).await
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
@@ -586,6 +632,66 @@ impl VectorStore for QdrantStore {
         Ok(connection.delete_points(&name, vec![point]).await?.is_some())
     }
 
+    /// One retrieve of the requested point ids.
+    async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
+        validate::ids(kind, ids)?;
+        let connection = self.connection()?;
+        let Some(meta) = self.kind(&connection, kind).await? else { return Ok(vec![None; ids.len()]) };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self.found(&connection, kind, meta, ids).await?.unwrap_or_default();
+        Ok(in_request_order(ids, found))
+    }
+
+    /// One retrieve of the requested point ids (to count those stored), then one delete of
+    /// the ones found. The count is what the retrieve saw.
+    async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
+        validate::ids(kind, ids)?;
+        let connection = self.connection()?;
+        if self.kind(&connection, kind).await?.is_none() || ids.is_empty() {
+            return Ok(0);
+        }
+        let name = self.collection(kind);
+        let Some(found) = connection.get(&name, distinct_point_ids(kind, ids), Vec::new(), false).await? else {
+            self.forget(kind);
+            return Ok(0);
+        };
+        let found: Vec<_> = found.into_iter().filter_map(|point| point.id).collect();
+        if found.is_empty() {
+            return Ok(0);
+        }
+        let removed = found.len() as u64;
+        if connection.delete_points(&name, found).await?.is_none() {
+            self.forget(kind);
+            return Ok(0);
+        }
+        Ok(removed)
+    }
+
+    /// One exact filtered count, then one filtered delete. The count is what was stored just
+    /// before the delete.
+    async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
+        validate::delete_version(kind, extractor_version)?;
+        let connection = self.connection()?;
+        if self.kind(&connection, kind).await?.is_none() {
+            return Ok(0);
+        }
+        let name = self.collection(kind);
+        let Some(count) = connection.count_version(&name, extractor_version).await? else {
+            self.forget(kind);
+            return Ok(0);
+        };
+        if count == 0 {
+            return Ok(0);
+        }
+        if connection.delete_version(&name, extractor_version).await?.is_none() {
+            self.forget(kind);
+            return Ok(0);
+        }
+        Ok(count)
+    }
+
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         validate::knn(kind, query, options)?;
         let connection = self.connection()?;
@@ -599,7 +705,7 @@ impl VectorStore for QdrantStore {
 
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
         let connection = self.connection()?;
-        self.list_kinds(&connection).await
+        self.list_kinds(&connection, true).await
     }
 
     async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {

@@ -97,6 +97,12 @@ pub(crate) fn is_missing_order_index(err: &QdrantError) -> bool {
     status(err).is_some_and(|(code, message)| code == Code::InvalidArgument && message.contains("order_by"))
 }
 
+/// A facet on a field whose payload index is not applied yet (a collection created moments
+/// ago, whose index request was queued without waiting).
+pub(crate) fn is_missing_facet_index(err: &QdrantError) -> bool {
+    status(err).is_some_and(|(code, message)| code == Code::InvalidArgument && message.contains("index for faceting"))
+}
+
 fn status(err: &QdrantError) -> Option<(Code, &str)> {
     match err {
         QdrantError::ResponseError { status } | QdrantError::ResourceExhaustedError { status, .. } => {

@@ -17,10 +17,10 @@ use qdrant_client::qdrant::points_client::PointsClient;
 use qdrant_client::qdrant::qdrant_client::QdrantClient;
 use qdrant_client::qdrant::{
     CollectionClusterInfoRequest, CollectionClusterInfoResponse, CollectionOperationResponse, CountPoints,
-    CountResponse, CreateCollection, CreateFieldIndexCollection, DeleteCollection, DeletePoints,
-    GetCollectionInfoRequest, GetCollectionInfoResponse, GetPoints, GetResponse, HealthCheckReply, HealthCheckRequest,
-    ListCollectionsRequest, ListCollectionsResponse, PointsOperationResponse, QueryPoints, QueryResponse, ScrollPoints,
-    ScrollResponse, UpsertPoints,
+    CountResponse, CreateCollection, CreateFieldIndexCollection, DeleteCollection, DeletePoints, FacetCounts,
+    FacetResponse, GetCollectionInfoRequest, GetCollectionInfoResponse, GetPoints, GetResponse, HealthCheckReply,
+    HealthCheckRequest, ListCollectionsRequest, ListCollectionsResponse, PointsOperationResponse, QueryPoints,
+    QueryResponse, ScrollPoints, ScrollResponse, UpsertPoints,
 };
 use std::sync::RwLock;
 use tonic::metadata::MetadataValue;
@@ -254,6 +254,12 @@ impl Client {
     pub(crate) async fn count(&self, request: impl Into<CountPoints>) -> Result<CountResponse, QdrantError> {
         let request = &request.into();
         self.with_channel(|channel| async move { Ok(points(channel).count(request.clone()).await?.into_inner()) }).await
+    }
+
+    /// Counts points per value of a payload field.
+    pub(crate) async fn facet(&self, request: impl Into<FacetCounts>) -> Result<FacetResponse, QdrantError> {
+        let request = &request.into();
+        self.with_channel(|channel| async move { Ok(points(channel).facet(request.clone()).await?.into_inner()) }).await
     }
 
     /// Writes points.

@@ -25,7 +25,7 @@ use vectorstore_core::distance::cmp_hits;
 use vectorstore_core::limits::MAX_KINDS;
 use vectorstore_core::{
     Capabilities, Config, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector,
-    Result, VectorRecord, VectorStore, validate,
+    Result, VectorRecord, VectorStore, in_request_order, validate,
 };
 
 use crate::config::{Access, METRICS, SqliteVecConfig, Synchronous};
@@ -360,10 +360,48 @@ impl SqliteVecStore {
             check(&info)?;
             return Ok((info, false));
         }
-        let info = KindInfo { kind: kind.to_owned(), dim, metric: self.settings.default_metric, count: 0 };
+        let info = KindInfo::new(kind, dim, self.settings.default_metric);
         check(&info)?;
         create_kind_row(conn, &info).await?;
         Ok((info, true))
+    }
+}
+
+impl SqliteVecStore {
+    /// Health; with `detailed`, also the file's path and a failure's full text.
+    async fn report(&self, detailed: bool) -> Health {
+        if let Some(unhealthy) = self.life.unhealthy(NAME) {
+            return unhealthy;
+        }
+        let probe = async {
+            let mut tx = self.read().await?;
+            let versions = schema::versions(&mut tx).await?;
+            let kinds = schema::kinds(&mut tx, false).await?;
+            commit(tx, "health").await?;
+            Ok::<_, Error>((versions, kinds))
+        };
+        let in_memory = self.pools.get().is_some_and(Pools::in_memory);
+        let mut health = match probe.await {
+            Ok(((sqlite, vec), kinds)) => {
+                let vectors = kinds.iter().map(|k| k.count).sum();
+                Health::ok(NAME, kinds.len() as u64, vectors)
+                    .with_version("sqlite", sqlite)
+                    .with_version("sqlite_vec", vec)
+            }
+            Err(err) => Health::failed_with(NAME, &err, detailed),
+        };
+        if detailed {
+            health = health.with_detail("path", self.settings.path.display().to_string());
+        }
+        let health = health
+            .with_detail("journal_mode", if in_memory { "memory" } else { "wal" })
+            .with_detail("synchronous", self.settings.synchronous.as_str())
+            .with_detail("read_only", self.settings.access.as_str());
+        if in_memory {
+            health.with_detail("legacy", "adopted into an in-memory copy; the file is not changed")
+        } else {
+            health
+        }
     }
 }
 
@@ -532,37 +570,11 @@ impl VectorStore for SqliteVecStore {
     }
 
     async fn health(&self) -> Health {
-        if let Some(unhealthy) = self.life.unhealthy(NAME) {
-            return unhealthy;
-        }
-        let path = self.settings.path.display().to_string();
-        let probe = async {
-            let mut tx = self.read().await?;
-            let versions = schema::versions(&mut tx).await?;
-            let kinds = schema::kinds(&mut tx).await?;
-            commit(tx, "health").await?;
-            Ok::<_, Error>((versions, kinds))
-        };
-        let in_memory = self.pools.get().is_some_and(Pools::in_memory);
-        let health = match probe.await {
-            Ok(((sqlite, vec), kinds)) => {
-                let vectors = kinds.iter().map(|k| k.count).sum();
-                Health::ok(NAME, kinds.len() as u64, vectors)
-                    .with_version("sqlite", sqlite)
-                    .with_version("sqlite_vec", vec)
-            }
-            Err(err) => Health::failed(NAME, err.to_string()),
-        };
-        let health = health
-            .with_detail("path", path)
-            .with_detail("journal_mode", if in_memory { "memory" } else { "wal" })
-            .with_detail("synchronous", self.settings.synchronous.as_str())
-            .with_detail("read_only", self.settings.access.as_str());
-        if in_memory {
-            health.with_detail("legacy", "adopted into an in-memory copy; the file is not changed")
-        } else {
-            health
-        }
+        self.report(false).await
+    }
+
+    async fn health_detailed(&self) -> Health {
+        self.report(true).await
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
@@ -577,7 +589,7 @@ impl VectorStore for SqliteVecStore {
             commit(tx, "create kind").await?;
             return Ok(info);
         }
-        let info = KindInfo { kind: kind.to_owned(), dim, metric, count: 0 };
+        let info = KindInfo::new(kind, dim, metric);
         create_kind_row(&mut tx, &info).await?;
         commit(tx, "create kind").await?;
         Ok(info)
@@ -654,6 +666,39 @@ impl VectorStore for SqliteVecStore {
         Ok(deleted)
     }
 
+    async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
+        validate::ids(kind, ids)?;
+        let mut tx = self.read().await?;
+        let found = match schema::kind(&mut tx, kind).await? {
+            Some(info) if !ids.is_empty() => schema::get_many(&mut tx, &info, ids).await?,
+            _ => Vec::new(),
+        };
+        commit(tx, "get_many").await?;
+        Ok(in_request_order(ids, found))
+    }
+
+    async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
+        validate::ids(kind, ids)?;
+        let mut tx = self.write("delete_many").await?;
+        let deleted = match schema::kind(&mut tx, kind).await? {
+            Some(_) if !ids.is_empty() => schema::delete_many(&mut tx, kind, ids).await?,
+            _ => 0,
+        };
+        commit(tx, "delete_many").await?;
+        Ok(deleted)
+    }
+
+    async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
+        validate::delete_version(kind, extractor_version)?;
+        let mut tx = self.write("delete_version").await?;
+        let deleted = match schema::kind(&mut tx, kind).await? {
+            Some(_) => schema::delete_version(&mut tx, kind, extractor_version).await?,
+            None => 0,
+        };
+        commit(tx, "delete_version").await?;
+        Ok(deleted)
+    }
+
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         validate::knn(kind, query, options)?;
         let mut tx = self.read().await?;
@@ -669,7 +714,7 @@ impl VectorStore for SqliteVecStore {
 
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
         let mut tx = self.read().await?;
-        let kinds = schema::kinds(&mut tx).await?;
+        let kinds = schema::kinds(&mut tx, true).await?;
         commit(tx, "kinds").await?;
         Ok(kinds)
     }

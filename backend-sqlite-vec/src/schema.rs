@@ -16,7 +16,7 @@
 //! `_rowids`, `_info`, `_chunks`, `_auxiliary` or two digits, never in `_vec`: so no kind's
 //! table can be another kind's shadow table, and none can be a metadata table.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -326,7 +326,7 @@ fn kind_from_row(kind: &str, row: &sqlx::sqlite::SqliteRow) -> Result<KindInfo> 
         .ok()
         .filter(|d| (1..=vectorstore_core::limits::MAX_DIM).contains(d))
         .ok_or_else(|| Error::new(ErrorKind::Backend, format!("kind {kind:?} has an invalid dimension {dim}")))?;
-    Ok(KindInfo { kind: kind.to_owned(), dim, metric, count: 0 })
+    Ok(KindInfo::new(kind, dim, metric))
 }
 
 /// Every kind, sorted by name, without counts.
@@ -341,13 +341,26 @@ pub(crate) async fn kind_rows(conn: &mut SqliteConnection) -> Result<Vec<KindInf
         .collect()
 }
 
-/// Every kind, sorted by name, with counts.
-pub(crate) async fn kinds(conn: &mut SqliteConnection) -> Result<Vec<KindInfo>> {
+/// Every kind, sorted by name, with counts, and with the count per extractor version when
+/// `versions` (a scan of each kind's version column, which health does without).
+pub(crate) async fn kinds(conn: &mut SqliteConnection, versions: bool) -> Result<Vec<KindInfo>> {
     let mut kinds = kind_rows(conn).await?;
     for info in &mut kinds {
         info.count = count(conn, &info.kind).await?;
+        if versions {
+            info.versions = version_counts(conn, &info.kind).await?;
+        }
     }
     Ok(kinds)
+}
+
+/// Number of vectors of `kind` per extractor version (versions with none left out).
+pub(crate) async fn version_counts(conn: &mut SqliteConnection, kind: &str) -> Result<BTreeMap<u32, u64>> {
+    let query =
+        format!("SELECT extractor_version, count(*) FROM \"{}\" GROUP BY extractor_version", Tables::of(kind).vec);
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as(sql(query)).fetch_all(&mut *conn).await.map_err(|e| operation_error(e, "kinds"))?;
+    rows.into_iter().map(|(version, n)| Ok((version_from(version, kind)?, u64::try_from(n).unwrap_or(0)))).collect()
 }
 
 /// Number of vectors of `kind`.
@@ -495,6 +508,61 @@ pub(crate) async fn delete(conn: &mut SqliteConnection, kind: &str, id: &str) ->
     let query = format!("DELETE FROM \"{}\" WHERE id = ?1", Tables::of(kind).vec);
     let done = sqlx::query(sql(query)).bind(id).execute(&mut *conn).await.map_err(|e| operation_error(e, "delete"))?;
     Ok(done.rows_affected() > 0)
+}
+
+/// The ids of one call as the JSON array `json_each` reads, so that a list of any length is one
+/// bound value and one cached statement.
+fn id_list(ids: &[&str]) -> Result<String> {
+    serde_json::to_string(ids).map_err(|err| Error::new(ErrorKind::Backend, format!("cannot encode ids: {err}")))
+}
+
+/// The stored records among `ids` of `info`'s kind, in no particular order, in one statement.
+pub(crate) async fn get_many(conn: &mut SqliteConnection, info: &KindInfo, ids: &[&str]) -> Result<Vec<VectorRecord>> {
+    let query = format!(
+        "SELECT id, embedding, extractor_version FROM \"{}\" WHERE id IN (SELECT value FROM json_each(?1))",
+        Tables::of(&info.kind).vec
+    );
+    let rows = sqlx::query(sql(query))
+        .bind(id_list(ids)?)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "get_many"))?;
+    let mut records = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: String = row.try_get(0).map_err(|e| operation_error(e, "get_many"))?;
+        let blob: Vec<u8> = row.try_get(1).map_err(|e| operation_error(e, "get_many"))?;
+        let version: i64 = row.try_get(2).map_err(|e| operation_error(e, "get_many"))?;
+        records.push(VectorRecord {
+            kind: info.kind.clone(),
+            id,
+            vector: decode_vector(&blob, info.dim, &info.kind)?,
+            dim: info.dim,
+            extractor_version: version_from(version, &info.kind)?,
+        });
+    }
+    Ok(records)
+}
+
+/// Deletes the stored records among `ids` in one statement; how many went.
+pub(crate) async fn delete_many(conn: &mut SqliteConnection, kind: &str, ids: &[&str]) -> Result<u64> {
+    let query = format!("DELETE FROM \"{}\" WHERE id IN (SELECT value FROM json_each(?1))", Tables::of(kind).vec);
+    let done = sqlx::query(sql(query))
+        .bind(id_list(ids)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "delete_many"))?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes every record of one extractor version in one statement; how many went.
+pub(crate) async fn delete_version(conn: &mut SqliteConnection, kind: &str, version: u32) -> Result<u64> {
+    let query = format!("DELETE FROM \"{}\" WHERE extractor_version = ?1", Tables::of(kind).vec);
+    let done = sqlx::query(sql(query))
+        .bind(i64::from(version))
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "delete_version"))?;
+    Ok(done.rows_affected())
 }
 
 /// The stored record `id` of `info`'s kind.

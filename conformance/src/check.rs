@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Debug;
 
 use vectorstore_core::{
-    ErrorKind, KindInfo, KnnOptions, Metric, Neighbor, Result, SearchKind, VectorStore, VectorStoreExt, distance,
+    ErrorKind, Health, KindInfo, KnnOptions, Metric, Neighbor, Result, SearchKind, VectorStore, VectorStoreExt,
+    distance,
 };
 
 /// Relative tolerance on distances between stores: `|a - b| <= TOLERANCE * max(1, |b|)`.
@@ -42,7 +43,7 @@ pub struct Snapshot {
 /// Reads everything the store holds through `kinds` and `scan`.
 pub async fn snapshot(store: &dyn VectorStore) -> Snapshot {
     let mut snap = Snapshot::default();
-    for KindInfo { kind, dim, metric, count } in ok(store.kinds().await, "kinds()") {
+    for KindInfo { kind, dim, metric, count, .. } in ok(store.kinds().await, "kinds()") {
         for record in ok(store.scan_all(&kind, 997).await, "scan_all") {
             snap.records.insert(
                 (kind.clone(), record.id.clone()),
@@ -176,4 +177,27 @@ pub async fn compare_search(
     }
     let truth = |id: &str| truths.get(id).copied();
     compare_hits(&what, store.capabilities().search, kind, &actual, &expected, &truth, recall);
+}
+
+/// Detail keys that name where a store is; only the detailed health may carry them.
+pub const LOCATION_KEYS: [&str; 7] = ["path", "url", "schema", "collection_prefix", "host", "user", "api_key"];
+
+/// Asserts that `health` holds nothing that locates the store or identifies a user: no
+/// [`LOCATION_KEYS`], and no value with a URL scheme, a `user@`, or a path separator.
+#[track_caller]
+pub fn assert_publishable(health: &Health) {
+    for key in LOCATION_KEYS {
+        assert!(!health.detail.contains_key(key), "the published health has detail {key:?}: {health:?}");
+    }
+    let values = health
+        .detail
+        .values()
+        .chain(health.versions.values())
+        .chain(health.reason.iter())
+        .chain(health.fallback.iter());
+    for value in values {
+        for marker in ["://", "@", "/", "\\"] {
+            assert!(!value.contains(marker), "the published health has {value:?} ({marker:?}): {health:?}");
+        }
+    }
 }

@@ -31,6 +31,13 @@ macro_rules! __for_each_case {
             delete_then_get,
             delete_missing_is_false,
             health_counts,
+            // bulk by id and extractor versions
+            get_many_answers_in_request_order,
+            delete_many_counts_what_went,
+            kinds_count_each_extractor_version,
+            delete_version_removes_only_that_version,
+            bulk_calls_are_validated_whole_before_any_work,
+            bulk_operations_match_the_fake,
             null_store_is_inert,
             // validation
             insert_dimension_mismatch_is_rejected,
@@ -80,6 +87,7 @@ macro_rules! __for_each_case {
             operations_after_close_fail,
             validation_precedes_lifecycle,
             health_names_the_backend,
+            health_is_safe_to_publish,
             // persistence
             reopen_keeps_everything,
             reopen_keeps_emptied_kind,

@@ -29,6 +29,12 @@ pub enum Fault {
     SquareDistances,
     /// Kinds are lower-cased instead of validated (so `JA3` is accepted as `ja3`).
     LowercaseKinds,
+    /// `get_many` answers only the records found, in id order (not one entry per requested id).
+    GetManyOnlyFound,
+    /// `delete_version` removes every record of the kind, whatever its version.
+    DeleteVersionIgnoresVersion,
+    /// The default health carries the location (`detail.path`), as the detailed view does.
+    HealthShowsLocation,
 }
 
 /// A store that forwards to `inner` except where its [`Fault`]s say otherwise.
@@ -108,6 +114,14 @@ impl VectorStore for FaultyStore {
     async fn health(&self) -> Health {
         let mut health = self.inner.health().await;
         health.backend = self.backend().into();
+        if self.has(Fault::HealthShowsLocation) {
+            health.detail.insert("path".into(), "/var/lib/decnet/vectors.sqlite".into());
+        }
+        health
+    }
+    async fn health_detailed(&self) -> Health {
+        let mut health = self.inner.health_detailed().await;
+        health.backend = self.backend().into();
         health
     }
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
@@ -133,6 +147,30 @@ impl VectorStore for FaultyStore {
     }
     async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
         self.inner.delete(&self.kind(kind), id).await
+    }
+    async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
+        let mut found = self.inner.get_many(&self.kind(kind), ids).await?;
+        if self.has(Fault::GetManyOnlyFound) {
+            found.retain(Option::is_some);
+            found.sort_by(|a, b| a.as_ref().map(|r| &r.id).cmp(&b.as_ref().map(|r| &r.id)));
+            found.dedup();
+        }
+        Ok(found)
+    }
+    async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
+        self.inner.delete_many(&self.kind(kind), ids).await
+    }
+    async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
+        if !self.has(Fault::DeleteVersionIgnoresVersion) {
+            return self.inner.delete_version(&self.kind(kind), extractor_version).await;
+        }
+        let mut removed = 0;
+        for info in self.inner.kinds().await?.into_iter().filter(|info| info.kind == kind) {
+            for version in info.versions.keys() {
+                removed += self.inner.delete_version(kind, *version).await?;
+            }
+        }
+        Ok(removed)
     }
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         let mut options = options.clone();

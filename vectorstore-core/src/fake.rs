@@ -76,7 +76,16 @@ impl KindData {
     }
 
     fn info(&self, kind: &str) -> KindInfo {
-        KindInfo { kind: kind.to_owned(), dim: self.dim, metric: self.metric, count: self.ids.len() as u64 }
+        KindInfo::new(kind, self.dim, self.metric).with_count(self.ids.len() as u64)
+    }
+
+    /// The info with the count per extractor version, as `kinds()` reports it.
+    fn info_with_versions(&self, kind: &str) -> KindInfo {
+        let mut info = self.info(kind);
+        for &version in &self.versions {
+            *info.versions.entry(version).or_insert(0) += 1;
+        }
+        info
     }
 
     fn row(&self, slot: usize) -> &[f32] {
@@ -294,6 +303,11 @@ impl VectorStore for FakeVectorStore {
     }
 
     async fn health(&self) -> Health {
+        self.health_detailed().await
+    }
+
+    /// The same as `health`: an in-memory store has no location to show.
+    async fn health_detailed(&self) -> Health {
         let mut health = match self.life.unhealthy(FAKE) {
             Some(unhealthy) => unhealthy,
             None => {
@@ -325,10 +339,7 @@ impl VectorStore for FakeVectorStore {
         let mut kinds = self.write()?;
         match kinds.get(kind) {
             Some(existing) => validate::against_kind(&existing.info(kind), vector)?,
-            None => validate::against_kind(
-                &KindInfo { kind: kind.to_owned(), dim: vector.len(), metric: self.default_metric, count: 0 },
-                vector,
-            )?,
+            None => validate::against_kind(&KindInfo::new(kind, vector.len(), self.default_metric), vector)?,
         }
         kind_for_write(&mut kinds, kind, vector.len(), self.default_metric)?.upsert(id, vector, extractor_version);
         Ok(())
@@ -342,7 +353,7 @@ impl VectorStore for FakeVectorStore {
         let mut kinds = self.write()?;
         let info = match kinds.get(kind) {
             Some(existing) => existing.info(kind),
-            None => KindInfo { kind: kind.to_owned(), dim: first.vector.len(), metric: self.default_metric, count: 0 },
+            None => KindInfo::new(kind, first.vector.len(), self.default_metric),
         };
         validate::batch_against_kind(&info, items)?;
         let data = kind_for_write(&mut kinds, kind, info.dim, info.metric)?;
@@ -365,6 +376,35 @@ impl VectorStore for FakeVectorStore {
         Ok(kinds.get_mut(kind).is_some_and(|data| data.remove(id)))
     }
 
+    async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
+        validate::ids(kind, ids)?;
+        let kinds = self.read()?;
+        let Some(data) = kinds.get(kind) else { return Ok(vec![None; ids.len()]) };
+        Ok(ids.iter().map(|id| data.slots.get(*id).map(|&slot| data.record(kind, slot))).collect())
+    }
+
+    async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
+        validate::ids(kind, ids)?;
+        let mut kinds = self.write()?;
+        let Some(data) = kinds.get_mut(kind) else { return Ok(0) };
+        // A repeated id is found only the first time, so it counts once.
+        Ok(ids.iter().filter(|id| data.remove(id)).count() as u64)
+    }
+
+    async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
+        validate::delete_version(kind, extractor_version)?;
+        let mut kinds = self.write()?;
+        let Some(data) = kinds.get_mut(kind) else { return Ok(0) };
+        let doomed: Vec<Arc<str>> = data
+            .ids
+            .iter()
+            .zip(&data.versions)
+            .filter(|&(_, &version)| version == extractor_version)
+            .map(|(id, _)| id.clone())
+            .collect();
+        Ok(doomed.iter().filter(|id| data.remove(id)).count() as u64)
+    }
+
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         validate::knn(kind, query, options)?;
         let kinds = self.read()?;
@@ -375,7 +415,7 @@ impl VectorStore for FakeVectorStore {
 
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
         let kinds = self.read()?;
-        Ok(kinds.iter().map(|(name, data)| data.info(name)).collect())
+        Ok(kinds.iter().map(|(name, data)| data.info_with_versions(name)).collect())
     }
 
     async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {

@@ -11,6 +11,14 @@ use crate::record::Metric;
 /// A liveness probe's answer, as [`crate::VectorStore::health`] returns it. Serialises to the
 /// original's shape, e.g. `{"ok": true, "backend": "sqlite_vec", "kinds": 4, "vectors": 12345}`;
 /// counts a store cannot determine are `null`. Never carries secrets.
+///
+/// # Two views
+///
+/// [`health`](crate::VectorStore::health) is safe to publish (DECNET shows it on an HTTP
+/// endpoint): it holds no file path, URL, host, user name, namespace or secret, and a failure's
+/// `reason` is only its [`ErrorKind`](crate::ErrorKind). [`health_detailed`](crate::VectorStore::health_detailed)
+/// adds where the store is (`path`, `url` with the password removed, `schema`,
+/// `collection_prefix`) in `detail`, and the engine's own words in `reason`, for operators.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Health {
     /// True when the store is initialised and its engine answers.
@@ -33,7 +41,8 @@ pub struct Health {
     /// What was configured and why this store is used instead, when degraded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
-    /// Other facts a backend reports (location with secrets removed, index settings, ...).
+    /// Other facts a backend reports (index settings, ...; in the detailed view also the
+    /// location, with secrets removed).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub detail: BTreeMap<String, String>,
 }
@@ -47,6 +56,14 @@ impl Health {
     /// An unhealthy answer with its reason; counts unknown.
     pub fn failed(backend: impl Into<String>, reason: impl Into<String>) -> Self {
         Health { ok: false, backend: backend.into(), reason: Some(reason.into()), ..Health::default() }
+    }
+
+    /// An unhealthy answer for `err`: in the detailed view its whole text, else only its kind
+    /// (an engine's message may name a file, a host or a user).
+    pub fn failed_with(backend: impl Into<String>, err: &crate::Error, detailed: bool) -> Self {
+        let reason =
+            if detailed { err.to_string() } else { format!("{} (the detailed health has the cause)", err.kind()) };
+        Health::failed(backend, reason)
     }
 
     /// Adds a version entry.
@@ -126,5 +143,19 @@ mod tests {
             json,
             serde_json::json!({"ok": false, "backend": "fake", "kinds": null, "vectors": null, "reason": "not initialized"})
         );
+    }
+
+    #[test]
+    fn a_failure_names_only_its_kind_unless_detailed() {
+        let err = crate::Error::new(crate::ErrorKind::Unavailable, "cannot reach postgres://decnet@db.internal:5432/x")
+            .with_context("path", "/var/lib/decnet/vectors.sqlite");
+        let public = Health::failed_with("pgvector", &err, false);
+        let reason = public.reason.unwrap();
+        assert!(reason.starts_with("unavailable"), "{reason}");
+        for leak in ["postgres://", "decnet@", "db.internal", "/var/lib"] {
+            assert!(!reason.contains(leak), "{leak} in {reason}");
+        }
+        let detailed = Health::failed_with("pgvector", &err, true).reason.unwrap();
+        assert!(detailed.contains("db.internal") && detailed.contains("/var/lib"), "{detailed}");
     }
 }

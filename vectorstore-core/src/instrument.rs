@@ -11,7 +11,8 @@
 //! | [`ITEMS_TOTAL`] | counter | `backend`, `operation` | vectors written, records or hits returned, records removed, by successful operations |
 //!
 //! `outcome` is `ok`, or the failed operation's [`ErrorKind::as_str`](crate::ErrorKind::as_str)
-//! (`unavailable`, `dimension_mismatch`, ...); `health` counts as `ok` or `unhealthy`.
+//! (`unavailable`, `dimension_mismatch`, ...); `health` and `health_detailed` count as `ok` or
+//! `unhealthy`.
 //! Operations are the contract's method names (`insert`, `insert_many`, `knn`, `scan`, ...;
 //! `knn` and `knn_with` both count as `knn`).
 //!
@@ -133,6 +134,29 @@ impl VectorStore for Instrumented {
         let health = self.inner.health().instrument(span).await;
         record(backend, "health", if health.ok { "ok" } else { "unhealthy" }, started);
         health
+    }
+
+    async fn health_detailed(&self) -> Health {
+        let backend = self.inner.backend();
+        let span = tracing::info_span!("vectorstore", backend, operation = "health_detailed");
+        let started = Instant::now();
+        let health = self.inner.health_detailed().instrument(span).await;
+        record(backend, "health_detailed", if health.ok { "ok" } else { "unhealthy" }, started);
+        health
+    }
+
+    async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
+        let found = |records: &Vec<Option<VectorRecord>>| records.iter().flatten().count() as u64;
+        self.observe("get_many", Some(kind), found, self.inner.get_many(kind, ids)).await
+    }
+
+    async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
+        self.observe("delete_many", Some(kind), |removed| *removed, self.inner.delete_many(kind, ids)).await
+    }
+
+    async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
+        let removed = |removed: &u64| *removed;
+        self.observe("delete_version", Some(kind), removed, self.inner.delete_version(kind, extractor_version)).await
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {

@@ -16,6 +16,10 @@ pub const MAX_K: usize = 10_000;
 /// Most vectors in one [`crate::VectorStore::insert_many`] call.
 pub const MAX_BATCH: usize = 10_000;
 
+/// Most ids one [`crate::VectorStore::get_many`] or [`crate::VectorStore::delete_many`] call
+/// takes; more is [`crate::ErrorKind::InvalidArgument`] naming the count, before any work.
+pub const MAX_IDS_PER_CALL: usize = 10_000;
+
 /// Most records one [`crate::VectorStore::scan`] page may ask for.
 pub const MAX_SCAN_LIMIT: usize = 10_000;
 

@@ -57,6 +57,11 @@ impl VectorStore for NullVectorStore {
     }
 
     async fn health(&self) -> Health {
+        self.health_detailed().await
+    }
+
+    /// The same as `health`: the Null store has no location to show.
+    async fn health_detailed(&self) -> Health {
         let mut health = self.life.unhealthy(NULL).unwrap_or_else(|| Health::ok(NULL, 0, 0));
         if let Some(reason) = &self.fallback {
             health.degraded = true;
@@ -68,7 +73,7 @@ impl VectorStore for NullVectorStore {
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
         validate::create_kind(kind, dim)?;
         self.life.check(NULL)?;
-        Ok(KindInfo { kind: kind.to_owned(), dim, metric, count: 0 })
+        Ok(KindInfo::new(kind, dim, metric))
     }
 
     async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
@@ -91,6 +96,27 @@ impl VectorStore for NullVectorStore {
         validate::key(kind, id)?;
         self.life.check(NULL)?;
         Ok(false)
+    }
+
+    /// Every entry `None`, one per id, after the same validation as every store.
+    async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
+        validate::ids(kind, ids)?;
+        self.life.check(NULL)?;
+        Ok(vec![None; ids.len()])
+    }
+
+    /// Always 0, after the same validation as every store.
+    async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
+        validate::ids(kind, ids)?;
+        self.life.check(NULL)?;
+        Ok(0)
+    }
+
+    /// Always 0, after the same validation as every store.
+    async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
+        validate::delete_version(kind, extractor_version)?;
+        self.life.check(NULL)?;
+        Ok(0)
     }
 
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {

@@ -1,6 +1,7 @@
 //! The records that cross the contract: what is stored, what a search returns, how a kind is
 //! described, and the metric it is searched with.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -78,6 +79,26 @@ pub struct VectorRecord {
     pub extractor_version: u32,
 }
 
+/// The answer of [`crate::VectorStore::get_many`] from the records a backend found (in any
+/// order, each id at most once): one entry per requested id, in the order of `ids`, `None`
+/// where nothing was found, a repeated id given the same record at each of its places.
+pub fn in_request_order(ids: &[&str], found: Vec<VectorRecord>) -> Vec<Option<VectorRecord>> {
+    let mut by_id: std::collections::HashMap<String, VectorRecord> =
+        found.into_iter().map(|record| (record.id.clone(), record)).collect();
+    let mut remaining: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for id in ids {
+        *remaining.entry(id).or_insert(0) += 1;
+    }
+    ids.iter()
+        .map(|id| {
+            let left = remaining.get_mut(id).expect("counted above");
+            *left -= 1;
+            // The last place of an id takes the record; earlier places get a copy.
+            if *left == 0 { by_id.remove(*id) } else { by_id.get(*id).cloned() }
+        })
+        .collect()
+}
+
 /// One vector to write with [`crate::VectorStore::insert_many`]; the kind is given once per batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewVector {
@@ -119,7 +140,11 @@ pub struct Neighbor {
     pub distance: f32,
 }
 
-/// A kind as the store knows it: its fixed dimension, its metric and how many vectors it holds.
+/// A kind as the store knows it: its fixed dimension, its metric and how many vectors it holds,
+/// in all and per extractor version.
+///
+/// Serialises as `{"kind": "ja3", "dim": 3, "metric": "l2", "count": 5, "versions": {"1": 3,
+/// "2": 2}}`; `versions` may be absent when read (older output), and is then empty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindInfo {
     /// The kind name.
@@ -130,6 +155,25 @@ pub struct KindInfo {
     pub metric: Metric,
     /// Number of vectors currently stored.
     pub count: u64,
+    /// Number of vectors per extractor version, ascending by version; only versions with at
+    /// least one vector appear, and the counts add up to `count` (unless the kind was written
+    /// while it was being counted, on a store that counts in several requests, e.g. Qdrant).
+    /// Filled by [`crate::VectorStore::kinds`]; other calls returning a `KindInfo` leave it empty.
+    #[serde(default)]
+    pub versions: BTreeMap<u32, u64>,
+}
+
+impl KindInfo {
+    /// A kind with no vectors (count 0, no versions).
+    pub fn new(kind: impl Into<String>, dim: usize, metric: Metric) -> Self {
+        KindInfo { kind: kind.into(), dim, metric, count: 0, versions: BTreeMap::new() }
+    }
+
+    /// The same kind with `count` vectors (versions unknown, left empty).
+    pub fn with_count(mut self, count: u64) -> Self {
+        self.count = count;
+        self
+    }
 }
 
 /// Parameters of a search, for [`crate::VectorStore::knn_with`].
@@ -181,5 +225,35 @@ mod tests {
         let err = "manhattan".parse::<Metric>().unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
         assert!(err.message().contains("manhattan"), "{err}");
+    }
+
+    #[test]
+    fn records_come_back_in_request_order_with_repeats_and_gaps() {
+        let record = |id: &str| VectorRecord {
+            kind: "ja3".into(),
+            id: id.into(),
+            vector: vec![1.0],
+            dim: 1,
+            extractor_version: 1,
+        };
+        let answer = in_request_order(&["b", "x", "a", "b"], vec![record("a"), record("b")]);
+        let ids: Vec<Option<&str>> = answer.iter().map(|r| r.as_ref().map(|r| r.id.as_str())).collect();
+        assert_eq!(ids, [Some("b"), None, Some("a"), Some("b")]);
+        assert!(in_request_order(&[], vec![record("a")]).is_empty());
+    }
+
+    #[test]
+    fn kind_info_serialises_versions_by_number_and_reads_older_output() {
+        let mut info = KindInfo::new("ja3", 3, Metric::L2).with_count(5);
+        info.versions.insert(1, 3);
+        info.versions.insert(12, 2);
+        let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "ja3", "dim": 3, "metric": "l2", "count": 5, "versions": {"1": 3, "12": 2}})
+        );
+        assert_eq!(serde_json::from_value::<KindInfo>(json).unwrap(), info);
+        let older = serde_json::json!({"kind": "ja3", "dim": 3, "metric": "l2", "count": 0});
+        assert_eq!(serde_json::from_value::<KindInfo>(older).unwrap(), KindInfo::new("ja3", 3, Metric::L2));
     }
 }

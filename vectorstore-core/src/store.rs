@@ -42,6 +42,15 @@ use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, VectorRec
 /// [`NotInitialized`](crate::ErrorKind::NotInitialized), after [`close`](VectorStore::close) with
 /// [`Closed`](crate::ErrorKind::Closed). `initialize` twice is a no-op; `close` is idempotent.
 /// [`health`](VectorStore::health) never fails.
+///
+/// **Bulk by id.** [`get_many`](VectorStore::get_many) and [`delete_many`](VectorStore::delete_many)
+/// take at most [`MAX_IDS_PER_CALL`](crate::limits::MAX_IDS_PER_CALL) ids; the whole list is
+/// validated before any work, and each backend answers in one native request (one statement,
+/// one retrieve or filtered delete), never a loop of single-record calls.
+///
+/// **Extractor versions.** [`kinds`](VectorStore::kinds) counts each kind's records per
+/// extractor version; [`delete_version`](VectorStore::delete_version) removes one version's
+/// records natively, so that vectors of a retired extractor can be purged.
 #[async_trait]
 pub trait VectorStore: Send + Sync + Debug {
     /// The registered backend name (`fake`, `null`, `sqlite_vec`, `pgvector`, `qdrant`, ...).
@@ -57,8 +66,15 @@ pub trait VectorStore: Send + Sync + Debug {
     /// Releases files and connections. Idempotent; every later operation fails with `Closed`.
     async fn close(&self) -> Result<()>;
 
-    /// Liveness and counts. Never fails: problems become `ok: false` with a reason.
+    /// Liveness and counts, safe to publish: no file path, URL, host, user name, namespace or
+    /// secret, and a failure's reason is only its error kind (see [`Health`]). Never fails:
+    /// problems become `ok: false` with a reason.
     async fn health(&self) -> Health;
+
+    /// [`health`](VectorStore::health) plus where the store is (its path, its URL with the
+    /// password removed, its schema or collection prefix) and a failure's full text, for
+    /// operators. Never holds a password or an API key. Never fails.
+    async fn health_detailed(&self) -> Health;
 
     /// Creates `kind` with `dim` and `metric`, or confirms it already exists with exactly those.
     ///
@@ -90,6 +106,28 @@ pub trait VectorStore: Send + Sync + Debug {
     /// Deletes `(kind, id)`; true if a record was removed. The kind keeps its dimension.
     async fn delete(&self, kind: &str, id: &str) -> Result<bool>;
 
+    /// The records `(kind, id)` for every id of `ids`, in one read: the answer has one entry per
+    /// requested id, **in the order of `ids`**, `None` where no such record is stored (every
+    /// entry of an unknown kind). A repeated id gets the same record at each of its places.
+    ///
+    /// At most [`MAX_IDS_PER_CALL`](crate::limits::MAX_IDS_PER_CALL) ids; the kind and every
+    /// id are validated before anything is read (see [`crate::validate::ids`]).
+    async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>>;
+
+    /// Deletes the records `(kind, id)` of every id of `ids` in one native operation and
+    /// returns how many were stored and are now gone (a repeated id counts once; a missing id
+    /// or an unknown kind counts 0). The kind keeps its dimension and metric.
+    ///
+    /// At most [`MAX_IDS_PER_CALL`](crate::limits::MAX_IDS_PER_CALL) ids; the whole call is
+    /// validated before anything is removed.
+    async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64>;
+
+    /// Deletes every record of `kind` written by `extractor_version`, in one native operation
+    /// (one statement, one filtered delete), and returns how many went: 0 when the version (or
+    /// the kind) holds nothing. The kind keeps its dimension and metric, even when emptied.
+    /// `extractor_version` must be at least 1 and the kind valid, checked before any work.
+    async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64>;
+
     /// The `k` nearest records of `kind` to `query` (see [`knn_with`](VectorStore::knn_with)).
     async fn knn(&self, kind: &str, query: &[f32], k: usize) -> Result<Vec<Neighbor>> {
         self.knn_with(kind, query, &KnnOptions::new(k)).await
@@ -100,7 +138,8 @@ pub trait VectorStore: Send + Sync + Debug {
     /// gives an empty list; `k = 0` gives an empty list.
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>>;
 
-    /// Every kind with its dimension, metric and count, sorted by name.
+    /// Every kind with its dimension, metric, count and count per extractor version
+    /// ([`KindInfo::versions`]), sorted by name.
     async fn kinds(&self) -> Result<Vec<KindInfo>>;
 
     /// Up to `limit` records of `kind` whose id sorts after `after_id` (byte order), in

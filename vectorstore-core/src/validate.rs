@@ -6,7 +6,7 @@
 //! written when validation fails.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::limits::{MAX_BATCH, MAX_DIM, MAX_ID_BYTES, MAX_K, MAX_KIND_LEN, MAX_SCAN_LIMIT};
+use crate::limits::{MAX_BATCH, MAX_DIM, MAX_ID_BYTES, MAX_IDS_PER_CALL, MAX_K, MAX_KIND_LEN, MAX_SCAN_LIMIT};
 use crate::record::{KindInfo, KnnOptions, Metric, NewVector};
 
 /// Longest excerpt of a bad value quoted in an error message.
@@ -152,6 +152,31 @@ pub fn key(kind_name: &str, id_value: &str) -> Result<()> {
     id(id_value)
 }
 
+/// Checks the arguments of [`crate::VectorStore::get_many`] and
+/// [`crate::VectorStore::delete_many`]: the kind, the number of ids (at most
+/// [`MAX_IDS_PER_CALL`]; the error names the count), and every id. The error for a bad id names
+/// its index. Repeated ids are allowed.
+pub fn ids(kind_name: &str, ids: &[&str]) -> Result<()> {
+    kind(kind_name)?;
+    if ids.len() > MAX_IDS_PER_CALL {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{} ids in one call: the limit is {MAX_IDS_PER_CALL} per call", ids.len()),
+        )
+        .with_context("count", ids.len().to_string()));
+    }
+    for (index, value) in ids.iter().enumerate() {
+        id(value).map_err(|err| Error::new(err.kind(), format!("ids item {index}: {}", err.message())))?;
+    }
+    Ok(())
+}
+
+/// Checks the arguments of [`crate::VectorStore::delete_version`]: the kind and the version.
+pub fn delete_version(kind_name: &str, version: u32) -> Result<()> {
+    kind(kind_name)?;
+    extractor_version(version)
+}
+
 /// Checks the arguments of [`crate::VectorStore::knn_with`].
 pub fn knn(kind_name: &str, query: &[f32], options: &KnnOptions) -> Result<()> {
     kind(kind_name)?;
@@ -290,7 +315,7 @@ mod tests {
 
     #[test]
     fn dimension_mismatch_names_both_numbers() {
-        let info = KindInfo { kind: "ja3".into(), dim: 3, metric: Metric::L2, count: 0 };
+        let info = KindInfo::new("ja3", 3, Metric::L2);
         let err = against_kind(&info, &[1.0, 2.0]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::DimensionMismatch);
         assert!(err.message().contains('3') && err.message().contains('2'), "{err}");
@@ -301,7 +326,7 @@ mod tests {
     #[test]
     fn batches_name_the_bad_item() {
         let items = vec![NewVector::new("a", vec![1.0, 2.0]), NewVector::new("b", vec![1.0])];
-        let info = KindInfo { kind: "ja3".into(), dim: 2, metric: Metric::L2, count: 0 };
+        let info = KindInfo::new("ja3", 2, Metric::L2);
         let err = batch_against_kind(&info, &items).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::DimensionMismatch);
         assert!(err.message().contains("item 1"), "{err}");
@@ -311,6 +336,23 @@ mod tests {
         assert!(err.message().contains("item 1"), "{err}");
         let too_many = vec![NewVector::new("a", vec![1.0]); MAX_BATCH + 1];
         assert_eq!(insert_many("ja3", &too_many).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn id_lists_are_checked_whole_and_name_the_count_or_the_item() {
+        assert!(ids("ja3", &[]).is_ok());
+        assert!(ids("ja3", &["a", "a", "b"]).is_ok(), "repeats are allowed");
+        assert!(ids("ja3", &vec!["a"; MAX_IDS_PER_CALL]).is_ok());
+        let err = ids("ja3", &vec!["a"; MAX_IDS_PER_CALL + 1]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(err.message().contains("10001 ids"), "{err}");
+        let err = ids("ja3", &["ok", "also-ok", ""]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidId);
+        assert!(err.message().contains("item 2"), "{err}");
+        assert_eq!(ids("Ja3", &["a"]).unwrap_err().kind(), ErrorKind::InvalidKind);
+        assert_eq!(delete_version("ja3", 0).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(delete_version("ja-3", 1).unwrap_err().kind(), ErrorKind::InvalidKind);
+        assert!(delete_version("ja3", 1).is_ok());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A server restart during use: calls fail with `Unavailable` while it is down, and the same
 //! store handle works again once it is back, with nothing lost.
 
-use vectorstore_conformance::check::{Snapshot, snapshot};
+use vectorstore_conformance::check::{Snapshot, assert_publishable, snapshot};
 use vectorstore_core::{ErrorKind, KnnOptions, Metric, NewVector, Result, VectorStore};
 use vectorstore_pgvector::{NAME, PgVectorStore};
 use vectorstore_testkit::servers::postgres;
@@ -14,6 +14,9 @@ async fn every_operation(store: &PgVectorStore) -> Vec<(&'static str, Result<()>
         ("insert_many", store.insert_many("ja3", &[NewVector::new("during-2", vec![1.0, 2.0, 3.0])]).await),
         ("get", store.get("ja3", "s-0001").await.map(|_| ())),
         ("delete", store.delete("ja3", "s-0002").await.map(|_| ())),
+        ("get_many", store.get_many("ja3", &["s-0001", "s-0004"]).await.map(|_| ())),
+        ("delete_many", store.delete_many("ja3", &["s-0005", "s-0006"]).await.map(|_| ())),
+        ("delete_version", store.delete_version("ja3", 9).await.map(|_| ())),
         ("knn", store.knn("ja3", &[1.0, 2.0, 3.0], 5).await.map(|_| ())),
         (
             "knn_with",
@@ -66,6 +69,9 @@ async fn restart_gives_unavailable_then_recovers_on_the_same_handle() {
     assert!(!health.ok, "{health:?}");
     let shown = format!("{health:?}");
     assert!(!shown.contains(&secret) && health.reason.is_some(), "{shown}");
+    assert_publishable(&health);
+    let detailed = store.health_detailed().await;
+    assert!(!detailed.ok && !format!("{detailed:?}").contains(&secret), "{detailed:?}");
 
     server.start().await.expect("start the server again");
     // The pool replaces its dead connections by itself: the very first calls succeed.

@@ -173,3 +173,37 @@ async fn password_never_shown() {
         assert!(!text.contains(&secret), "the password shows in: {text}");
     }
 }
+
+/// The published health names no URL, host, port, user, password or schema, even with a
+/// password in the URL; the detailed view has the URL without the password, and the schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_health_names_no_url_user_or_schema() {
+    let Some(server) = crate::common::server("published_health_names_no_url_user_or_schema").await else { return };
+    let (url, secret) = crate::common::with_password(server.url(), "pub-Health-s3cret");
+    let config = crate::common::config(&url, &[]);
+    let _cleanup = crate::common::Cleanup(config.clone());
+    let schema = config.option(NAME, "schema").expect("a schema").to_owned();
+    let store = PgVectorStore::from_config(&config).expect("config");
+    store.initialize().await.expect("initialize");
+    store.insert("ja3", "a", &[1.0, 2.0], 1).await.expect("insert");
+    let health = store.health().await;
+    assert!(health.ok, "{health:?}");
+    vectorstore_conformance::check::assert_publishable(&health);
+    // Every text the health holds (its keys are fixed names such as "postgres").
+    let texts: Vec<&String> =
+        health.detail.values().chain(health.versions.values()).chain(&health.reason).chain(&health.fallback).collect();
+    let texts = format!("{texts:?}");
+    let (_, rest) = url.split_once("://").expect("a URL");
+    let (userinfo, host_and_path) = rest.split_once('@').expect("a user in the URL");
+    let (user, _) = userinfo.split_once(':').expect("a password in the URL");
+    let host = host_and_path.split('/').next().expect("a host");
+    for leak in [secret.as_str(), user, host, schema.as_str(), "postgres://"] {
+        assert!(!texts.contains(leak), "{leak:?} in the published health {health:?}");
+    }
+    let detailed = store.health_detailed().await;
+    let shown = format!("{detailed:?}");
+    assert!(!shown.contains(&secret), "{shown}");
+    assert!(detailed.detail.get("url").is_some_and(|u| u.contains(host)), "{shown}");
+    assert_eq!(detailed.detail.get("schema"), Some(&schema), "{shown}");
+    assert_eq!((detailed.kinds, detailed.vectors), (health.kinds, health.vectors));
+}

@@ -42,8 +42,20 @@ async fn only_the_right_key(config: Config) {
     assert_eq!(store.knn("ja3", &[1.0, 2.0], 1).await.unwrap()[0].id, "a");
     let health = store.health().await;
     assert!(health.ok, "{health:?}");
-    let shown = format!("{health:?} {store:?}");
+    let detailed = store.health_detailed().await;
+    let shown = format!("{health:?} {detailed:?} {store:?}");
     assert!(!shown.contains(KEY), "{shown}");
+    // The published health names neither the server nor the prefix; the detailed one does.
+    vectorstore_conformance::check::assert_publishable(&health);
+    let url = config.url.clone().expect("a URL");
+    let host = url.split("://").nth(1).and_then(|rest| rest.split('/').next()).expect("a host");
+    let texts: Vec<&String> = health.detail.values().chain(health.versions.values()).chain(&health.reason).collect();
+    let texts = format!("{texts:?}");
+    for leak in [host, "keyed_", "http"] {
+        assert!(!texts.contains(leak), "{leak:?} in the published health {health:?}");
+    }
+    assert!(detailed.detail.get("url").is_some_and(|u| u.contains(host)), "{detailed:?}");
+    assert_eq!(detailed.detail.get("collection_prefix").map(String::as_str), Some("keyed_"), "{detailed:?}");
 
     for (what, key) in [("a wrong key", Some(WRONG)), ("no key", None)] {
         let config = match key {
@@ -57,7 +69,9 @@ async fn only_the_right_key(config: Config) {
             Ok(()) => store.kinds().await.expect_err(what),
         };
         assert_eq!(refused.kind(), ErrorKind::Config, "{what}: {refused}");
-        let shown = format!("{refused} {refused:?} {:?} {store:?}", store.health().await);
+        let refused_health = store.health().await;
+        vectorstore_conformance::check::assert_publishable(&refused_health);
+        let shown = format!("{refused} {refused:?} {refused_health:?} {:?} {store:?}", store.health_detailed().await);
         assert!(!shown.contains(WRONG) && !shown.contains(KEY), "{what}: {shown}");
     }
 }

@@ -60,7 +60,10 @@ async fn open(config: &Config) -> QdrantStore {
 fn records() -> Vec<NewVector> {
     let mut ids: Vec<String> = (0..10_000).map(|n| format!("s-{n:06}")).collect();
     ids.extend((0..60).map(|n| format!("{}{n}", "x".repeat(30))));
-    ids.into_iter().enumerate().map(|(n, id)| NewVector::new(id, vec![(n % 7) as f32, 1.0, 2.0])).collect()
+    ids.into_iter()
+        .enumerate()
+        .map(|(n, id)| NewVector::new(id, vec![(n % 7) as f32, 1.0, 2.0]).with_extractor_version(1 + (n % 3) as u32))
+        .collect()
 }
 
 /// Every read consistency the store accepts scans each record exactly once, in order, and a
@@ -94,6 +97,20 @@ async fn scans_and_searches_are_exact_under_every_read_consistency() {
         };
         let store = open(&config).await;
         let shown = consistency.unwrap_or("default");
+        // Counts per version and reads by id are exact too: no replica counted twice.
+        let kinds = store.kinds().await.unwrap();
+        let want_versions: std::collections::BTreeMap<u32, u64> =
+            (1..=3).map(|v| (v, items.iter().filter(|item| item.extractor_version == v).count() as u64)).collect();
+        assert_eq!(
+            (kinds[0].count, &kinds[0].versions),
+            (items.len() as u64, &want_versions),
+            "read consistency {shown}: counts per version"
+        );
+        let asked: Vec<&str> = expected.iter().step_by(7).map(String::as_str).chain(["absent"]).collect();
+        let got = store.get_many("ja3", &asked).await.unwrap();
+        let got: Vec<Option<&str>> = got.iter().map(|r| r.as_ref().map(|r| r.id.as_str())).collect();
+        let want: Vec<Option<&str>> = asked.iter().map(|id| Some(*id).filter(|id| *id != "absent")).collect();
+        assert!(got == want, "read consistency {shown}: get_many not one entry per id, in order");
         for page in [1_000, 250] {
             let mut seen = Vec::with_capacity(expected.len());
             let mut after: Option<String> = None;

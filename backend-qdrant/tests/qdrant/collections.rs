@@ -31,8 +31,8 @@ async fn inspect(store: &dyn VectorStore) -> (Qdrant, String) {
     let server = shared().await.expect("the case runs, so the server is there");
     let options = vectorstore_qdrant::QdrantConfig::from_config(&server.config()).unwrap();
     let client = Qdrant::from_url(server.url()).api_key(options.api_key).skip_compatibility_check().build().unwrap();
-    let health = store.health().await;
-    let prefix = health.detail.get("collection_prefix").cloned().expect("health names the prefix");
+    let health = store.health_detailed().await;
+    let prefix = health.detail.get("collection_prefix").cloned().expect("the detailed health names the prefix");
     (client, prefix)
 }
 

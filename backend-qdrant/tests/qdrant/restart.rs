@@ -49,6 +49,9 @@ async fn a_restart_is_unavailable_then_recovers() {
     let health = store.health().await;
     assert!(!health.ok, "{health:?}");
     assert!(health.reason.as_deref().is_some_and(|r| !r.is_empty() && !r.contains(KEY)), "{health:?}");
+    vectorstore_conformance::check::assert_publishable(&health);
+    let detailed = store.health_detailed().await;
+    assert!(!detailed.ok && !format!("{detailed:?}").contains(KEY), "{detailed:?}");
 
     server.start().await.unwrap();
     // The first calls after the restart may find the server still loading: retry briefly.

@@ -191,11 +191,12 @@ async fn the_kind_limit_is_enforced() {
 }
 
 #[tokio::test]
-async fn health_reports_versions_and_location() {
+async fn health_reports_versions_and_the_detailed_one_the_location() {
     let (config, _scratch) = fresh("schema_health");
     let path = path_of(&config);
     let store = open(&config).await;
-    let health = store.health().await;
+    assert_eq!(store.health().await.detail.get("path"), None, "the published health names no file");
+    let health = store.health_detailed().await;
     assert!(health.ok, "{health:?}");
     assert!(health.versions.get("sqlite").is_some_and(|v| v.starts_with("3.")), "{health:?}");
     assert!(health.versions.get("sqlite_vec").is_some_and(|v| v.starts_with('v')), "{health:?}");

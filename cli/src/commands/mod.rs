@@ -43,10 +43,29 @@ pub struct Cli {
 pub enum Command {
     /// List the backends compiled into this build, with their capabilities.
     Backends,
-    /// Show the store's health (exit status 1 when not ok).
-    Health,
-    /// List kinds with dimension, metric and count.
+    /// Show the store's health (exit status 1 when not ok). By default what is safe to publish:
+    /// no path, URL, user or secret.
+    Health {
+        /// Also show where the store is (its path, or its URL without the password, and its
+        /// schema or collection prefix) and a failure's full text.
+        #[arg(long)]
+        detailed: bool,
+    },
+    /// List kinds with dimension, metric, count and count per extractor version.
     Kinds,
+    /// Remove every record of one extractor version from a kind. Asks for confirmation unless
+    /// `--yes`; without `--yes`, refuses when standard input is not a terminal.
+    Purge {
+        /// The kind.
+        #[arg(long)]
+        kind: String,
+        /// The extractor version whose records go (>= 1).
+        #[arg(long)]
+        extractor_version: u32,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Create a kind with a dimension and metric (or confirm it exists with them).
     CreateKind {
         /// The kind.

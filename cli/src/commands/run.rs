@@ -20,8 +20,9 @@ use super::{Cli, Command, FileFormat};
 pub async fn run(cli: &Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Backends => list_backends(cli),
-        Command::Health => health(cli).await,
+        Command::Health { detailed } => health(cli, *detailed).await,
         Command::Kinds => kinds(cli).await,
+        Command::Purge { kind, extractor_version, yes } => purge(cli, kind, *extractor_version, *yes).await,
         Command::CreateKind { kind, dim, metric } => {
             let store = open(cli).await?;
             let metric: Metric = metric.parse()?;
@@ -202,13 +203,14 @@ fn list_backends(cli: &Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn health(cli: &Cli) -> Result<ExitCode> {
+async fn health(cli: &Cli, detailed: bool) -> Result<ExitCode> {
     let store = vectorstore::open(&config(cli)?)?;
-    // Health never fails: an initialise error shows up as ok=false with its reason.
+    // Health never fails: an initialise error shows up as ok=false with its reason (only its
+    // kind unless detailed: the message may name a path, a host or a user).
     let init_error = store.initialize().await.err();
-    let mut health = store.health().await;
+    let mut health = if detailed { store.health_detailed().await } else { store.health().await };
     if let Some(err) = init_error {
-        health.reason = Some(err.to_string());
+        health.reason = vectorstore::Health::failed_with(store.backend(), &err, detailed).reason;
     }
     if cli.json {
         json(&health);
@@ -241,9 +243,51 @@ async fn kinds(cli: &Cli) -> Result<ExitCode> {
     } else {
         let rows: Vec<Vec<String>> = kinds
             .iter()
-            .map(|k| vec![k.kind.clone(), k.dim.to_string(), k.metric.to_string(), k.count.to_string()])
+            .map(|k| {
+                let versions: Vec<String> = k.versions.iter().map(|(v, n)| format!("v{v}: {n}")).collect();
+                vec![k.kind.clone(), k.dim.to_string(), k.metric.to_string(), k.count.to_string(), versions.join(", ")]
+            })
             .collect();
-        table(&["kind", "dim", "metric", "count"], &rows);
+        table(&["kind", "dim", "metric", "count", "versions"], &rows);
+    }
+    finish(&*store, ExitCode::SUCCESS).await
+}
+
+/// `purge --kind K --extractor-version V`: checks the arguments, asks (or refuses to without a
+/// terminal) unless `--yes`, then removes the version's records natively.
+async fn purge(cli: &Cli, kind: &str, version: u32, yes: bool) -> Result<ExitCode> {
+    vectorstore::validate::delete_version(kind, version)?;
+    if !yes && !std::io::stdin().is_terminal() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "refusing to purge extractor version {version} of kind {kind:?} without confirmation: standard \
+                 input is not a terminal; pass --yes"
+            ),
+        ));
+    }
+    let store = open(cli).await?;
+    if !yes {
+        let info = store.kinds().await?.into_iter().find(|info| info.kind == kind);
+        let held = info.as_ref().and_then(|info| info.versions.get(&version)).copied().unwrap_or(0);
+        err!(
+            "remove {held} records of kind {kind} written by extractor version {version} from the {} store? [y/N]",
+            store.backend()
+        );
+        let mut answer = String::new();
+        std::io::stdin()
+            .read_line(&mut answer)
+            .map_err(|err| Error::new(ErrorKind::Backend, format!("cannot read the answer: {err}")))?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            err!("nothing removed");
+            return finish(&*store, ExitCode::FAILURE).await;
+        }
+    }
+    let removed = store.delete_version(kind, version).await?;
+    if cli.json {
+        json(&serde_json::json!({"kind": kind, "extractor_version": version, "removed": removed}));
+    } else {
+        out!("removed {removed} records of kind {kind}, extractor version {version}");
     }
     finish(&*store, ExitCode::SUCCESS).await
 }

@@ -82,3 +82,122 @@ fn demo_and_conformance_run_from_the_command_line() {
     assert_eq!(table["cases"][0]["case"], "ties_break_by_id");
     assert_eq!(table["cases"][0]["outcome"], "pass");
 }
+
+/// A sqlite store in a fresh temporary directory with kind `ja3`: versions 1 (3 records) and 2
+/// (2 records).
+fn versioned_store() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite_vec:{}", dir.path().join("v.sqlite").display());
+    for (id, version) in [("a", "1"), ("b", "1"), ("c", "1"), ("d", "2"), ("e", "2")] {
+        let output = vectorstore(&["--store", &store, "insert", "ja3", id, "1,2", "--extractor-version", version], &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    (dir, store)
+}
+
+#[test]
+fn kinds_shows_the_count_of_each_extractor_version() {
+    let (_dir, store) = versioned_store();
+    let output = vectorstore(&["--json", "--store", &store, "kinds"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let kinds: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(kinds[0]["count"], 5);
+    assert_eq!(kinds[0]["versions"], serde_json::json!({"1": 3, "2": 2}));
+    let output = vectorstore(&["--store", &store, "kinds"], &[]);
+    assert!(stdout(&output).contains("v1: 3, v2: 2"), "{}", stdout(&output));
+}
+
+#[test]
+fn purge_asks_unless_yes_and_refuses_without_a_terminal() {
+    let (_dir, store) = versioned_store();
+    // The tests' standard input is not a terminal: without --yes nothing is removed.
+    let output = vectorstore(&["--store", &store, "purge", "--kind", "ja3", "--extractor-version", "1"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("pass --yes"), "{}", stderr(&output));
+    let bad = vectorstore(&["--store", &store, "purge", "--kind", "ja3", "--extractor-version", "0", "--yes"], &[]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("invalid extractor_version 0"), "{}", stderr(&bad));
+    let bad = vectorstore(&["--store", &store, "purge", "--kind", "Ja3", "--extractor-version", "1", "--yes"], &[]);
+    assert!(stderr(&bad).contains("invalid kind \"Ja3\""), "{}", stderr(&bad));
+    let output = vectorstore(&["--json", "--store", &store, "kinds"], &[]);
+    let kinds: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(kinds[0]["count"], 5, "refused purges removed nothing");
+
+    let args = ["--json", "--store", &store, "purge", "--kind", "ja3", "--extractor-version", "1", "--yes"];
+    let output = vectorstore(&args, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["removed"], 3);
+    let output = vectorstore(&args, &[]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["removed"], 0, "a version holding nothing purges 0");
+    let output = vectorstore(&["--json", "--store", &store, "kinds"], &[]);
+    let kinds: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!((kinds[0]["count"].clone(), kinds[0]["versions"].clone()), (2.into(), serde_json::json!({"2": 2})));
+}
+
+#[test]
+fn health_names_the_file_only_when_detailed() {
+    let (dir, store) = versioned_store();
+    let path = dir.path().join("v.sqlite").display().to_string();
+    let output = vectorstore(&["--json", "--store", &store, "health"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stdout(&output).contains(&path) && !stdout(&output).contains("\"path\""), "{}", stdout(&output));
+    let output = vectorstore(&["--json", "--store", &store, "health", "--detailed"], &[]);
+    let health: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(health["detail"]["path"], path.as_str());
+    // A store that cannot open: the published reason is the error kind, not the location.
+    let blocked = dir.path().join("file");
+    std::fs::write(&blocked, b"not a directory").unwrap();
+    let unusable = format!("sqlite_vec:{}", blocked.join("v.sqlite").display());
+    let output = vectorstore(&["--json", "--store", &unusable, "health"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let health: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let reason = health["reason"].as_str().unwrap();
+    assert!(!reason.contains(&blocked.display().to_string()), "{reason}");
+    let output = vectorstore(&["--json", "--store", &unusable, "health", "--detailed"], &[]);
+    let health: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(health["reason"].as_str().unwrap().contains(&blocked.display().to_string()), "{health}");
+}
+
+/// Runs `vectorstore args` with a terminal as standard input (through util-linux `script`),
+/// typing `answer` once the prompt had time to show; `None` without `script`.
+fn on_a_terminal(args: &[&str], answer: &str) -> Option<Output> {
+    let program = env!("CARGO_BIN_EXE_vectorstore");
+    let line = std::iter::once(program).chain(args.iter().copied()).map(shell_quoted).collect::<Vec<_>>().join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    use std::io::Write;
+    child.stdin.take()?.write_all(answer.as_bytes()).ok()?;
+    child.wait_with_output().ok()
+}
+
+fn shell_quoted(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+#[test]
+fn purge_on_a_terminal_removes_only_after_yes() {
+    let (_dir, store) = versioned_store();
+    let args = ["--store", &store, "purge", "--kind", "ja3", "--extractor-version", "2"];
+    let Some(declined) = on_a_terminal(&args, "n\n") else {
+        return vectorstore_testkit::skip("cli", "purge_on_a_terminal", "util-linux `script` is not installed");
+    };
+    let shown = stdout(&declined);
+    assert_eq!(declined.status.code(), Some(1), "{shown}");
+    assert!(shown.contains("remove 2 records of kind ja3 written by extractor version 2"), "{shown}");
+    assert!(shown.contains("nothing removed"), "{shown}");
+    let confirmed = on_a_terminal(&args, "y\n").expect("script ran before");
+    assert!(confirmed.status.success(), "{}", stdout(&confirmed));
+    assert!(stdout(&confirmed).contains("removed 2 records"), "{}", stdout(&confirmed));
+    let output = vectorstore(&["--json", "--store", &store, "kinds"], &[]);
+    let kinds: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(kinds[0]["versions"], serde_json::json!({"1": 3}));
+}

@@ -16,6 +16,9 @@ async fn every_operation(store: &dyn VectorStore) -> Vec<(&'static str, Result<(
         ("insert_many", store.insert_many("ja3", &[NewVector::new("b", vec![1.0, 2.0])]).await),
         ("get", unit(store.get("ja3", "a").await)),
         ("delete", unit(store.delete("ja3", "a").await)),
+        ("get_many", unit(store.get_many("ja3", &["a", "b"]).await)),
+        ("delete_many", unit(store.delete_many("ja3", &["a", "b"]).await)),
+        ("delete_version", unit(store.delete_version("ja3", 1).await)),
         ("knn", unit(store.knn("ja3", &[1.0, 2.0], 2).await)),
         ("knn_with", unit(store.knn_with("ja3", &[1.0, 2.0], &KnnOptions::new(2)).await)),
         ("kinds", unit(store.kinds().await)),
@@ -69,9 +72,12 @@ pub async fn validation_precedes_lifecycle(ctx: &Ctx) {
     let store = ctx.open_uninitialized().await;
     expect_error(store.insert("Bad", "a", &[1.0], 1).await, ErrorKind::InvalidKind, "insert before initialize");
     expect_error(store.get("ja3", "").await, ErrorKind::InvalidId, "get before initialize");
+    expect_error(store.get_many("ja3", &["a", ""]).await, ErrorKind::InvalidId, "get_many before initialize");
+    expect_error(store.delete_version("ja3", 0).await, ErrorKind::InvalidArgument, "delete_version before initialize");
     ok(store.initialize().await, "initialize");
     ok(store.close().await, "close");
     expect_error(store.knn("ja3", &[f32::NAN], 1).await, ErrorKind::InvalidVector, "knn after close");
+    expect_error(store.delete_many("JA3", &["a"]).await, ErrorKind::InvalidKind, "delete_many after close");
 }
 
 /// health names the backend, is ok once initialised, and carries no secrets in its JSON.

@@ -1,6 +1,7 @@
 //! The cases, one `pub async fn` per rule, each with a one-line doc of the rule it checks.
 //! They are flattened here so the case list can name them without paths.
 
+mod bulk;
 mod concurrency;
 mod kinds;
 mod lifecycle;
@@ -12,6 +13,7 @@ mod scan;
 mod search;
 mod validation;
 
+pub use bulk::*;
 pub use concurrency::*;
 pub use kinds::*;
 pub use lifecycle::*;

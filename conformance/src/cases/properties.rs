@@ -42,6 +42,9 @@ enum Op {
     InsertMany { kind: usize, items: Vec<(String, Vec<f32>, u32)> },
     Delete { kind: usize, id: String },
     Get { kind: usize, id: String },
+    GetMany { kind: usize, ids: Vec<String> },
+    DeleteMany { kind: usize, ids: Vec<String> },
+    DeleteVersion { kind: usize, version: u32 },
     Knn { kind: usize, query: Vec<f32>, k: usize, version: Option<u32> },
     Scan { kind: usize, after: Option<String>, limit: usize },
     DropKind { kind: usize },
@@ -78,6 +81,10 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(kind, items)| Op::InsertMany { kind, items }),
         2 => (kind.clone(), id()).prop_map(|(kind, id)| Op::Delete { kind, id }),
         3 => (kind.clone(), id()).prop_map(|(kind, id)| Op::Get { kind, id }),
+        1 => (kind.clone(), proptest::collection::vec(id(), 0..6)).prop_map(|(kind, ids)| Op::GetMany { kind, ids }),
+        1 => (kind.clone(), proptest::collection::vec(id(), 0..4))
+            .prop_map(|(kind, ids)| Op::DeleteMany { kind, ids }),
+        1 => (kind.clone(), version()).prop_map(|(kind, version)| Op::DeleteVersion { kind, version }),
         4 => (kind.clone(), vector(), 0usize..8, proptest::option::of(1u32..=3))
             .prop_map(|(kind, query, k, version)| Op::Knn { kind, query, k, version }),
         1 => (kind.clone(), proptest::option::of(id()), 0usize..5)
@@ -164,6 +171,32 @@ async fn apply(
                 };
                 prop_assert_eq!(s.ok().map(shape), o.ok().map(shape), "{}", what);
             }
+            Op::GetMany { kind, ids } => {
+                let kind = KINDS[*kind].0;
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                let (s, o) = (store.get_many(kind, &ids).await, oracle.get_many(kind, &ids).await);
+                same_error!(s, o, what);
+                let shape = |records: Vec<Option<vectorstore_core::VectorRecord>>| {
+                    records
+                        .into_iter()
+                        .map(|r| r.map(|r| (r.kind, r.id, bits(&r.vector), r.extractor_version)))
+                        .collect::<Vec<_>>()
+                };
+                prop_assert_eq!(s.ok().map(shape), o.ok().map(shape), "{}", what);
+            }
+            Op::DeleteMany { kind, ids } => {
+                let kind = KINDS[*kind].0;
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                let (s, o) = (store.delete_many(kind, &ids).await, oracle.delete_many(kind, &ids).await);
+                same_error!(s, o, what);
+                prop_assert_eq!(s.ok(), o.ok(), "{}", what);
+            }
+            Op::DeleteVersion { kind, version } => {
+                let kind = KINDS[*kind].0;
+                let (s, o) = (store.delete_version(kind, *version).await, oracle.delete_version(kind, *version).await);
+                same_error!(s, o, what);
+                prop_assert_eq!(s.ok(), o.ok(), "{}", what);
+            }
             Op::Knn { kind, query, k, version } => {
                 let kind = KINDS[*kind].0;
                 let options = KnnOptions { k: *k, extractor_version: *version, max_distance: None };
@@ -220,7 +253,8 @@ async fn apply(
     Ok(recall)
 }
 
-/// Random sequences of insert / insert_many / delete / get / knn / scan / drop on valid and
+/// Random sequences of insert / insert_many / delete / get / get_many / delete_many /
+/// delete_version / knn / scan / drop on valid and
 /// invalid kinds, hostile ids and odd vectors give the same answers (or the same error kind)
 /// as the Fake, and leave the same state.
 pub async fn random_operations_match_the_fake(ctx: &Ctx) {

@@ -151,6 +151,9 @@ pub async fn null_store_is_inert(ctx: &Ctx) {
     assert!(!ok(store.delete("ja3", "a").await, "delete"));
     assert!(ok(store.kinds().await, "kinds").is_empty());
     assert!(ok(store.scan("ja3", None, 10).await, "scan").is_empty());
+    assert_eq!(ok(store.get_many("ja3", &["a", "b", "a"]).await, "get_many"), [None, None, None]);
+    assert_eq!(ok(store.delete_many("ja3", &["a", "b"]).await, "delete_many"), 0);
+    assert_eq!(ok(store.delete_version("ja3", 1).await, "delete_version"), 0);
     let health = store.health().await;
     assert!(health.ok);
     assert_eq!((health.kinds, health.vectors), (Some(0), Some(0)));

@@ -27,6 +27,9 @@ async fn every_kind_operation(store: &dyn VectorStore, kind: &str) -> Vec<(&'sta
         ("insert_many(empty)", store.insert_many(kind, &[]).await),
         ("get", unit(store.get(kind, "id").await)),
         ("delete", unit(store.delete(kind, "id").await)),
+        ("get_many", unit(store.get_many(kind, &["id"]).await)),
+        ("delete_many", unit(store.delete_many(kind, &["id"]).await)),
+        ("delete_version", unit(store.delete_version(kind, 1).await)),
         ("knn", unit(store.knn(kind, &[1.0, 2.0], 3).await)),
         ("knn_with", unit(store.knn_with(kind, &[1.0, 2.0], &KnnOptions::new(3).extractor_version(1)).await)),
         ("scan", unit(store.scan(kind, None, 10).await)),
@@ -91,6 +94,8 @@ pub async fn invalid_ids_are_rejected_everywhere(ctx: &Ctx) {
         );
         expect_error(store.get("ja3", id).await, ErrorKind::InvalidId, &what("get"));
         expect_error(store.delete("ja3", id).await, ErrorKind::InvalidId, &what("delete"));
+        expect_error(store.get_many("ja3", &["keep-1", id]).await, ErrorKind::InvalidId, &what("get_many"));
+        expect_error(store.delete_many("ja3", &["keep-1", id]).await, ErrorKind::InvalidId, &what("delete_many"));
         if !id.is_empty() {
             expect_error(store.scan("ja3", Some(id), 10).await, ErrorKind::InvalidId, &what("scan after"));
         }

@@ -87,3 +87,30 @@ async fn lenient_kind_validation_is_caught() {
     must_fail(Fault::LowercaseKinds, &["invalid_kinds_are_rejected_everywhere", "random_operations_match_the_fake"])
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_many_answering_only_found_records_is_caught() {
+    must_fail(
+        Fault::GetManyOnlyFound,
+        &["get_many_answers_in_request_order", "bulk_operations_match_the_fake", "random_operations_match_the_fake"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_version_removing_every_version_is_caught() {
+    must_fail(
+        Fault::DeleteVersionIgnoresVersion,
+        &[
+            "delete_version_removes_only_that_version",
+            "bulk_operations_match_the_fake",
+            "random_operations_match_the_fake",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_location_in_the_published_health_is_caught() {
+    must_fail(Fault::HealthShowsLocation, &["health_is_safe_to_publish"]).await;
+}

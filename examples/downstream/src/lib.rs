@@ -61,6 +61,12 @@ impl VectorStore for CountedStore {
         health.detail.insert("writes".into(), self.writes().to_string());
         health
     }
+    async fn health_detailed(&self) -> Health {
+        let mut health = self.inner.health_detailed().await;
+        health.backend = NAME.into();
+        health.detail.insert("writes".into(), self.writes().to_string());
+        health
+    }
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
         self.inner.create_kind(kind, dim, metric).await
     }
@@ -79,6 +85,19 @@ impl VectorStore for CountedStore {
     }
     async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
         let deleted = self.inner.delete(kind, id).await?;
+        self.wrote();
+        Ok(deleted)
+    }
+    async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
+        self.inner.get_many(kind, ids).await
+    }
+    async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
+        let deleted = self.inner.delete_many(kind, ids).await?;
+        self.wrote();
+        Ok(deleted)
+    }
+    async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
+        let deleted = self.inner.delete_version(kind, extractor_version).await?;
         self.wrote();
         Ok(deleted)
     }

@@ -308,12 +308,7 @@ impl<'a> Importer<'a> {
                 }
                 // A kind first seen in a record gets its metric from the store on insert; until
                 // then only its dimension can be checked, which L2 (no further rule) does.
-                self.known.entry(kind.clone()).or_insert_with(|| KindInfo {
-                    kind,
-                    dim: item.vector.len(),
-                    metric: Metric::L2,
-                    count: 0,
-                });
+                self.known.entry(kind.clone()).or_insert_with(|| KindInfo::new(kind, item.vector.len(), Metric::L2));
                 if self.batch.is_empty() {
                     self.batch_start = location;
                 }

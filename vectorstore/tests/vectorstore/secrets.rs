@@ -44,8 +44,9 @@ async fn everything_shown(config: &Config) -> String {
             if let Err(err) = store.initialize().await {
                 shown.push_str(&format!("{err}\n{err:?}\n"));
             }
-            let health = store.health().await;
-            shown.push_str(&format!("{health:?}\n{}\n", serde_json::to_string(&health).unwrap()));
+            for health in [store.health().await, store.health_detailed().await] {
+                shown.push_str(&format!("{health:?}\n{}\n", serde_json::to_string(&health).unwrap()));
+            }
             if let Err(err) = store.insert("ja3", "id", &[1.0], 1).await {
                 shown.push_str(&format!("{err}\n"));
             }
