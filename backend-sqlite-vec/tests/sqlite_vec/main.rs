@@ -1,6 +1,7 @@
 //! The sqlite_vec store's tests: the whole conformance suite, durability and concurrency across
 //! processes, the file's schema, and exact searches through ties.
 
+mod cache;
 mod common;
 mod conformance;
 mod durability;
