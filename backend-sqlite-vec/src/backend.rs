@@ -381,20 +381,7 @@ impl SqliteVecStore {
         create_kind_row(conn, &info).await?;
         Ok((info, true))
     }
-}
 
-async fn create_kind_row(conn: &mut SqliteConnection, info: &KindInfo) -> Result<()> {
-    if schema::kind_total(conn).await? >= MAX_KINDS {
-        return Err(vectorstore_core::validate::too_many_kinds(&info.kind));
-    }
-    schema::create_kind(conn, &info.kind, info.dim, info.metric).await
-}
-
-async fn commit(tx: Transaction<'static, Sqlite>, operation: &'static str) -> Result<()> {
-    tx.commit().await.map_err(|e| operation_error(e, operation))
-}
-
-impl SqliteVecStore {
     /// Moves `kind`'s change counter in `tx`, commits, and applies `change` to the kind's
     /// in-memory copy.
     async fn commit_change(
@@ -407,6 +394,17 @@ impl SqliteVecStore {
         let counter = schema::bump_counter(&mut tx, kind).await?;
         self.cache.commit(tx, kind, counter, change).await.map_err(|e| operation_error(e, operation))
     }
+}
+
+async fn create_kind_row(conn: &mut SqliteConnection, info: &KindInfo) -> Result<()> {
+    if schema::kind_total(conn).await? >= MAX_KINDS {
+        return Err(vectorstore_core::validate::too_many_kinds(&info.kind));
+    }
+    schema::create_kind(conn, &info.kind, info.dim, info.metric).await
+}
+
+async fn commit(tx: Transaction<'static, Sqlite>, operation: &'static str) -> Result<()> {
+    tx.commit().await.map_err(|e| operation_error(e, operation))
 }
 
 /// Read-only mode opens an existing file only (and never creates its directory); `immutable`

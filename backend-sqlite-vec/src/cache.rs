@@ -155,7 +155,7 @@ impl Cache {
         let held = slot.copy.read().await.as_ref().map_or(0, |copy| copy.bytes);
         let free = self.limit.saturating_sub(self.used.load(Ordering::Relaxed).saturating_sub(held));
         if ExactIndex::estimated_bytes(rows, info.dim, 0) > free {
-            return Ok(self.too_large(&slot, info, counter, rows).await);
+            return Ok(self.too_large(&slot, info, counter, rows));
         }
         let started = std::time::Instant::now();
         let index = schema::load(conn, info, rows).await?;
@@ -170,7 +170,7 @@ impl Cache {
         if self.used.load(Ordering::Relaxed).saturating_sub(held) + bytes > self.limit {
             self.uninstall(&mut copy);
             drop(copy);
-            return Ok(self.too_large(&slot, info, counter, rows).await);
+            return Ok(self.too_large(&slot, info, counter, rows));
         }
         self.uninstall(&mut copy);
         self.used.fetch_add(bytes, Ordering::Relaxed);
@@ -183,7 +183,8 @@ impl Cache {
         Ok(Some(hits))
     }
 
-    async fn too_large(&self, slot: &CachedKind, info: &KindInfo, counter: i64, rows: usize) -> Option<Vec<Neighbor>> {
+    /// Remembers that the kind did not fit at `counter`; the search goes to sqlite-vec.
+    fn too_large(&self, slot: &CachedKind, info: &KindInfo, counter: i64, rows: usize) -> Option<Vec<Neighbor>> {
         *slot.too_large_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(counter);
         tracing::debug!(
             kind = %info.kind, rows, limit = self.limit,
