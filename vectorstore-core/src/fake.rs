@@ -99,6 +99,13 @@ pub struct ExactIndex {
     norms: Vec<f32>,
     /// id -> slot, ordered for keyset scans.
     slots: BTreeMap<Arc<str>, usize>,
+    /// Heap bytes of the ids' allocations, kept as ids come and go.
+    id_bytes: usize,
+}
+
+/// Heap bytes of one `Arc<str>` id: two counters and the bytes, rounded up by the allocator.
+fn id_allocation(id: &str) -> usize {
+    (16 + id.len()).next_multiple_of(16)
 }
 
 impl ExactIndex {
@@ -112,6 +119,7 @@ impl ExactIndex {
             versions: Vec::new(),
             norms: Vec::new(),
             slots: BTreeMap::new(),
+            id_bytes: 0,
         }
     }
 
@@ -165,9 +173,8 @@ impl ExactIndex {
     /// An estimate of the heap memory this index takes, as [`ExactIndex::estimated_bytes`]
     /// counts it, with the vectors' actual capacity.
     pub fn memory_bytes(&self) -> usize {
-        let id_bytes: usize = self.ids.iter().map(|id| (16 + id.len()).next_multiple_of(16)).sum();
         self.data.capacity() * 4
-            + id_bytes
+            + self.id_bytes
             + self.ids.capacity() * 16
             + self.versions.capacity() * 4
             + self.norms.capacity() * 4
@@ -195,6 +202,7 @@ impl ExactIndex {
             return;
         }
         self.grow_for_one();
+        self.id_bytes += id_allocation(id);
         let id: Arc<str> = Arc::from(id);
         self.slots.insert(id.clone(), self.ids.len());
         self.ids.push(id);
@@ -206,6 +214,7 @@ impl ExactIndex {
     /// Removes `id`; true when it was stored.
     pub fn remove(&mut self, id: &str) -> bool {
         let Some(slot) = self.slots.remove(id) else { return false };
+        self.id_bytes -= id_allocation(id);
         let last = self.ids.len() - 1;
         if slot != last {
             // Move the last row into the hole so the storage stays contiguous.
@@ -625,7 +634,12 @@ mod tests {
         assert!(index.memory_bytes() >= raw, "{}", index.memory_bytes());
         let estimate = ExactIndex::estimated_bytes(1_000, 128, 8);
         assert!(estimate >= raw && estimate <= raw * 13 / 10, "{estimate} vs {raw}");
+        // Each 8-byte id is one 32-byte allocation (counters + bytes, rounded to 16).
+        assert!(index.memory_bytes() >= raw + 1_000 * 32, "{}", index.memory_bytes());
+        let before = index.memory_bytes();
         assert!(index.remove("s-000003") && !index.remove("s-000003"));
         assert_eq!(index.len(), 999);
+        let freed = before - index.memory_bytes();
+        assert_eq!(freed, 32 + (16 + 8) * 3 / 2, "the id's allocation and its map entry");
     }
 }
