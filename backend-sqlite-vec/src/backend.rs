@@ -28,6 +28,7 @@ use vectorstore_core::{
     Result, VectorRecord, VectorStore, in_request_order, validate,
 };
 
+use crate::cache::{Cache, CacheUsage, Change, Items};
 use crate::config::{Access, METRICS, SqliteVecConfig, Synchronous};
 use crate::error::{location_error, open_error, operation_error};
 use crate::legacy::{self, Conns, LegacyAdoption};
@@ -56,6 +57,8 @@ pub struct SqliteVecStore {
     pools: OnceLock<Pools>,
     /// What `initialize` adopted from the original (Python) store, when it did.
     adoption: OnceLock<LegacyAdoption>,
+    /// The in-memory copies exact searches scan (see the `cache` module).
+    cache: Cache,
 }
 
 #[derive(Debug)]
@@ -69,6 +72,9 @@ struct Pools {
     /// In read-only mode on a file still to adopt: the connection that built the in-memory
     /// copy the readers read, which lives as long as a connection to it is open.
     keeper: Mutex<Option<SqliteConnection>>,
+    /// True when the file has the change counters, which in-memory copies need (a read-only
+    /// file never opened read-write by this version may lack them).
+    counted: bool,
 }
 
 impl Pools {
@@ -89,7 +95,9 @@ impl SqliteVecStore {
 
     /// A store for an already parsed configuration, not opened yet.
     pub fn with_config(settings: SqliteVecConfig) -> Result<Self> {
+        let cache_bytes = usize::try_from(settings.cache_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         Ok(SqliteVecStore {
+            cache: Cache::new(cache_bytes),
             settings,
             life: Lifecycle::new(),
             transition: tokio::sync::Mutex::new(()),
@@ -106,6 +114,12 @@ impl SqliteVecStore {
     /// The settings this store was opened with.
     pub fn settings(&self) -> &SqliteVecConfig {
         &self.settings
+    }
+
+    /// What the in-memory copies of the kinds take now, and their limit
+    /// (`DECNET_VECTORSTORE_SQLITE_VEC_CACHE_MB`).
+    pub fn cache_usage(&self) -> CacheUsage {
+        self.cache.usage()
     }
 
     /// What `initialize` adopted from the original (Python) store's tables, when this store
@@ -214,7 +228,7 @@ impl SqliteVecStore {
         let built = self.read_only_view(&mut src).await;
         // Release the file whatever happened: the readers open their own connections.
         let _ = src.close().await;
-        let (copy, (sqlite, vec)) = built?;
+        let (copy, (sqlite, vec), counted) = built?;
         let readers = match &copy {
             Some((name, _)) => self.readers_pool(self.memory_options(name).pragma("query_only", "ON")),
             None => self.readers_pool(file),
@@ -223,7 +237,7 @@ impl SqliteVecStore {
             path = %path.display(), sqlite = %sqlite, sqlite_vec = %vec, read_only = %self.settings.access,
             in_memory = copy.is_some(), "sqlite_vec store opened read-only"
         );
-        Ok(Pools { writer: None, readers, keeper: Mutex::new(copy.map(|(_, keeper)| keeper)) })
+        Ok(Pools { writer: None, readers, keeper: Mutex::new(copy.map(|(_, keeper)| keeper)), counted })
     }
 
     /// An error met opening the file read-only, with what read-only mode needs when it is the
@@ -251,7 +265,7 @@ impl SqliteVecStore {
     async fn read_only_view(
         &self,
         src: &mut SqliteConnection,
-    ) -> Result<(Option<(String, SqliteConnection)>, (String, String))> {
+    ) -> Result<(Option<(String, SqliteConnection)>, (String, String), bool)> {
         let path = &self.settings.path;
         let mut snapshot = src.begin().await.map_err(|e| self.read_only_open_error(e))?;
         // The first read opens the WAL: where a location problem shows.
@@ -264,8 +278,10 @@ impl SqliteVecStore {
         let versions = schema::versions(&mut snapshot).await?;
         if recorded.is_some() && !pending {
             schema::kind_rows(&mut snapshot).await.map_err(|err| schema::at(err, path))?;
+            let counted =
+                schema::has_table(&mut snapshot, schema::CHANGES_TABLE).await.map_err(|e| open_error(e, path))?;
             snapshot.rollback().await.map_err(|e| open_error(e, path))?;
-            return Ok((None, versions));
+            return Ok((None, versions, counted));
         }
         let name =
             format!("decnet-vectorstore-ro-{}-{}", std::process::id(), MEMORY_COPIES.fetch_add(1, Ordering::Relaxed));
@@ -306,7 +322,7 @@ impl SqliteVecStore {
             );
             let _ = self.adoption.set(adopted);
         }
-        Ok((Some((name, keeper)), versions))
+        Ok((Some((name, keeper)), versions, true))
     }
 
     async fn open_pools(&self) -> Result<Pools> {
@@ -343,7 +359,7 @@ impl SqliteVecStore {
         };
         let readers = self.readers_pool(self.connect_options(false));
         tracing::info!(path = %path.display(), sqlite = %sqlite, sqlite_vec = %vec, "sqlite_vec store opened");
-        Ok(Pools { writer: Some(writer), readers, keeper: Mutex::new(None) })
+        Ok(Pools { writer: Some(writer), readers, keeper: Mutex::new(None), counted: true })
     }
 
     /// Finds `kind` for a write of `dim`-long vectors, or creates it with the default metric.
@@ -364,6 +380,19 @@ impl SqliteVecStore {
         check(&info)?;
         create_kind_row(conn, &info).await?;
         Ok((info, true))
+    }
+
+    /// Moves `kind`'s change counter in `tx`, commits, and applies `change` to the kind's
+    /// in-memory copy.
+    async fn commit_change(
+        &self,
+        mut tx: Transaction<'static, Sqlite>,
+        kind: &str,
+        change: Change<'_>,
+        operation: &'static str,
+    ) -> Result<()> {
+        let counter = schema::bump_counter(&mut tx, kind).await?;
+        self.cache.commit(tx, kind, counter, change).await.map_err(|e| operation_error(e, operation))
     }
 }
 
@@ -397,6 +426,11 @@ impl SqliteVecStore {
             .with_detail("journal_mode", if in_memory { "memory" } else { "wal" })
             .with_detail("synchronous", self.settings.synchronous.as_str())
             .with_detail("read_only", self.settings.access.as_str());
+        let cache = self.cache.usage();
+        let health = health
+            .with_detail("cache_bytes", cache.bytes.to_string())
+            .with_detail("cache_limit_bytes", cache.limit.to_string())
+            .with_detail("cache_vectors", cache.vectors.to_string());
         if in_memory {
             health.with_detail("legacy", "adopted into an in-memory copy; the file is not changed")
         } else {
@@ -565,6 +599,7 @@ impl VectorStore for SqliteVecStore {
             // Waits for in-flight operations to return their connections; the last connection
             // to close checkpoints the WAL into the main file.
             close_pools(pools).await;
+            self.cache.clear();
         }
         Ok(())
     }
@@ -591,21 +626,26 @@ impl VectorStore for SqliteVecStore {
         }
         let info = KindInfo::new(kind, dim, metric);
         create_kind_row(&mut tx, &info).await?;
-        commit(tx, "create kind").await?;
+        let change = Change::Upserted { created: Some((dim, metric)), items: Items::None };
+        self.commit_change(tx, kind, change, "create kind").await?;
         Ok(info)
     }
 
     async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
         validate::insert(kind, id, vector, extractor_version)?;
         let mut tx = self.write("insert").await?;
-        let (_, created) =
+        let (info, created) =
             self.kind_for_write(&mut tx, kind, vector.len(), |info| validate::against_kind(info, vector)).await?;
         let row = NewRow { id, blob: schema::encode_vector(vector), extractor_version };
         // Replace = rewrite in place when stored, insert otherwise, in one transaction.
         if created || !schema::update(&mut tx, kind, &row).await? {
             schema::insert_new(&mut tx, kind, std::slice::from_ref(&row)).await?;
         }
-        commit(tx, "insert").await
+        let change = Change::Upserted {
+            created: created.then_some((info.dim, info.metric)),
+            items: Items::One { id, vector, extractor_version },
+        };
+        self.commit_change(tx, kind, change, "insert").await
     }
 
     async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
@@ -614,7 +654,7 @@ impl VectorStore for SqliteVecStore {
             return self.writer("insert_many").map(|_| ());
         };
         let mut tx = self.write("insert_many").await?;
-        let (_, created) = self
+        let (info, created) = self
             .kind_for_write(&mut tx, kind, first.vector.len(), |info| validate::batch_against_kind(info, items))
             .await?;
         // A repeated id: the last occurrence wins, as inserts in order would leave it.
@@ -641,7 +681,9 @@ impl VectorStore for SqliteVecStore {
             schema::update(&mut tx, kind, row).await?;
         }
         schema::insert_new(&mut tx, kind, &fresh).await?;
-        commit(tx, "insert_many").await
+        let change =
+            Change::Upserted { created: created.then_some((info.dim, info.metric)), items: Items::Many(items) };
+        self.commit_change(tx, kind, change, "insert_many").await
     }
 
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
@@ -662,7 +704,11 @@ impl VectorStore for SqliteVecStore {
             Some(_) => schema::delete(&mut tx, kind, id).await?,
             None => false,
         };
-        commit(tx, "delete").await?;
+        if deleted {
+            self.commit_change(tx, kind, Change::Deleted(id), "delete").await?;
+        } else {
+            commit(tx, "delete").await?;
+        }
         Ok(deleted)
     }
 
@@ -684,7 +730,11 @@ impl VectorStore for SqliteVecStore {
             Some(_) if !ids.is_empty() => schema::delete_many(&mut tx, kind, ids).await?,
             _ => 0,
         };
-        commit(tx, "delete_many").await?;
+        if deleted > 0 {
+            self.commit_change(tx, kind, Change::DeletedMany(ids), "delete_many").await?;
+        } else {
+            commit(tx, "delete_many").await?;
+        }
         Ok(deleted)
     }
 
@@ -695,7 +745,11 @@ impl VectorStore for SqliteVecStore {
             Some(_) => schema::delete_version(&mut tx, kind, extractor_version).await?,
             None => 0,
         };
-        commit(tx, "delete_version").await?;
+        if deleted > 0 {
+            self.commit_change(tx, kind, Change::DeletedVersion(extractor_version), "delete_version").await?;
+        } else {
+            commit(tx, "delete_version").await?;
+        }
         Ok(deleted)
     }
 
@@ -707,7 +761,14 @@ impl VectorStore for SqliteVecStore {
             return Ok(Vec::new());
         };
         validate::against_kind(&info, query)?;
-        let hits = if options.k == 0 { Vec::new() } else { search(&mut tx, &info, query, options).await? };
+        // The in-memory copy answers when it can; sqlite-vec otherwise (see the cache module).
+        let copied = options.k > 0 && self.cache.enabled() && self.pools()?.counted;
+        let cached = if copied { self.cache.search(&mut tx, &info, query, options).await? } else { None };
+        let hits = match cached {
+            Some(hits) => hits,
+            None if options.k == 0 => Vec::new(),
+            None => search(&mut tx, &info, query, options).await?,
+        };
         commit(tx, "knn").await?;
         Ok(hits)
     }
@@ -736,8 +797,10 @@ impl VectorStore for SqliteVecStore {
         let existed = schema::kind(&mut tx, kind).await?.is_some();
         if existed {
             schema::drop_kind(&mut tx, kind).await?;
+            self.commit_change(tx, kind, Change::Dropped, "drop kind").await?;
+        } else {
+            commit(tx, "drop kind").await?;
         }
-        commit(tx, "drop kind").await?;
         Ok(existed)
     }
 

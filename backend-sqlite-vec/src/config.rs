@@ -24,6 +24,13 @@ pub const DEFAULT_READ_POOL_SIZE: u32 = 4;
 /// Largest accepted `READ_POOL_SIZE` (each connection is a thread and a file handle).
 pub const MAX_READ_POOL_SIZE: u32 = 64;
 
+/// Default of `DECNET_VECTORSTORE_SQLITE_VEC_CACHE_MB`: the in-memory copies of the kinds
+/// take at most this many MiB in all (100,000 vectors of 128 dimensions take about 63 MiB).
+pub const DEFAULT_CACHE_MB: u64 = 512;
+
+/// Largest accepted `CACHE_MB` (1 TiB: a larger value is a typo).
+pub const MAX_CACHE_MB: u64 = 1 << 20;
+
 /// Metrics this backend searches with natively. Dot is absent: sqlite-vec has no inner-product
 /// metric or function, and emulating it would be inexact (derived from l2) or slow (row by row).
 pub const METRICS: [Metric; 2] = [Metric::L2, Metric::Cosine];
@@ -158,6 +165,10 @@ pub struct SqliteVecConfig {
     /// leaving those kinds and records only in the original tables
     /// (`DECNET_VECTORSTORE_SQLITE_VEC_LEGACY_SKIP_INVALID`, default false: refuse to open).
     pub legacy_skip_invalid: bool,
+    /// Most memory, in MiB, that the in-memory copies of the kinds searched take in all
+    /// (`DECNET_VECTORSTORE_SQLITE_VEC_CACHE_MB`); 0 = no copies, every search goes to
+    /// sqlite-vec.
+    pub cache_mb: u64,
 }
 
 impl SqliteVecConfig {
@@ -176,6 +187,7 @@ impl SqliteVecConfig {
         }
         let access = config.parse_option::<Access>(NAME, "read_only")?.unwrap_or_default();
         let legacy_skip_invalid = config.flag_option(NAME, "legacy_skip_invalid")?.unwrap_or(false);
+        let cache_mb = config.ranged_option(NAME, "cache_mb", 0..=MAX_CACHE_MB)?.unwrap_or(DEFAULT_CACHE_MB);
         Ok(SqliteVecConfig {
             path: config.sqlite_path(),
             busy_timeout,
@@ -184,6 +196,7 @@ impl SqliteVecConfig {
             default_metric: config.metric,
             access,
             legacy_skip_invalid,
+            cache_mb,
         })
     }
 }
@@ -283,6 +296,7 @@ mod tests {
         assert_eq!(settings.default_metric, Metric::L2);
         assert_eq!(settings.access, Access::ReadWrite);
         assert!(!settings.legacy_skip_invalid);
+        assert_eq!(settings.cache_mb, 512);
     }
 
     #[test]
@@ -294,8 +308,10 @@ mod tests {
             ("DECNET_VECTORSTORE_METRIC", "cosine"),
             ("DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY", "TRUE"),
             ("DECNET_VECTORSTORE_SQLITE_VEC_LEGACY_SKIP_INVALID", "yes"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_CACHE_MB", "0"),
         ])
         .unwrap();
+        assert_eq!(settings.cache_mb, 0);
         assert_eq!(settings.access, Access::ReadOnly);
         assert!(settings.legacy_skip_invalid);
         let immutable = config(&[("DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY", "immutable")]).unwrap();
@@ -318,6 +334,9 @@ mod tests {
             ("DECNET_VECTORSTORE_SQLITE_VEC_READ_POOL_SIZE", "1000"),
             ("DECNET_VECTORSTORE_SQLITE_VEC_READ_ONLY", "maybe"),
             ("DECNET_VECTORSTORE_SQLITE_VEC_LEGACY_SKIP_INVALID", "sure"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_CACHE_MB", "-1"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_CACHE_MB", "2000000"),
+            ("DECNET_VECTORSTORE_SQLITE_VEC_CACHE_MB", "lots"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Config, "{name}={value}: {err}");

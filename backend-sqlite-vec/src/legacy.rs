@@ -526,6 +526,8 @@ pub(crate) async fn adopt(
             adopted.records += rows.len() as u64;
             adopted.superseded += (batch.len() - rows.len()) as u64;
         }
+        // Processes keeping a copy of the kind see it changed.
+        schema::bump_counter(conns.dst(), &target).await?;
         adoption.kinds.push(adopted);
     }
 

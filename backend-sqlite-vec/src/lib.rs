@@ -6,6 +6,7 @@
 compile_error!("vectorstore-sqlite-vec supports little-endian targets only");
 
 mod backend;
+mod cache;
 mod config;
 mod error;
 mod extension;
@@ -29,9 +30,10 @@ use vectorstore_core::limits::{MAX_DIM, MAX_K};
 use vectorstore_core::{BackendRegistration, Capabilities, Config, Result, SearchKind, VectorStore};
 
 pub use backend::SqliteVecStore;
+pub use cache::CacheUsage;
 pub use config::{
-    Access, DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_READ_POOL_SIZE, MAX_READ_POOL_SIZE, METRICS, SqliteVecConfig, Synchronous,
-    isolate, purge,
+    Access, DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_CACHE_MB, DEFAULT_READ_POOL_SIZE, MAX_CACHE_MB, MAX_READ_POOL_SIZE,
+    METRICS, SqliteVecConfig, Synchronous, isolate, purge,
 };
 pub use legacy::{AdoptedKind, LegacyAdoption, legacy_kind_name};
 

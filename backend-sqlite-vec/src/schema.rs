@@ -6,6 +6,12 @@
 //!   than [`SCHEMA_VERSION`]) and `created`.
 //! - `vectorstore_kinds(kind, dim, metric, created, schema_version)`: one row per kind; the
 //!   only source of a kind's dimension and metric.
+//! - `vectorstore_changes(kind, counter)`: a per-kind change counter, moved in the same
+//!   transaction as every write to the kind (and never reset, not even by `drop_kind`), so
+//!   that a process keeping an in-memory copy of a kind knows whether anyone, itself or
+//!   another process, wrote the kind since it read it. Added after the first layout: a file
+//!   without it gets it (seeded at 0 for every kind) on its first read-write open; a kind
+//!   without a row (written only by an older build) is never served from a copy.
 //! - one sqlite-vec `vec0` table per kind, `vectorstore_<kind>_vec(id text primary key,
 //!   embedding float[dim] distance_metric=l2|cosine, extractor_version integer)`, holding the
 //!   vectors as little-endian `f32` BLOBs. `extractor_version` is a vec0 *metadata* column, so
@@ -22,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{AssertSqlSafe, Connection, Row};
-use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, Result, SCHEMA_VERSION, VectorRecord};
+use vectorstore_core::{Error, ErrorKind, ExactIndex, KindInfo, Metric, Result, SCHEMA_VERSION, VectorRecord};
 
 use crate::config::{METRICS, SqliteVecConfig};
 use crate::error::{open_error, operation_error};
@@ -33,6 +39,9 @@ pub(crate) const META_TABLE: &str = "vectorstore_meta";
 
 /// The table of kinds.
 pub(crate) const KINDS_TABLE: &str = "vectorstore_kinds";
+
+/// The per-kind change counters.
+pub(crate) const CHANGES_TABLE: &str = "vectorstore_changes";
 
 /// sqlite-vec refuses a kNN `k` above this.
 pub(crate) const VEC0_MAX_K: usize = 4096;
@@ -157,8 +166,9 @@ pub(crate) async fn bootstrap(
     let recorded = recorded_version(conn, path).await?;
     switch_to_wal(conn, path, settings.busy_timeout).await?;
     let legacy = legacy::pending(conn).await.map_err(|err| at(err, path))?;
+    let counted = has_table(conn, CHANGES_TABLE).await.map_err(|e| open_error(e, path))?;
     let mut adoption = None;
-    if recorded.is_none() || legacy {
+    if recorded.is_none() || legacy || !counted {
         let wait = if legacy { settings.busy_timeout.max(ADOPTION_WAIT) } else { settings.busy_timeout };
         let started = Instant::now();
         adoption = loop {
@@ -211,6 +221,11 @@ pub(crate) async fn create_metadata(conn: &mut SqliteConnection, path: &Path) ->
             "CREATE TABLE IF NOT EXISTS {KINDS_TABLE} (kind TEXT PRIMARY KEY NOT NULL, dim INTEGER NOT NULL \
              CHECK (dim > 0), metric TEXT NOT NULL, created INTEGER NOT NULL, schema_version INTEGER NOT NULL)"
         ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {CHANGES_TABLE} (kind TEXT PRIMARY KEY NOT NULL, counter INTEGER NOT NULL)"
+        ),
+        // A file made before the counters: every kind starts counting from 0.
+        format!("INSERT OR IGNORE INTO {CHANGES_TABLE} (kind, counter) SELECT kind, 0 FROM {KINDS_TABLE}"),
     ];
     for statement in statements {
         sqlx::query(sql(statement)).execute(&mut *conn).await.map_err(|e| open_error(e, path))?;
@@ -225,6 +240,15 @@ pub(crate) async fn create_metadata(conn: &mut SqliteConnection, path: &Path) ->
         .await
         .map_err(|e| open_error(e, path))?;
     Ok(())
+}
+
+/// True when the file has table `name`.
+pub(crate) async fn has_table(conn: &mut SqliteConnection, name: &str) -> std::result::Result<bool, sqlx::Error> {
+    let exists: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1")
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(exists > 0)
 }
 
 /// The schema version recorded in the file, if any; `IncompatibleSchema` when it is newer
@@ -401,7 +425,56 @@ pub(crate) async fn create_kind(conn: &mut SqliteConnection, kind: &str, dim: us
         .execute(&mut *conn)
         .await
         .map_err(|e| operation_error(e, "create kind"))?;
+    // A re-created kind keeps counting from where its previous life stopped.
+    let counter = format!("INSERT OR IGNORE INTO {CHANGES_TABLE} (kind, counter) VALUES (?1, 0)");
+    sqlx::query(sql(counter)).bind(kind).execute(&mut *conn).await.map_err(|e| operation_error(e, "create kind"))?;
     Ok(())
+}
+
+/// Moves `kind`'s change counter on (inside the caller's write transaction, so it commits or
+/// rolls back with the write) and returns its new value.
+pub(crate) async fn bump_counter(conn: &mut SqliteConnection, kind: &str) -> Result<i64> {
+    let query = format!(
+        "INSERT INTO {CHANGES_TABLE} (kind, counter) VALUES (?1, 1) \
+         ON CONFLICT (kind) DO UPDATE SET counter = counter + 1 RETURNING counter"
+    );
+    sqlx::query_scalar(sql(query))
+        .bind(kind)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "change counter"))
+}
+
+/// `kind`'s change counter, `None` when the kind has none (written only by an older build).
+pub(crate) async fn change_counter(conn: &mut SqliteConnection, kind: &str) -> Result<Option<i64>> {
+    let query = format!("SELECT counter FROM {CHANGES_TABLE} WHERE kind = ?1");
+    sqlx::query_scalar(sql(query))
+        .bind(kind)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "change counter"))
+}
+
+/// Every record of `info`'s kind, in the table's own order, into a new in-memory index.
+pub(crate) async fn load(conn: &mut SqliteConnection, info: &KindInfo, rows: usize) -> Result<ExactIndex> {
+    use futures::TryStreamExt;
+    let mut index = ExactIndex::new(info.dim, info.metric);
+    index.reserve(rows);
+    let query = format!("SELECT id, embedding, extractor_version FROM \"{}\"", Tables::of(&info.kind).vec);
+    let mut stream = sqlx::query(sql(query)).fetch(&mut *conn);
+    let mut vector = Vec::with_capacity(info.dim);
+    while let Some(row) = stream.try_next().await.map_err(|e| operation_error(e, "load"))? {
+        let id: &str = row.try_get(0).map_err(|e| operation_error(e, "load"))?;
+        let blob: &[u8] = row.try_get(1).map_err(|e| operation_error(e, "load"))?;
+        let version: i64 = row.try_get(2).map_err(|e| operation_error(e, "load"))?;
+        if blob.len() != info.dim * 4 {
+            decode_vector(blob, info.dim, &info.kind)?;
+        }
+        vector.clear();
+        vector.extend(blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+        index.upsert(id, &vector, version_from(version, &info.kind)?);
+    }
+    Ok(index)
 }
 
 /// Copies every kind of `src`, with its records bit for bit, into `dst` (inside the caller's

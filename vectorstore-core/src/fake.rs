@@ -3,8 +3,9 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::ops::Bound;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::ops::{Bound, Range};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 
@@ -45,12 +46,50 @@ pub struct FakeVectorStore {
     life: Lifecycle,
     default_metric: Metric,
     fallback: Option<String>,
-    kinds: RwLock<BTreeMap<String, KindData>>,
+    kinds: RwLock<BTreeMap<String, ExactIndex>>,
 }
 
-/// One kind's vectors: row `slot` is `data[slot * dim..(slot + 1) * dim]`.
+/// Rows each thread of a split scan gets at least, in `f32`s (1 Mi floats = 4 MiB, about
+/// 0.4 ms of scanning here): below twice this a search runs on the caller's thread alone, so
+/// small searches never pay for starting a thread.
+const PARALLEL_MIN_FLOATS: usize = 1 << 20;
+
+/// Searches running right now in this process, across every index: a search splits its scan
+/// only over the cores the others leave idle, so many concurrent clients each scan on their
+/// own thread, as before, and throughput under load does not drop.
+static ACTIVE_SEARCHES: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one search in [`ACTIVE_SEARCHES`] while it lives.
+struct ActiveSearch;
+
+impl ActiveSearch {
+    fn enter() -> (ActiveSearch, usize) {
+        (ActiveSearch, ACTIVE_SEARCHES.fetch_add(1, AtomicOrdering::Relaxed) + 1)
+    }
+}
+
+impl Drop for ActiveSearch {
+    fn drop(&mut self) {
+        ACTIVE_SEARCHES.fetch_sub(1, AtomicOrdering::Relaxed);
+    }
+}
+
+/// The cores this process may use (cgroup limits included), read once.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Exact nearest-neighbour search over one kind's vectors kept in memory: the Fake's storage and
+/// search, also used by other stores that keep an in-memory copy (so their answers are the
+/// Fake's, bit for bit).
+///
+/// Row `slot` is `data[slot * dim..(slot + 1) * dim]`, one contiguous `Vec<f32>`, so a search is
+/// one tight scan. A large search (at least two chunks of about a million floats) is split
+/// across the cores no other search is using, and the per-chunk top-k lists are merged in the
+/// contract's (distance, id) order, which gives exactly the single-threaded answer.
 #[derive(Debug)]
-struct KindData {
+pub struct ExactIndex {
     dim: usize,
     metric: Metric,
     data: Vec<f32>,
@@ -60,11 +99,19 @@ struct KindData {
     norms: Vec<f32>,
     /// id -> slot, ordered for keyset scans.
     slots: BTreeMap<Arc<str>, usize>,
+    /// Heap bytes of the ids' allocations, kept as ids come and go.
+    id_bytes: usize,
 }
 
-impl KindData {
-    fn new(dim: usize, metric: Metric) -> Self {
-        KindData {
+/// Heap bytes of one `Arc<str>` id: two counters and the bytes, rounded up by the allocator.
+fn id_allocation(id: &str) -> usize {
+    (16 + id.len()).next_multiple_of(16)
+}
+
+impl ExactIndex {
+    /// An empty index of `dim`-long vectors compared with `metric`.
+    pub fn new(dim: usize, metric: Metric) -> Self {
+        ExactIndex {
             dim,
             metric,
             data: Vec::new(),
@@ -72,15 +119,75 @@ impl KindData {
             versions: Vec::new(),
             norms: Vec::new(),
             slots: BTreeMap::new(),
+            id_bytes: 0,
         }
     }
 
-    fn info(&self, kind: &str) -> KindInfo {
+    /// The dimension of every vector.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The metric searches use.
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// Number of vectors.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when no vector is stored.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Makes room for exactly `rows` more vectors.
+    pub fn reserve(&mut self, rows: usize) {
+        self.data.reserve_exact(rows * self.dim);
+        self.ids.reserve_exact(rows);
+        self.versions.reserve_exact(rows);
+        self.norms.reserve_exact(rows);
+    }
+
+    /// Room for one more row, growing by a sixteenth (at least 64 rows) instead of doubling,
+    /// so that spare capacity never exceeds about 6% of the vectors' size.
+    fn grow_for_one(&mut self) {
+        if self.ids.len() == self.ids.capacity() || self.data.len() + self.dim > self.data.capacity() {
+            self.reserve((self.ids.len() / 16).max(64));
+        }
+    }
+
+    /// An estimate of the heap memory `rows` vectors of dimension `dim` with ids of
+    /// `id_bytes` bytes each take in an index: the vector, the id (shared by the slot list and
+    /// the ordered map), version, norm and the map's node share.
+    pub fn estimated_bytes(rows: usize, dim: usize, id_bytes: usize) -> usize {
+        // Arc<str> allocation: two counters + the bytes, rounded up by the allocator.
+        let id = (16 + id_bytes).next_multiple_of(16);
+        // slot list (Arc pointer) + version + norm + B-tree entry (key, value) at ~2/3 fill.
+        let per_row = dim * 4 + id + 16 + 4 + 4 + (16 + 8) * 3 / 2;
+        rows * per_row
+    }
+
+    /// An estimate of the heap memory this index takes, as [`ExactIndex::estimated_bytes`]
+    /// counts it, with the vectors' actual capacity.
+    pub fn memory_bytes(&self) -> usize {
+        self.data.capacity() * 4
+            + self.id_bytes
+            + self.ids.capacity() * 16
+            + self.versions.capacity() * 4
+            + self.norms.capacity() * 4
+            + self.slots.len() * (16 + 8) * 3 / 2
+    }
+
+    /// The kind's description with this index's dimension, metric and count.
+    pub fn info(&self, kind: &str) -> KindInfo {
         KindInfo::new(kind, self.dim, self.metric).with_count(self.ids.len() as u64)
     }
 
     /// The info with the count per extractor version, as `kinds()` reports it.
-    fn info_with_versions(&self, kind: &str) -> KindInfo {
+    pub fn info_with_versions(&self, kind: &str) -> KindInfo {
         let mut info = self.info(kind);
         for &version in &self.versions {
             *info.versions.entry(version).or_insert(0) += 1;
@@ -92,7 +199,10 @@ impl KindData {
         &self.data[slot * self.dim..(slot + 1) * self.dim]
     }
 
-    fn upsert(&mut self, id: &str, vector: &[f32], version: u32) {
+    /// Inserts or replaces `id`. `vector` must have the index's dimension (checked by the
+    /// caller, as the contract's validation does).
+    pub fn upsert(&mut self, id: &str, vector: &[f32], version: u32) {
+        debug_assert_eq!(vector.len(), self.dim, "vectors are checked against the kind first");
         let norm = distance::norm_squared(vector);
         if let Some(&slot) = self.slots.get(id) {
             self.data[slot * self.dim..(slot + 1) * self.dim].copy_from_slice(vector);
@@ -100,6 +210,8 @@ impl KindData {
             self.norms[slot] = norm;
             return;
         }
+        self.grow_for_one();
+        self.id_bytes += id_allocation(id);
         let id: Arc<str> = Arc::from(id);
         self.slots.insert(id.clone(), self.ids.len());
         self.ids.push(id);
@@ -108,8 +220,22 @@ impl KindData {
         self.data.extend_from_slice(vector);
     }
 
-    fn remove(&mut self, id: &str) -> bool {
+    /// Removes every vector of one extractor version; how many went.
+    pub fn remove_version(&mut self, extractor_version: u32) -> u64 {
+        let doomed: Vec<Arc<str>> = self
+            .ids
+            .iter()
+            .zip(&self.versions)
+            .filter(|&(_, &version)| version == extractor_version)
+            .map(|(id, _)| id.clone())
+            .collect();
+        doomed.iter().filter(|id| self.remove(id)).count() as u64
+    }
+
+    /// Removes `id`; true when it was stored.
+    pub fn remove(&mut self, id: &str) -> bool {
         let Some(slot) = self.slots.remove(id) else { return false };
+        self.id_bytes -= id_allocation(id);
         let last = self.ids.len() - 1;
         if slot != last {
             // Move the last row into the hole so the storage stays contiguous.
@@ -138,31 +264,80 @@ impl KindData {
         }
     }
 
-    fn search(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Vec<Neighbor> {
+    /// The nearest vectors to `query` (of the index's dimension) under `options`, exactly as
+    /// the contract orders them (ascending distance, ties by id), named as `kind`'s.
+    pub fn search(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Vec<Neighbor> {
+        let rows = self.ids.len();
+        let k = options.k.min(rows);
+        if k == 0 {
+            return Vec::new();
+        }
+        let (_active, searching) = ActiveSearch::enter();
+        let by_size = self.data.len() / PARALLEL_MIN_FLOATS;
+        let parts = (cores() / searching).max(1).min(by_size).max(1);
+        self.search_in_parts(kind, query, options, parts)
+    }
+
+    /// [`ExactIndex::search`] with the scan split into `parts` (at least 1) chunks, each but
+    /// the first on its own thread.
+    fn search_in_parts(&self, kind: &str, query: &[f32], options: &KnnOptions, parts: usize) -> Vec<Neighbor> {
+        let rows = self.ids.len();
+        let k = options.k.min(rows);
+        if k == 0 {
+            return Vec::new();
+        }
+        let parts = parts.clamp(1, rows);
+        let best = if parts == 1 {
+            self.scan(0..rows, query, options, k)
+        } else {
+            let chunk = rows.div_ceil(parts);
+            std::thread::scope(|scope| {
+                let others: Vec<_> = (1..parts)
+                    .map(|part| {
+                        let range = (part * chunk).min(rows)..((part + 1) * chunk).min(rows);
+                        scope.spawn(move || self.scan(range, query, options, k))
+                    })
+                    .collect();
+                let mut best = self.scan(0..chunk.min(rows), query, options, k);
+                for other in others {
+                    best.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+                }
+                // The k best of the union are the k best of the chunks' own k best.
+                best.sort_unstable();
+                best.truncate(k);
+                best
+            })
+        };
+        best.into_iter()
+            .map(|hit| Neighbor { kind: kind.to_owned(), id: hit.id.to_owned(), distance: hit.distance })
+            .collect()
+    }
+
+    /// The `k` best rows of `range` in the contract's order.
+    fn scan(&self, range: Range<usize>, query: &[f32], options: &KnnOptions, k: usize) -> Vec<Hit<'_>> {
         #[cfg(target_arch = "x86_64")]
         if distance::wide_simd() {
             // SAFETY: the CPU supports AVX2 (checked by wide_simd).
-            return unsafe { self.search_avx2(kind, query, options) };
+            return unsafe { self.scan_avx2(range, query, options, k) };
         }
-        self.search_inline(kind, query, options)
+        self.scan_inline(range, query, options, k)
     }
 
     /// The scan compiled for AVX2, so the inlined kernels use 256-bit registers.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn search_avx2(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Vec<Neighbor> {
-        self.search_inline(kind, query, options)
+    fn scan_avx2(&self, range: Range<usize>, query: &[f32], options: &KnnOptions, k: usize) -> Vec<Hit<'_>> {
+        self.scan_inline(range, query, options, k)
     }
 
     #[inline(always)]
-    fn search_inline(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Vec<Neighbor> {
-        let k = options.k.min(self.ids.len());
-        if k == 0 {
-            return Vec::new();
-        }
+    fn scan_inline(&self, range: Range<usize>, query: &[f32], options: &KnnOptions, k: usize) -> Vec<Hit<'_>> {
         let query_norm = distance::dot_inline(query, query);
         let mut best: BinaryHeap<Hit<'_>> = BinaryHeap::with_capacity(k + 1);
-        for (slot, row) in self.data.chunks_exact(self.dim).enumerate() {
+        let first = range.start;
+        let rows = self.data[range.start * self.dim..range.end * self.dim].chunks_exact(self.dim);
+        for (offset, row) in rows.enumerate() {
+            let slot = first + offset;
             if options.extractor_version.is_some_and(|v| v != self.versions[slot]) {
                 continue;
             }
@@ -186,9 +361,6 @@ impl KindData {
             }
         }
         best.into_sorted_vec()
-            .into_iter()
-            .map(|hit| Neighbor { kind: kind.to_owned(), id: hit.id.to_owned(), distance: hit.distance })
-            .collect()
     }
 }
 
@@ -246,14 +418,14 @@ impl FakeVectorStore {
         FakeVectorStore { fallback: Some(reason.into()), ..FakeVectorStore::with_metric(metric) }
     }
 
-    fn read(&self) -> Result<RwLockReadGuard<'_, BTreeMap<String, KindData>>> {
+    fn read(&self) -> Result<RwLockReadGuard<'_, BTreeMap<String, ExactIndex>>> {
         self.life.check(FAKE)?;
         // A panic while holding the lock cannot leave a half-written row: every mutation is
         // completed by infallible code after validation, so a poisoned lock is still consistent.
         Ok(self.kinds.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
-    fn write(&self) -> Result<RwLockWriteGuard<'_, BTreeMap<String, KindData>>> {
+    fn write(&self) -> Result<RwLockWriteGuard<'_, BTreeMap<String, ExactIndex>>> {
         self.life.check(FAKE)?;
         Ok(self.kinds.write().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
@@ -261,16 +433,16 @@ impl FakeVectorStore {
 
 /// Finds or creates `kind` for a write of `vector`, checking it against the kind.
 fn kind_for_write<'a>(
-    kinds: &'a mut BTreeMap<String, KindData>,
+    kinds: &'a mut BTreeMap<String, ExactIndex>,
     kind: &str,
     dim: usize,
     metric: Metric,
-) -> Result<&'a mut KindData> {
+) -> Result<&'a mut ExactIndex> {
     if !kinds.contains_key(kind) {
         if kinds.len() >= MAX_KINDS {
             return Err(validate::too_many_kinds(kind));
         }
-        kinds.insert(kind.to_owned(), KindData::new(dim, metric));
+        kinds.insert(kind.to_owned(), ExactIndex::new(dim, metric));
     }
     Ok(kinds.get_mut(kind).expect("inserted above"))
 }
@@ -357,7 +529,7 @@ impl VectorStore for FakeVectorStore {
         };
         validate::batch_against_kind(&info, items)?;
         let data = kind_for_write(&mut kinds, kind, info.dim, info.metric)?;
-        data.data.reserve(items.len() * info.dim);
+        data.reserve(items.len());
         for item in items {
             data.upsert(&item.id, &item.vector, item.extractor_version);
         }
@@ -395,14 +567,7 @@ impl VectorStore for FakeVectorStore {
         validate::delete_version(kind, extractor_version)?;
         let mut kinds = self.write()?;
         let Some(data) = kinds.get_mut(kind) else { return Ok(0) };
-        let doomed: Vec<Arc<str>> = data
-            .ids
-            .iter()
-            .zip(&data.versions)
-            .filter(|&(_, &version)| version == extractor_version)
-            .map(|(id, _)| id.clone())
-            .collect();
-        Ok(doomed.iter().filter(|id| data.remove(id)).count() as u64)
+        Ok(data.remove_version(extractor_version))
     }
 
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
@@ -441,5 +606,92 @@ impl VectorStore for FakeVectorStore {
         validate::kind(kind)?;
         drop(self.read()?);
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row's distance by the public kernel, sorted in the contract's order.
+    fn every_hit(
+        rows: &[(String, Vec<f32>, u32)],
+        metric: Metric,
+        query: &[f32],
+        options: &KnnOptions,
+    ) -> Vec<(String, f32)> {
+        let mut all: Vec<(String, f32)> = rows
+            .iter()
+            .filter(|(_, _, version)| options.extractor_version.is_none_or(|v| v == *version))
+            .map(|(id, vector, _)| (id.clone(), distance::distance(metric, query, vector)))
+            .filter(|(_, d)| options.max_distance.is_none_or(|max| *d <= max))
+            .collect();
+        all.sort_by(|a, b| distance::cmp_hits(a.1, &a.0, b.1, &b.0));
+        all.truncate(options.k);
+        all
+    }
+
+    #[test]
+    fn a_split_scan_returns_exactly_the_single_threaded_answer() {
+        let dim = 8;
+        let mut state = 11u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            // Few distinct values, so many rows tie across chunk boundaries.
+            ((state >> 60) as f32) - 8.0
+        };
+        let rows: Vec<(String, Vec<f32>, u32)> = (0..2_000)
+            .map(|i| (format!("id-{:04}", (i * 7_919) % 2_000), (0..dim).map(|_| next()).collect(), (i % 3) as u32))
+            .collect();
+        for metric in Metric::ALL {
+            let mut index = ExactIndex::new(dim, metric);
+            for (id, vector, version) in &rows {
+                index.upsert(id, vector, *version);
+            }
+            let query: Vec<f32> = (0..dim).map(|i| i as f32 - 3.5).collect();
+            for options in [
+                KnnOptions::new(10),
+                KnnOptions::new(1),
+                KnnOptions::new(500),
+                KnnOptions::new(5_000),
+                KnnOptions::new(25).extractor_version(2),
+                KnnOptions::new(50).max_distance(12.0),
+            ] {
+                let want = every_hit(&rows, metric, &query, &options);
+                for parts in [1, 2, 3, 7, 64] {
+                    let got: Vec<(String, f32)> = index
+                        .search_in_parts("k", &query, &options, parts)
+                        .into_iter()
+                        .map(|hit| (hit.id, hit.distance))
+                        .collect();
+                    assert_eq!(got.len(), want.len(), "{metric} {options:?} parts {parts}");
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!(
+                            g.0 == w.0 && g.1.to_bits() == w.1.to_bits(),
+                            "{metric} {options:?} parts {parts}: {g:?} vs {w:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn memory_estimates_cover_the_vectors() {
+        let mut index = ExactIndex::new(128, Metric::L2);
+        for i in 0..1_000 {
+            index.upsert(&format!("s-{i:06}"), &[i as f32; 128], 1);
+        }
+        let raw = 1_000 * 128 * 4;
+        assert!(index.memory_bytes() >= raw, "{}", index.memory_bytes());
+        let estimate = ExactIndex::estimated_bytes(1_000, 128, 8);
+        assert!(estimate >= raw && estimate <= raw * 13 / 10, "{estimate} vs {raw}");
+        // Each 8-byte id is one 32-byte allocation (counters + bytes, rounded to 16).
+        assert!(index.memory_bytes() >= raw + 1_000 * 32, "{}", index.memory_bytes());
+        let before = index.memory_bytes();
+        assert!(index.remove("s-000003") && !index.remove("s-000003"));
+        assert_eq!(index.len(), 999);
+        let freed = before - index.memory_bytes();
+        assert_eq!(freed, 32 + (16 + 8) * 3 / 2, "the id's allocation and its map entry");
     }
 }

@@ -18,7 +18,7 @@ pub mod validate;
 
 pub use config::{Config, Fallback, parse_duration};
 pub use error::{Error, ErrorKind, Result};
-pub use fake::{FAKE, FakeVectorStore};
+pub use fake::{ExactIndex, FAKE, FakeVectorStore};
 pub use health::{Capabilities, Health, SearchKind};
 pub use instrument::Instrumented;
 pub use lifecycle::{Lifecycle, State};

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use vectorstore_core::{Config, KnnOptions, Metric, NewVector, VectorStore};
 use vectorstore_sqlite_vec::{NAME, SqliteVecStore, purge};
 
-/// Selects the child's job: `insert|<path>`, `share|<path>|<prefix>` or
-/// `open|<path>|<prefix>|<start, unix ms>`.
+/// Selects the child's job: `insert|<path>`, `share|<path>|<prefix>`,
+/// `open|<path>|<prefix>|<start, unix ms>` or `write|<path>|<kind>|<id>|<value>`.
 const CHILD_VAR: &str = "DECNET_SQLITE_VEC_TEST_CHILD";
 
 /// How long a child may take before the test gives up on it.
@@ -54,6 +54,7 @@ fn child_process_entry_point() {
     match parts.as_slice() {
         ["insert", path] => runtime.block_on(insert_until_killed(Path::new(path))),
         ["share", path, prefix] => runtime.block_on(share_file(Path::new(path), prefix)),
+        ["write", path, kind, id, value] => runtime.block_on(write_one(Path::new(path), kind, id, value)),
         ["open", path, prefix, start] => {
             wait_until(start.parse().expect("start time"));
             runtime.block_on(open_and_write_once(Path::new(path), prefix));
@@ -91,6 +92,16 @@ async fn share_file(path: &Path, prefix: &str) {
     let store = SqliteVecStore::from_config(&Config::new(NAME).with_path(path)).expect("open");
     store.initialize().await.expect("initialize");
     exercise_shared_store(&store, prefix).await;
+    store.close().await.expect("close");
+}
+
+/// Child job: writes one record of `kind` whose every component is `value`, then exits.
+async fn write_one(path: &Path, kind: &str, id: &str, value: &str) {
+    let store = SqliteVecStore::from_config(&Config::new(NAME).with_path(path)).expect("open");
+    store.initialize().await.expect("initialize");
+    let dim = store.kinds().await.expect("kinds").into_iter().find(|k| k.kind == kind).expect("kind exists").dim;
+    let value: f32 = value.parse().expect("value");
+    store.insert(kind, id, &vec![value; dim], 1).await.expect("insert");
     store.close().await.expect("close");
 }
 
@@ -144,7 +155,7 @@ async fn exercise_shared_store(store: &dyn VectorStore, prefix: &str) {
 
 const SHARED_WRITES: u64 = 150;
 
-fn spawn_child(job: &str) -> Child {
+pub(crate) fn spawn_child(job: &str) -> Child {
     let exe = std::env::current_exe().expect("test binary");
     Command::new(exe)
         .args(["--exact", "durability::child_process_entry_point", "--nocapture", "--test-threads=1"])
@@ -273,7 +284,7 @@ fn two_processes_share_one_file() {
 }
 
 /// Waits for a child with the test's deadline and requires it to have succeeded.
-fn expect_success(what: &str, child: &mut Child) {
+pub(crate) fn expect_success(what: &str, child: &mut Child) {
     let deadline = Instant::now() + CHILD_DEADLINE;
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait") {

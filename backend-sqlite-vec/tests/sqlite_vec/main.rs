@@ -2,6 +2,7 @@
 //! processes, the file's schema, and exact searches through ties.
 
 mod bulk;
+mod cache;
 mod common;
 mod conformance;
 mod durability;

@@ -1,10 +1,11 @@
 //! Searches return exactly what the exhaustive Fake returns, ids and order included, when
 //! thousands of rows tie: through vec0's kNN, its re-asks when the k-th row ties with the
-//! rows left out, and the exact scan beyond vec0's k limit of 4,096.
+//! rows left out, and the exact scan beyond vec0's k limit of 4,096. Each test runs twice: with
+//! the in-memory copies off (sqlite-vec answers) and on (the copy answers, bit for bit the Fake's).
 
 use crate::common::{Scratch, fresh};
 use vectorstore_core::{Config, FakeVectorStore, KnnOptions, Metric, Neighbor, NewVector, VectorStore};
-use vectorstore_sqlite_vec::{SqliteVecStore, purge};
+use vectorstore_sqlite_vec::{NAME, SqliteVecStore, purge};
 
 /// Deterministic pseudo-random numbers (SplitMix64), so a failure can be replayed.
 struct Rng(u64);
@@ -42,8 +43,14 @@ fn tied_items(rng: &mut Rng, dim: usize) -> Vec<NewVector> {
     items
 }
 
-async fn stores(test: &str, metric: Metric, items: &[NewVector]) -> (Config, Scratch, SqliteVecStore, FakeVectorStore) {
-    let (config, scratch) = fresh(test);
+async fn stores(
+    test: &str,
+    metric: Metric,
+    items: &[NewVector],
+    cached: bool,
+) -> (Config, Scratch, SqliteVecStore, FakeVectorStore) {
+    let (config, scratch) = fresh(&format!("{test}_{}", if cached { "cached" } else { "uncached" }));
+    let config = if cached { config } else { config.with_option(NAME, "cache_mb", "0") };
     let store = SqliteVecStore::from_config(&config).expect("open");
     store.initialize().await.expect("initialize");
     let oracle = FakeVectorStore::new();
@@ -98,9 +105,16 @@ fn assert_same(what: &str, got: &[Neighbor], want: &[Neighbor], tolerance: f32) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn l2_ties_match_the_fake_at_every_k() {
+    for cached in [false, true] {
+        l2_ties_match_the_fake(cached).await;
+    }
+}
+
+async fn l2_ties_match_the_fake(cached: bool) {
     let mut rng = Rng(11);
     let items = tied_items(&mut rng, 3);
-    let (config, _scratch, store, oracle) = stores("search_l2", Metric::L2, &items).await;
+    let (config, _scratch, store, oracle) = stores("search_l2", Metric::L2, &items, cached).await;
+    assert_eq!(store.settings().cache_mb > 0, cached);
     let tie = 3f32.sqrt();
     let plans = [
         Plan {
@@ -135,29 +149,41 @@ async fn l2_ties_match_the_fake_at_every_k() {
                 let got = store.knn_with("tied", &query, &options).await.expect("knn");
                 let want = oracle.knn_with("tied", &query, &options).await.expect("oracle");
                 // Few dimensions: both sum in the same order, so distances agree to the bit.
-                assert_same(&format!("{what}, {options:?}"), &got, &want, 0.0);
+                assert_same(&format!("{what}, {options:?}, cached {cached}"), &got, &want, 0.0);
             }
         }
     }
+    // The copy answered when on (it holds every row), sqlite-vec when off (no copy).
+    assert_eq!(store.cache_usage().vectors, if cached { items.len() } else { 0 }, "cached {cached}");
     store.close().await.expect("close");
     purge(config).await.expect("purge");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cosine_ties_match_the_fake_at_every_k() {
+    for cached in [false, true] {
+        cosine_ties_match_the_fake(cached).await;
+    }
+}
+
+async fn cosine_ties_match_the_fake(cached: bool) {
     let mut rng = Rng(12);
     let items = tied_items(&mut rng, 4);
-    let (config, _scratch, store, oracle) = stores("search_cosine", Metric::Cosine, &items).await;
+    let (config, _scratch, store, oracle) = stores("search_cosine", Metric::Cosine, &items, cached).await;
+    // The copy computes with the Fake's own kernels: its distances are the Fake's to the bit.
+    let tolerance = if cached { 0.0 } else { 1e-6 };
     for query in [vec![1.0; 4], vec![-2.0; 4], vec![-1.0, 0.5, 0.25, 2.0]] {
         for k in [1, 10, 299, 4_096, 4_097, 5_300, 10_000] {
             for options in [KnnOptions::new(k), KnnOptions::new(k).extractor_version(2)] {
                 let got = store.knn_with("tied", &query, &options).await.expect("knn");
                 let want = oracle.knn_with("tied", &query, &options).await.expect("oracle");
-                assert_same(&format!("{query:?}, {options:?}"), &got, &want, 1e-6);
+                assert_same(&format!("{query:?}, {options:?}, cached {cached}"), &got, &want, tolerance);
                 assert!(got.iter().all(|h| (0.0..=2.0).contains(&h.distance)), "cosine outside [0, 2]");
             }
         }
     }
+    // The copy answered when on (it holds every row), sqlite-vec when off (no copy).
+    assert_eq!(store.cache_usage().vectors, if cached { items.len() } else { 0 }, "cached {cached}");
     store.close().await.expect("close");
     purge(config).await.expect("purge");
 }

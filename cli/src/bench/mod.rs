@@ -125,6 +125,18 @@ pub struct Memory {
     pub ratio: f64,
 }
 
+/// The in-memory copy a store keeps of what it searches (the sqlite_vec store's copies), as
+/// the store reports it in its health (`cache_bytes`), after the searches.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CopyMemory {
+    /// Bytes the copies take.
+    pub copy_bytes: u64,
+    /// The searched vectors' own size (`vectors × dim × 4`).
+    pub raw_bytes: u64,
+    /// copy / raw.
+    pub ratio: f64,
+}
+
 /// Where the figures came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Machine {
@@ -181,6 +193,9 @@ pub struct BenchReport {
     pub measurements: Vec<Measurement>,
     /// Memory, for in-process stores.
     pub memory: Option<Memory>,
+    /// The store's in-memory copy of the searched vectors, when it keeps one.
+    #[serde(default)]
+    pub copy: Option<CopyMemory>,
 }
 
 impl BenchReport {
@@ -254,6 +269,7 @@ pub async fn run(
         seed: options.seed,
         measurements: Vec::new(),
         memory: None,
+        copy: None,
     };
     store.drop_kind(&kind).await?;
     store.create_kind(&kind, options.dim, options.metric).await?;
@@ -339,6 +355,7 @@ pub async fn run(
                 report.measurements.push(search("knn", "raw", clients, n, raw_latencies, raw_seconds, raw_recall));
             }
         }
+        report.copy = copy_memory(&*store, n, options.dim).await;
     }
 
     if options.workloads.contains(&Workload::Mixed) {
@@ -623,6 +640,14 @@ async fn scaling(
     }
     store.drop_kind(&kind).await?;
     Ok(())
+}
+
+/// The store's in-memory copy (its health's `cache_bytes`) against the raw size of the `n`
+/// vectors searched; `None` when the store reports no copy.
+async fn copy_memory(store: &dyn VectorStore, n: usize, dim: usize) -> Option<CopyMemory> {
+    let copy_bytes: u64 = store.health().await.detail.get("cache_bytes")?.parse().ok()?;
+    let raw_bytes = (n * dim * 4) as u64;
+    Some(CopyMemory { copy_bytes, raw_bytes, ratio: copy_bytes as f64 / raw_bytes.max(1) as f64 })
 }
 
 /// The process's resident memory in bytes (Linux), for the memory figure.

@@ -137,6 +137,14 @@ pub fn print_report(report: &BenchReport) {
             memory.ratio
         );
     }
+    if let Some(copy) = report.copy {
+        out!(
+            "in-memory copy: {:.1} MB for {:.1} MB of searched vectors ({:.2}×)",
+            copy.copy_bytes as f64 / 1e6,
+            copy.raw_bytes as f64 / 1e6,
+            copy.ratio
+        );
+    }
 }
 
 fn report(cli: &Cli, files: &[std::path::PathBuf], plot_path: Option<&std::path::Path>) -> Result<ExitCode> {

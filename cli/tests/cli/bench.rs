@@ -86,3 +86,31 @@ async fn a_soak_catches_a_store_that_loses_writes() {
     assert!(!report.ok(), "lost writes went unnoticed: {report:?}");
     assert!(!report.mismatches.is_empty() || !report.problems.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_on_sqlite_vec_reports_its_in_memory_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = vectorstore::Config::new("sqlite_vec").with_path(dir.path().join("bench.sqlite"));
+    let store = vectorstore::open(&config).unwrap();
+    store.initialize().await.unwrap();
+    let options = BenchOptions {
+        workloads: vec![Workload::Knn],
+        count: 2_000,
+        dim: 128,
+        single_inserts: 100,
+        queries: 20,
+        ..BenchOptions::default()
+    };
+    let report = run(store.clone(), None, &options, &mut |_, _, _| {}).await.unwrap();
+    assert_eq!(report.find("knn", "store", 1).unwrap().recall, Some(1.0), "exact");
+    let copy = report.copy.expect("the copy's memory is reported");
+    assert_eq!(copy.raw_bytes, 2_100 * 128 * 4, "every searched vector, single inserts included");
+    // The vectors themselves plus ids, versions, norms and the id map: within 1.3× at 128 dims.
+    assert!(copy.ratio > 1.0 && copy.ratio <= 1.3, "{copy:?}");
+    store.close().await.unwrap();
+
+    let fake = Arc::new(FakeVectorStore::new());
+    fake.initialize().await.unwrap();
+    let report = run(fake, None, &options, &mut |_, _, _| {}).await.unwrap();
+    assert_eq!(report.copy, None, "the Fake keeps no copy besides its data");
+}
