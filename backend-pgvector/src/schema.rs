@@ -442,6 +442,27 @@ pub(crate) async fn upsert_many(pool: &PgPool, names: &Names, kind: &str, items:
     written(result, &format!("insert a batch into kind {kind:?}"))
 }
 
+/// Runs `query` (rows of `(id, extractor_version, embedding)`) on one connection, once more
+/// after a stale cached statement (see `get`), as records of `kind`; a missing table has none.
+async fn fetch_records<'q>(
+    pool: &PgPool,
+    kind: &str,
+    failed: impl Fn(sqlx::Error) -> Error,
+    query: impl Fn() -> sqlx::query::QueryAs<'q, Postgres, (String, i64, Vector), sqlx::postgres::PgArguments>,
+) -> Result<Vec<VectorRecord>> {
+    let mut connection = pool.acquire().await.map_err(&failed)?;
+    let mut result = query().fetch_all(&mut *connection).await;
+    if result.as_ref().is_err_and(is_stale_statement) {
+        connection.clear_cached_statements().await.map_err(&failed)?;
+        result = query().fetch_all(&mut *connection).await;
+    }
+    match result {
+        Ok(rows) => rows.into_iter().map(|(id, version, embedding)| record(kind, id, version, embedding)).collect(),
+        Err(err) if is_undefined_table(&err) => Ok(Vec::new()),
+        Err(err) => Err(failed(err)),
+    }
+}
+
 fn record(kind: &str, id: String, version: i64, embedding: Vector) -> Result<VectorRecord> {
     let extractor_version = u32::try_from(version)
         .map_err(|_| corrupt(format!("record {id:?} of kind {kind:?} has extractor_version {version}")))?;
@@ -491,18 +512,7 @@ pub(crate) async fn get_many(pool: &PgPool, names: &Names, kind: &str, ids: &[&s
     let failed = |err| from_sqlx(err, &format!("get_many from kind {kind:?}"));
     let sql = format!("SELECT id, extractor_version, embedding FROM {} WHERE id = ANY($1)", names.kind_table(kind));
     let query = || sqlx::query_as::<_, (String, i64, Vector)>(audited(sql.clone())).bind(ids);
-    let mut connection = pool.acquire().await.map_err(failed)?;
-    let mut result = query().fetch_all(&mut *connection).await;
-    if result.as_ref().is_err_and(is_stale_statement) {
-        // See `get`.
-        connection.clear_cached_statements().await.map_err(failed)?;
-        result = query().fetch_all(&mut *connection).await;
-    }
-    match result {
-        Ok(rows) => rows.into_iter().map(|(id, version, embedding)| record(kind, id, version, embedding)).collect(),
-        Err(err) if is_undefined_table(&err) => Ok(Vec::new()),
-        Err(err) => Err(failed(err)),
-    }
+    fetch_records(pool, kind, failed, query).await
 }
 
 /// Deletes the stored records among `ids` in one statement; how many went (0 without a table).
@@ -547,18 +557,7 @@ pub(crate) async fn scan(
             None => query,
         }
     };
-    let mut connection = pool.acquire().await.map_err(failed)?;
-    let mut result = query().fetch_all(&mut *connection).await;
-    if result.as_ref().is_err_and(is_stale_statement) {
-        // See `get`.
-        connection.clear_cached_statements().await.map_err(failed)?;
-        result = query().fetch_all(&mut *connection).await;
-    }
-    match result {
-        Ok(rows) => rows.into_iter().map(|(id, version, embedding)| record(kind, id, version, embedding)).collect(),
-        Err(err) if is_undefined_table(&err) => Ok(Vec::new()),
-        Err(err) => Err(failed(err)),
-    }
+    fetch_records(pool, kind, failed, query).await
 }
 
 /// How many records `kind` holds (0 when its table is gone).

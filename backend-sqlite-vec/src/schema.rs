@@ -583,6 +583,24 @@ pub(crate) async fn delete(conn: &mut SqliteConnection, kind: &str, id: &str) ->
     Ok(done.rows_affected() > 0)
 }
 
+/// Rows of `(id, embedding, extractor_version)` as records of `info`'s kind.
+fn records(rows: Vec<sqlx::sqlite::SqliteRow>, info: &KindInfo, operation: &'static str) -> Result<Vec<VectorRecord>> {
+    rows.into_iter()
+        .map(|row| {
+            let id: String = row.try_get(0).map_err(|e| operation_error(e, operation))?;
+            let blob: Vec<u8> = row.try_get(1).map_err(|e| operation_error(e, operation))?;
+            let version: i64 = row.try_get(2).map_err(|e| operation_error(e, operation))?;
+            Ok(VectorRecord {
+                kind: info.kind.clone(),
+                id,
+                vector: decode_vector(&blob, info.dim, &info.kind)?,
+                dim: info.dim,
+                extractor_version: version_from(version, &info.kind)?,
+            })
+        })
+        .collect()
+}
+
 /// The ids of one call as the JSON array `json_each` reads, so that a list of any length is one
 /// bound value and one cached statement.
 fn id_list(ids: &[&str]) -> Result<String> {
@@ -600,20 +618,7 @@ pub(crate) async fn get_many(conn: &mut SqliteConnection, info: &KindInfo, ids: 
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| operation_error(e, "get_many"))?;
-    let mut records = Vec::with_capacity(rows.len());
-    for row in rows {
-        let id: String = row.try_get(0).map_err(|e| operation_error(e, "get_many"))?;
-        let blob: Vec<u8> = row.try_get(1).map_err(|e| operation_error(e, "get_many"))?;
-        let version: i64 = row.try_get(2).map_err(|e| operation_error(e, "get_many"))?;
-        records.push(VectorRecord {
-            kind: info.kind.clone(),
-            id,
-            vector: decode_vector(&blob, info.dim, &info.kind)?,
-            dim: info.dim,
-            extractor_version: version_from(version, &info.kind)?,
-        });
-    }
-    Ok(records)
+    records(rows, info, "get_many")
 }
 
 /// Deletes the stored records among `ids` in one statement; how many went.
@@ -677,20 +682,7 @@ pub(crate) async fn scan(
         statement = statement.bind(after);
     }
     let rows = statement.fetch_all(&mut *conn).await.map_err(|e| operation_error(e, "scan"))?;
-    let mut records = Vec::with_capacity(rows.len());
-    for row in rows {
-        let id: String = row.try_get(0).map_err(|e| operation_error(e, "scan"))?;
-        let blob: Vec<u8> = row.try_get(1).map_err(|e| operation_error(e, "scan"))?;
-        let version: i64 = row.try_get(2).map_err(|e| operation_error(e, "scan"))?;
-        records.push(VectorRecord {
-            kind: info.kind.clone(),
-            id,
-            vector: decode_vector(&blob, info.dim, &info.kind)?,
-            dim: info.dim,
-            extractor_version: version_from(version, &info.kind)?,
-        });
-    }
-    Ok(records)
+    records(rows, info, "scan")
 }
 
 // ---------------------------------------------------------------------------------------------
