@@ -773,6 +773,36 @@ impl VectorStore for SqliteVecStore {
         Ok(hits)
     }
 
+    /// One read transaction for the whole batch; the in-memory copy answers every query in one
+    /// blocked scan when it can, else sqlite-vec answers them one by one in that transaction.
+    async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
+        validate::knn_batch(kind, queries, options)?;
+        let mut tx = self.read().await?;
+        let Some(info) = schema::kind(&mut tx, kind).await? else {
+            commit(tx, "knn_batch").await?;
+            return Ok(vec![Vec::new(); queries.len()]);
+        };
+        validate::queries_against_kind(&info, queries)?;
+        if options.k == 0 || queries.is_empty() {
+            commit(tx, "knn_batch").await?;
+            return Ok(vec![Vec::new(); queries.len()]);
+        }
+        let copied = self.cache.enabled() && self.pools()?.counted;
+        let cached = if copied { self.cache.search_batch(&mut tx, &info, queries, options).await? } else { None };
+        let answers = match cached {
+            Some(answers) => answers,
+            None => {
+                let mut answers = Vec::with_capacity(queries.len());
+                for query in queries {
+                    answers.push(search(&mut tx, &info, query, options).await?);
+                }
+                answers
+            }
+        };
+        commit(tx, "knn_batch").await?;
+        Ok(answers)
+    }
+
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
         let mut tx = self.read().await?;
         let kinds = schema::kinds(&mut tx, true).await?;

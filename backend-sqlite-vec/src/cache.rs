@@ -136,6 +136,28 @@ impl Cache {
         query: &[f32],
         options: &KnnOptions,
     ) -> Result<Option<Vec<Neighbor>>> {
+        self.with_copy(conn, info, |index| index.search(&info.kind, query, options)).await
+    }
+
+    /// [`Cache::search`] for every query of a batch (see [`ExactIndex::search_batch`]).
+    pub(crate) async fn search_batch(
+        &self,
+        conn: &mut SqliteConnection,
+        info: &KindInfo,
+        queries: &[&[f32]],
+        options: &KnnOptions,
+    ) -> Result<Option<Vec<Vec<Neighbor>>>> {
+        self.with_copy(conn, info, |index| index.search_batch(&info.kind, queries, options)).await
+    }
+
+    /// `run` on the kind's copy as of `conn`'s snapshot, loading it when it is missing or out
+    /// of date; `None` when the copy cannot serve (see [`Cache::search`]).
+    async fn with_copy<T>(
+        &self,
+        conn: &mut SqliteConnection,
+        info: &KindInfo,
+        run: impl FnOnce(&ExactIndex) -> T,
+    ) -> Result<Option<T>> {
         if !self.enabled() {
             return Ok(None);
         }
@@ -145,7 +167,7 @@ impl Cache {
             let copy = slot.copy.read().await;
             // A copy ahead of this snapshot holds this process's writes committed since it began.
             if let Some(copy) = copy.as_ref().filter(|copy| copy.counter >= counter && fits(copy, info)) {
-                return Ok(Some(copy.index.search(&info.kind, query, options)));
+                return Ok(Some(run(&copy.index)));
             }
         }
         if slot.too_large_at.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|at| at == counter) {
@@ -168,7 +190,7 @@ impl Cache {
         if copy.as_ref().is_some_and(|current| current.counter >= counter && fits(current, info)) {
             // This process's own writes moved it on meanwhile: it is newer than what was loaded.
             let current = copy.as_ref().expect("checked");
-            return Ok(Some(current.index.search(&info.kind, query, options)));
+            return Ok(Some(run(&current.index)));
         }
         let held = copy.as_ref().map_or(0, |copy| copy.bytes);
         if self.used.load(Ordering::Relaxed).saturating_sub(held) + bytes > self.limit {
@@ -182,13 +204,13 @@ impl Cache {
             kind = %info.kind, counter, rows, bytes, ms = started.elapsed().as_millis() as u64,
             "sqlite_vec: loaded the kind's in-memory copy"
         );
-        let hits = index.search(&info.kind, query, options);
+        let answer = run(&index);
         *copy = Some(Copy { counter, index, bytes });
-        Ok(Some(hits))
+        Ok(Some(answer))
     }
 
     /// Remembers that the kind did not fit at `counter`; the search goes to sqlite-vec.
-    fn too_large(&self, slot: &CachedKind, info: &KindInfo, counter: i64, rows: usize) -> Option<Vec<Neighbor>> {
+    fn too_large<T>(&self, slot: &CachedKind, info: &KindInfo, counter: i64, rows: usize) -> Option<T> {
         *slot.too_large_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(counter);
         tracing::debug!(
             kind = %info.kind, rows, limit = self.limit,

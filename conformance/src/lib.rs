@@ -68,6 +68,7 @@ macro_rules! __for_each_case {
             extractor_version_filter_applies_before_k,
             max_distance_filter_applies_before_k,
             differential_against_fake,
+            knn_batch_answers_each_query_as_knn_with,
             // kinds and keys
             kinds_are_isolated,
             similar_kind_names_never_share_storage,

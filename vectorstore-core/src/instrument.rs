@@ -187,6 +187,11 @@ impl VectorStore for Instrumented {
         self.observe("knn", Some(kind), |hits: &Vec<_>| len(hits), self.inner.knn_with(kind, query, options)).await
     }
 
+    async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
+        let hits = |answers: &Vec<Vec<Neighbor>>| answers.iter().map(|hits| hits.len() as u64).sum();
+        self.observe("knn_batch", Some(kind), hits, self.inner.knn_batch(kind, queries, options)).await
+    }
+
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
         self.observe("kinds", None, |_| 0, self.inner.kinds()).await
     }

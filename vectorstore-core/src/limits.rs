@@ -23,5 +23,8 @@ pub const MAX_IDS_PER_CALL: usize = 10_000;
 /// Most records one [`crate::VectorStore::scan`] page may ask for.
 pub const MAX_SCAN_LIMIT: usize = 10_000;
 
+/// Most queries in one [`crate::VectorStore::knn_batch`] call.
+pub const MAX_QUERIES_PER_CALL: usize = 10_000;
+
 /// Most kinds one store holds; creating one more is [`crate::ErrorKind::LimitExceeded`].
 pub const MAX_KINDS: usize = 1_024;

@@ -138,6 +138,25 @@ pub trait VectorStore: Send + Sync + Debug {
     /// gives an empty list; `k = 0` gives an empty list.
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>>;
 
+    /// The nearest records of `kind` to each of `queries`, under the same options: answer `i`
+    /// is exactly what [`knn_with`](VectorStore::knn_with) gives for `queries[i]`. The kind,
+    /// the options and every query are checked first: a bad query (wrong length, NaN, a zero
+    /// vector under cosine) fails the whole call, naming its index. At most
+    /// [`MAX_QUERIES_PER_CALL`](crate::limits::MAX_QUERIES_PER_CALL) queries; an empty batch
+    /// gives an empty list.
+    ///
+    /// The default searches one query after another; stores override it with a batched search
+    /// (the Fake and the sqlite_vec copy scan each block of stored vectors for every query while
+    /// it is in cache).
+    async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
+        crate::validate::knn_batch(kind, queries, options)?;
+        let mut answers = Vec::with_capacity(queries.len());
+        for query in queries {
+            answers.push(self.knn_with(kind, query, options).await?);
+        }
+        Ok(answers)
+    }
+
     /// Every kind with its dimension, metric, count and count per extractor version
     /// ([`KindInfo::versions`]), sorted by name.
     async fn kinds(&self) -> Result<Vec<KindInfo>>;

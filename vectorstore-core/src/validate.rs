@@ -6,7 +6,9 @@
 //! written when validation fails.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::limits::{MAX_BATCH, MAX_DIM, MAX_ID_BYTES, MAX_IDS_PER_CALL, MAX_K, MAX_KIND_LEN, MAX_SCAN_LIMIT};
+use crate::limits::{
+    MAX_BATCH, MAX_DIM, MAX_ID_BYTES, MAX_IDS_PER_CALL, MAX_K, MAX_KIND_LEN, MAX_QUERIES_PER_CALL, MAX_SCAN_LIMIT,
+};
 use crate::record::{KindInfo, KnnOptions, Metric, NewVector};
 
 /// Longest excerpt of a bad value quoted in an error message.
@@ -191,6 +193,49 @@ pub fn knn(kind_name: &str, query: &[f32], options: &KnnOptions) -> Result<()> {
         return Err(Error::new(ErrorKind::InvalidArgument, "invalid max_distance NaN"));
     }
     Ok(())
+}
+
+/// Checks the arguments of [`crate::VectorStore::knn_batch`] that need no kind: the kind
+/// name, the options, the number of queries, and every query (finite, 1..=4096 components,
+/// all of one length), naming the first bad query by its index.
+pub fn knn_batch(kind_name: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<()> {
+    kind(kind_name)?;
+    if queries.len() > MAX_QUERIES_PER_CALL {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{} queries in one call: the limit is {MAX_QUERIES_PER_CALL} per call", queries.len()),
+        )
+        .with_context("count", queries.len().to_string()));
+    }
+    let Some(first) = queries.first() else { return knn(kind_name, &[0.0], options) };
+    for (index, query) in queries.iter().enumerate() {
+        knn(kind_name, query, options).map_err(|err| query_error(index, err))?;
+        if query.len() != first.len() {
+            return Err(Error::new(
+                ErrorKind::DimensionMismatch,
+                format!(
+                    "query {index} has {} components, query 0 has {}: one batch is one kind",
+                    query.len(),
+                    first.len()
+                ),
+            )
+            .with_context("query", index.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Checks every query of a [`crate::VectorStore::knn_batch`] call against its kind, naming
+/// the first bad one by its index.
+pub fn queries_against_kind(info: &KindInfo, queries: &[&[f32]]) -> Result<()> {
+    for (index, query) in queries.iter().enumerate() {
+        against_kind(info, query).map_err(|err| query_error(index, err))?;
+    }
+    Ok(())
+}
+
+fn query_error(index: usize, err: Error) -> Error {
+    Error::new(err.kind(), format!("query {index}: {}", err.message())).with_context("query", index.to_string())
 }
 
 /// Checks the arguments of [`crate::VectorStore::scan`].

@@ -38,6 +38,9 @@ pub enum Workload {
     Knn,
     /// 90% searches, 10% inserts, 8 clients.
     Mixed,
+    /// Every query in one `knn_batch` call against the same queries one `knn` call each
+    /// (1 client), with the batch's answers checked against the single ones.
+    Batch,
 }
 
 /// What to run and at which size.
@@ -358,6 +361,10 @@ pub async fn run(
         report.copy = copy_memory(&*store, n, options.dim).await;
     }
 
+    if options.workloads.contains(&Workload::Batch) {
+        batch_vs_single(&*store, &kind, &data.queries, options, n, &mut report, progress).await?;
+    }
+
     if options.workloads.contains(&Workload::Mixed) {
         progress("mixed", 0, options.mixed_ops as u64);
         let (latencies, seconds) = mixed(store.clone(), &kind, &data.queries, options).await?;
@@ -386,6 +393,54 @@ fn rate(workload: &str, engine: &str, clients: usize, n: usize, operations: u64,
         latency: None,
         recall: None,
     }
+}
+
+/// The queries one `knn` call each, then all in `knn_batch` calls of up to
+/// [`MAX_QUERIES_PER_CALL`](vectorstore::limits::MAX_QUERIES_PER_CALL), twice each, alternating,
+/// keeping the faster run of each; a batch answer that differs from the single one is an error.
+async fn batch_vs_single(
+    store: &dyn VectorStore,
+    kind: &str,
+    queries: &[Vec<f32>],
+    options: &BenchOptions,
+    n: usize,
+    report: &mut BenchReport,
+    progress: BenchProgress<'_>,
+) -> Result<()> {
+    let knn = KnnOptions::new(options.k);
+    let refs: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+    let (mut single_best, mut batch_best) = (f64::INFINITY, f64::INFINITY);
+    let mut singles = Vec::new();
+    let mut batched = Vec::new();
+    for round in 0..2 {
+        progress("knn singles", round, 2);
+        let started = Instant::now();
+        singles.clear();
+        for query in &refs {
+            singles.push(store.knn_with(kind, query, &knn).await?);
+        }
+        single_best = single_best.min(started.elapsed().as_secs_f64());
+        progress("knn_batch", round, 2);
+        let started = Instant::now();
+        batched.clear();
+        for chunk in refs.chunks(vectorstore::limits::MAX_QUERIES_PER_CALL) {
+            batched.extend(store.knn_batch(kind, chunk, &knn).await?);
+        }
+        batch_best = batch_best.min(started.elapsed().as_secs_f64());
+    }
+    for (i, (batch, single)) in batched.iter().zip(&singles).enumerate() {
+        let ids = |hits: &[vectorstore::Neighbor]| hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>();
+        if ids(batch) != ids(single) {
+            return Err(vectorstore::Error::new(
+                vectorstore::ErrorKind::Backend,
+                format!("knn_batch answered query {i} unlike knn: {:?} vs {:?}", ids(batch), ids(single)),
+            ));
+        }
+    }
+    let count = queries.len() as u64;
+    report.measurements.push(rate("knn_singles", "store", 1, n, count, single_best));
+    report.measurements.push(rate("knn_batch", "store", 1, n, count, batch_best));
+    Ok(())
 }
 
 fn search(

@@ -45,6 +45,7 @@ async fn run_bench(cli: &Cli, args: &BenchRun) -> Result<ExitCode> {
                 BenchWorkload::Insert => Workload::Insert,
                 BenchWorkload::Knn => Workload::Knn,
                 BenchWorkload::Mixed => Workload::Mixed,
+                BenchWorkload::Batch => Workload::Batch,
             })
             .collect(),
         count: args.count,
@@ -86,7 +87,7 @@ async fn run_bench(cli: &Cli, args: &BenchRun) -> Result<ExitCode> {
 fn rate_unit(workload: &str) -> &'static str {
     match workload {
         "insert_many" | "insert" | "index_build" => "vectors/s",
-        "knn" | "scaling" => "queries/s",
+        "knn" | "scaling" | "knn_singles" | "knn_batch" => "queries/s",
         _ => "ops/s",
     }
 }
@@ -128,6 +129,14 @@ pub fn print_report(report: &BenchReport) {
     if !overheads.is_empty() {
         let parts: Vec<String> = overheads.iter().map(|(w, c, r)| format!("{w} x{c}: {r:.2}×")).collect();
         out!("backend cost relative to the raw engine: {}", parts.join(", "));
+    }
+    if let (Some(batch), Some(single)) = (report.find("knn_batch", "store", 1), report.find("knn_singles", "store", 1))
+    {
+        out!(
+            "knn_batch: {:.2}× the throughput of single searches ({} queries)",
+            batch.per_second / single.per_second.max(f64::MIN_POSITIVE),
+            batch.operations
+        );
     }
     if let Some(memory) = report.memory {
         out!(

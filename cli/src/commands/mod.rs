@@ -109,13 +109,18 @@ pub enum Command {
         /// The kind.
         kind: String,
     },
-    /// Nearest neighbours of a vector within a kind.
+    /// Nearest neighbours of a vector within a kind, or of many (`--queries`, in batches).
     Knn {
         /// The kind.
         kind: String,
         /// The query vector: `1,2,3` or `[1,2,3]`.
-        #[arg(allow_hyphen_values = true)]
-        vector: String,
+        #[arg(allow_hyphen_values = true, required_unless_present = "queries", conflicts_with = "queries")]
+        vector: Option<String>,
+        /// Many queries from this JSON Lines file (`-`: standard input), one per line: an array of
+        /// numbers, or an object with `vector`. Searched in batches; with `--json`, one line per
+        /// query, `{"query": N, "neighbors": [...]}`.
+        #[arg(long, value_name = "FILE")]
+        queries: Option<PathBuf>,
         /// How many neighbours.
         #[arg(short, long, default_value_t = 10)]
         k: usize,
@@ -301,6 +306,8 @@ pub enum BenchWorkload {
     Knn,
     /// 90% searches, 10% inserts.
     Mixed,
+    /// All queries in `knn_batch` calls against one `knn` call each, with their ratio.
+    Batch,
 }
 
 /// A file format of `export` and `import`.

@@ -75,9 +75,15 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
             report_removed(cli, removed, &format!("kind {kind}"));
             finish(&*store, if removed { ExitCode::SUCCESS } else { ExitCode::FAILURE }).await
         }
-        Command::Knn { kind, vector, k, extractor_version, max_distance } => {
+        Command::Knn { kind, vector, queries: Some(path), k, extractor_version, max_distance } => {
+            let _ = vector;
+            let options = KnnOptions { k: *k, extractor_version: *extractor_version, max_distance: *max_distance };
+            knn_many(cli, kind, path, &options).await
+        }
+        Command::Knn { kind, vector, queries: None, k, extractor_version, max_distance } => {
             let store = open(cli).await?;
             let options = KnnOptions { k: *k, extractor_version: *extractor_version, max_distance: *max_distance };
+            let vector = vector.as_deref().unwrap_or_default();
             let hits = store.knn_with(kind, &parse_vector(vector)?, &options).await?;
             if cli.json {
                 json(&hits);
@@ -154,6 +160,93 @@ async fn finish(store: &dyn VectorStore, code: ExitCode) -> Result<ExitCode> {
 }
 
 /// Parses `1,2,3`, `[1, 2, 3]` or `1 2 3`.
+/// Queries per `knn_batch` call of `knn --queries`.
+const KNN_BATCH: usize = 1_000;
+
+/// `knn --queries FILE`: every query of a JSON Lines file, searched in batches.
+async fn knn_many(cli: &Cli, kind: &str, path: &std::path::Path, options: &KnnOptions) -> Result<ExitCode> {
+    use std::io::BufRead;
+    let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin().lock()))
+    } else {
+        Box::new(std::io::BufReader::new(std::fs::File::open(path).map_err(|e| file_error(path, e))?))
+    };
+    let mut queries = Vec::new();
+    for (number, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| file_error(path, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        queries.push(parse_query_line(&line).map_err(|err| {
+            Error::new(err.kind(), format!("{} line {}: {}", path.display(), number + 1, err.message()))
+        })?);
+    }
+    let store = open(cli).await?;
+    let mut rows = Vec::new();
+    for (batch_number, batch) in queries.chunks(KNN_BATCH).enumerate() {
+        let refs: Vec<&[f32]> = batch.iter().map(Vec::as_slice).collect();
+        let answers = store.knn_batch(kind, &refs, options).await.map_err(|err| {
+            // Name the query by its place in the file, not in the batch.
+            let index =
+                err.context().iter().find(|(key, _)| *key == "query").and_then(|(_, n)| n.parse::<usize>().ok());
+            match index {
+                Some(n) => Error::new(
+                    err.kind(),
+                    format!("{} (query {} of the file)", err.message(), batch_number * KNN_BATCH + n),
+                ),
+                None => err,
+            }
+        })?;
+        for (offset, hits) in answers.into_iter().enumerate() {
+            let query = batch_number * KNN_BATCH + offset;
+            if cli.json {
+                #[derive(Serialize)]
+                struct Answer<'a> {
+                    query: usize,
+                    neighbors: &'a [vectorstore::Neighbor],
+                }
+                let line = serde_json::to_string(&Answer { query, neighbors: &hits })
+                    .map_err(|err| Error::new(ErrorKind::Backend, format!("cannot encode JSON: {err}")))?;
+                out!("{line}");
+            } else {
+                for (rank, hit) in hits.iter().enumerate() {
+                    rows.push(vec![
+                        query.to_string(),
+                        (rank + 1).to_string(),
+                        hit.id.clone(),
+                        format!("{:.6}", hit.distance),
+                    ]);
+                }
+            }
+        }
+    }
+    if !cli.json {
+        table(&["query", "rank", "id", "distance"], &rows);
+    }
+    finish(&*store, ExitCode::SUCCESS).await
+}
+
+/// One line of `knn --queries`: an array of numbers, or an object with `vector`.
+fn parse_query_line(line: &str) -> Result<Vec<f32>> {
+    let value: serde_json::Value =
+        serde_json::from_str(line).map_err(|err| Error::new(ErrorKind::InvalidArgument, format!("not JSON: {err}")))?;
+    let vector = match &value {
+        serde_json::Value::Object(object) => object.get("vector").unwrap_or(&serde_json::Value::Null),
+        other => other,
+    };
+    let components = vector.as_array().ok_or_else(|| {
+        Error::new(ErrorKind::InvalidVector, "expected an array of numbers, or an object with \"vector\"")
+    })?;
+    components
+        .iter()
+        .map(|component| {
+            component.as_f64().map(|v| v as f32).ok_or_else(|| {
+                Error::new(ErrorKind::InvalidVector, format!("invalid vector component {component}: expected a number"))
+            })
+        })
+        .collect()
+}
+
 fn parse_vector(text: &str) -> Result<Vec<f32>> {
     let inner = text.trim().trim_start_matches('[').trim_end_matches(']');
     inner

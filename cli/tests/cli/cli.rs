@@ -201,3 +201,40 @@ fn purge_on_a_terminal_removes_only_after_yes() {
     let kinds: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(kinds[0]["versions"], serde_json::json!({"1": 3}));
 }
+
+#[test]
+fn knn_with_a_queries_file_answers_each_line_as_a_single_knn_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite_vec:{}", dir.path().join("v.sqlite").display());
+    for (id, vector) in [("a", "0,0"), ("b", "1,0"), ("c", "0,2"), ("d", "3,3")] {
+        let output = vectorstore(&["--store", &store, "insert", "ja3", id, vector], &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let queries = dir.path().join("queries.jsonl");
+    std::fs::write(&queries, "[0.1, 0.1]\n\n{\"vector\": [2.9, 3.2], \"note\": \"kept aside\"}\n[1, 0]\n").unwrap();
+    let output = vectorstore(
+        &["--store", &store, "--json", "knn", "ja3", "--queries", queries.to_str().unwrap(), "-k", "2"],
+        &[],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<serde_json::Value> =
+        stdout(&output).lines().map(|line| serde_json::from_str(line).expect("one JSON object per line")).collect();
+    assert_eq!(lines.len(), 3, "{}", stdout(&output));
+    for (n, (line, vector)) in lines.iter().zip(["0.1,0.1", "2.9,3.2", "1,0"]).enumerate() {
+        assert_eq!(line["query"], n);
+        let single = vectorstore(&["--store", &store, "--json", "knn", "ja3", vector, "-k", "2"], &[]);
+        let single: serde_json::Value = serde_json::from_str(&stdout(&single)).unwrap();
+        assert_eq!(line["neighbors"], single, "query {n}");
+    }
+    assert_eq!(lines[1]["neighbors"][0]["id"], "d");
+
+    // A bad line names its line; a query of the wrong dimension names its place in the file.
+    std::fs::write(&queries, "[0, 0]\n[1, \"x\"]\n").unwrap();
+    let output = vectorstore(&["--store", &store, "knn", "ja3", "--queries", queries.to_str().unwrap()], &[]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("line 2"), "{}", stderr(&output));
+    std::fs::write(&queries, "[0, 0]\n[1, 1]\n[1, 2, 3]\n").unwrap();
+    let output = vectorstore(&["--store", &store, "knn", "ja3", "--queries", queries.to_str().unwrap()], &[]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("query 2"), "{}", stderr(&output));
+}

@@ -26,6 +26,7 @@ async fn every_operation(store: &dyn VectorStore) -> Vec<(&'static str, Result<(
         ("drop_kind", unit(store.drop_kind("ja3").await)),
         ("create_kind", unit(store.create_kind("ja3", 2, Metric::L2).await)),
         ("settle", unit(store.settle("ja3").await)),
+        ("knn_batch", unit(store.knn_batch("ja3", &[&[1.0, 2.0]], &KnnOptions::new(2)).await)),
     ]
 }
 

@@ -242,3 +242,83 @@ pub async fn empty_kind_search_is_empty(ctx: &Ctx) {
     ok(store.delete("cmd_ngram", "a").await, "delete");
     assert!(ok(store.knn("cmd_ngram", &[1.0; 4], 10).await, "knn").is_empty());
 }
+
+/// knn_batch answers each query exactly as knn_with does (ties, filters, k beyond the kind,
+/// repeated queries), an empty batch with nothing and an unknown kind with empty answers; a
+/// bad query anywhere fails the whole call, naming its index, and changes nothing.
+pub async fn knn_batch_answers_each_query_as_knn_with(ctx: &Ctx) {
+    use vectorstore_core::ErrorKind;
+    use vectorstore_core::limits::MAX_QUERIES_PER_CALL;
+
+    use crate::check::expect_error;
+
+    let store = ctx.store().await;
+    let named =
+        |result: vectorstore_core::Result<Vec<Vec<vectorstore_core::Neighbor>>>, kind: ErrorKind, index: usize| {
+            let err = result.expect_err("a bad query fails the whole batch");
+            assert_eq!(err.kind(), kind, "{err}");
+            assert!(err.to_string().contains(&format!("query {index}")), "the error names query {index}: {err}");
+        };
+    // Validated before anything else, on every store.
+    let good = [1.0_f32, 2.0, 3.0];
+    named(
+        store.knn_batch("ja3", &[&good, &good, &[1.0, f32::NAN, 3.0]], &KnnOptions::new(3)).await,
+        ErrorKind::InvalidVector,
+        2,
+    );
+    named(store.knn_batch("ja3", &[&good, &[1.0, 2.0]], &KnnOptions::new(3)).await, ErrorKind::DimensionMismatch, 1);
+    expect_error(store.knn_batch("Not A Kind", &[&good], &KnnOptions::new(3)).await, ErrorKind::InvalidKind, "kind");
+    let many = vec![&good[..]; MAX_QUERIES_PER_CALL + 1];
+    expect_error(store.knn_batch("ja3", &many, &KnnOptions::new(3)).await, ErrorKind::InvalidArgument, "too many");
+    assert!(ok(store.knn_batch("ja3", &[], &KnnOptions::new(3)).await, "empty batch").is_empty());
+    let unknown = ok(store.knn_batch("never_written", &[&good, &good], &KnnOptions::new(3)).await, "unknown kind");
+    assert_eq!(unknown, vec![Vec::new(), Vec::new()]);
+    if !stores_data(ctx, &*store) {
+        return;
+    }
+
+    ok(store.create_kind("ja3", 3, Metric::L2).await, "create_kind");
+    let items: Vec<NewVector> = (0..60)
+        .map(|i| {
+            NewVector::new(format!("s{i:02}"), vec![(i % 5) as f32, (i % 3) as f32, 1.0])
+                .with_extractor_version(1 + (i % 2) as u32)
+        })
+        .collect();
+    ok(store.insert_many("ja3", &items).await, "insert_many");
+    let mut rng = Rng::new(77);
+    let mut queries: Vec<Vec<f32>> = (0..10).map(|_| rng.gaussian_vector(3)).collect();
+    queries.push(items[7].vector.clone());
+    queries.push(items[7].vector.clone());
+    let queries: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+    for options in [
+        KnnOptions::new(5),
+        KnnOptions::new(1),
+        KnnOptions::new(100),
+        KnnOptions::new(7).extractor_version(2),
+        KnnOptions::new(10).max_distance(1.5),
+        KnnOptions::new(0),
+    ] {
+        let batch = ok(store.knn_batch("ja3", &queries, &options).await, "knn_batch");
+        assert_eq!(batch.len(), queries.len(), "{options:?}: one answer per query");
+        for (n, (answer, query)) in batch.iter().zip(&queries).enumerate() {
+            let single = ok(store.knn_with("ja3", query, &options).await, "knn_with");
+            assert_eq!(ids(answer), ids(&single), "{options:?}, query {n}");
+            for (a, b) in answer.iter().zip(&single) {
+                assert!((a.distance - b.distance).abs() <= 1e-6 * b.distance.abs().max(1.0), "{a:?} vs {b:?}");
+            }
+        }
+    }
+    // A query of the wrong dimension for the kind, or zero under cosine: the whole call fails.
+    named(
+        store.knn_batch("ja3", &[&good, &[1.0, 2.0, 3.0, 4.0][..3], &[0.5, 0.5]], &KnnOptions::new(3)).await,
+        ErrorKind::DimensionMismatch,
+        2,
+    );
+    named(
+        store.knn_batch("ja3", &[&[1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, 3.0, 4.0]], &KnnOptions::new(3)).await,
+        ErrorKind::DimensionMismatch,
+        0,
+    );
+    let info = ok(vectorstore_core::VectorStoreExt::kind_info(&*store, "ja3").await, "kind_info").expect("ja3");
+    assert_eq!(info.count, 60, "nothing changed");
+}

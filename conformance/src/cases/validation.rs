@@ -36,6 +36,7 @@ async fn every_kind_operation(store: &dyn VectorStore, kind: &str) -> Vec<(&'sta
         ("drop_kind", unit(store.drop_kind(kind).await)),
         ("create_kind", unit(store.create_kind(kind, 2, Metric::L2).await)),
         ("settle", unit(store.settle(kind).await)),
+        ("knn_batch", unit(store.knn_batch(kind, &[&[1.0, 2.0]], &KnnOptions::new(3)).await)),
     ]
 }
 
