@@ -73,6 +73,15 @@ impl NativeStore {
         })
     }
 
+    fn health_detailed_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let store = self.store.clone();
+        run(py, async move {
+            let health = store.health_detailed().await;
+            serde_json::to_string(&health)
+                .map_err(|e| Error::new(ErrorKind::Backend, format!("health is not serialisable: {e}")))
+        })
+    }
+
     #[pyo3(signature = (kind, id, vector, extractor_version = 1))]
     fn insert<'py>(
         &self,
@@ -170,6 +179,38 @@ impl NativeStore {
                 store.knn_with(&kind, &query, &options).await?
             };
             Ok(hits.into_iter().map(Neighbor::from).collect::<Vec<_>>())
+        })
+    }
+
+    /// The `k` nearest for each row of `vectors` (a 2-d numpy `float32` array or a sequence
+    /// of sequences), each answered as `knn` would; the whole batch is checked first.
+    #[pyo3(signature = (kind, vectors, k = 10, extractor_version = None, max_distance = None))]
+    fn knn_batch<'py>(
+        &self,
+        py: Python<'py>,
+        kind: String,
+        vectors: &Bound<'py, PyAny>,
+        k: i64,
+        extractor_version: Option<i64>,
+        max_distance: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let queries = vectors::many(vectors)?;
+        let k = usize::try_from(k).unwrap_or(0);
+        let mut options = KnnOptions::new(k);
+        if let Some(version) = extractor_version {
+            options = options.extractor_version(extractor_version_of(py, version)?);
+        }
+        if let Some(distance) = max_distance {
+            options = options.max_distance(distance as f32);
+        }
+        let store = self.store.clone();
+        run(py, async move {
+            let refs: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+            let answers = store.knn_batch(&kind, &refs, &options).await?;
+            Ok(answers
+                .into_iter()
+                .map(|hits| hits.into_iter().map(Neighbor::from).collect::<Vec<_>>())
+                .collect::<Vec<_>>())
         })
     }
 

@@ -77,6 +77,27 @@ async def test_knn_accepts_numpy_and_filters(fake):
     assert [h.id for h in await fake.knn("k", query, k=1, extractor_version=2)] == ["b"]
 
 
+async def test_knn_batch_answers_each_row_as_knn(fake):
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((200, 8)).astype(np.float32)
+    await fake.insert_many("b", [f"s{i:03}" for i in range(200)], vectors, extractor_version=[1, 2] * 100)
+    queries = rng.standard_normal((25, 8)).astype(np.float32)
+    for kwargs in ({}, {"k": 1}, {"k": 500}, {"k": 7, "extractor_version": 2}, {"max_distance": 2.5}):
+        answers = await fake.knn_batch("b", queries, **kwargs)
+        assert len(answers) == len(queries)
+        for query, answer in zip(queries, answers):
+            single = await fake.knn("b", query, **kwargs)
+            assert [(h.id, h.distance) for h in answer] == [(h.id, h.distance) for h in single]
+    assert await fake.knn_batch("b", np.zeros((0, 8), dtype=np.float32)) == []
+    assert await fake.knn_batch("unknown", [[1.0] * 8, [2.0] * 8]) == [[], []]
+    bad = queries.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="query 3"):
+        await fake.knn_batch("b", bad)
+    with pytest.raises(ValueError, match="query 1"):
+        await fake.knn_batch("b", [[1.0] * 8, [1.0] * 3])
+
+
 async def test_kinds_scan_create_and_drop(fake):
     info = await fake.create_kind("hassh", 3, metric="cosine")
     assert info == KindInfo(kind="hassh", dim=3, metric="cosine", count=0)

@@ -59,7 +59,9 @@ async def test_factory_sqlite_path_honoured(monkeypatch, tmp_path):
     await store.initialize()
     try:
         assert path.exists()
-        assert (await store.health())["detail"]["path"] == str(path)
+        # The published health holds no path; the detailed view, for operators, does.
+        assert "path" not in (await store.health()).get("detail", {})
+        assert (await store.health_detailed())["detail"]["path"] == str(path)
     finally:
         await store.close()
 
@@ -75,6 +77,6 @@ async def test_factory_sqlite_default_path_falls_back_to_home(monkeypatch, tmp_p
     try:
         expected = tmp_path / ".decnet" / "vectors.sqlite"
         assert expected.exists()
-        assert (await store.health())["detail"]["path"] == str(expected)
+        assert (await store.health_detailed())["detail"]["path"] == str(expected)
     finally:
         await store.close()

@@ -71,6 +71,11 @@ class VectorStore:
         """``{"ok": True, "backend": ..., "kinds": n, "vectors": n}``; never raises."""
         return json.loads(await self._native.health_json())
 
+    async def health_detailed(self) -> dict:
+        """``health()`` plus what is not for publishing: the file's ``path``, the server ``url``
+        (password removed), the schema, a failure's full text. Never raises."""
+        return json.loads(await self._native.health_detailed_json())
+
     async def insert(self, kind: str, id: str, vector: Sequence[float], extractor_version: int = 1) -> None:
         """Insert or replace ``(kind, id)``; the first insert of a kind fixes its dimension."""
         await self._native.insert(kind, id, vector, extractor_version)
@@ -111,6 +116,20 @@ class VectorStore:
         unknown or empty kind or ``k <= 0``. The keyword filters apply before the ``k`` nearest
         are taken."""
         return await self._native.knn(kind, vector, k, extractor_version, max_distance)
+
+    async def knn_batch(
+        self,
+        kind: str,
+        vectors: Sequence[Sequence[float]],
+        k: int = 10,
+        *,
+        extractor_version: int | None = None,
+        max_distance: float | None = None,
+    ) -> list[list[Neighbor]]:
+        """The ``k`` nearest for each of ``vectors`` (a 2-d numpy ``float32`` array or a
+        sequence of sequences), each answered exactly as ``knn`` would, in one call. Every
+        query is checked first: a bad one raises, naming its index, and nothing is searched."""
+        return await self._native.knn_batch(kind, vectors, k, extractor_version, max_distance)
 
     async def kinds(self) -> list[KindInfo]:
         """Every kind with its dimension, metric and count, sorted by name."""
