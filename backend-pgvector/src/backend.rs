@@ -327,6 +327,15 @@ impl VectorStore for PgVectorStore {
         .await
     }
 
+    async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
+        self.bounded("expire", async {
+            validate::expire(kind, written_before_ms, vectorstore_core::now_ms())?;
+            let pool = self.pool()?;
+            schema::expire(&pool, &self.names, kind, written_before_ms).await
+        })
+        .await
+    }
+
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         self.bounded("knn", async {
             validate::knn(kind, query, options)?;

@@ -3,9 +3,12 @@
 //! In the configured schema:
 //! - `meta (key, value)` holds `schema_version`;
 //! - `kinds (kind, dim, metric)` lists every kind, so a kind survives losing its last vector;
-//! - `kind_<kind> (id text COLLATE "C" PRIMARY KEY, extractor_version bigint, embedding vector(dim))`
-//!   holds one kind's vectors, with an HNSW index `kind_<kind>_hnsw` using the operator class
-//!   of the kind's metric when the index is enabled and the dimension allows it.
+//! - `kind_<kind> (id text COLLATE "C" PRIMARY KEY, extractor_version bigint, embedding vector(dim),
+//!   written_at_ms bigint)` holds one kind's vectors, with an HNSW index `kind_<kind>_hnsw` using
+//!   the operator class of the kind's metric when the index is enabled and the dimension allows
+//!   it, and a B-tree index `kind_<kind>_written` on the write time (milliseconds since the Unix
+//!   epoch, set by the client) for `expire`. Schema version 2 added `written_at_ms`: a version-1
+//!   schema gains it on its first initialisation, every record counting as written then.
 //!
 //! Identifiers are built only from the validated schema name and validated kinds, and quoted.
 //! Kind tables are created and dropped in the same transaction as their `kinds` row, under an
@@ -88,6 +91,11 @@ impl Names {
     /// The HNSW index of a validated kind (unqualified: an index lives in its table's schema).
     pub(crate) fn index_name(kind: &str) -> String {
         format!("\"kind_{kind}_hnsw\"")
+    }
+
+    /// The write-time index of a validated kind (unqualified, as [`Names::index_name`]).
+    pub(crate) fn written_index_name(kind: &str) -> String {
+        format!("\"kind_{kind}_written\"")
     }
 }
 
@@ -179,7 +187,12 @@ pub(crate) async fn initialize(pool: &PgPool, names: &Names, index: IndexKind) -
             .await
             .map_err(failed)?;
     match stored {
-        Some(version) => check_schema_version(names, &version)?,
+        Some(version) => {
+            let version = check_schema_version(names, &version)?;
+            if version < SCHEMA_VERSION {
+                upgrade(&mut tx, names, version).await?;
+            }
+        }
         None => {
             sqlx::query(sql!("INSERT INTO {} (key, value) VALUES ('schema_version', $1)", names.meta()))
                 .bind(SCHEMA_VERSION.to_string())
@@ -236,7 +249,63 @@ pub(crate) async fn initialize(pool: &PgPool, names: &Names, index: IndexKind) -
     Ok(ServerInfo { postgres, pgvector, iterative_scan: version >= ITERATIVE_SCAN_SINCE })
 }
 
-fn check_schema_version(names: &Names, stored: &str) -> Result<()> {
+/// Brings a schema of an older version to this build's (inside the initialising transaction,
+/// under its lock): version 1 had no write times, so every kind table gains `written_at_ms`
+/// (PostgreSQL fills it with the one constant default without rewriting the table: every record
+/// counts as written at the upgrade) and its index. Logged once at WARN.
+async fn upgrade(tx: &mut Transaction<'_, Postgres>, names: &Names, from: u32) -> Result<()> {
+    let failed = |err| from_sqlx(err, &format!("upgrade schema {:?} to version {SCHEMA_VERSION}", names.schema()));
+    lock_schema(tx, names).await.map_err(failed)?;
+    let now = i64::try_from(vectorstore_core::now_ms()).unwrap_or(i64::MAX);
+    let kinds_exist: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(names.kinds())
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(failed)?;
+    let listed: Vec<String> = if kinds_exist {
+        sqlx::query_scalar(sql!("SELECT kind FROM {} ORDER BY kind", names.kinds()))
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(failed)?
+    } else {
+        Vec::new()
+    };
+    let mut tables = 0;
+    for kind in listed.iter().filter(|kind| vectorstore_core::validate::kind(kind).is_ok()) {
+        let table = names.kind_table(kind);
+        let present: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(&table)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(failed)?;
+        if !present {
+            continue;
+        }
+        for statement in [
+            format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS written_at_ms bigint NOT NULL DEFAULT {now}"),
+            format!("ALTER TABLE {table} ALTER COLUMN written_at_ms DROP DEFAULT"),
+            format!("CREATE INDEX IF NOT EXISTS {} ON {table} (written_at_ms)", Names::written_index_name(kind)),
+        ] {
+            sqlx::query(audited(statement)).execute(&mut **tx).await.map_err(failed)?;
+        }
+        tables += 1;
+    }
+    sqlx::query(sql!("UPDATE {} SET value = $1 WHERE key = 'schema_version'", names.meta()))
+        .bind(SCHEMA_VERSION.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(failed)?;
+    tracing::warn!(
+        schema = names.schema(),
+        from,
+        to = SCHEMA_VERSION,
+        kinds = tables,
+        "upgraded the store's schema once; the records it held count as written now (they carried no write time)"
+    );
+    Ok(())
+}
+
+fn check_schema_version(names: &Names, stored: &str) -> Result<u32> {
     let version: u32 = stored.trim().parse().map_err(|_| {
         Error::new(
             ErrorKind::IncompatibleSchema,
@@ -253,7 +322,7 @@ fn check_schema_version(names: &Names, stored: &str) -> Result<()> {
             ),
         ));
     }
-    Ok(())
+    Ok(version)
 }
 
 fn parse_version(version: &str) -> (u32, u32, u32) {
@@ -333,11 +402,15 @@ pub(crate) async fn create_kind(
     let table = names.kind_table(kind);
     sqlx::query(sql!(
         "CREATE TABLE {table} (id text COLLATE \"C\" PRIMARY KEY, extractor_version bigint NOT NULL, \
-         embedding vector({dim}) NOT NULL)"
+         embedding vector({dim}) NOT NULL, written_at_ms bigint NOT NULL)"
     ))
     .execute(&mut *tx)
     .await
     .map_err(failed)?;
+    sqlx::query(sql!("CREATE INDEX {} ON {table} (written_at_ms)", Names::written_index_name(kind)))
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
     // No index yet: it is built once the kind's first load is over (see `crate::index`).
     tx.commit().await.map_err(failed)?;
     Ok(KindCreation::Created(KindInfo::new(kind, dim, metric)))
@@ -390,8 +463,13 @@ fn written(result: sqlx::Result<()>, action: &str) -> Result<Written> {
     }
 }
 
-const UPSERT_TAIL: &str =
-    "ON CONFLICT (id) DO UPDATE SET extractor_version = EXCLUDED.extractor_version, embedding = EXCLUDED.embedding";
+const UPSERT_TAIL: &str = "ON CONFLICT (id) DO UPDATE SET extractor_version = EXCLUDED.extractor_version, \
+                           embedding = EXCLUDED.embedding, written_at_ms = EXCLUDED.written_at_ms";
+
+/// A write time as the `bigint` column holds it (validated times are far below `i64::MAX`).
+fn stored_time(written_at_ms: u64) -> i64 {
+    i64::try_from(written_at_ms).unwrap_or(i64::MAX)
+}
 
 /// Inserts or replaces one record.
 pub(crate) async fn upsert(
@@ -403,13 +481,14 @@ pub(crate) async fn upsert(
     extractor_version: u32,
 ) -> Result<Written> {
     let sql = format!(
-        "INSERT INTO {} (id, extractor_version, embedding) VALUES ($1, $2, $3) {UPSERT_TAIL}",
+        "INSERT INTO {} (id, extractor_version, embedding, written_at_ms) VALUES ($1, $2, $3, $4) {UPSERT_TAIL}",
         names.kind_table(kind)
     );
     let result = sqlx::query(audited(sql))
         .bind(id)
         .bind(i64::from(extractor_version))
         .bind(Vector::from(vector.to_vec()))
+        .bind(stored_time(vectorstore_core::now_ms()))
         .execute(pool)
         .await
         .map(|_| ());
@@ -426,29 +505,45 @@ pub(crate) async fn upsert_many(pool: &PgPool, names: &Names, kind: &str, items:
     let mut ids = Vec::with_capacity(last.len());
     let mut versions = Vec::with_capacity(last.len());
     let mut vectors = Vec::with_capacity(last.len());
+    let mut times = Vec::with_capacity(last.len());
+    let now = vectorstore_core::now_ms();
     for (index, item) in items.iter().enumerate() {
         if last.get(item.id.as_str()) == Some(&index) {
             ids.push(item.id.as_str());
             versions.push(i64::from(item.extractor_version));
             vectors.push(Vector::from(item.vector.clone()));
+            times.push(stored_time(item.written_at_or(now)));
         }
     }
     let sql = format!(
-        "INSERT INTO {} (id, extractor_version, embedding) \
-         SELECT * FROM UNNEST($1::text[], $2::int8[], $3::vector[]) {UPSERT_TAIL}",
+        "INSERT INTO {} (id, extractor_version, embedding, written_at_ms) \
+         SELECT * FROM UNNEST($1::text[], $2::int8[], $3::vector[], $4::int8[]) {UPSERT_TAIL}",
         names.kind_table(kind)
     );
-    let result = sqlx::query(audited(sql)).bind(&ids).bind(&versions).bind(&vectors).execute(pool).await.map(|_| ());
+    let result = sqlx::query(audited(sql))
+        .bind(&ids)
+        .bind(&versions)
+        .bind(&vectors)
+        .bind(&times)
+        .execute(pool)
+        .await
+        .map(|_| ());
     written(result, &format!("insert a batch into kind {kind:?}"))
 }
 
-/// Runs `query` (rows of `(id, extractor_version, embedding)`) on one connection, once more
+/// A record's row: `(id, extractor_version, embedding, written_at_ms)`.
+type RecordRow = (String, i64, Vector, i64);
+
+/// The columns of a [`RecordRow`].
+const RECORD_COLUMNS: &str = "id, extractor_version, embedding, written_at_ms";
+
+/// Runs `query` (rows of `(id, extractor_version, embedding, written_at_ms)`) on one connection, once more
 /// after a stale cached statement (see `get`), as records of `kind`; a missing table has none.
 async fn fetch_records<'q>(
     pool: &PgPool,
     kind: &str,
     failed: impl Fn(sqlx::Error) -> Error,
-    query: impl Fn() -> sqlx::query::QueryAs<'q, Postgres, (String, i64, Vector), sqlx::postgres::PgArguments>,
+    query: impl Fn() -> sqlx::query::QueryAs<'q, Postgres, RecordRow, sqlx::postgres::PgArguments>,
 ) -> Result<Vec<VectorRecord>> {
     let mut connection = pool.acquire().await.map_err(&failed)?;
     let mut result = query().fetch_all(&mut *connection).await;
@@ -457,17 +552,19 @@ async fn fetch_records<'q>(
         result = query().fetch_all(&mut *connection).await;
     }
     match result {
-        Ok(rows) => rows.into_iter().map(|(id, version, embedding)| record(kind, id, version, embedding)).collect(),
+        Ok(rows) => rows.into_iter().map(|row| record(kind, row)).collect(),
         Err(err) if is_undefined_table(&err) => Ok(Vec::new()),
         Err(err) => Err(failed(err)),
     }
 }
 
-fn record(kind: &str, id: String, version: i64, embedding: Vector) -> Result<VectorRecord> {
+fn record(kind: &str, (id, version, embedding, written): RecordRow) -> Result<VectorRecord> {
     let extractor_version = u32::try_from(version)
         .map_err(|_| corrupt(format!("record {id:?} of kind {kind:?} has extractor_version {version}")))?;
+    let written_at_ms = u64::try_from(written)
+        .map_err(|_| corrupt(format!("record {id:?} of kind {kind:?} has written_at_ms {written}")))?;
     let vector = embedding.to_vec();
-    Ok(VectorRecord { kind: kind.to_owned(), id, dim: vector.len(), vector, extractor_version })
+    Ok(VectorRecord { kind: kind.to_owned(), id, dim: vector.len(), vector, extractor_version, written_at_ms })
 }
 
 /// True when PostgreSQL refused a cached statement because its result type changed: a kind
@@ -481,8 +578,8 @@ fn is_stale_statement(err: &sqlx::Error) -> bool {
 /// The record `(kind, id)`, or `None` (also when the kind has no table).
 pub(crate) async fn get(pool: &PgPool, names: &Names, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
     let failed = |err| from_sqlx(err, &format!("get from kind {kind:?}"));
-    let sql = format!("SELECT extractor_version, embedding FROM {} WHERE id = $1", names.kind_table(kind));
-    let query = || sqlx::query_as::<_, (i64, Vector)>(audited(sql.clone())).bind(id);
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM {} WHERE id = $1", names.kind_table(kind));
+    let query = || sqlx::query_as::<_, RecordRow>(audited(sql.clone())).bind(id);
     let mut connection = pool.acquire().await.map_err(failed)?;
     let mut result = query().fetch_optional(&mut *connection).await;
     if result.as_ref().is_err_and(is_stale_statement) {
@@ -490,7 +587,7 @@ pub(crate) async fn get(pool: &PgPool, names: &Names, kind: &str, id: &str) -> R
         result = query().fetch_optional(&mut *connection).await;
     }
     match result {
-        Ok(row) => row.map(|(version, embedding)| record(kind, id.to_owned(), version, embedding)).transpose(),
+        Ok(row) => row.map(|row| record(kind, row)).transpose(),
         Err(err) if is_undefined_table(&err) => Ok(None),
         Err(err) => Err(failed(err)),
     }
@@ -510,8 +607,8 @@ pub(crate) async fn delete(pool: &PgPool, names: &Names, kind: &str, id: &str) -
 /// kind has no table.
 pub(crate) async fn get_many(pool: &PgPool, names: &Names, kind: &str, ids: &[&str]) -> Result<Vec<VectorRecord>> {
     let failed = |err| from_sqlx(err, &format!("get_many from kind {kind:?}"));
-    let sql = format!("SELECT id, extractor_version, embedding FROM {} WHERE id = ANY($1)", names.kind_table(kind));
-    let query = || sqlx::query_as::<_, (String, i64, Vector)>(audited(sql.clone())).bind(ids);
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM {} WHERE id = ANY($1)", names.kind_table(kind));
+    let query = || sqlx::query_as::<_, RecordRow>(audited(sql.clone())).bind(ids);
     fetch_records(pool, kind, failed, query).await
 }
 
@@ -535,6 +632,17 @@ pub(crate) async fn delete_version(pool: &PgPool, names: &Names, kind: &str, ver
     }
 }
 
+/// Deletes every record written before `written_before_ms` in one statement (by the write-time
+/// index); how many went (0 without a table).
+pub(crate) async fn expire(pool: &PgPool, names: &Names, kind: &str, written_before_ms: u64) -> Result<u64> {
+    let sql = format!("DELETE FROM {} WHERE written_at_ms < $1", names.kind_table(kind));
+    match sqlx::query(audited(sql)).bind(stored_time(written_before_ms)).execute(pool).await {
+        Ok(done) => Ok(done.rows_affected()),
+        Err(err) if is_undefined_table(&err) => Ok(0),
+        Err(err) => Err(from_sqlx(err, &format!("expire records of kind {kind:?}"))),
+    }
+}
+
 /// Up to `limit` records with ids after `after_id`, in byte order (the id column collates "C").
 pub(crate) async fn scan(
     pool: &PgPool,
@@ -547,11 +655,11 @@ pub(crate) async fn scan(
     let table = names.kind_table(kind);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let sql = match after_id {
-        Some(_) => format!("SELECT id, extractor_version, embedding FROM {table} WHERE id > $2 ORDER BY id LIMIT $1"),
-        None => format!("SELECT id, extractor_version, embedding FROM {table} ORDER BY id LIMIT $1"),
+        Some(_) => format!("SELECT {RECORD_COLUMNS} FROM {table} WHERE id > $2 ORDER BY id LIMIT $1"),
+        None => format!("SELECT {RECORD_COLUMNS} FROM {table} ORDER BY id LIMIT $1"),
     };
     let query = || {
-        let query = sqlx::query_as::<_, (String, i64, Vector)>(audited(sql.clone())).bind(limit);
+        let query = sqlx::query_as::<_, RecordRow>(audited(sql.clone())).bind(limit);
         match after_id {
             Some(after) => query.bind(after),
             None => query,
@@ -709,5 +817,6 @@ mod tests {
         assert_ne!(Names::new("a").lock_key, Names::new("b").lock_key);
         // The longest kind still fits PostgreSQL's 63-byte identifiers, index name included.
         assert!(Names::index_name(&"k".repeat(48)).len() - 2 <= crate::config::MAX_IDENTIFIER_BYTES);
+        assert!(Names::written_index_name(&"k".repeat(48)).len() - 2 <= crate::config::MAX_IDENTIFIER_BYTES);
     }
 }

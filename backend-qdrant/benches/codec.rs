@@ -19,7 +19,7 @@ fn ids(c: &mut Criterion) {
     let v = Rng::new(7).gaussian_vector(128);
     for metric in [Metric::L2, Metric::Cosine] {
         group.bench_with_input(BenchmarkId::new("payload_128d", metric), &metric, |bench, &metric| {
-            bench.iter(|| payload(black_box(ID), black_box(&v), 1, metric))
+            bench.iter(|| payload(black_box(ID), black_box(&v), 1, 1_764_633_600_000, metric))
         });
     }
     group.finish();

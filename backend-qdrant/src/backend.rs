@@ -15,7 +15,7 @@ use vectorstore_core::{
 };
 
 use crate::config::QdrantConfig;
-use crate::core::{Connection, Search, Upsert};
+use crate::core::{Connection, Search, Upsert, version_filter, written_before_filter};
 use crate::scan::{self, SortIndexes};
 use crate::schema::{self, KindMeta};
 use crate::{CAPABILITIES, NAME};
@@ -175,21 +175,48 @@ impl QdrantStore {
     }
 
     /// Reads the collection `name`: `None` when absent, `Some(None)` when it is not one of this
-    /// store's, else its kind (remembered). Adds payload indexes a crashed creator left out.
+    /// store's, else its kind (remembered). Adds payload indexes a crashed creator left out,
+    /// and upgrades a collection of an older schema version (see [`QdrantStore::upgrade`]).
     async fn adopt(&self, connection: &Connection, kind: &str, name: &str) -> Result<Option<Option<KindMeta>>> {
         let Some(info) = connection.collection_info(name).await? else {
             self.forget(kind);
             return Ok(None);
         };
-        let Some(meta) = schema::kind_meta(name, kind, &info)? else { return Ok(Some(None)) };
-        if !info.payload_schema.contains_key(schema::VERSION_FIELD) {
-            connection.create_index(name, schema::VERSION_FIELD, false).await?;
+        let Some(layout) = schema::kind_meta(name, kind, &info)? else { return Ok(Some(None)) };
+        let meta = layout.meta;
+        for field in [schema::VERSION_FIELD, schema::WRITTEN_FIELD] {
+            if !info.payload_schema.contains_key(field) {
+                connection.create_index(name, field, false).await?;
+            }
+        }
+        if layout.version < i64::from(vectorstore_core::SCHEMA_VERSION)
+            && !self.upgrade(connection, name, layout).await?
+        {
+            self.forget(kind);
+            return Ok(None);
         }
         self.remember(kind, meta);
         if schema::has_sort_indexes(&info) {
             self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).insert(kind.to_owned());
         }
         Ok(Some(Some(meta)))
+    }
+
+    /// Brings a collection of schema version 1 to the current one: every point without a write
+    /// time gets the time of the upgrade (one filtered payload update, safe to repeat and to
+    /// race with writers, which always set the time), then the metadata records the new
+    /// version. False when the collection vanished meanwhile.
+    async fn upgrade(&self, connection: &Connection, name: &str, layout: schema::Layout) -> Result<bool> {
+        let Some(()) = connection.stamp_untimed(name, vectorstore_core::now_ms()).await? else { return Ok(false) };
+        connection.record_schema_version(name, i64::from(vectorstore_core::SCHEMA_VERSION)).await?;
+        tracing::warn!(
+            collection = %name,
+            from = layout.version,
+            to = vectorstore_core::SCHEMA_VERSION,
+            "upgraded the Qdrant collection once; the records it held count as written now (they carried no write \
+             time)"
+        );
+        Ok(true)
     }
 
     /// Creates the kind, or adopts it when another process created it first.
@@ -210,7 +237,9 @@ impl QdrantStore {
         self.settle_placement(connection, &name).await?;
         // Applied before any later write of the collection; search filters work meanwhile. The
         // sort indexes are built by the first scan that needs them (see `crate::scan`).
-        connection.create_index(&name, schema::VERSION_FIELD, false).await?;
+        for field in [schema::VERSION_FIELD, schema::WRITTEN_FIELD] {
+            connection.create_index(&name, field, false).await?;
+        }
         tracing::info!(collection = %name, dim = meta.dim, metric = %meta.metric, "created Qdrant collection");
         self.remember(kind, meta);
         Ok(meta)
@@ -360,6 +389,7 @@ impl QdrantStore {
         // Requests of one batch go out together: they hold distinct ids (repeats were removed),
         // so their order does not matter, and each waits until it is applied.
         let mut requests = Vec::with_capacity(items.len().div_ceil(per_request));
+        let now = vectorstore_core::now_ms();
         for chunk in items.chunks(per_request) {
             let points: Vec<PointStruct> = chunk
                 .iter()
@@ -367,7 +397,13 @@ impl QdrantStore {
                     PointStruct::new(
                         schema::point_id(kind, &item.id),
                         item.vector.clone(),
-                        schema::payload(&item.id, &item.vector, item.extractor_version, meta.metric),
+                        schema::payload(
+                            &item.id,
+                            &item.vector,
+                            item.extractor_version,
+                            item.written_at_or(now),
+                            meta.metric,
+                        ),
                     )
                 })
                 .collect();
@@ -597,7 +633,7 @@ impl VectorStore for QdrantStore {
 
     async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
         validate::insert(kind, id, vector, extractor_version)?;
-        let item = [NewVector { id: id.to_owned(), vector: vector.to_vec(), extractor_version }];
+        let item = [NewVector::new(id, vector.to_vec()).with_extractor_version(extractor_version)];
         self.write(kind, &item, &|info: &KindInfo| validate::against_kind(info, vector)).await
     }
 
@@ -685,7 +721,33 @@ impl VectorStore for QdrantStore {
         if count == 0 {
             return Ok(0);
         }
-        if connection.delete_version(&name, extractor_version).await?.is_none() {
+        let what = format!("version {extractor_version}");
+        if connection.delete_matching(&name, version_filter(extractor_version), &what).await?.is_none() {
+            self.forget(kind);
+            return Ok(0);
+        }
+        Ok(count)
+    }
+
+    /// One exact filtered count, then one filtered delete by the write-time index. The count
+    /// is what was stored just before the delete.
+    async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
+        validate::expire(kind, written_before_ms, vectorstore_core::now_ms())?;
+        let connection = self.connection()?;
+        if self.kind(&connection, kind).await?.is_none() {
+            return Ok(0);
+        }
+        let name = self.collection(kind);
+        let what = format!("records written before {written_before_ms}");
+        let filter = written_before_filter(written_before_ms);
+        let Some(count) = connection.count_matching(&name, filter.clone(), &what).await? else {
+            self.forget(kind);
+            return Ok(0);
+        };
+        if count == 0 {
+            return Ok(0);
+        }
+        if connection.delete_matching(&name, filter, &what).await?.is_none() {
             self.forget(kind);
             return Ok(0);
         }

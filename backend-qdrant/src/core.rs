@@ -10,9 +10,10 @@ use qdrant_client::QdrantError;
 use qdrant_client::qdrant::{
     CollectionInfo, Condition, CountPointsBuilder, CreateCollection, CreateFieldIndexCollectionBuilder,
     DeleteCollectionBuilder, DeletePointsBuilder, Direction, FacetCountsBuilder, FieldType, Filter, GetPointsBuilder,
-    OrderByBuilder, PayloadIncludeSelector, PointId, PointStruct, PointsIdsList, Query, QueryPointsBuilder,
+    OrderByBuilder, PayloadIncludeSelector, PointId, PointStruct, PointsIdsList, Query, QueryPointsBuilder, Range,
     ReadConsistencyType, ReplicaState, RetrievedPoint, ScoredPoint, ScrollPointsBuilder, SearchParamsBuilder,
-    UpsertPointsBuilder, WriteOrderingType, facet_value, read_consistency, start_from,
+    SetPayloadPointsBuilder, UpdateCollectionBuilder, UpsertPointsBuilder, Value, WriteOrderingType, facet_value,
+    read_consistency, start_from,
 };
 use vectorstore_core::{Error, ErrorKind, Result};
 
@@ -93,8 +94,15 @@ pub(crate) struct Scroll<'a> {
 const MAX_VERSIONS_LISTED: u64 = 1 << 20;
 
 /// Points whose extractor version is `version`.
-fn version_filter(version: u32) -> Filter {
+pub(crate) fn version_filter(version: u32) -> Filter {
     Filter::must([Condition::matches(schema::VERSION_FIELD, i64::from(version))])
+}
+
+/// Points last written before `written_before_ms`. Qdrant's range bounds are `f64`, exact for
+/// every millisecond time up to the year 287,000.
+pub(crate) fn written_before_filter(written_before_ms: u64) -> Filter {
+    let range = Range { lt: Some(schema::stored_time(written_before_ms) as f64), ..Default::default() };
+    Filter::must([Condition::range(schema::WRITTEN_FIELD, range)])
 }
 
 impl Connection {
@@ -210,14 +218,20 @@ impl Connection {
 
     /// The exact number of points of a collection whose extractor version is `version`.
     pub(crate) async fn count_version(&self, name: &str, version: u32) -> Result<Option<u64>> {
-        let mut request = CountPointsBuilder::new(name).exact(true).filter(version_filter(version));
+        self.count_matching(name, version_filter(version), &format!("version {version}")).await
+    }
+
+    /// The exact number of points of a collection that match `filter` (`what` names them in
+    /// errors).
+    pub(crate) async fn count_matching(&self, name: &str, filter: Filter, what: &str) -> Result<Option<u64>> {
+        let mut request = CountPointsBuilder::new(name).exact(true).filter(filter);
         if let Some(consistency) = self.read_consistency() {
             request = request.read_consistency(consistency);
         }
         match self.client.count(request).await {
             Ok(reply) => Ok(Some(reply.result.map_or(0, |r| r.count))),
             Err(err) if is_not_found(&err) => Ok(None),
-            Err(err) => Err(self.fail(err, &format!("count of version {version} in {name}"))),
+            Err(err) => Err(self.fail(err, &format!("count of {what} in {name}"))),
         }
     }
 
@@ -264,18 +278,47 @@ impl Connection {
         Ok(Some(counts))
     }
 
-    /// Deletes every point of one extractor version with one filtered delete, and waits until
-    /// reads see it; `None` when the collection is gone.
-    pub(crate) async fn delete_version(&self, name: &str, version: u32) -> Result<Option<()>> {
-        let mut request = DeletePointsBuilder::new(name).points(version_filter(version)).wait(true);
+    /// Deletes every point that matches `filter` with one filtered delete, and waits until
+    /// reads see it; `None` when the collection is gone (`what` names the points in errors).
+    pub(crate) async fn delete_matching(&self, name: &str, filter: Filter, what: &str) -> Result<Option<()>> {
+        let mut request = DeletePointsBuilder::new(name).points(filter).wait(true);
         if let Some(ordering) = self.write_ordering() {
             request = request.ordering(ordering);
         }
         match self.client.delete_points(request).await {
             Ok(_) => Ok(Some(())),
             Err(err) if is_not_found(&err) => Ok(None),
-            Err(err) => Err(self.fail(err, &format!("delete version {version} from {name}"))),
+            Err(err) => Err(self.fail(err, &format!("delete {what} from {name}"))),
         }
+    }
+
+    /// Gives every point without a write time the time `written_at_ms`, with one filtered
+    /// payload update, and waits until reads see it; `None` when the collection is gone.
+    pub(crate) async fn stamp_untimed(&self, name: &str, written_at_ms: u64) -> Result<Option<()>> {
+        let payload: std::collections::HashMap<String, Value> =
+            [(schema::WRITTEN_FIELD.to_owned(), Value::from(schema::stored_time(written_at_ms)))].into();
+        let untimed = Filter::must([Condition::is_empty(schema::WRITTEN_FIELD)]);
+        let mut request = SetPayloadPointsBuilder::new(name, payload).points_selector(untimed).wait(true);
+        if let Some(ordering) = self.write_ordering() {
+            request = request.ordering(ordering);
+        }
+        match self.client.set_payload(request).await {
+            Ok(_) => Ok(Some(())),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(self.fail(err, &format!("write times of {name}"))),
+        }
+    }
+
+    /// Records `version` as the collection's schema version in its metadata (merged with the
+    /// rest of it by Qdrant).
+    pub(crate) async fn record_schema_version(&self, name: &str, version: i64) -> Result<()> {
+        let mut request = UpdateCollectionBuilder::new(name).timeout(self.consensus_timeout()).build();
+        request.metadata = [(schema::META_SCHEMA.to_owned(), Value::from(version))].into();
+        self.client
+            .update_collection(request)
+            .await
+            .map_err(|err| self.fail(err, &format!("schema version of {name}")))?;
+        Ok(())
     }
 
     /// Writes points and waits until reads see them.

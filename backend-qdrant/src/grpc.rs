@@ -20,7 +20,7 @@ use qdrant_client::qdrant::{
     CountResponse, CreateCollection, CreateFieldIndexCollection, DeleteCollection, DeletePoints, FacetCounts,
     FacetResponse, GetCollectionInfoRequest, GetCollectionInfoResponse, GetPoints, GetResponse, HealthCheckReply,
     HealthCheckRequest, ListCollectionsRequest, ListCollectionsResponse, PointsOperationResponse, QueryPoints,
-    QueryResponse, ScrollPoints, ScrollResponse, UpsertPoints,
+    QueryResponse, ScrollPoints, ScrollResponse, SetPayloadPoints, UpdateCollection, UpsertPoints,
 };
 use std::sync::RwLock;
 use tonic::metadata::MetadataValue;
@@ -236,6 +236,28 @@ impl Client {
             Ok(CollectionsClient::new(channel).delete(request.clone()).await?.into_inner())
         })
         .await
+    }
+
+    /// Updates a collection's parameters or metadata.
+    pub(crate) async fn update_collection(
+        &self,
+        request: impl Into<UpdateCollection>,
+    ) -> Result<CollectionOperationResponse, QdrantError> {
+        let request = &request.into();
+        self.with_channel(|channel| async move {
+            Ok(CollectionsClient::new(channel).update(request.clone()).await?.into_inner())
+        })
+        .await
+    }
+
+    /// Sets payload fields of the points a selector picks.
+    pub(crate) async fn set_payload(
+        &self,
+        request: impl Into<SetPayloadPoints>,
+    ) -> Result<PointsOperationResponse, QdrantError> {
+        let request = &request.into();
+        self.with_channel(|channel| async move { Ok(points(channel).set_payload(request.clone()).await?.into_inner()) })
+            .await
     }
 
     /// Creates a payload index.

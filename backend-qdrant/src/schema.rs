@@ -22,6 +22,10 @@ use crate::config::QdrantConfig;
 pub const ID_FIELD: &str = "id";
 /// Payload field holding the extractor version (integer, indexed so searches filter on it).
 pub const VERSION_FIELD: &str = "extractor_version";
+/// Payload field holding the time the record was last written (integer milliseconds since the
+/// Unix epoch, indexed for ranges so that `expire` deletes by a filter). Schema version 2 added
+/// it; a collection of version 1 gains it when this store first opens the collection.
+pub const WRITTEN_FIELD: &str = "written_at_ms";
 /// Payload field holding the vector exactly as written (base64 of little-endian `f32`s), for
 /// cosine kinds only: Qdrant normalises cosine vectors when it stores them.
 pub const RAW_VECTOR_FIELD: &str = "vector_f32le";
@@ -34,7 +38,7 @@ pub const SORT_LEVELS: usize = 5;
 pub const SORT_FIELDS: [&str; SORT_LEVELS] = ["sort_0", "sort_1", "sort_2", "sort_3", "sort_4"];
 
 /// Collection-metadata keys that describe a kind.
-const META_SCHEMA: &str = "decnet_vectorstore_schema";
+pub(crate) const META_SCHEMA: &str = "decnet_vectorstore_schema";
 const META_KIND: &str = "decnet_vectorstore_kind";
 const META_METRIC: &str = "decnet_vectorstore_metric";
 
@@ -49,6 +53,16 @@ pub struct KindMeta {
     pub dim: usize,
     /// The metric.
     pub metric: Metric,
+}
+
+/// A collection's layout as [`kind_meta`] reads it: the kind, and the schema version its
+/// metadata records (older than [`SCHEMA_VERSION`] until it is upgraded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// The kind.
+    pub meta: KindMeta,
+    /// The schema version recorded in the collection's metadata.
+    pub version: i64,
 }
 
 /// The collection of `kind` under `prefix`. Kinds are validated first, so the name only ever
@@ -95,11 +109,17 @@ pub fn sort_keys(id: &str) -> [i64; SORT_LEVELS] {
     keys
 }
 
+/// A write time as the integer payload holds it (validated times are far below `i64::MAX`).
+pub fn stored_time(written_at_ms: u64) -> i64 {
+    i64::try_from(written_at_ms).unwrap_or(i64::MAX)
+}
+
 /// The payload of a record.
-pub fn payload(id: &str, vector: &[f32], extractor_version: u32, metric: Metric) -> Payload {
-    let mut payload = Payload::with_capacity(3 + SORT_LEVELS);
+pub fn payload(id: &str, vector: &[f32], extractor_version: u32, written_at_ms: u64, metric: Metric) -> Payload {
+    let mut payload = Payload::with_capacity(4 + SORT_LEVELS);
     payload.insert(ID_FIELD, id);
     payload.insert(VERSION_FIELD, i64::from(extractor_version));
+    payload.insert(WRITTEN_FIELD, stored_time(written_at_ms));
     for (field, key) in SORT_FIELDS.iter().zip(sort_keys(id)) {
         payload.insert(*field, key);
     }
@@ -111,7 +131,7 @@ pub fn payload(id: &str, vector: &[f32], extractor_version: u32, metric: Metric)
 
 /// The payload fields a read of whole records needs.
 pub fn record_fields(metric: Metric) -> Vec<String> {
-    let mut fields = vec![ID_FIELD.to_owned(), VERSION_FIELD.to_owned()];
+    let mut fields = vec![ID_FIELD.to_owned(), VERSION_FIELD.to_owned(), WRITTEN_FIELD.to_owned()];
     if metric == Metric::Cosine {
         fields.push(RAW_VECTOR_FIELD.to_owned());
     }
@@ -161,6 +181,13 @@ pub fn record(kind: &str, meta: KindMeta, point: RetrievedPoint) -> Result<Vecto
         .and_then(|v| u32::try_from(v).ok())
         .filter(|v| *v >= 1)
         .ok_or_else(|| damaged("no valid extractor_version"))?;
+    // Absent only on a point of a version-1 collection not yet upgraded.
+    let written_at_ms = match point.payload.get(WRITTEN_FIELD).map(Value::as_integer) {
+        None => 0,
+        Some(time) => {
+            time.and_then(|time| u64::try_from(time).ok()).ok_or_else(|| damaged("an invalid written_at_ms"))?
+        }
+    };
     let vector = if meta.metric == Metric::Cosine {
         point.payload.get(RAW_VECTOR_FIELD).and_then(Value::as_str).and_then(|text| decode_vector(text))
     } else {
@@ -173,7 +200,7 @@ pub fn record(kind: &str, meta: KindMeta, point: RetrievedPoint) -> Result<Vecto
     if vector.len() != meta.dim {
         return Err(damaged(&format!("a vector of {} components, the kind has {}", vector.len(), meta.dim)));
     }
-    Ok(VectorRecord { kind: kind.to_owned(), id, dim: meta.dim, vector, extractor_version: version })
+    Ok(VectorRecord { kind: kind.to_owned(), id, dim: meta.dim, vector, extractor_version: version, written_at_ms })
 }
 
 /// The Qdrant distance that serves `metric`.
@@ -257,12 +284,12 @@ pub fn is_ours(info: &CollectionInfo) -> bool {
     info.config.as_ref().is_some_and(|config| config.metadata.contains_key(META_SCHEMA))
 }
 
-/// The kind described by a collection's info: dimension and distance from its vector
-/// parameters, schema version and metric from its metadata. `None` when the collection is not
+/// The kind described by a collection's info, with the schema version it records: dimension
+/// and distance from its vector parameters, schema version and metric from its metadata. `None` when the collection is not
 /// this store's collection of `kind` (no metadata of ours, or another kind: a longer prefix's).
 ///
 /// A newer schema version, or metadata that contradicts the collection, is `IncompatibleSchema`.
-pub fn kind_meta(name: &str, kind: &str, info: &CollectionInfo) -> Result<Option<KindMeta>> {
+pub fn kind_meta(name: &str, kind: &str, info: &CollectionInfo) -> Result<Option<Layout>> {
     let Some(config) = info.config.as_ref() else { return Ok(None) };
     let Some(version) = config.metadata.get(META_SCHEMA).and_then(Value::as_integer) else { return Ok(None) };
     if config.metadata.get(META_KIND).and_then(Value::as_str).map(String::as_str) != Some(kind) {
@@ -293,7 +320,7 @@ pub fn kind_meta(name: &str, kind: &str, info: &CollectionInfo) -> Result<Option
         return Err(incompatible(format!("searches with another distance than its metric {metric}")));
     }
     let dim = usize::try_from(params.size).map_err(|_| incompatible("has an impossible vector size".to_owned()))?;
-    Ok(Some(KindMeta { dim, metric }))
+    Ok(Some(Layout { meta: KindMeta { dim, metric }, version }))
 }
 
 /// Whether the collection has every sort-key index (built by the first scan that needs them).
@@ -302,9 +329,9 @@ pub fn has_sort_indexes(info: &CollectionInfo) -> bool {
 }
 
 /// Integer index parameters for `field`: the version only needs equality; sort keys also
-/// need ranges, which ordered scrolls require.
+/// need ranges, which ordered scrolls require; the write time only ranges.
 pub fn index_params(field: &str) -> qdrant::IntegerIndexParams {
-    qdrant::IntegerIndexParamsBuilder::new(true, field != VERSION_FIELD).build()
+    qdrant::IntegerIndexParamsBuilder::new(field != WRITTEN_FIELD, field != VERSION_FIELD).build()
 }
 
 #[cfg(test)]

@@ -218,8 +218,9 @@ impl SqliteVecStore {
     }
 
     /// Read-only mode: the file itself when it has the current layout and nothing left to
-    /// adopt, else an in-memory copy of its current layout with the original store's tables
-    /// adopted into it. Nothing is written to the file.
+    /// adopt, else an in-memory copy in the current layout (records of an older layout given
+    /// the time of the copy as their write time) with the original store's tables adopted into
+    /// it. Nothing is written to the file.
     async fn open_read_only(&self) -> Result<Pools> {
         let path = &self.settings.path;
         check_read_only_location(path, self.settings.access).await?;
@@ -276,7 +277,9 @@ impl SqliteVecStore {
         let recorded = schema::recorded_version(&mut snapshot, path).await?;
         let pending = legacy::pending(&mut snapshot).await.map_err(|err| schema::at(err, path))?;
         let versions = schema::versions(&mut snapshot).await?;
-        if recorded.is_some() && !pending {
+        // A file of an older layout is served from an in-memory copy of it brought to the current
+        // one (upgrading the file itself is a write).
+        if recorded == Some(i64::from(vectorstore_core::SCHEMA_VERSION)) && !pending {
             schema::kind_rows(&mut snapshot).await.map_err(|err| schema::at(err, path))?;
             let counted =
                 schema::has_table(&mut snapshot, schema::CHANGES_TABLE).await.map_err(|e| open_error(e, path))?;
@@ -636,14 +639,15 @@ impl VectorStore for SqliteVecStore {
         let mut tx = self.write("insert").await?;
         let (info, created) =
             self.kind_for_write(&mut tx, kind, vector.len(), |info| validate::against_kind(info, vector)).await?;
-        let row = NewRow { id, blob: schema::encode_vector(vector), extractor_version };
+        let written_at_ms = vectorstore_core::now_ms();
+        let row = NewRow { id, blob: schema::encode_vector(vector), extractor_version, written_at_ms };
         // Replace = rewrite in place when stored, insert otherwise, in one transaction.
         if created || !schema::update(&mut tx, kind, &row).await? {
             schema::insert_new(&mut tx, kind, std::slice::from_ref(&row)).await?;
         }
         let change = Change::Upserted {
             created: created.then_some((info.dim, info.metric)),
-            items: Items::One { id, vector, extractor_version },
+            items: Items::One { id, vector, extractor_version, written_at_ms },
         };
         self.commit_change(tx, kind, change, "insert").await
     }
@@ -657,6 +661,7 @@ impl VectorStore for SqliteVecStore {
         let (info, created) = self
             .kind_for_write(&mut tx, kind, first.vector.len(), |info| validate::batch_against_kind(info, items))
             .await?;
+        let now = vectorstore_core::now_ms();
         // A repeated id: the last occurrence wins, as inserts in order would leave it.
         let last: HashMap<&str, usize> = items.iter().enumerate().map(|(i, item)| (item.id.as_str(), i)).collect();
         let rows: Vec<NewRow<'_>> = items
@@ -667,6 +672,7 @@ impl VectorStore for SqliteVecStore {
                 id: &item.id,
                 blob: schema::encode_vector(&item.vector),
                 extractor_version: item.extractor_version,
+                written_at_ms: item.written_at_or(now),
             })
             .collect();
         let stored = if created {
@@ -682,7 +688,7 @@ impl VectorStore for SqliteVecStore {
         }
         schema::insert_new(&mut tx, kind, &fresh).await?;
         let change =
-            Change::Upserted { created: created.then_some((info.dim, info.metric)), items: Items::Many(items) };
+            Change::Upserted { created: created.then_some((info.dim, info.metric)), items: Items::Many { items, now } };
         self.commit_change(tx, kind, change, "insert_many").await
     }
 
@@ -749,6 +755,21 @@ impl VectorStore for SqliteVecStore {
             self.commit_change(tx, kind, Change::DeletedVersion(extractor_version), "delete_version").await?;
         } else {
             commit(tx, "delete_version").await?;
+        }
+        Ok(deleted)
+    }
+
+    async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
+        validate::expire(kind, written_before_ms, vectorstore_core::now_ms())?;
+        let mut tx = self.write("expire").await?;
+        let deleted = match schema::kind(&mut tx, kind).await? {
+            Some(_) => schema::expire(&mut tx, kind, written_before_ms).await?,
+            None => 0,
+        };
+        if deleted > 0 {
+            self.commit_change(tx, kind, Change::Expired(written_before_ms), "expire").await?;
+        } else {
+            commit(tx, "expire").await?;
         }
         Ok(deleted)
     }

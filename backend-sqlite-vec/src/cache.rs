@@ -70,6 +70,8 @@ pub(crate) enum Change<'a> {
     DeletedMany(&'a [&'a str]),
     /// Every record of one extractor version deleted.
     DeletedVersion(u32),
+    /// Every record last written before this time deleted.
+    Expired(u64),
     /// The kind was dropped.
     Dropped,
 }
@@ -79,9 +81,10 @@ pub(crate) enum Items<'a> {
     /// None (a kind created empty).
     None,
     /// One record.
-    One { id: &'a str, vector: &'a [f32], extractor_version: u32 },
-    /// A batch, in order (a repeated id: the last wins).
-    Many(&'a [NewVector]),
+    One { id: &'a str, vector: &'a [f32], extractor_version: u32, written_at_ms: u64 },
+    /// A batch, in order (a repeated id: the last wins), written at `now` where an item gives
+    /// no time of its own.
+    Many { items: &'a [NewVector], now: u64 },
 }
 
 /// Figures for health and the bench.
@@ -256,13 +259,13 @@ impl Cache {
         let Some(current) = copy.as_mut() else { return Ok(()) };
         match change {
             Change::Upserted { items: Items::None, .. } => {}
-            Change::Upserted { items: Items::One { id, vector, extractor_version }, .. } => {
-                current.index.upsert(id, vector, extractor_version)
+            Change::Upserted { items: Items::One { id, vector, extractor_version, written_at_ms }, .. } => {
+                current.index.upsert(id, vector, extractor_version, written_at_ms)
             }
-            Change::Upserted { items: Items::Many(items), .. } => {
+            Change::Upserted { items: Items::Many { items, now }, .. } => {
                 current.index.reserve(items.len());
                 for item in items {
-                    current.index.upsert(&item.id, &item.vector, item.extractor_version);
+                    current.index.upsert(&item.id, &item.vector, item.extractor_version, item.written_at_or(now));
                 }
             }
             Change::Deleted(id) => {
@@ -275,6 +278,9 @@ impl Cache {
             }
             Change::DeletedVersion(version) => {
                 current.index.remove_version(version);
+            }
+            Change::Expired(written_before_ms) => {
+                current.index.remove_written_before(written_before_ms);
             }
             Change::Dropped => {}
         }

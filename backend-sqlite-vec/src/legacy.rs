@@ -510,6 +510,8 @@ pub(crate) async fn adopt(
             schema::create_kind(conns.dst(), &target, dim, metric).await?;
             total_kinds += 1;
         }
+        // The original kept no write times: adopted records count as written now.
+        let now = vectorstore_core::now_ms();
         for batch in records.chunks(BATCH) {
             let stored = if existing.is_some() {
                 let ids: Vec<&str> = batch.iter().map(|r| r.id.as_str()).collect();
@@ -520,7 +522,12 @@ pub(crate) async fn adopt(
             let rows: Vec<NewRow<'_>> = batch
                 .iter()
                 .filter(|r| !stored.contains(&r.id))
-                .map(|r| NewRow { id: &r.id, blob: r.blob.clone(), extractor_version: r.extractor_version })
+                .map(|r| NewRow {
+                    id: &r.id,
+                    blob: r.blob.clone(),
+                    extractor_version: r.extractor_version,
+                    written_at_ms: now,
+                })
                 .collect();
             schema::insert_new(conns.dst(), &target, &rows).await?;
             adopted.records += rows.len() as u64;

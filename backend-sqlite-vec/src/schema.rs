@@ -16,6 +16,11 @@
 //!   embedding float[dim] distance_metric=l2|cosine, extractor_version integer)`, holding the
 //!   vectors as little-endian `f32` BLOBs. `extractor_version` is a vec0 *metadata* column, so
 //!   a kNN filters on it while it searches.
+//! - `vectorstore_written(kind, id, written_at_ms)`: when each record was last written
+//!   (milliseconds since the Unix epoch), written in the same transaction as the record, and
+//!   indexed by `(kind, written_at_ms)` for `expire`. A separate table because a vec0 table
+//!   cannot gain a column: layout version 2 added it, and a version-1 file gets it on its
+//!   first read-write open, every record then counting as written at that moment.
 //!
 //! Table names are built from the validated kind only (`^[a-z][a-z0-9_]{0,47}$`), never from
 //! ids. A kind's table ends in `_vec`, and the shadow tables vec0 creates beside it end in
@@ -42,6 +47,9 @@ pub(crate) const KINDS_TABLE: &str = "vectorstore_kinds";
 
 /// The per-kind change counters.
 pub(crate) const CHANGES_TABLE: &str = "vectorstore_changes";
+
+/// The time each record was last written.
+pub(crate) const WRITTEN_TABLE: &str = "vectorstore_written";
 
 /// sqlite-vec refuses a kNN `k` above this.
 pub(crate) const VEC0_MAX_K: usize = 4096;
@@ -125,6 +133,22 @@ pub fn decode_vector(blob: &[u8], dim: usize, kind: &str) -> Result<Vec<f32>> {
     Ok(blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
 }
 
+/// The SQL expression of the write time of the row `alias.id` of `kind` (0 if none is
+/// recorded, which only a file damaged by hand can show). The kind is a validated name
+/// (lowercase ASCII letters, digits and `_`), so it is written as a literal.
+fn written_expression(kind: &str, alias: &str) -> String {
+    debug_assert!(vectorstore_core::validate::kind(kind).is_ok(), "literals come from validated kinds");
+    format!(
+        "coalesce((SELECT w.written_at_ms FROM {WRITTEN_TABLE} AS w WHERE w.kind = '{kind}' AND w.id = {alias}.id), 0)"
+    )
+}
+
+fn written_from(value: i64, kind: &str) -> Result<u64> {
+    u64::try_from(value).map_err(|_| {
+        Error::new(ErrorKind::Backend, format!("kind {kind:?}: stored written_at_ms {value} is out of range"))
+    })
+}
+
 fn version_from(value: i64, kind: &str) -> Result<u32> {
     u32::try_from(value).map_err(|_| {
         Error::new(ErrorKind::Backend, format!("kind {kind:?}: stored extractor_version {value} is out of range"))
@@ -167,8 +191,10 @@ pub(crate) async fn bootstrap(
     switch_to_wal(conn, path, settings.busy_timeout).await?;
     let legacy = legacy::pending(conn).await.map_err(|err| at(err, path))?;
     let counted = has_table(conn, CHANGES_TABLE).await.map_err(|e| open_error(e, path))?;
+    let outdated = recorded.is_some_and(|version| version < i64::from(SCHEMA_VERSION));
     let mut adoption = None;
-    if recorded.is_none() || legacy || !counted {
+    let mut upgraded = None;
+    if recorded.is_none() || legacy || !counted || outdated {
         let wait = if legacy { settings.busy_timeout.max(ADOPTION_WAIT) } else { settings.busy_timeout };
         let started = Instant::now();
         adoption = loop {
@@ -181,6 +207,8 @@ pub(crate) async fn bootstrap(
                 Err(err) => return Err(open_error(err, path)),
             };
             create_metadata(&mut tx, path).await?;
+            // Another process may have upgraded since the first look: this transaction decides.
+            upgraded = upgrade(&mut tx, path).await?;
             // Another process may have adopted since the first look: this transaction decides.
             let adopted = if legacy && !legacy::adopted(&mut tx).await? {
                 Some(legacy::adopt(&mut Conns::Same(&mut tx), path, settings.legacy_skip_invalid, false).await?)
@@ -190,6 +218,15 @@ pub(crate) async fn bootstrap(
             tx.commit().await.map_err(|e| open_error(e, path))?;
             break adopted;
         };
+    }
+    if let Some((from, records)) = upgraded {
+        tracing::warn!(
+            path = %path.display(),
+            from,
+            to = SCHEMA_VERSION,
+            records,
+            "upgraded the store's layout once; the records it held count as written now (they carried no write time)"
+        );
     }
     if let Some(adopted) = &adoption {
         tracing::warn!(
@@ -226,6 +263,11 @@ pub(crate) async fn create_metadata(conn: &mut SqliteConnection, path: &Path) ->
         ),
         // A file made before the counters: every kind starts counting from 0.
         format!("INSERT OR IGNORE INTO {CHANGES_TABLE} (kind, counter) SELECT kind, 0 FROM {KINDS_TABLE}"),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {WRITTEN_TABLE} (kind TEXT NOT NULL, id TEXT NOT NULL, written_at_ms INTEGER \
+             NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID"
+        ),
+        format!("CREATE INDEX IF NOT EXISTS {WRITTEN_TABLE}_age ON {WRITTEN_TABLE} (kind, written_at_ms)"),
     ];
     for statement in statements {
         sqlx::query(sql(statement)).execute(&mut *conn).await.map_err(|e| open_error(e, path))?;
@@ -240,6 +282,41 @@ pub(crate) async fn create_metadata(conn: &mut SqliteConnection, path: &Path) ->
         .await
         .map_err(|e| open_error(e, path))?;
     Ok(())
+}
+
+/// Brings a file of an older layout version to this build's (inside the caller's write
+/// transaction, after [`create_metadata`]): version 1 had no write times, so every record it
+/// holds is given the time of the upgrade. Returns the version upgraded from and how many
+/// records were given a time, or `None` when the file was current.
+pub(crate) async fn upgrade(conn: &mut SqliteConnection, path: &Path) -> Result<Option<(i64, u64)>> {
+    let recorded = recorded_version(conn, path).await?.unwrap_or(i64::from(SCHEMA_VERSION));
+    if recorded >= i64::from(SCHEMA_VERSION) {
+        return Ok(None);
+    }
+    let now = i64::try_from(vectorstore_core::now_ms()).unwrap_or(i64::MAX);
+    let mut records = 0;
+    let names: Vec<String> = sqlx::query_scalar(sql(format!("SELECT kind FROM {KINDS_TABLE} ORDER BY kind")))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| open_error(e, path))?;
+    for kind in names {
+        vectorstore_core::validate::kind(&kind).map_err(|err| at(err, path))?;
+        let fill = format!(
+            "INSERT OR IGNORE INTO {WRITTEN_TABLE} (kind, id, written_at_ms) SELECT ?1, id, ?2 FROM \"{}\"",
+            Tables::of(&kind).rowids
+        );
+        let done =
+            sqlx::query(sql(fill)).bind(&kind).bind(now).execute(&mut *conn).await.map_err(|e| open_error(e, path))?;
+        records += done.rows_affected();
+    }
+    let version = i64::from(SCHEMA_VERSION);
+    for statement in [
+        format!("UPDATE {META_TABLE} SET value = ?1 WHERE key = 'schema_version'"),
+        format!("UPDATE {KINDS_TABLE} SET schema_version = ?1 WHERE schema_version < ?1"),
+    ] {
+        sqlx::query(sql(statement)).bind(version).execute(&mut *conn).await.map_err(|e| open_error(e, path))?;
+    }
+    Ok(Some((recorded, records)))
 }
 
 /// True when the file has table `name`.
@@ -460,37 +537,50 @@ pub(crate) async fn load(conn: &mut SqliteConnection, info: &KindInfo, rows: usi
     use futures::TryStreamExt;
     let mut index = ExactIndex::new(info.dim, info.metric);
     index.reserve(rows);
-    let query = format!("SELECT id, embedding, extractor_version FROM \"{}\"", Tables::of(&info.kind).vec);
+    let query = format!(
+        "SELECT v.id, v.embedding, v.extractor_version, {} FROM \"{}\" AS v",
+        written_expression(&info.kind, "v"),
+        Tables::of(&info.kind).vec
+    );
     let mut stream = sqlx::query(sql(query)).fetch(&mut *conn);
     let mut vector = Vec::with_capacity(info.dim);
     while let Some(row) = stream.try_next().await.map_err(|e| operation_error(e, "load"))? {
         let id: &str = row.try_get(0).map_err(|e| operation_error(e, "load"))?;
         let blob: &[u8] = row.try_get(1).map_err(|e| operation_error(e, "load"))?;
         let version: i64 = row.try_get(2).map_err(|e| operation_error(e, "load"))?;
+        let written: i64 = row.try_get(3).map_err(|e| operation_error(e, "load"))?;
         if blob.len() != info.dim * 4 {
             decode_vector(blob, info.dim, &info.kind)?;
         }
         vector.clear();
         vector.extend(blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
-        index.upsert(id, &vector, version_from(version, &info.kind)?);
+        index.upsert(id, &vector, version_from(version, &info.kind)?, written_from(written, &info.kind)?);
     }
     Ok(index)
 }
 
-/// Copies every kind of `src`, with its records bit for bit, into `dst` (inside the caller's
-/// transaction on `dst`, whose layout has no kinds yet).
+/// Copies every kind of `src`, with its records bit for bit and their write times, into `dst`
+/// (inside the caller's transaction on `dst`, whose layout has no kinds yet). A `src` of
+/// layout version 1 has no write times: its records are given the time of the copy.
 pub(crate) async fn copy_kinds(src: &mut SqliteConnection, dst: &mut SqliteConnection) -> Result<()> {
     const PAGE: usize = 1024;
+    let timed = has_table(src, WRITTEN_TABLE).await.map_err(|e| operation_error(e, "copy"))?;
+    let now = vectorstore_core::now_ms();
     for info in kind_rows(src).await? {
         create_kind(dst, &info.kind, info.dim, info.metric).await?;
         let mut after: Option<String> = None;
         loop {
-            let records = scan(src, &info, after.as_deref(), PAGE).await?;
+            let records = read_page(src, &info, after.as_deref(), PAGE, timed).await?;
             let Some(last) = records.last() else { break };
             after = Some(last.id.clone());
             let rows: Vec<NewRow<'_>> = records
                 .iter()
-                .map(|r| NewRow { id: &r.id, blob: encode_vector(&r.vector), extractor_version: r.extractor_version })
+                .map(|r| NewRow {
+                    id: &r.id,
+                    blob: encode_vector(&r.vector),
+                    extractor_version: r.extractor_version,
+                    written_at_ms: if timed { r.written_at_ms } else { now },
+                })
                 .collect();
             insert_new(dst, &info.kind, &rows).await?;
         }
@@ -502,11 +592,13 @@ pub(crate) async fn copy_kinds(src: &mut SqliteConnection, dst: &mut SqliteConne
 pub(crate) async fn drop_kind(conn: &mut SqliteConnection, kind: &str) -> Result<()> {
     let drop = format!("DROP TABLE IF EXISTS \"{}\"", Tables::of(kind).vec);
     sqlx::query(sql(drop)).execute(&mut *conn).await.map_err(|e| operation_error(e, "drop kind"))?;
-    sqlx::query(sql(format!("DELETE FROM {KINDS_TABLE} WHERE kind = ?1")))
-        .bind(kind)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| operation_error(e, "drop kind"))?;
+    for table in [KINDS_TABLE, WRITTEN_TABLE] {
+        sqlx::query(sql(format!("DELETE FROM {table} WHERE kind = ?1")))
+            .bind(kind)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| operation_error(e, "drop kind"))?;
+    }
     Ok(())
 }
 
@@ -518,6 +610,8 @@ pub(crate) struct NewRow<'a> {
     pub(crate) id: &'a str,
     pub(crate) blob: Vec<u8>,
     pub(crate) extractor_version: u32,
+    /// When it is written (milliseconds since the Unix epoch).
+    pub(crate) written_at_ms: u64,
 }
 
 /// Which of `ids` are stored in `kind`.
@@ -550,7 +644,32 @@ pub(crate) async fn update(conn: &mut SqliteConnection, kind: &str, row: &NewRow
         .execute(&mut *conn)
         .await
         .map_err(|e| operation_error(e, "insert"))?;
-    Ok(done.rows_affected() > 0)
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    record_times(conn, kind, std::slice::from_ref(row)).await?;
+    Ok(true)
+}
+
+/// Records the write time of every row (inserted or replaced) in one statement.
+async fn record_times(conn: &mut SqliteConnection, kind: &str, rows: &[NewRow<'_>]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let times: Vec<(&str, u64)> = rows.iter().map(|row| (row.id, row.written_at_ms)).collect();
+    let times = serde_json::to_string(&times)
+        .map_err(|err| Error::new(ErrorKind::Backend, format!("cannot encode write times: {err}")))?;
+    let query = format!(
+        "INSERT INTO {WRITTEN_TABLE} (kind, id, written_at_ms) SELECT ?1, value ->> 0, value ->> 1 FROM json_each(?2) \
+         WHERE true ON CONFLICT (kind, id) DO UPDATE SET written_at_ms = excluded.written_at_ms"
+    );
+    sqlx::query(sql(query))
+        .bind(kind)
+        .bind(times)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "insert"))?;
+    Ok(())
 }
 
 /// Inserts rows whose ids are not stored yet, several per statement.
@@ -573,6 +692,31 @@ pub(crate) async fn insert_new(conn: &mut SqliteConnection, kind: &str, rows: &[
         }
         rest = &rest[whole..];
     }
+    record_times(conn, kind, rows).await
+}
+
+/// The one parameter (`?1`) of the SQL given to [`forget_times`].
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+/// Forgets the write times of `kind`'s ids chosen by `which` (SQL selecting ids, reading its
+/// one parameter as `?1`), before or after the records themselves are deleted.
+async fn forget_times(
+    conn: &mut SqliteConnection,
+    kind: &str,
+    which: &str,
+    param: Param,
+    operation: &'static str,
+) -> Result<()> {
+    let query = format!("DELETE FROM {WRITTEN_TABLE} WHERE kind = '{kind}' AND id IN ({which})");
+    let statement = sqlx::query(sql(query));
+    let statement = match param {
+        Param::Text(text) => statement.bind(text),
+        Param::Int(number) => statement.bind(number),
+    };
+    statement.execute(&mut *conn).await.map_err(|e| operation_error(e, operation))?;
     Ok(())
 }
 
@@ -580,22 +724,25 @@ pub(crate) async fn insert_new(conn: &mut SqliteConnection, kind: &str, rows: &[
 pub(crate) async fn delete(conn: &mut SqliteConnection, kind: &str, id: &str) -> Result<bool> {
     let query = format!("DELETE FROM \"{}\" WHERE id = ?1", Tables::of(kind).vec);
     let done = sqlx::query(sql(query)).bind(id).execute(&mut *conn).await.map_err(|e| operation_error(e, "delete"))?;
+    forget_times(conn, kind, "?1", Param::Text(id.to_owned()), "delete").await?;
     Ok(done.rows_affected() > 0)
 }
 
-/// Rows of `(id, embedding, extractor_version)` as records of `info`'s kind.
+/// Rows of `(id, embedding, extractor_version, written_at_ms)` as records of `info`'s kind.
 fn records(rows: Vec<sqlx::sqlite::SqliteRow>, info: &KindInfo, operation: &'static str) -> Result<Vec<VectorRecord>> {
     rows.into_iter()
         .map(|row| {
             let id: String = row.try_get(0).map_err(|e| operation_error(e, operation))?;
             let blob: Vec<u8> = row.try_get(1).map_err(|e| operation_error(e, operation))?;
             let version: i64 = row.try_get(2).map_err(|e| operation_error(e, operation))?;
+            let written: i64 = row.try_get(3).map_err(|e| operation_error(e, operation))?;
             Ok(VectorRecord {
                 kind: info.kind.clone(),
                 id,
                 vector: decode_vector(&blob, info.dim, &info.kind)?,
                 dim: info.dim,
                 extractor_version: version_from(version, &info.kind)?,
+                written_at_ms: written_from(written, &info.kind)?,
             })
         })
         .collect()
@@ -610,7 +757,9 @@ fn id_list(ids: &[&str]) -> Result<String> {
 /// The stored records among `ids` of `info`'s kind, in no particular order, in one statement.
 pub(crate) async fn get_many(conn: &mut SqliteConnection, info: &KindInfo, ids: &[&str]) -> Result<Vec<VectorRecord>> {
     let query = format!(
-        "SELECT id, embedding, extractor_version FROM \"{}\" WHERE id IN (SELECT value FROM json_each(?1))",
+        "SELECT v.id, v.embedding, v.extractor_version, {} FROM \"{}\" AS v WHERE v.id IN (SELECT value FROM \
+         json_each(?1))",
+        written_expression(&info.kind, "v"),
         Tables::of(&info.kind).vec
     );
     let rows = sqlx::query(sql(query))
@@ -623,17 +772,21 @@ pub(crate) async fn get_many(conn: &mut SqliteConnection, info: &KindInfo, ids: 
 
 /// Deletes the stored records among `ids` in one statement; how many went.
 pub(crate) async fn delete_many(conn: &mut SqliteConnection, kind: &str, ids: &[&str]) -> Result<u64> {
+    let list = id_list(ids)?;
     let query = format!("DELETE FROM \"{}\" WHERE id IN (SELECT value FROM json_each(?1))", Tables::of(kind).vec);
     let done = sqlx::query(sql(query))
-        .bind(id_list(ids)?)
+        .bind(list.clone())
         .execute(&mut *conn)
         .await
         .map_err(|e| operation_error(e, "delete_many"))?;
+    forget_times(conn, kind, "SELECT value FROM json_each(?1)", Param::Text(list), "delete_many").await?;
     Ok(done.rows_affected())
 }
 
 /// Deletes every record of one extractor version in one statement; how many went.
 pub(crate) async fn delete_version(conn: &mut SqliteConnection, kind: &str, version: u32) -> Result<u64> {
+    let which = format!("SELECT id FROM \"{}\" WHERE extractor_version = ?1", Tables::of(kind).vec);
+    forget_times(conn, kind, &which, Param::Int(i64::from(version)), "delete_version").await?;
     let query = format!("DELETE FROM \"{}\" WHERE extractor_version = ?1", Tables::of(kind).vec);
     let done = sqlx::query(sql(query))
         .bind(i64::from(version))
@@ -643,20 +796,44 @@ pub(crate) async fn delete_version(conn: &mut SqliteConnection, kind: &str, vers
     Ok(done.rows_affected())
 }
 
+/// Deletes every record of `kind` last written before `written_before_ms`, with its write
+/// time, in two statements (the records, then their times); how many went.
+pub(crate) async fn expire(conn: &mut SqliteConnection, kind: &str, written_before_ms: u64) -> Result<u64> {
+    let cutoff = i64::try_from(written_before_ms).unwrap_or(i64::MAX);
+    let old = format!("SELECT id FROM {WRITTEN_TABLE} WHERE kind = '{kind}' AND written_at_ms < ?1");
+    let query = format!("DELETE FROM \"{}\" WHERE id IN ({old})", Tables::of(kind).vec);
+    let done =
+        sqlx::query(sql(query)).bind(cutoff).execute(&mut *conn).await.map_err(|e| operation_error(e, "expire"))?;
+    let times = format!("DELETE FROM {WRITTEN_TABLE} WHERE kind = ?1 AND written_at_ms < ?2");
+    sqlx::query(sql(times))
+        .bind(kind)
+        .bind(cutoff)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "expire"))?;
+    Ok(done.rows_affected())
+}
+
 /// The stored record `id` of `info`'s kind.
 pub(crate) async fn get(conn: &mut SqliteConnection, info: &KindInfo, id: &str) -> Result<Option<VectorRecord>> {
-    let query = format!("SELECT embedding, extractor_version FROM \"{}\" WHERE id = ?1", Tables::of(&info.kind).vec);
+    let query = format!(
+        "SELECT v.embedding, v.extractor_version, {} FROM \"{}\" AS v WHERE v.id = ?1",
+        written_expression(&info.kind, "v"),
+        Tables::of(&info.kind).vec
+    );
     let row =
         sqlx::query(sql(query)).bind(id).fetch_optional(&mut *conn).await.map_err(|e| operation_error(e, "get"))?;
     let Some(row) = row else { return Ok(None) };
     let blob: Vec<u8> = row.try_get(0).map_err(|e| operation_error(e, "get"))?;
     let version: i64 = row.try_get(1).map_err(|e| operation_error(e, "get"))?;
+    let written: i64 = row.try_get(2).map_err(|e| operation_error(e, "get"))?;
     Ok(Some(VectorRecord {
         kind: info.kind.clone(),
         id: id.to_owned(),
         vector: decode_vector(&blob, info.dim, &info.kind)?,
         dim: info.dim,
         extractor_version: version_from(version, &info.kind)?,
+        written_at_ms: written_from(written, &info.kind)?,
     }))
 }
 
@@ -670,11 +847,23 @@ pub(crate) async fn scan(
     after_id: Option<&str>,
     limit: usize,
 ) -> Result<Vec<VectorRecord>> {
+    read_page(conn, info, after_id, limit, true).await
+}
+
+/// [`scan`], reading the write times when `timed` (a file of layout version 1 has none: 0).
+async fn read_page(
+    conn: &mut SqliteConnection,
+    info: &KindInfo,
+    after_id: Option<&str>,
+    limit: usize,
+    timed: bool,
+) -> Result<Vec<VectorRecord>> {
     let tables = Tables::of(&info.kind);
     let filter = if after_id.is_some() { "WHERE r.id > ?2" } else { "" };
+    let written = if timed { written_expression(&info.kind, "v") } else { "0".to_owned() };
     let query = format!(
-        "SELECT v.id, v.embedding, v.extractor_version FROM \"{}\" AS r CROSS JOIN \"{}\" AS v ON v.id = r.id \
-         {filter} ORDER BY r.id LIMIT ?1",
+        "SELECT v.id, v.embedding, v.extractor_version, {written} FROM \"{}\" AS r CROSS JOIN \"{}\" AS v ON v.id = \
+         r.id {filter} ORDER BY r.id LIMIT ?1",
         tables.rowids, tables.vec
     );
     let mut statement = sqlx::query(sql(query)).bind(limit as i64);
@@ -835,7 +1024,7 @@ mod tests {
     fn kind_tables_never_collide_with_shadow_or_metadata_tables() {
         let kinds = ["a", "a_vec", "a_vec_rowids", "a_rowids", "a_vec_info", "kinds", "meta", "vec", "a__vec"];
         let mut names = HashSet::new();
-        for name in [META_TABLE, KINDS_TABLE] {
+        for name in [META_TABLE, KINDS_TABLE, CHANGES_TABLE, WRITTEN_TABLE] {
             assert!(names.insert(name.to_owned()));
         }
         for kind in kinds {

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Debug;
 
 use vectorstore_core::{
-    ErrorKind, Health, KindInfo, KnnOptions, Metric, Neighbor, Result, SearchKind, VectorStore, VectorStoreExt,
-    distance,
+    ErrorKind, Health, KindInfo, KnnOptions, Metric, Neighbor, Result, SearchKind, VectorRecord, VectorStore,
+    VectorStoreExt, distance,
 };
 
 /// Relative tolerance on distances between stores: `|a - b| <= TOLERANCE * max(1, |b|)`.
@@ -53,6 +53,11 @@ pub async fn snapshot(store: &dyn VectorStore) -> Snapshot {
         snap.kinds.insert(kind, (dim, metric, count));
     }
     snap
+}
+
+/// `record` without its write time, for comparing two stores written at different moments.
+pub fn timeless(record: &Option<VectorRecord>) -> Option<VectorRecord> {
+    record.as_ref().map(|record| VectorRecord { written_at_ms: 0, ..record.clone() })
 }
 
 /// Bit patterns of a vector, for exact comparison.

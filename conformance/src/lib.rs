@@ -39,6 +39,11 @@ macro_rules! __for_each_case {
             bulk_calls_are_validated_whole_before_any_work,
             bulk_operations_match_the_fake,
             null_store_is_inert,
+            // age and retention
+            records_carry_their_write_time,
+            given_write_times_are_kept,
+            expire_removes_only_older_records,
+            expire_is_validated_before_any_work,
             // validation
             insert_dimension_mismatch_is_rejected,
             query_dimension_mismatch_is_rejected,

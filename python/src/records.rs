@@ -4,7 +4,8 @@
 use pyo3::prelude::*;
 
 /// One stored vector (`get`, `scan`): `kind`, `id`, `vector` (a list of floats, bit for bit as
-/// written), `dim`, `extractor_version`.
+/// written), `dim`, `extractor_version`, and `written_at_ms` (when it was last written, in
+/// milliseconds since the Unix epoch).
 #[pyclass(frozen, eq, get_all, module = "decnet_vectorstore")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct VectorRecord {
@@ -18,14 +19,16 @@ pub struct VectorRecord {
     pub dim: usize,
     /// The extractor version it was written with.
     pub extractor_version: u32,
+    /// When it was last written (milliseconds since the Unix epoch; 0 when made by hand).
+    pub written_at_ms: u64,
 }
 
 #[pymethods]
 impl VectorRecord {
     #[new]
-    #[pyo3(signature = (kind, id, vector, dim, extractor_version = 1))]
-    fn new(kind: String, id: String, vector: Vec<f32>, dim: usize, extractor_version: u32) -> Self {
-        VectorRecord { kind, id, vector, dim, extractor_version }
+    #[pyo3(signature = (kind, id, vector, dim, extractor_version = 1, written_at_ms = 0))]
+    fn new(kind: String, id: String, vector: Vec<f32>, dim: usize, extractor_version: u32, written_at_ms: u64) -> Self {
+        VectorRecord { kind, id, vector, dim, extractor_version, written_at_ms }
     }
 
     fn __repr__(&self) -> String {
@@ -48,6 +51,7 @@ impl From<vectorstore::VectorRecord> for VectorRecord {
             vector: record.vector,
             dim: record.dim,
             extractor_version: record.extractor_version,
+            written_at_ms: record.written_at_ms,
         }
     }
 }

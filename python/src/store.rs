@@ -132,7 +132,9 @@ impl NativeStore {
             .into_iter()
             .zip(rows)
             .zip(versions)
-            .map(|((id, vector), extractor_version)| NewVector { id, vector, extractor_version })
+            .map(|((id, vector), extractor_version)| {
+                NewVector::new(id, vector).with_extractor_version(extractor_version)
+            })
             .collect();
         let store = self.store.clone();
         run(py, async move { store.insert_many(&kind, &items).await })
@@ -146,6 +148,49 @@ impl NativeStore {
     fn delete<'py>(&self, py: Python<'py>, kind: String, id: String) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
         run(py, async move { store.delete(&kind, &id).await })
+    }
+
+    /// One entry per id, in the order asked, `None` where nothing is stored.
+    fn get_many<'py>(&self, py: Python<'py>, kind: String, ids: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
+        let store = self.store.clone();
+        run(py, async move {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let found = store.get_many(&kind, &ids).await?;
+            Ok(found.into_iter().map(|record| record.map(VectorRecord::from)).collect::<Vec<_>>())
+        })
+    }
+
+    /// How many of `ids` were stored and are now gone.
+    fn delete_many<'py>(&self, py: Python<'py>, kind: String, ids: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
+        let store = self.store.clone();
+        run(py, async move {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            store.delete_many(&kind, &ids).await
+        })
+    }
+
+    /// How many records of one extractor version went.
+    fn delete_version<'py>(
+        &self,
+        py: Python<'py>,
+        kind: String,
+        extractor_version: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let version = extractor_version_of(py, extractor_version)?;
+        let store = self.store.clone();
+        run(py, async move { store.delete_version(&kind, version).await })
+    }
+
+    /// How many records last written before `written_before_ms` went.
+    fn expire<'py>(&self, py: Python<'py>, kind: String, written_before_ms: i64) -> PyResult<Bound<'py, PyAny>> {
+        let Ok(cutoff) = u64::try_from(written_before_ms) else {
+            return Err(invalid_argument(
+                py,
+                format!("invalid cutoff {written_before_ms}: it is before the Unix epoch"),
+            ));
+        };
+        let store = self.store.clone();
+        run(py, async move { store.expire(&kind, cutoff).await })
     }
 
     /// The `k` nearest; `k <= 0` gives `[]` as in the original. `extractor_version` and

@@ -1,8 +1,11 @@
 """The Rust extras from Python: insert_many (numpy and sequences), filtered search, kinds,
 scan, create_kind / drop_kind, copy / verify, and the exception classes."""
 
+import datetime
+import time
 from array import array
 
+import anyio
 import numpy as np
 import pytest
 
@@ -28,8 +31,9 @@ async def fake():
     await s.close()
 
 
-def test_schema_version_is_the_original():
-    assert VECTORSTORE_SCHEMA_VERSION == 1
+def test_schema_version_counts_the_write_time_layout():
+    # 1 in the original; 2 since records carry the time they were last written.
+    assert VECTORSTORE_SCHEMA_VERSION == 2
 
 
 def test_every_error_kind_has_its_class():
@@ -116,6 +120,40 @@ async def test_kinds_scan_create_and_drop(fake):
     assert await fake.drop_kind("hassh") is True
     assert await fake.drop_kind("hassh") is False
     assert await fake.kinds() == []
+
+
+async def test_bulk_by_id_versions_and_write_times(fake):
+    before = time.time_ns() // 1_000_000
+    await fake.insert_many("ja3", ["a", "b", "c"], [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], extractor_version=[1, 2, 2])
+    after = time.time_ns() // 1_000_000
+    got = await fake.get_many("ja3", ["c", "missing", "a"])
+    assert [r and r.id for r in got] == ["c", None, "a"]
+    assert all(before <= r.written_at_ms <= after for r in got if r is not None)
+    assert await fake.delete_version("ja3", 2) == 2
+    assert await fake.delete_many("ja3", ["a", "a", "zz"]) == 1
+    assert await fake.kinds() == [KindInfo(kind="ja3", dim=2, metric="l2", count=0)]
+    with pytest.raises(errors.InvalidArgument):
+        await fake.delete_version("ja3", 0)
+
+
+async def test_expire_by_age_and_by_cutoff(fake):
+    await fake.insert("ja3", "old", [1.0, 0.0])
+    written = (await fake.get("ja3", "old")).written_at_ms
+    while time.time_ns() // 1_000_000 <= written:
+        await anyio.sleep(0.001)
+    await fake.insert("hassh", "other", [1.0])
+    assert await fake.expire("ja3", datetime.timedelta(days=1)) == 0
+    assert await fake.expire("ja3", written_before_ms=written) == 0
+    assert await fake.expire("ja3", written_before_ms=written + 1) == 1
+    assert await fake.get("hassh", "other") is not None
+    with pytest.raises(errors.InvalidArgument, match="future"):
+        await fake.expire("ja3", written_before_ms=time.time_ns() // 1_000_000 + 60_000)
+    with pytest.raises(errors.InvalidArgument):
+        await fake.expire("ja3", -5.0)
+    with pytest.raises(TypeError):
+        await fake.expire("ja3")
+    with pytest.raises(errors.InvalidKind):
+        await fake.expire("JA3", 0)
 
 
 async def test_copy_and_verify_between_backends(fake, tmp_path):

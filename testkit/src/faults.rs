@@ -33,6 +33,11 @@ pub enum Fault {
     GetManyOnlyFound,
     /// `delete_version` removes every record of the kind, whatever its version.
     DeleteVersionIgnoresVersion,
+    /// `expire` removes every record of the kind written before now, whatever the cutoff.
+    ExpireIgnoresCutoff,
+    /// `insert_many` records the call's time even when an item gives its own (a copy that
+    /// makes old records new).
+    ForgetsGivenWriteTimes,
     /// The default health carries the location (`detail.path`), as the detailed view does.
     HealthShowsLocation,
 }
@@ -140,6 +145,11 @@ impl VectorStore for FaultyStore {
         {
             return Err(Error::new(ErrorKind::Unavailable, "connection lost (injected fault)"));
         }
+        if self.has(Fault::ForgetsGivenWriteTimes) {
+            let items: Vec<NewVector> =
+                items.iter().map(|item| NewVector { written_at_ms: None, ..item.clone() }).collect();
+            return self.inner.insert_many(&self.kind(kind), &items).await;
+        }
         self.inner.insert_many(&self.kind(kind), items).await
     }
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
@@ -171,6 +181,11 @@ impl VectorStore for FaultyStore {
             }
         }
         Ok(removed)
+    }
+    async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
+        vectorstore_core::validate::expire(kind, written_before_ms, vectorstore_core::now_ms())?;
+        let cutoff = if self.has(Fault::ExpireIgnoresCutoff) { vectorstore_core::now_ms() } else { written_before_ms };
+        self.inner.expire(&self.kind(kind), cutoff).await
     }
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         let mut options = options.clone();

@@ -379,7 +379,8 @@ pub fn parse_duration(text: &str, unit: Duration) -> std::result::Result<Duratio
         "m" | "min" | "mins" => Duration::from_secs(60),
         "h" | "hour" | "hours" => Duration::from_secs(3_600),
         "d" | "day" | "days" => Duration::from_secs(86_400),
-        other => return Err(format!("unknown unit {other:?}: use ms, s, m, h or d")),
+        "w" | "week" | "weeks" => Duration::from_secs(7 * 86_400),
+        other => return Err(format!("unknown unit {other:?}: use ms, s, m, h, d or w")),
     };
     let number = number.trim();
     let amount: f64 =

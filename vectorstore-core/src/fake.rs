@@ -98,6 +98,8 @@ pub struct ExactIndex {
     data: Vec<f32>,
     ids: Vec<Arc<str>>,
     versions: Vec<u32>,
+    /// When each row was last written (milliseconds since the Unix epoch).
+    written: Vec<u64>,
     /// Squared norms, kept for cosine.
     norms: Vec<f32>,
     /// id -> slot, ordered for keyset scans.
@@ -120,6 +122,7 @@ impl ExactIndex {
             data: Vec::new(),
             ids: Vec::new(),
             versions: Vec::new(),
+            written: Vec::new(),
             norms: Vec::new(),
             slots: BTreeMap::new(),
             id_bytes: 0,
@@ -151,6 +154,7 @@ impl ExactIndex {
         self.data.reserve_exact(rows * self.dim);
         self.ids.reserve_exact(rows);
         self.versions.reserve_exact(rows);
+        self.written.reserve_exact(rows);
         self.norms.reserve_exact(rows);
     }
 
@@ -168,8 +172,9 @@ impl ExactIndex {
     pub fn estimated_bytes(rows: usize, dim: usize, id_bytes: usize) -> usize {
         // Arc<str> allocation: two counters + the bytes, rounded up by the allocator.
         let id = (16 + id_bytes).next_multiple_of(16);
-        // slot list (Arc pointer) + version + norm + B-tree entry (key, value) at ~2/3 fill.
-        let per_row = dim * 4 + id + 16 + 4 + 4 + (16 + 8) * 3 / 2;
+        // slot list (Arc pointer) + version + write time + norm + B-tree entry (key, value) at
+        // ~2/3 fill.
+        let per_row = dim * 4 + id + 16 + 4 + 8 + 4 + (16 + 8) * 3 / 2;
         rows * per_row
     }
 
@@ -180,6 +185,7 @@ impl ExactIndex {
             + self.id_bytes
             + self.ids.capacity() * 16
             + self.versions.capacity() * 4
+            + self.written.capacity() * 8
             + self.norms.capacity() * 4
             + self.slots.len() * (16 + 8) * 3 / 2
     }
@@ -202,14 +208,15 @@ impl ExactIndex {
         &self.data[slot * self.dim..(slot + 1) * self.dim]
     }
 
-    /// Inserts or replaces `id`. `vector` must have the index's dimension (checked by the
-    /// caller, as the contract's validation does).
-    pub fn upsert(&mut self, id: &str, vector: &[f32], version: u32) {
+    /// Inserts or replaces `id`, written at `written_at_ms`. `vector` must have the index's
+    /// dimension (checked by the caller, as the contract's validation does).
+    pub fn upsert(&mut self, id: &str, vector: &[f32], version: u32, written_at_ms: u64) {
         debug_assert_eq!(vector.len(), self.dim, "vectors are checked against the kind first");
         let norm = distance::norm_squared(vector);
         if let Some(&slot) = self.slots.get(id) {
             self.data[slot * self.dim..(slot + 1) * self.dim].copy_from_slice(vector);
             self.versions[slot] = version;
+            self.written[slot] = written_at_ms;
             self.norms[slot] = norm;
             return;
         }
@@ -219,19 +226,24 @@ impl ExactIndex {
         self.slots.insert(id.clone(), self.ids.len());
         self.ids.push(id);
         self.versions.push(version);
+        self.written.push(written_at_ms);
         self.norms.push(norm);
         self.data.extend_from_slice(vector);
     }
 
     /// Removes every vector of one extractor version; how many went.
     pub fn remove_version(&mut self, extractor_version: u32) -> u64 {
-        let doomed: Vec<Arc<str>> = self
-            .ids
-            .iter()
-            .zip(&self.versions)
-            .filter(|&(_, &version)| version == extractor_version)
-            .map(|(id, _)| id.clone())
-            .collect();
+        self.remove_where(|index, slot| index.versions[slot] == extractor_version)
+    }
+
+    /// Removes every vector last written before `written_before_ms`; how many went.
+    pub fn remove_written_before(&mut self, written_before_ms: u64) -> u64 {
+        self.remove_where(|index, slot| index.written[slot] < written_before_ms)
+    }
+
+    fn remove_where(&mut self, doomed: impl Fn(&Self, usize) -> bool) -> u64 {
+        let doomed: Vec<Arc<str>> =
+            (0..self.ids.len()).filter(|&slot| doomed(self, slot)).map(|slot| self.ids[slot].clone()).collect();
         doomed.iter().filter(|id| self.remove(id)).count() as u64
     }
 
@@ -245,6 +257,7 @@ impl ExactIndex {
             self.data.copy_within(last * self.dim..(last + 1) * self.dim, slot * self.dim);
             self.ids.swap(slot, last);
             self.versions.swap(slot, last);
+            self.written.swap(slot, last);
             self.norms.swap(slot, last);
             if let Some(moved) = self.slots.get_mut(&self.ids[slot]) {
                 *moved = slot;
@@ -252,6 +265,7 @@ impl ExactIndex {
         }
         self.ids.pop();
         self.versions.pop();
+        self.written.pop();
         self.norms.pop();
         self.data.truncate(last * self.dim);
         true
@@ -264,6 +278,7 @@ impl ExactIndex {
             vector: self.row(slot).to_vec(),
             dim: self.dim,
             extractor_version: self.versions[slot],
+            written_at_ms: self.written[slot],
         }
     }
 
@@ -602,7 +617,12 @@ impl VectorStore for FakeVectorStore {
             Some(existing) => validate::against_kind(&existing.info(kind), vector)?,
             None => validate::against_kind(&KindInfo::new(kind, vector.len(), self.default_metric), vector)?,
         }
-        kind_for_write(&mut kinds, kind, vector.len(), self.default_metric)?.upsert(id, vector, extractor_version);
+        kind_for_write(&mut kinds, kind, vector.len(), self.default_metric)?.upsert(
+            id,
+            vector,
+            extractor_version,
+            crate::now_ms(),
+        );
         Ok(())
     }
 
@@ -619,8 +639,9 @@ impl VectorStore for FakeVectorStore {
         validate::batch_against_kind(&info, items)?;
         let data = kind_for_write(&mut kinds, kind, info.dim, info.metric)?;
         data.reserve(items.len());
+        let now = crate::now_ms();
         for item in items {
-            data.upsert(&item.id, &item.vector, item.extractor_version);
+            data.upsert(&item.id, &item.vector, item.extractor_version, item.written_at_or(now));
         }
         Ok(())
     }
@@ -657,6 +678,13 @@ impl VectorStore for FakeVectorStore {
         let mut kinds = self.write()?;
         let Some(data) = kinds.get_mut(kind) else { return Ok(0) };
         Ok(data.remove_version(extractor_version))
+    }
+
+    async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
+        validate::expire(kind, written_before_ms, crate::now_ms())?;
+        let mut kinds = self.write()?;
+        let Some(data) = kinds.get_mut(kind) else { return Ok(0) };
+        Ok(data.remove_written_before(written_before_ms))
     }
 
     async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
@@ -743,7 +771,7 @@ mod tests {
         for metric in Metric::ALL {
             let mut index = ExactIndex::new(dim, metric);
             for (id, vector, version) in &rows {
-                index.upsert(id, vector, *version);
+                index.upsert(id, vector, *version, 5);
             }
             let query: Vec<f32> = (0..dim).map(|i| i as f32 - 3.5).collect();
             for options in [
@@ -792,7 +820,7 @@ mod tests {
         for metric in Metric::ALL {
             let mut index = ExactIndex::new(dim, metric);
             for (n, (id, vector)) in rows.iter().enumerate() {
-                index.upsert(id, vector, 1 + (n % 2) as u32);
+                index.upsert(id, vector, 1 + (n % 2) as u32, 5);
             }
             for options in [
                 KnnOptions::new(10),
@@ -819,7 +847,7 @@ mod tests {
     fn memory_estimates_cover_the_vectors() {
         let mut index = ExactIndex::new(128, Metric::L2);
         for i in 0..1_000 {
-            index.upsert(&format!("s-{i:06}"), &[i as f32; 128], 1);
+            index.upsert(&format!("s-{i:06}"), &[i as f32; 128], 1, 5);
         }
         let raw = 1_000 * 128 * 4;
         assert!(index.memory_bytes() >= raw, "{}", index.memory_bytes());

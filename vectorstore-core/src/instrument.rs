@@ -159,6 +159,10 @@ impl VectorStore for Instrumented {
         self.observe("delete_version", Some(kind), removed, self.inner.delete_version(kind, extractor_version)).await
     }
 
+    async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
+        self.observe("expire", Some(kind), |removed| *removed, self.inner.expire(kind, written_before_ms)).await
+    }
+
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
         self.observe("create_kind", Some(kind), |_| 0, self.inner.create_kind(kind, dim, metric)).await
     }

@@ -23,7 +23,9 @@ pub use health::{Capabilities, Health, SearchKind};
 pub use instrument::Instrumented;
 pub use lifecycle::{Lifecycle, State};
 pub use null::{NULL, NullVectorStore};
-pub use record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, SCHEMA_VERSION, VectorRecord, in_request_order};
+pub use record::{
+    KindInfo, KnnOptions, Metric, Neighbor, NewVector, SCHEMA_VERSION, VectorRecord, in_request_order, now_ms,
+};
 pub use registry::{
     BackendRegistration, PurgeFuture, backends, find_backend, isolate_unchanged, open, open_among, open_with_fallback,
     purge_nothing, require_backend,

@@ -28,3 +28,10 @@ pub const MAX_QUERIES_PER_CALL: usize = 10_000;
 
 /// Most kinds one store holds; creating one more is [`crate::ErrorKind::LimitExceeded`].
 pub const MAX_KINDS: usize = 1_024;
+
+/// How far ahead of the store's clock a record's given write time
+/// ([`crate::NewVector::written_at_ms`]) may be: one day of clock difference between the
+/// machine that wrote a record and the one that copies it. Later is
+/// [`crate::ErrorKind::InvalidArgument`], since such a record would outlive every retention
+/// policy.
+pub const MAX_CLOCK_SKEW_MS: u64 = 86_400_000;

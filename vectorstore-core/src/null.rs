@@ -119,6 +119,13 @@ impl VectorStore for NullVectorStore {
         Ok(0)
     }
 
+    /// Always 0, after the same validation as every store.
+    async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
+        validate::expire(kind, written_before_ms, crate::now_ms())?;
+        self.life.check(NULL)?;
+        Ok(0)
+    }
+
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         validate::knn(kind, query, options)?;
         self.life.check(NULL)?;

@@ -11,7 +11,19 @@ use crate::error::{Error, ErrorKind};
 
 /// Version of the records' wire/storage shape. Stores record it and refuse data written by a
 /// newer version; bumped on incompatible storage changes.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// Version 2 added the time each record was last written ([`VectorRecord::written_at_ms`]);
+/// every store upgrades a version-1 layout in place when it first opens it.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Milliseconds since the Unix epoch (UTC) now, by this process's clock: the time a store
+/// gives the records it writes, and the clock [`crate::VectorStore::expire`] cutoffs are
+/// checked against.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
+}
 
 /// The distance a kind is searched with. Every store reports the same number for the same
 /// metric, and smaller is always closer.
@@ -77,6 +89,13 @@ pub struct VectorRecord {
     pub dim: usize,
     /// Version of the extractor that produced the vector (>= 1).
     pub extractor_version: u32,
+    /// When the record was last written, in milliseconds since the Unix epoch (UTC): set by
+    /// the store from its process's clock on every insert or overwrite, or kept from the
+    /// source by a copy or an import (see [`NewVector::written_at_ms`]). Records written
+    /// before stores kept this time count as written when a store of schema version 2 first
+    /// opened them. Absent in older export files, where it reads as 0.
+    #[serde(default)]
+    pub written_at_ms: u64,
 }
 
 /// The answer of [`crate::VectorStore::get_many`] from the records a backend found (in any
@@ -108,12 +127,18 @@ pub struct NewVector {
     pub vector: Vec<f32>,
     /// Version of the extractor that produced it (>= 1).
     pub extractor_version: u32,
+    /// The time to record as its last write, in milliseconds since the Unix epoch; `None`
+    /// (the usual case) lets the store use the time of the call. Set by copies and imports,
+    /// which keep each record's age. At most [`crate::limits::MAX_CLOCK_SKEW_MS`] ahead of
+    /// the store's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_at_ms: Option<u64>,
 }
 
 impl NewVector {
-    /// A vector from extractor version 1.
+    /// A vector from extractor version 1, written now.
     pub fn new(id: impl Into<String>, vector: Vec<f32>) -> Self {
-        NewVector { id: id.into(), vector, extractor_version: 1 }
+        NewVector { id: id.into(), vector, extractor_version: 1, written_at_ms: None }
     }
 
     /// Sets the extractor version.
@@ -121,11 +146,29 @@ impl NewVector {
         self.extractor_version = extractor_version;
         self
     }
+
+    /// Records the vector as written at `written_at_ms` (milliseconds since the Unix epoch)
+    /// instead of the time of the call.
+    pub fn with_written_at_ms(mut self, written_at_ms: u64) -> Self {
+        self.written_at_ms = Some(written_at_ms);
+        self
+    }
+
+    /// The time a store records for this item: its own, or `now_ms` (the call's time).
+    pub fn written_at_or(&self, now_ms: u64) -> u64 {
+        self.written_at_ms.unwrap_or(now_ms)
+    }
 }
 
+/// A record written again keeps its age: the time it was last written travels with it.
 impl From<VectorRecord> for NewVector {
     fn from(record: VectorRecord) -> Self {
-        NewVector { id: record.id, vector: record.vector, extractor_version: record.extractor_version }
+        NewVector {
+            id: record.id,
+            vector: record.vector,
+            extractor_version: record.extractor_version,
+            written_at_ms: Some(record.written_at_ms),
+        }
     }
 }
 
@@ -235,6 +278,7 @@ mod tests {
             vector: vec![1.0],
             dim: 1,
             extractor_version: 1,
+            written_at_ms: 7,
         };
         let answer = in_request_order(&["b", "x", "a", "b"], vec![record("a"), record("b")]);
         let ids: Vec<Option<&str>> = answer.iter().map(|r| r.as_ref().map(|r| r.id.as_str())).collect();

@@ -51,6 +51,11 @@ use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, VectorRec
 /// **Extractor versions.** [`kinds`](VectorStore::kinds) counts each kind's records per
 /// extractor version; [`delete_version`](VectorStore::delete_version) removes one version's
 /// records natively, so that vectors of a retired extractor can be purged.
+///
+/// **Age.** Every record carries the time it was last written
+/// ([`VectorRecord::written_at_ms`]), set by the store from the process's clock or kept from
+/// the source by copies and imports; [`expire`](VectorStore::expire) removes the records
+/// older than a cutoff natively, for retention policies.
 #[async_trait]
 pub trait VectorStore: Send + Sync + Debug {
     /// The registered backend name (`fake`, `null`, `sqlite_vec`, `pgvector`, `qdrant`, ...).
@@ -91,7 +96,11 @@ pub trait VectorStore: Send + Sync + Debug {
     /// [`Capabilities::atomic_batches`] is true write all of it or none. At most
     /// [`MAX_BATCH`](crate::limits::MAX_BATCH) items.
     ///
-    /// The default loops over `insert`; backends override it with a batched write.
+    /// An item's [`written_at_ms`](NewVector::written_at_ms), when given, is recorded as its
+    /// write time (copies and imports keep records' ages so); otherwise the call's time.
+    ///
+    /// The default loops over `insert`, which records the call's time for every item;
+    /// backends override it with a batched write that keeps given times.
     async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
         crate::validate::insert_many(kind, items)?;
         for item in items {
@@ -128,6 +137,16 @@ pub trait VectorStore: Send + Sync + Debug {
     /// `extractor_version` must be at least 1 and the kind valid, checked before any work.
     async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64>;
 
+    /// Deletes every record of `kind` last written before `written_before_ms` (milliseconds
+    /// since the Unix epoch, see [`VectorRecord::written_at_ms`]), in one native operation,
+    /// and returns how many went: 0 when none is that old (or the kind is unknown). The kind
+    /// keeps its dimension and metric, even when emptied.
+    ///
+    /// A cutoff later than the store's clock ([`crate::now_ms`]) is `InvalidArgument`, as is an
+    /// invalid kind, checked before anything is removed (see [`crate::validate::expire`]).
+    /// [`VectorStoreExt::expire_older_than`] takes an age instead.
+    async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64>;
+
     /// The `k` nearest records of `kind` to `query` (see [`knn_with`](VectorStore::knn_with)).
     async fn knn(&self, kind: &str, query: &[f32], k: usize) -> Result<Vec<Neighbor>> {
         self.knn_with(kind, query, &KnnOptions::new(k)).await
@@ -151,8 +170,15 @@ pub trait VectorStore: Send + Sync + Debug {
     async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
         crate::validate::knn_batch(kind, queries, options)?;
         let mut answers = Vec::with_capacity(queries.len());
-        for query in queries {
-            answers.push(self.knn_with(kind, query, options).await?);
+        for (index, query) in queries.iter().enumerate() {
+            let answer = self.knn_with(kind, query, options).await.map_err(|err| match err.kind() {
+                // Checked against the kind: the query is at fault, and the error says which.
+                crate::ErrorKind::DimensionMismatch | crate::ErrorKind::InvalidVector => {
+                    crate::validate::in_query(index, err)
+                }
+                _ => err,
+            })?;
+            answers.push(answer);
         }
         Ok(answers)
     }
@@ -187,6 +213,14 @@ pub trait VectorStoreExt: VectorStore {
     async fn kind_info(&self, kind: &str) -> Result<Option<KindInfo>> {
         crate::validate::kind(kind)?;
         Ok(self.kinds().await?.into_iter().find(|info| info.kind == kind))
+    }
+
+    /// Deletes every record of `kind` last written more than `age` ago (see
+    /// [`VectorStore::expire`]); how many went. An age longer than the time since the Unix
+    /// epoch removes nothing.
+    async fn expire_older_than(&self, kind: &str, age: std::time::Duration) -> Result<u64> {
+        let age_ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX);
+        self.expire(kind, crate::now_ms().saturating_sub(age_ms)).await
     }
 
     /// Every record of `kind`, in id order, read page by page.

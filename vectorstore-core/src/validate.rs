@@ -7,7 +7,8 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::{
-    MAX_BATCH, MAX_DIM, MAX_ID_BYTES, MAX_IDS_PER_CALL, MAX_K, MAX_KIND_LEN, MAX_QUERIES_PER_CALL, MAX_SCAN_LIMIT,
+    MAX_BATCH, MAX_CLOCK_SKEW_MS, MAX_DIM, MAX_ID_BYTES, MAX_IDS_PER_CALL, MAX_K, MAX_KIND_LEN, MAX_QUERIES_PER_CALL,
+    MAX_SCAN_LIMIT,
 };
 use crate::record::{KindInfo, KnnOptions, Metric, NewVector};
 
@@ -125,11 +126,48 @@ pub fn insert_many(kind_name: &str, items: &[NewVector]) -> Result<()> {
             format!("batch of {} vectors: the limit is {MAX_BATCH} per call", items.len()),
         ));
     }
+    let now = crate::now_ms();
     for (index, item) in items.iter().enumerate() {
         id(&item.id)
             .and_then(|()| extractor_version(item.extractor_version))
             .and_then(|()| vector(&item.vector))
+            .and_then(|()| item.written_at_ms.map_or(Ok(()), |time| written_at(time, now)))
             .map_err(|err| batch_item_error(index, item, err))?;
+    }
+    Ok(())
+}
+
+/// Checks a write time given with a record ([`NewVector::written_at_ms`]) against the store's
+/// clock `now_ms`: at most [`MAX_CLOCK_SKEW_MS`] ahead.
+pub fn written_at(written_at_ms: u64, now_ms: u64) -> Result<()> {
+    if written_at_ms > now_ms.saturating_add(MAX_CLOCK_SKEW_MS) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "invalid written_at_ms {written_at_ms}: more than a day ahead of this store's clock ({now_ms}); \
+                 such a record would never expire"
+            ),
+        )
+        .with_context("written_at_ms", written_at_ms.to_string()));
+    }
+    Ok(())
+}
+
+/// Checks the arguments of [`crate::VectorStore::expire`]: the kind, and a cutoff that is not
+/// in the future of the store's clock `now_ms` (which would remove records written after the
+/// call began).
+pub fn expire(kind_name: &str, written_before_ms: u64, now_ms: u64) -> Result<()> {
+    kind(kind_name)?;
+    if written_before_ms > now_ms {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "invalid cutoff {written_before_ms}: it is in the future ({} ms after this store's clock, {now_ms}); \
+                 expire removes records written before a past time",
+                written_before_ms - now_ms
+            ),
+        )
+        .with_context("written_before_ms", written_before_ms.to_string()));
     }
     Ok(())
 }
@@ -232,6 +270,12 @@ pub fn queries_against_kind(info: &KindInfo, queries: &[&[f32]]) -> Result<()> {
         against_kind(info, query).map_err(|err| query_error(index, err))?;
     }
     Ok(())
+}
+
+/// `err`, met checking query `index` of a [`crate::VectorStore::knn_batch`] call, naming it
+/// (`query 3: ...`, and the `query` context).
+pub fn in_query(index: usize, err: Error) -> Error {
+    query_error(index, err)
 }
 
 fn query_error(index: usize, err: Error) -> Error {

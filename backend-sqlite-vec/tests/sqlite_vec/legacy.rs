@@ -837,7 +837,7 @@ async fn read_only_sessions_serve_a_python_store_file_without_writing_to_it() {
         let records = source.scan_all(&info.kind, 2).await.expect("scan");
         let items: Vec<NewVector> = records
             .into_iter()
-            .map(|r| NewVector { id: r.id, vector: r.vector, extractor_version: r.extractor_version })
+            .map(|r| NewVector::new(r.id, r.vector).with_extractor_version(r.extractor_version))
             .collect();
         target.insert_many(&info.kind, &items).await.expect("copy");
     }

@@ -331,3 +331,134 @@ async fn a_read_only_location_is_a_config_error_at_open_and_its_data_is_kept() {
     assert_eq!(record.extractor_version, 2);
     reopened.close().await.expect("close");
 }
+
+/// A copy of `fixtures/schema-v1.sqlite` (layout version 1, written by the last build before
+/// write times) at `config`'s path.
+fn v1_file(config: &Config) -> PathBuf {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-v1.sqlite");
+    let path = path_of(config);
+    std::fs::create_dir_all(path.parent().expect("a directory")).expect("mkdir");
+    std::fs::copy(fixture, &path).expect("copy the fixture");
+    path
+}
+
+/// What the fixture holds, as (kind, id) -> (vector bits, extractor version).
+fn v1_records() -> Vec<(&'static str, &'static str, Vec<u32>, u32)> {
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    vec![
+        ("hassh", "attacker-1", bits(&[0.25, 0.75]), 3),
+        ("ja3", "session-a", bits(&[0.5, 1.0, -2.25]), 1),
+        ("ja3", "session-b", bits(&[1e-7, 3.402_823_5e38, -0.0]), 2),
+        ("ja3", "sessión-ü", bits(&[1.0, 2.0, 3.0]), 1),
+    ]
+}
+
+/// Every record of the store as (kind, id, vector bits, version), and the write times.
+async fn records_of(store: &dyn VectorStore) -> (Vec<(String, String, Vec<u32>, u32)>, Vec<u64>) {
+    let mut records = Vec::new();
+    let mut times = Vec::new();
+    for info in store.kinds().await.expect("kinds") {
+        for record in store.scan_all(&info.kind, 2).await.expect("scan") {
+            let bits = record.vector.iter().map(|x| x.to_bits()).collect();
+            records.push((record.kind, record.id, bits, record.extractor_version));
+            times.push(record.written_at_ms);
+        }
+    }
+    (records, times)
+}
+
+async fn recorded_version(path: &Path) -> i64 {
+    let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path).read_only(true))
+        .await
+        .expect("connect");
+    let version: i64 = sqlx::query_scalar("SELECT value FROM vectorstore_meta WHERE key = 'schema_version'")
+        .fetch_one(&mut conn)
+        .await
+        .expect("version");
+    conn.close().await.expect("close");
+    version
+}
+
+#[tokio::test]
+async fn a_version_1_file_upgrades_once_with_every_record_intact() {
+    let (config, _scratch) = fresh("schema_v1_upgrade");
+    let path = v1_file(&config);
+    assert_eq!(recorded_version(&path).await, 1, "the fixture is of layout version 1");
+    let before = vectorstore_core::now_ms();
+    let store = open(&config).await;
+    let after = vectorstore_core::now_ms();
+    assert_eq!(recorded_version(&path).await, i64::from(SCHEMA_VERSION), "the open upgraded the file");
+    let (records, times) = records_of(&store).await;
+    let want: Vec<(String, String, Vec<u32>, u32)> =
+        v1_records().into_iter().map(|(k, i, v, e)| (k.to_owned(), i.to_owned(), v, e)).collect();
+    assert_eq!(records, want, "every record, bit for bit, with its version");
+    for time in &times {
+        assert!((before..=after).contains(time), "an old record counts as written at the upgrade: {time}");
+    }
+    let kinds: Vec<(String, usize, Metric, u64)> =
+        store.kinds().await.expect("kinds").into_iter().map(|k| (k.kind, k.dim, k.metric, k.count)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("emptied".into(), 4, Metric::L2, 0),
+            ("hassh".into(), 2, Metric::Cosine, 1),
+            ("ja3".into(), 3, Metric::L2, 3)
+        ]
+    );
+    // The upgraded file works as any other: new writes get their time, expire sees both ages.
+    while vectorstore_core::now_ms() <= after {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    store.insert("ja3", "session-c", &[0.0, 0.0, 1.0], 1).await.expect("insert");
+    let c = store.get("ja3", "session-c").await.expect("get").expect("stored").written_at_ms;
+    assert!(c > after, "{c} <= {after}");
+    assert_eq!(store.expire("ja3", after + 1).await.expect("expire the upgraded records"), 3);
+    assert!(store.get("ja3", "session-c").await.expect("get").is_some(), "the new record is younger");
+    let hits = store.knn("hassh", &[0.25, 0.75], 1).await.expect("knn");
+    assert_eq!(hits.first().map(|h| h.id.as_str()), Some("attacker-1"));
+    store.close().await.expect("close");
+
+    // A second open does nothing more: the times stay as the upgrade set them.
+    let store = open(&config).await;
+    let (_, again) = records_of(&store).await;
+    assert_eq!(again.len(), 2, "hassh's record and session-c");
+    assert!(again.contains(&times[0]), "the upgrade's time survived a reopen: {again:?} vs {times:?}");
+    store.close().await.expect("close");
+    purge(config).await.expect("purge");
+}
+
+#[tokio::test]
+async fn a_version_1_file_is_read_without_writing_to_it_in_read_only_mode() {
+    let (config, _scratch) = fresh("schema_v1_read_only");
+    let path = v1_file(&config);
+    let bytes = std::fs::read(&path).expect("read");
+    let store = open(&config.clone().with_option(NAME, "read_only", "immutable")).await;
+    let (records, times) = records_of(&store).await;
+    assert_eq!(records.len(), 4);
+    assert!(times.iter().all(|time| *time > 0), "records of a version-1 file count as written now: {times:?}");
+    assert_eq!(store.get("ja3", "session-b").await.expect("get").map(|r| r.extractor_version), Some(2));
+    store.close().await.expect("close");
+    assert!(std::fs::read(&path).expect("read") == bytes, "read-only mode changed the file");
+    assert_eq!(recorded_version(&path).await, 1);
+}
+
+#[tokio::test]
+async fn several_processes_opening_a_version_1_file_at_once_upgrade_it_once() {
+    let (config, _scratch) = fresh("schema_v1_race");
+    v1_file(&config);
+    let opens = (0..4).map(|_| {
+        let config = config.clone();
+        tokio::spawn(async move { open(&config).await })
+    });
+    let stores: Vec<SqliteVecStore> =
+        futures::future::join_all(opens).await.into_iter().map(|r| r.expect("no panic")).collect();
+    let (records, times) = records_of(&stores[0]).await;
+    assert_eq!(records.len(), 4, "nothing lost or doubled");
+    for store in &stores[1..] {
+        assert_eq!(records_of(store).await, (records.clone(), times.clone()), "every opener sees the same store");
+    }
+    for store in stores {
+        store.close().await.expect("close");
+    }
+    purge(config).await.expect("purge");
+}

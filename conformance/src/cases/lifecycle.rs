@@ -19,6 +19,7 @@ async fn every_operation(store: &dyn VectorStore) -> Vec<(&'static str, Result<(
         ("get_many", unit(store.get_many("ja3", &["a", "b"]).await)),
         ("delete_many", unit(store.delete_many("ja3", &["a", "b"]).await)),
         ("delete_version", unit(store.delete_version("ja3", 1).await)),
+        ("expire", unit(store.expire("ja3", 1).await)),
         ("knn", unit(store.knn("ja3", &[1.0, 2.0], 2).await)),
         ("knn_with", unit(store.knn_with("ja3", &[1.0, 2.0], &KnnOptions::new(2)).await)),
         ("kinds", unit(store.kinds().await)),
@@ -75,6 +76,12 @@ pub async fn validation_precedes_lifecycle(ctx: &Ctx) {
     expect_error(store.get("ja3", "").await, ErrorKind::InvalidId, "get before initialize");
     expect_error(store.get_many("ja3", &["a", ""]).await, ErrorKind::InvalidId, "get_many before initialize");
     expect_error(store.delete_version("ja3", 0).await, ErrorKind::InvalidArgument, "delete_version before initialize");
+    let future = vectorstore_core::now_ms() + 3_600_000;
+    expect_error(
+        store.expire("ja3", future).await,
+        ErrorKind::InvalidArgument,
+        "expire in the future before initialize",
+    );
     ok(store.initialize().await, "initialize");
     ok(store.close().await, "close");
     expect_error(store.knn("ja3", &[f32::NAN], 1).await, ErrorKind::InvalidVector, "knn after close");

@@ -1,6 +1,7 @@
 //! The cases, one `pub async fn` per rule, each with a one-line doc of the rule it checks.
 //! They are flattened here so the case list can name them without paths.
 
+mod age;
 mod bulk;
 mod concurrency;
 mod kinds;
@@ -13,6 +14,7 @@ mod scan;
 mod search;
 mod validation;
 
+pub use age::*;
 pub use bulk::*;
 pub use concurrency::*;
 pub use kinds::*;

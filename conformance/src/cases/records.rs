@@ -154,6 +154,7 @@ pub async fn null_store_is_inert(ctx: &Ctx) {
     assert_eq!(ok(store.get_many("ja3", &["a", "b", "a"]).await, "get_many"), [None, None, None]);
     assert_eq!(ok(store.delete_many("ja3", &["a", "b"]).await, "delete_many"), 0);
     assert_eq!(ok(store.delete_version("ja3", 1).await, "delete_version"), 0);
+    assert_eq!(ok(store.expire("ja3", 1).await, "expire"), 0);
     let health = store.health().await;
     assert!(health.ok);
     assert_eq!((health.kinds, health.vectors), (Some(0), Some(0)));

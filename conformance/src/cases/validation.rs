@@ -30,6 +30,7 @@ async fn every_kind_operation(store: &dyn VectorStore, kind: &str) -> Vec<(&'sta
         ("get_many", unit(store.get_many(kind, &["id"]).await)),
         ("delete_many", unit(store.delete_many(kind, &["id"]).await)),
         ("delete_version", unit(store.delete_version(kind, 1).await)),
+        ("expire", unit(store.expire(kind, 1).await)),
         ("knn", unit(store.knn(kind, &[1.0, 2.0], 3).await)),
         ("knn_with", unit(store.knn_with(kind, &[1.0, 2.0], &KnnOptions::new(3).extractor_version(1)).await)),
         ("scan", unit(store.scan(kind, None, 10).await)),

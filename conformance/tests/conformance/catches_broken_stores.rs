@@ -111,6 +111,17 @@ async fn delete_version_removing_every_version_is_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expire_ignoring_its_cutoff_is_caught() {
+    must_fail(Fault::ExpireIgnoresCutoff, &["expire_removes_only_older_records"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_that_forgets_write_times_is_caught() {
+    must_fail(Fault::ForgetsGivenWriteTimes, &["given_write_times_are_kept", "expire_removes_only_older_records"])
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_location_in_the_published_health_is_caught() {
     must_fail(Fault::HealthShowsLocation, &["health_is_safe_to_publish"]).await;
 }

@@ -13,8 +13,11 @@ released, so many asyncio tasks and threads may share one store.
 from __future__ import annotations
 
 import atexit
+import datetime
 import json
+import math
 import os
+import time
 import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -26,9 +29,10 @@ from ._native import copy as _native_copy
 from ._native import open as _native_open
 from ._native import verify as _native_verify
 from ._native import MAX_BATCH, SCHEMA_VERSION
-from .errors import DimensionMismatch, VectorStoreError
+from .errors import DimensionMismatch, InvalidArgument, VectorStoreError
 
-#: Bumped on incompatible storage changes (the original's constant, same value).
+#: Bumped on incompatible storage changes (the original's constant; 2 since records carry the
+#: time they were last written, and stores of version 1 upgrade themselves when opened).
 VECTORSTORE_SCHEMA_VERSION: int = SCHEMA_VERSION
 
 _PREFIX = "DECNET_VECTORSTORE_"
@@ -102,6 +106,38 @@ class VectorStore:
     async def delete(self, kind: str, id: str) -> bool:
         """Delete one record; ``True`` if it existed. The kind keeps its dimension."""
         return await self._native.delete(kind, id)
+
+    async def get_many(self, kind: str, ids: Sequence[str]) -> list[VectorRecord | None]:
+        """The records of ``ids``, one entry per id in the order given, ``None`` where nothing
+        is stored; at most 10,000 ids, all checked before anything is read."""
+        return await self._native.get_many(kind, list(ids))
+
+    async def delete_many(self, kind: str, ids: Sequence[str]) -> int:
+        """Delete the records of ``ids`` in one operation; how many were stored and went."""
+        return await self._native.delete_many(kind, list(ids))
+
+    async def delete_version(self, kind: str, extractor_version: int) -> int:
+        """Delete every record of one extractor version; how many went (0 when none)."""
+        return await self._native.delete_version(kind, extractor_version)
+
+    async def expire(
+        self,
+        kind: str,
+        older_than: datetime.timedelta | float | None = None,
+        *,
+        written_before_ms: int | None = None,
+    ) -> int:
+        """Delete every record of ``kind`` last written more than ``older_than`` ago (a
+        ``timedelta`` or seconds), or before ``written_before_ms`` (milliseconds since the Unix
+        epoch); how many went. A cutoff in the future raises ``InvalidArgument``."""
+        if (older_than is None) == (written_before_ms is None):
+            raise TypeError("expire takes exactly one of older_than and written_before_ms")
+        if older_than is not None:
+            seconds = older_than.total_seconds() if isinstance(older_than, datetime.timedelta) else float(older_than)
+            if not math.isfinite(seconds) or seconds < 0:
+                raise InvalidArgument(f"invalid age {older_than!r}: it must be a finite, non-negative duration")
+            written_before_ms = max(0, time.time_ns() // 1_000_000 - int(seconds * 1000))
+        return await self._native.expire(kind, written_before_ms)
 
     async def knn(
         self,

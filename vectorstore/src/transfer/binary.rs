@@ -1,14 +1,15 @@
 //! The compact binary encoding of entries.
 //!
-//! After the magic `DNVSTORE` and a little-endian `u32` version (1) come frames:
+//! After the magic `DNVSTORE` and a little-endian `u32` version (2) come frames:
 //!
 //! | frame | layout |
 //! |---|---|
 //! | kind | `b'K'`, `u8` kind length, kind bytes, `u32` dim, `u8` metric (0 l2, 1 cosine, 2 dot) |
-//! | record | `b'R'`, `u8` kind length, kind bytes, `u16` id length, id bytes, `u32` extractor version, `u32` dim, `dim` × `f32` |
+//! | record | `b'R'`, `u8` kind length, kind bytes, `u16` id length, id bytes, `u32` extractor version, `u64` written at (ms since the Unix epoch), `u32` dim, `dim` × `f32` |
 //! | end | `b'E'`, `u64` number of records |
 //!
-//! All integers and floats are little-endian. The end frame makes a truncated file an error
+//! Version 1, which this build still reads, had no write time in record frames (its records are
+//! imported as written at the import). All integers and floats are little-endian. The end frame makes a truncated file an error
 //! instead of a silent partial import. Lengths are checked against the contract's limits before
 //! anything is allocated, so a hostile file cannot make the reader allocate without bound.
 
@@ -21,8 +22,8 @@ use super::{Decoder, Encoder, Entry, io_error};
 
 /// The first bytes of a binary export.
 pub const MAGIC: &[u8; 8] = b"DNVSTORE";
-/// The binary format's version.
-pub const VERSION: u32 = 1;
+/// The binary format's version (written); version 1 (no write times) is still read.
+pub const VERSION: u32 = 2;
 
 fn metric_code(metric: Metric) -> u8 {
     match metric {
@@ -66,6 +67,7 @@ impl Encoder for BinaryEncoder<'_> {
         self.buffer.extend_from_slice(&(record.id.len() as u16).to_le_bytes());
         self.buffer.extend_from_slice(record.id.as_bytes());
         self.buffer.extend_from_slice(&record.extractor_version.to_le_bytes());
+        self.buffer.extend_from_slice(&record.written_at_ms.to_le_bytes());
         self.buffer.extend_from_slice(&(record.vector.len() as u32).to_le_bytes());
         for value in &record.vector {
             self.buffer.extend_from_slice(&value.to_le_bytes());
@@ -88,6 +90,8 @@ pub(crate) struct BinaryDecoder<'r> {
     frames: u64,
     records: u64,
     ended: bool,
+    /// The file's format version (1 or 2).
+    version: u32,
 }
 
 fn corrupt(message: String) -> Error {
@@ -96,19 +100,21 @@ fn corrupt(message: String) -> Error {
 
 impl<'r> BinaryDecoder<'r> {
     pub(crate) fn new(input: &'r mut dyn BufRead) -> Result<Self> {
-        let mut decoder = BinaryDecoder { input, offset: 0, frame_start: 0, frames: 0, records: 0, ended: false };
+        let mut decoder =
+            BinaryDecoder { input, offset: 0, frame_start: 0, frames: 0, records: 0, ended: false, version: VERSION };
         let mut magic = [0u8; 8];
         decoder.read_exact(&mut magic).map_err(|_| corrupt("not a binary vector-store export (too short)".into()))?;
         if &magic != MAGIC {
             return Err(corrupt("not a binary vector-store export (wrong magic)".into()));
         }
         let version = decoder.u32()?;
-        if version != VERSION {
+        if !(1..=VERSION).contains(&version) {
             return Err(Error::new(
                 ErrorKind::IncompatibleSchema,
-                format!("binary export version {version}; this build reads version {VERSION}"),
+                format!("binary export version {version}; this build reads versions 1 to {VERSION}"),
             ));
         }
+        decoder.version = version;
         Ok(decoder)
     }
 
@@ -137,6 +143,12 @@ impl<'r> BinaryDecoder<'r> {
         let mut b = [0u8; 4];
         self.read_exact(&mut b)?;
         Ok(u32::from_le_bytes(b))
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        let mut b = [0u8; 8];
+        self.read_exact(&mut b)?;
+        Ok(u64::from_le_bytes(b))
     }
 
     fn text(&mut self, len: usize, what: &str) -> Result<String> {
@@ -177,6 +189,7 @@ impl<'r> BinaryDecoder<'r> {
                 }
                 let id = self.text(id_len, "id")?;
                 let extractor_version = self.u32()?;
+                let written_at_ms = if self.version >= 2 { Some(self.u64()?) } else { None };
                 let dim = self.u32()? as usize;
                 if dim > MAX_DIM {
                     return Err(Error::new(
@@ -188,12 +201,10 @@ impl<'r> BinaryDecoder<'r> {
                 self.read_exact(&mut raw)?;
                 let vector = raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
                 self.records += 1;
-                Ok(Some(Entry::Record { kind, item: NewVector { id, vector, extractor_version } }))
+                Ok(Some(Entry::Record { kind, item: NewVector { id, vector, extractor_version, written_at_ms } }))
             }
             b'E' => {
-                let mut b = [0u8; 8];
-                self.read_exact(&mut b)?;
-                let declared = u64::from_le_bytes(b);
+                let declared = self.u64()?;
                 if declared != self.records {
                     return Err(corrupt(format!(
                         "the end frame counts {declared} records, the file holds {}",

@@ -126,10 +126,18 @@ fn parse(text: &str) -> Result<Entry> {
             .and_then(|n| u32::try_from(n).ok())
             .ok_or_else(|| invalid(format!("\"extractor_version\" must be a whole number >= 1, not {v}")))?,
     };
+    let written_at_ms = match object.get("written_at_ms") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .ok_or_else(|| invalid(format!("\"written_at_ms\" must be a whole number of milliseconds, not {v}")))?,
+        ),
+    };
     if let Some(dim) = dim
         && dim != vector.len()
     {
         return Err(invalid(format!("\"dim\" is {dim} but the vector has {} components", vector.len())));
     }
-    Ok(Entry::Record { kind: kind.to_owned(), item: NewVector { id: id.to_owned(), vector, extractor_version } })
+    let item = NewVector { id: id.to_owned(), vector, extractor_version, written_at_ms };
+    Ok(Entry::Record { kind: kind.to_owned(), item })
 }

@@ -6,12 +6,17 @@
 //! # Formats
 //!
 //! A file is a sequence of *entries*: a kind entry (`kind`, `dim`, `metric`) before the records
-//! of that kind, then record entries (`kind`, `id`, `vector`, `extractor_version`).
+//! of that kind, then record entries (`kind`, `id`, `vector`, `extractor_version`,
+//! `written_at_ms`). A record keeps its write time through an export and an import, as through
+//! a copy, so that retention ([`vectorstore_core::VectorStore::expire`]) sees its real age; a
+//! record without one (a file from before write times, or written by hand) counts as written
+//! at the import.
 //!
 //! - JSON Lines ([`Format::JsonLines`]): one object per line, `{"kind":"ja3","dim":2,"metric":"l2"}`
-//!   and `{"kind":"ja3","id":"s-1","vector":[0.5,1.0],"dim":2,"extractor_version":1}` (`dim`
-//!   optional, `extractor_version` defaults to 1). `f32` values are written in their shortest
-//!   exact form, so a round trip is bit-exact.
+//!   and `{"kind":"ja3","id":"s-1","vector":[0.5,1.0],"dim":2,"extractor_version":1,
+//!   "written_at_ms":1764633600000}` (`dim` and `written_at_ms` optional, `extractor_version`
+//!   defaults to 1). `f32` values are written in their shortest exact form, so a round trip is
+//!   bit-exact.
 //! - Binary ([`Format::Binary`]): little-endian frames after an 8-byte magic and a version,
 //!   about a third of the JSON size, see [`binary`].
 //!
@@ -284,6 +289,9 @@ impl<'a> Importer<'a> {
             }
             Entry::Record { kind, item } => {
                 validate::insert(kind, &item.id, &item.vector, item.extractor_version)?;
+                if let Some(time) = item.written_at_ms {
+                    validate::written_at(time, vectorstore_core::now_ms())?;
+                }
                 if let Some(info) = self.known.get(kind) {
                     validate::against_kind(info, &item.vector)?;
                 }
