@@ -49,6 +49,93 @@ async fn newer_schema_version_is_refused() {
     assert_eq!(stored, (vectorstore_core::SCHEMA_VERSION + 1).to_string(), "the refused schema was changed");
 }
 
+/// Turns the store's schema back into what schema version 1 wrote: kind tables without the
+/// write time (dropping the column drops its index), and version 1 in `meta`.
+async fn make_version_1(url: &str, schema: &str, kinds: &[&str]) {
+    let mut connection = crate::common::connect(url).await;
+    let mut statements: Vec<String> =
+        kinds.iter().map(|kind| format!("ALTER TABLE \"{schema}\".\"kind_{kind}\" DROP COLUMN written_at_ms")).collect();
+    statements.push(format!("UPDATE \"{schema}\".meta SET value = '1' WHERE key = 'schema_version'"));
+    for statement in statements {
+        sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut connection).await.expect("back to version 1");
+    }
+}
+
+async fn stored_version(url: &str, schema: &str) -> String {
+    let mut connection = crate::common::connect(url).await;
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT value FROM \"{schema}\".meta WHERE key = 'schema_version'")))
+        .fetch_one(&mut connection)
+        .await
+        .expect("read the version")
+}
+
+/// A schema of version 1 (no write times) upgrades itself once when a store initialises on it,
+/// with every record intact and counted as written at the upgrade; several stores starting on
+/// it at once upgrade it once; expire then works on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_1_schema_upgrades_once_with_every_record_intact() {
+    let Some(server) = crate::common::server("a_version_1_schema_upgrades_once").await else { return };
+    let config = crate::common::config(server.url(), &[]);
+    let _cleanup = crate::common::Cleanup(config.clone());
+    let first = PgVectorStore::from_config(&config).expect("config");
+    first.initialize().await.expect("initialize");
+    let items: Vec<NewVector> = (0..1_200)
+        .map(|i| NewVector::new(format!("s-{i:05}"), vec![i as f32, 1.0, -0.5]).with_extractor_version(1 + i % 3))
+        .collect();
+    for chunk in items.chunks(500) {
+        first.insert_many("ja3", chunk).await.expect("insert_many");
+    }
+    first.settle("ja3").await.expect("settle");
+    first.create_kind("emptied", 4, Metric::Cosine).await.expect("create");
+    let before_snapshot = first.scan_all("ja3", 1_000).await.expect("scan");
+    first.close().await.expect("close");
+    let schema = first.config().schema.clone();
+    make_version_1(server.url(), &schema, &["ja3", "emptied"]).await;
+    assert_eq!(stored_version(server.url(), &schema).await, "1");
+
+    let before = vectorstore_core::now_ms();
+    let opens: Vec<_> = (0..3)
+        .map(|_| {
+            let config = config.clone();
+            tokio::spawn(async move {
+                let store = PgVectorStore::from_config(&config).expect("config");
+                store.initialize().await.expect("initialize an old schema");
+                store
+            })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for open in opens {
+        stores.push(open.await.expect("no panic"));
+    }
+    let after = vectorstore_core::now_ms();
+    assert_eq!(stored_version(server.url(), &schema).await, vectorstore_core::SCHEMA_VERSION.to_string());
+    let upgraded = stores[0].scan_all("ja3", 1_000).await.expect("scan");
+    assert_eq!(upgraded.len(), before_snapshot.len());
+    for (old, new) in before_snapshot.iter().zip(&upgraded) {
+        assert_eq!((&old.id, &old.vector, old.extractor_version), (&new.id, &new.vector, new.extractor_version));
+        assert!((before..=after).contains(&new.written_at_ms), "{}: written at {}", new.id, new.written_at_ms);
+    }
+    let times: std::collections::HashSet<u64> = upgraded.iter().map(|r| r.written_at_ms).collect();
+    assert_eq!(times.len(), 1, "one upgrade gave every record the same time: {times:?}");
+    let kinds: Vec<(String, usize, Metric, u64)> =
+        stores[1].kinds().await.expect("kinds").into_iter().map(|k| (k.kind, k.dim, k.metric, k.count)).collect();
+    assert_eq!(kinds, [("emptied".into(), 4, Metric::Cosine, 0), ("ja3".into(), 3, Metric::L2, 1_200)]);
+    let hits = stores[2].knn("ja3", &[7.0, 1.0, -0.5], 1).await.expect("knn");
+    assert_eq!(hits.first().map(|h| h.id.as_str()), Some("s-00007"));
+    // New writes carry their own time; expire tells the two ages apart.
+    while vectorstore_core::now_ms() <= after {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    stores[0].insert("ja3", "fresh", &[0.0, 0.0, 1.0], 1).await.expect("insert");
+    stores[1].insert("emptied", "fresh", &[0.0, 0.0, 1.0, 0.0], 1).await.expect("insert into an upgraded empty kind");
+    assert_eq!(stores[1].expire("ja3", after + 1).await.expect("expire"), 1_200);
+    assert!(stores[2].get("ja3", "fresh").await.expect("get").is_some());
+    for store in &stores {
+        store.close().await.expect("close");
+    }
+}
+
 /// A new store on an existing schema adopts its kinds: dimensions, metrics, counts and data.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn existing_kinds_are_adopted_after_reconnect() {
