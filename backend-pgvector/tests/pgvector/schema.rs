@@ -53,8 +53,10 @@ async fn newer_schema_version_is_refused() {
 /// write time (dropping the column drops its index), and version 1 in `meta`.
 async fn make_version_1(url: &str, schema: &str, kinds: &[&str]) {
     let mut connection = crate::common::connect(url).await;
-    let mut statements: Vec<String> =
-        kinds.iter().map(|kind| format!("ALTER TABLE \"{schema}\".\"kind_{kind}\" DROP COLUMN written_at_ms")).collect();
+    let mut statements: Vec<String> = kinds
+        .iter()
+        .map(|kind| format!("ALTER TABLE \"{schema}\".\"kind_{kind}\" DROP COLUMN written_at_ms"))
+        .collect();
     statements.push(format!("UPDATE \"{schema}\".meta SET value = '1' WHERE key = 'schema_version'"));
     for statement in statements {
         sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut connection).await.expect("back to version 1");

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use qdrant_client::Qdrant;
 use qdrant_client::qdrant::{
-    CreateCollectionBuilder, DeleteCollectionBuilder, Distance, GetPointsBuilder, Value, VectorParamsBuilder,
-    vectors_config,
+    CreateCollectionBuilder, DeleteCollectionBuilder, DeleteFieldIndexCollectionBuilder, DeletePayloadPointsBuilder,
+    Distance, Filter, GetPointsBuilder, UpdateCollectionBuilder, Value, VectorParamsBuilder, vectors_config,
 };
 use vectorstore_conformance::{Ctx, ServerFactory, run_case};
 use vectorstore_core::{ErrorKind, KnnOptions, Metric, NewVector, VectorStore, VectorStoreExt};
@@ -101,7 +101,9 @@ async fn layout_body(ctx: &Ctx) {
     let store = ctx.store().await;
     store.create_kind("dwell", 3, Metric::Cosine).await.unwrap();
     let original = [3.0f32, -4.0, 0.1];
+    let before = vectorstore_core::now_ms();
     store.insert("dwell", "session/42", &original, 7).await.unwrap();
+    let after = vectorstore_core::now_ms();
     let (client, prefix) = inspect(&*store).await;
     let uuid = uuid_v5_of("dwell", "session/42");
     let points = client
@@ -115,6 +117,8 @@ async fn layout_body(ctx: &Ctx) {
     let payload = &points[0].payload;
     assert_eq!(payload.get("id").and_then(Value::as_str).map(String::as_str), Some("session/42"));
     assert_eq!(payload.get("extractor_version").and_then(Value::as_integer), Some(7));
+    let written = payload.get("written_at_ms").and_then(Value::as_integer).expect("an integer write time");
+    assert!((before as i64..=after as i64).contains(&written), "written at {written}, not in [{before}, {after}]");
     // Qdrant keeps cosine vectors normalised; the store still returns what was written.
     let record = store.get("dwell", "session/42").await.unwrap().unwrap();
     assert_eq!(record.vector, original);
@@ -129,6 +133,88 @@ fn uuid_v5_of(kind: &str, id: &str) -> String {
     name.push(0);
     name.extend_from_slice(id.as_bytes());
     uuid::Uuid::new_v5(&namespace, &name).to_string()
+}
+
+qdrant_case!(a_version_1_collection_upgrades_once_with_every_record_intact, [], upgrade_body);
+
+/// What schema version 1 wrote, made from a current collection: no write time on any point,
+/// no index on it, version 1 in the collection's metadata.
+async fn make_version_1(client: &Qdrant, collection: &str) {
+    let every_point = Filter::must([]);
+    client
+        .delete_payload(
+            DeletePayloadPointsBuilder::new(collection, vec!["written_at_ms".to_owned()])
+                .points_selector(every_point)
+                .wait(true),
+        )
+        .await
+        .unwrap();
+    client
+        .delete_field_index(DeleteFieldIndexCollectionBuilder::new(collection, "written_at_ms").wait(true))
+        .await
+        .unwrap();
+    let mut update = UpdateCollectionBuilder::new(collection).build();
+    update.metadata = HashMap::from([("decnet_vectorstore_schema".to_owned(), Value::from(1i64))]);
+    client.update_collection(update).await.unwrap();
+}
+
+async fn schema_of(client: &Qdrant, collection: &str) -> (Option<i64>, bool) {
+    let info = client.collection_info(collection).await.unwrap().result.unwrap();
+    let version =
+        info.config.as_ref().and_then(|c| c.metadata.get("decnet_vectorstore_schema")).and_then(Value::as_integer);
+    (version, info.payload_schema.contains_key("written_at_ms"))
+}
+
+async fn upgrade_body(ctx: &Ctx) {
+    let writer = ctx.store().await;
+    let items: Vec<NewVector> = (0..300)
+        .map(|i| NewVector::new(format!("s-{i:04}"), vec![i as f32, 1.0, 0.5]).with_extractor_version(1 + i % 2))
+        .collect();
+    writer.insert_many("ja3", &items).await.unwrap();
+    writer.insert("dwell", "a", &[0.0, 3.0], 4).await.unwrap();
+    let before_snapshot = writer.scan_all("ja3", 100).await.unwrap();
+    let (client, prefix) = inspect(&*writer).await;
+    for kind in ["ja3", "dwell"] {
+        make_version_1(&client, &format!("{prefix}{kind}")).await;
+        assert_eq!(schema_of(&client, &format!("{prefix}{kind}")).await, (Some(1), false));
+    }
+
+    // Another process opens the old collections.
+    let before = vectorstore_core::now_ms();
+    let reader = ctx.store().await;
+    let upgraded = reader.scan_all("ja3", 100).await.unwrap();
+    let after = vectorstore_core::now_ms();
+    assert_eq!(upgraded.len(), 300);
+    for (old, new) in before_snapshot.iter().zip(&upgraded) {
+        assert_eq!((&old.id, &old.vector, old.extractor_version), (&new.id, &new.vector, new.extractor_version));
+        assert!((before..=after).contains(&new.written_at_ms), "{}: written at {}", new.id, new.written_at_ms);
+    }
+    assert_eq!(
+        schema_of(&client, &format!("{prefix}ja3")).await,
+        (Some(i64::from(vectorstore_core::SCHEMA_VERSION)), true)
+    );
+    let dwell = reader.get("dwell", "a").await.unwrap().expect("stored");
+    assert!((before..=vectorstore_core::now_ms()).contains(&dwell.written_at_ms), "{dwell:?}");
+    assert_eq!(
+        schema_of(&client, &format!("{prefix}dwell")).await.0,
+        Some(i64::from(vectorstore_core::SCHEMA_VERSION))
+    );
+
+    // A third opener finds nothing left to do: the times stay.
+    let third = ctx.store().await;
+    let again = third.scan_all("ja3", 100).await.unwrap();
+    assert_eq!(
+        again.iter().map(|r| r.written_at_ms).collect::<Vec<_>>(),
+        upgraded.iter().map(|r| r.written_at_ms).collect::<Vec<_>>()
+    );
+    // New writes carry their own time, and expire tells the ages apart.
+    while vectorstore_core::now_ms() <= after {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    third.insert("ja3", "fresh", &[0.0, 0.0, 1.0], 1).await.unwrap();
+    assert_eq!(third.expire("ja3", after + 1).await.unwrap(), 300);
+    let left: Vec<String> = third.scan_all("ja3", 100).await.unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(left, ["fresh"]);
 }
 
 qdrant_case!(creation_races_between_processes_are_settled, [], race_body);
