@@ -66,6 +66,20 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Remove every record of a kind last written longer ago than an age (a retention policy,
+    /// e.g. `--older-than 180d`). Asks for confirmation unless `--yes`; without `--yes`,
+    /// refuses when standard input is not a terminal.
+    Expire {
+        /// The kind.
+        #[arg(long)]
+        kind: String,
+        /// The age: a number with a unit, `s`, `m`, `h`, `d` or `w` (`180d`, `12h`, `2w`).
+        #[arg(long, value_name = "AGE", allow_hyphen_values = true)]
+        older_than: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Create a kind with a dimension and metric (or confirm it exists with them).
     CreateKind {
         /// The kind.

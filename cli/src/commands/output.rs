@@ -69,6 +69,29 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
 }
 
 /// A vector shown briefly: the first components and the length.
+/// A time in milliseconds since the Unix epoch as UTC, `2026-12-02T14:00:00.000Z`.
+pub fn utc(ms: u64) -> String {
+    let days = (ms / 86_400_000) as i64;
+    let in_day = ms % 86_400_000;
+    // Civil date from days since 1970-01-01 (proleptic Gregorian calendar).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1_000 % 60,
+        in_day % 1_000
+    )
+}
+
 pub fn vector_preview(vector: &[f32]) -> String {
     const SHOWN: usize = 6;
     let head: Vec<String> = vector.iter().take(SHOWN).map(|v| format!("{v}")).collect();
@@ -82,4 +105,18 @@ pub fn vector_preview(vector: &[f32]) -> String {
 /// A ratio as a percentage with one decimal.
 pub fn percent(ratio: f64) -> String {
     format!("{:.1}%", ratio * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn times_print_as_utc_calendar_dates() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00.000Z");
+        // 2000-02-29 (a leap day of a century leap year) and 2025-12-02, from their Unix times.
+        assert_eq!(utc(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(utc(1_764_633_600_000 + 49_521_007), "2025-12-02T13:45:21.007Z");
+        assert_eq!(utc(4_107_542_399_999), "2100-02-28T23:59:59.999Z");
+    }
 }

@@ -13,7 +13,7 @@ use vectorstore::transfer::{self, CopyOptions, ExportOptions, Format, ImportOpti
 use vectorstore::{Config, Error, ErrorKind, KnnOptions, Metric, Result, VectorStore, backends, redact_url};
 use vectorstore_conformance::{ConfigFactory, Outcome, run_suite};
 
-use super::output::{err, json, out, percent, table, vector_preview};
+use super::output::{err, json, out, percent, table, utc, vector_preview};
 use super::{Cli, Command, FileFormat};
 
 /// Runs the parsed command.
@@ -23,6 +23,7 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Health { detailed } => health(cli, *detailed).await,
         Command::Kinds => kinds(cli).await,
         Command::Purge { kind, extractor_version, yes } => purge(cli, kind, *extractor_version, *yes).await,
+        Command::Expire { kind, older_than, yes } => expire(cli, kind, older_than, *yes).await,
         Command::CreateKind { kind, dim, metric } => {
             let store = open(cli).await?;
             let metric: Metric = metric.parse()?;
@@ -50,12 +51,13 @@ pub async fn run(cli: &Cli) -> Result<ExitCode> {
             match (&record, cli.json) {
                 (_, true) => json(&record),
                 (Some(r), false) => table(
-                    &["kind", "id", "dim", "extractor_version", "vector"],
+                    &["kind", "id", "dim", "extractor_version", "written_at", "vector"],
                     &[vec![
                         r.kind.clone(),
                         r.id.clone(),
                         r.dim.to_string(),
                         r.extractor_version.to_string(),
+                        utc(r.written_at_ms),
                         vector_preview(&r.vector),
                     ]],
                 ),
@@ -348,30 +350,39 @@ async fn kinds(cli: &Cli) -> Result<ExitCode> {
 
 /// `purge --kind K --extractor-version V`: checks the arguments, asks (or refuses to without a
 /// terminal) unless `--yes`, then removes the version's records natively.
+/// Refuses a destructive command without `--yes` when nobody can be asked.
+fn confirmable(yes: bool, what: &str) -> Result<()> {
+    if yes || std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::InvalidArgument,
+        format!("refusing to {what} without confirmation: standard input is not a terminal; pass --yes"),
+    ))
+}
+
+/// Asks `question` on the terminal; true when answered yes.
+fn confirmed(question: &str) -> Result<bool> {
+    err!("{question} [y/N]");
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|err| Error::new(ErrorKind::Backend, format!("cannot read the answer: {err}")))?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+}
+
 async fn purge(cli: &Cli, kind: &str, version: u32, yes: bool) -> Result<ExitCode> {
     vectorstore::validate::delete_version(kind, version)?;
-    if !yes && !std::io::stdin().is_terminal() {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!(
-                "refusing to purge extractor version {version} of kind {kind:?} without confirmation: standard \
-                 input is not a terminal; pass --yes"
-            ),
-        ));
-    }
+    confirmable(yes, &format!("purge extractor version {version} of kind {kind:?}"))?;
     let store = open(cli).await?;
     if !yes {
         let info = store.kinds().await?.into_iter().find(|info| info.kind == kind);
         let held = info.as_ref().and_then(|info| info.versions.get(&version)).copied().unwrap_or(0);
-        err!(
-            "remove {held} records of kind {kind} written by extractor version {version} from the {} store? [y/N]",
+        let question = format!(
+            "remove {held} records of kind {kind} written by extractor version {version} from the {} store?",
             store.backend()
         );
-        let mut answer = String::new();
-        std::io::stdin()
-            .read_line(&mut answer)
-            .map_err(|err| Error::new(ErrorKind::Backend, format!("cannot read the answer: {err}")))?;
-        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        if !confirmed(&question)? {
             err!("nothing removed");
             return finish(&*store, ExitCode::FAILURE).await;
         }
@@ -381,6 +392,42 @@ async fn purge(cli: &Cli, kind: &str, version: u32, yes: bool) -> Result<ExitCod
         json(&serde_json::json!({"kind": kind, "extractor_version": version, "removed": removed}));
     } else {
         out!("removed {removed} records of kind {kind}, extractor version {version}");
+    }
+    finish(&*store, ExitCode::SUCCESS).await
+}
+
+/// An age for `expire --older-than`: a number with a unit (a bare number is ambiguous).
+fn parse_age(text: &str) -> Result<Duration> {
+    let invalid = |why: String| Error::new(ErrorKind::InvalidArgument, format!("invalid --older-than {text:?}: {why}"));
+    if text.trim().ends_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return Err(invalid("give a unit: s, m, h, d or w (e.g. 180d)".to_owned()));
+    }
+    vectorstore::parse_duration(text, Duration::from_secs(1)).map_err(invalid)
+}
+
+async fn expire(cli: &Cli, kind: &str, older_than: &str, yes: bool) -> Result<ExitCode> {
+    vectorstore::validate::kind(kind)?;
+    let age = parse_age(older_than)?;
+    confirmable(yes, &format!("expire records of kind {kind:?}"))?;
+    let store = open(cli).await?;
+    let age_ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX);
+    let cutoff = vectorstore::now_ms().saturating_sub(age_ms);
+    if !yes {
+        let question = format!(
+            "remove every record of kind {kind} last written before {} (older than {older_than}) from the {} store?",
+            utc(cutoff),
+            store.backend()
+        );
+        if !confirmed(&question)? {
+            err!("nothing removed");
+            return finish(&*store, ExitCode::FAILURE).await;
+        }
+    }
+    let removed = store.expire(kind, cutoff).await?;
+    if cli.json {
+        json(&serde_json::json!({"kind": kind, "written_before_ms": cutoff, "removed": removed}));
+    } else {
+        out!("removed {removed} records of kind {kind} last written before {}", utc(cutoff));
     }
     finish(&*store, ExitCode::SUCCESS).await
 }

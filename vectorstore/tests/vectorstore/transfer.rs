@@ -111,13 +111,22 @@ async fn every_kind_of_bad_line_is_named() {
 #[tokio::test]
 async fn export_format_is_one_object_per_line() {
     let source = store().await;
-    source.insert("ja3", "a", &[0.5, -0.0], 2).await.unwrap();
+    let written = 1_764_633_600_123;
+    source
+        .insert_many(
+            "ja3",
+            &[NewVector::new("a", vec![0.5, -0.0]).with_extractor_version(2).with_written_at_ms(written)],
+        )
+        .await
+        .unwrap();
     let text = export_to_string(&source).await.unwrap();
     let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines[0], serde_json::json!({"kind": "ja3", "dim": 2, "metric": "l2"}));
     assert_eq!(
         lines[1],
-        serde_json::json!({"kind": "ja3", "id": "a", "vector": [0.5, -0.0], "dim": 2, "extractor_version": 2})
+        serde_json::json!({
+            "kind": "ja3", "id": "a", "vector": [0.5, -0.0], "dim": 2, "extractor_version": 2, "written_at_ms": written
+        })
     );
 }
 
@@ -161,4 +170,72 @@ async fn binary_round_trip_is_bit_exact_and_smaller() {
     let err =
         import(&store().await, &mut Cursor::new(b"not a file".as_slice()), &options, &mut |_| {}).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+}
+
+/// A binary export of format version 1 (no write times), written by the last build of that
+/// format (see `tests/fixtures/README.md`), imports with every record and kind intact; its
+/// records count as written at the import.
+#[tokio::test]
+async fn a_version_1_binary_export_still_imports() {
+    let file = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/export-v1.bin")).unwrap();
+    let target = store().await;
+    let before = vectorstore::now_ms();
+    let options = ImportOptions { format: Format::Binary, ..Default::default() };
+    let summary = import(&target, &mut Cursor::new(file), &options, &mut |_| {}).await.unwrap();
+    assert_eq!((summary.kinds, summary.records), (3, 4));
+    let kinds: Vec<(String, usize, Metric, u64)> =
+        target.kinds().await.unwrap().into_iter().map(|k| (k.kind, k.dim, k.metric, k.count)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("emptied".into(), 4, Metric::L2, 0),
+            ("hassh".into(), 2, Metric::Cosine, 1),
+            ("ja3".into(), 3, Metric::L2, 3)
+        ]
+    );
+    let b = target.get("ja3", "session-b").await.unwrap().expect("imported");
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&b.vector), bits(&[1e-7, 3.402_823_5e38, -0.0]));
+    assert_eq!(b.extractor_version, 2);
+    assert!((before..=vectorstore::now_ms()).contains(&b.written_at_ms), "{b:?}");
+    assert_eq!(target.get("hassh", "attacker-1").await.unwrap().map(|r| r.extractor_version), Some(3));
+}
+
+/// Write times survive an export and an import in both formats; a JSON line without one is
+/// written at the import, and one that is not a whole number is refused with its line.
+#[tokio::test]
+async fn write_times_survive_export_and_import() {
+    let source = store().await;
+    let items = [
+        NewVector::new("old", vec![1.0, 2.0]).with_written_at_ms(1_000_000_000_000),
+        NewVector::new("epoch", vec![3.0, 4.0]).with_written_at_ms(0),
+    ];
+    source.insert_many("ja3", &items).await.unwrap();
+    for format in [Format::JsonLines, Format::Binary] {
+        let mut out = Vec::new();
+        export(&source, &mut out, &ExportOptions { format, ..Default::default() }, &mut |_| {}).await.unwrap();
+        let target = store().await;
+        import(&target, &mut Cursor::new(out), &ImportOptions { format, ..Default::default() }, &mut |_| {})
+            .await
+            .unwrap();
+        for (id, time) in [("old", 1_000_000_000_000), ("epoch", 0)] {
+            let record = target.get("ja3", id).await.unwrap().expect("imported");
+            assert_eq!(record.written_at_ms, time, "{format:?}: {id}");
+        }
+    }
+    let target = store().await;
+    let before = vectorstore::now_ms();
+    import_str(&target, r#"{"kind":"ja3","id":"untimed","vector":[1,2]}"#, 10).await.unwrap();
+    let untimed = target.get("ja3", "untimed").await.unwrap().expect("imported");
+    assert!((before..=vectorstore::now_ms()).contains(&untimed.written_at_ms));
+    let err = import_str(&target, r#"{"kind":"ja3","id":"bad","vector":[1,2],"written_at_ms":-3}"#, 10)
+        .await
+        .expect_err("a negative time");
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert!(err.message().contains("written_at_ms") && err.message().contains("line 1"), "{err}");
+    let future = vectorstore::now_ms() + 3 * 86_400_000;
+    let line = format!(r#"{{"kind":"ja3","id":"late","vector":[1,2],"written_at_ms":{future}}}"#);
+    let err = import_str(&target, &line, 10).await.expect_err("a time days ahead");
+    assert!(err.message().contains(&future.to_string()), "{err}");
+    assert!(target.get("ja3", "late").await.unwrap().is_none());
 }
