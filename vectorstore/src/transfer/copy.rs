@@ -228,7 +228,9 @@ impl<'a> TargetCursor<'a> {
         Ok(())
     }
 
-    /// True when the target holds `record` exactly (same id, version and vector bits). Source
+    /// True when the target holds `record` exactly (same id, version, write time and vector
+    /// bits: a record written again at the source since an earlier copy is copied again, so
+    /// that the target's retention sees its new age). Source
     /// ids arrive in ascending order, so the cursor only moves forward.
     async fn holds_identical(&mut self, record: &VectorRecord) -> Result<bool> {
         if self.current.is_none() && !self.exhausted {
@@ -243,6 +245,7 @@ impl<'a> TargetCursor<'a> {
         Ok(self.current.as_ref().is_some_and(|current| {
             current.id == record.id
                 && current.extractor_version == record.extractor_version
+                && current.written_at_ms == record.written_at_ms
                 && current.vector.len() == record.vector.len()
                 && current.vector.iter().zip(&record.vector).all(|(a, b)| a.to_bits() == b.to_bits())
         }))

@@ -1,7 +1,7 @@
 //! Copying between stores: complete, verified, resumable, and refusing clashes before writing.
 
 use vectorstore::transfer::{CopyOptions, copy, verify};
-use vectorstore::{ErrorKind, FakeVectorStore, Metric, NewVector, VectorStore};
+use vectorstore::{ErrorKind, FakeVectorStore, Metric, NewVector, VectorStore, VectorStoreExt};
 use vectorstore_conformance::check::snapshot;
 use vectorstore_testkit::data::clustered;
 use vectorstore_testkit::{Fault, FaultyStore};
@@ -68,6 +68,26 @@ async fn an_interrupted_copy_resumes_without_duplicates_or_rewrites() {
 
     let again = copy(&from, &to, &options, &mut |_| {}).await.unwrap();
     assert_eq!(again.written(), 0, "a finished copy re-run writes nothing");
+}
+
+/// A copy keeps every record's write time; a record written again at the source since (same
+/// vector, new time) is copied again by a re-run, so the target's retention sees its new age.
+#[tokio::test]
+async fn copies_keep_write_times_and_a_rewritten_record_is_copied_again() {
+    let from = source().await;
+    from.insert_many("ja3", &[NewVector::new("aged", vec![1.0; 8]).with_written_at_ms(1_000_000)]).await.unwrap();
+    let to = fake().await;
+    copy(&from, &to, &CopyOptions::default(), &mut |_| {}).await.unwrap();
+    for record in from.scan_all("ja3", 500).await.unwrap() {
+        let copied = to.get("ja3", &record.id).await.unwrap().expect("copied");
+        assert_eq!(copied.written_at_ms, record.written_at_ms, "{}", record.id);
+    }
+    assert_eq!(to.get("ja3", "aged").await.unwrap().unwrap().written_at_ms, 1_000_000);
+    from.insert("ja3", "aged", &[1.0; 8], 1).await.unwrap();
+    let again = copy(&from, &to, &CopyOptions::default(), &mut |_| {}).await.unwrap();
+    assert_eq!(again.written(), 1, "only the rewritten record: {again:?}");
+    let moved = from.get("ja3", "aged").await.unwrap().unwrap().written_at_ms;
+    assert_eq!(to.get("ja3", "aged").await.unwrap().unwrap().written_at_ms, moved);
 }
 
 #[tokio::test]
