@@ -9,7 +9,8 @@ use vectorstore::{FakeVectorStore, KnnOptions, Metric, NewVector, VectorStore, V
 #[derive(Debug, Arbitrary)]
 enum Op {
     Insert { kind: u8, id: String, vector: Vec<f32>, version: u32 },
-    InsertMany { kind: u8, items: Vec<(String, Vec<f32>, u32)> },
+    InsertMany { kind: u8, items: Vec<(String, Vec<f32>, u32, Option<u64>)> },
+    Expire { kind: u8, before: u64 },
     Delete { kind: u8, id: String },
     Knn { kind: u8, query: Vec<f32>, k: u16, version: Option<u32>, max: Option<f32> },
     Create { kind: u8, dim: u16, metric: u8 },
@@ -29,9 +30,27 @@ fuzz_target!(|ops: Vec<Op>| {
                     let _ = store.insert(KINDS[kind as usize % 4], &id, &vector, version).await;
                 }
                 Op::InsertMany { kind, items } => {
-                    let items: Vec<NewVector> =
-                        items.into_iter().map(|(id, vector, v)| NewVector { id, vector, extractor_version: v }).collect();
+                    let items: Vec<NewVector> = items
+                        .into_iter()
+                        .map(|(id, vector, v, written_at_ms)| NewVector {
+                            id,
+                            vector,
+                            extractor_version: v,
+                            written_at_ms,
+                        })
+                        .collect();
                     let _ = store.insert_many(KINDS[kind as usize % 4], &items).await;
+                }
+                Op::Expire { kind, before } => {
+                    let now = vectorstore::now_ms();
+                    if store.expire(KINDS[kind as usize % 4], before).await.is_ok() {
+                        assert!(before <= now + 1_000, "a cutoff in the future was accepted");
+                    }
+                    if let Ok(records) = store.scan_all(KINDS[kind as usize % 4], 1_000).await
+                        && before <= now
+                    {
+                        assert!(records.iter().all(|r| r.written_at_ms >= before), "expire left an older record");
+                    }
                 }
                 Op::Delete { kind, id } => {
                     let _ = store.delete(KINDS[kind as usize % 4], &id).await;
@@ -43,7 +62,9 @@ fuzz_target!(|ops: Vec<Op>| {
                     }
                 }
                 Op::Create { kind, dim, metric } => {
-                    let _ = store.create_kind(KINDS[kind as usize % 4], dim as usize, Metric::ALL[metric as usize % 3]).await;
+                    let _ = store
+                        .create_kind(KINDS[kind as usize % 4], dim as usize, Metric::ALL[metric as usize % 3])
+                        .await;
                 }
                 Op::Drop { kind } => {
                     let _ = store.drop_kind(KINDS[kind as usize % 4]).await;

@@ -29,6 +29,8 @@ fuzz_target!(|input: Input| {
         assert_eq!(ka.cmp(&kb), a.as_bytes().cmp(b.as_bytes()), "{a:?} vs {b:?}");
     }
     let back = decode_vector(&encode_vector(&input.vector)).expect("round trip");
-    assert!(back.iter().zip(&input.vector).all(|(x, y)| x.to_bits() == y.to_bits()) && back.len() == input.vector.len());
+    assert!(
+        back.iter().zip(&input.vector).all(|(x, y)| x.to_bits() == y.to_bits()) && back.len() == input.vector.len()
+    );
     let _ = decode_vector(&input.text);
 });

@@ -14,7 +14,8 @@ struct Input {
     version: u32,
     k: usize,
     max_distance: Option<f32>,
-    batch: Vec<(String, Vec<f32>, u32)>,
+    batch: Vec<(String, Vec<f32>, u32, Option<u64>)>,
+    cutoff: u64,
 }
 
 fuzz_target!(|input: Input| {
@@ -36,10 +37,19 @@ fuzz_target!(|input: Input| {
         assert!(input.k <= MAX_K && input.version >= 1);
     }
     let _ = validate::scan(&input.kind, Some(&input.id), input.k);
-    let items: Vec<NewVector> =
-        input.batch.into_iter().map(|(id, vector, version)| NewVector { id, vector, extractor_version: version }).collect();
+    let items: Vec<NewVector> = input
+        .batch
+        .into_iter()
+        .map(|(id, vector, version, written_at_ms)| NewVector { id, vector, extractor_version: version, written_at_ms })
+        .collect();
+    let now = vectorstore_core::now_ms();
     if validate::insert_many(&input.kind, &items).is_ok() {
         assert!(items.iter().all(|i| validate::insert(&input.kind, &i.id, &i.vector, i.extractor_version).is_ok()));
+        let latest = now + vectorstore_core::limits::MAX_CLOCK_SKEW_MS + 1_000;
+        assert!(items.iter().all(|i| i.written_at_ms.is_none_or(|t| t <= latest)), "a time far ahead was accepted");
+    }
+    if validate::expire(&input.kind, input.cutoff, now).is_ok() {
+        assert!(input.cutoff <= now && validate::kind(&input.kind).is_ok());
     }
     // Error messages quote at most 64 characters of the bad value, escaped: bounded whatever its size.
     if let Err(err) = validate::id(&input.id) {

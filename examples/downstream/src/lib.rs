@@ -101,6 +101,11 @@ impl VectorStore for CountedStore {
         self.wrote();
         Ok(deleted)
     }
+    async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
+        let deleted = self.inner.expire(kind, written_before_ms).await?;
+        self.wrote();
+        Ok(deleted)
+    }
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         self.inner.knn_with(kind, query, options).await
     }
