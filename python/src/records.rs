@@ -33,11 +33,12 @@ impl VectorRecord {
 
     fn __repr__(&self) -> String {
         format!(
-            "VectorRecord(kind={:?}, id={:?}, dim={}, extractor_version={}, vector=[{}])",
+            "VectorRecord(kind={:?}, id={:?}, dim={}, extractor_version={}, written_at_ms={}, vector=[{}])",
             self.kind,
             self.id,
             self.dim,
             self.extractor_version,
+            self.written_at_ms,
             preview(&self.vector)
         )
     }

@@ -174,7 +174,11 @@ async def test_copy_and_verify_between_backends(fake, tmp_path):
 
 async def test_records_compare_by_value_and_are_immutable(fake):
     await fake.insert("k", "a", [1.0, 2.0], extractor_version=3)
-    assert await fake.get("k", "a") == decnet_vectorstore.VectorRecord("k", "a", [1.0, 2.0], 2, 3)
+    record = await fake.get("k", "a")
+    assert record == decnet_vectorstore.VectorRecord("k", "a", [1.0, 2.0], 2, 3, record.written_at_ms)
+    assert record != decnet_vectorstore.VectorRecord("k", "a", [1.0, 2.0], 2, 3, record.written_at_ms + 1)
+    with pytest.raises(AttributeError):
+        record.written_at_ms = 0
     assert await fake.knn("k", [1.0, 2.0]) == [decnet_vectorstore.Neighbor("k", "a", 0.0)]
     hit = (await fake.knn("k", [1.0, 2.0]))[0]
     with pytest.raises(AttributeError):
