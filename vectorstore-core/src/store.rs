@@ -200,8 +200,12 @@ pub trait VectorStore: Send + Sync + Debug {
     /// `None` when nothing was pending (always, for most stores, and for an unknown kind).
     /// Never needed for correct answers, only for search speed: call it after a bulk load to
     /// have the index ready (`vectorstore copy` and `import` do, and report the time).
+    ///
+    /// The default, for stores that defer nothing, reads one record of the kind so that the
+    /// kind and the store's lifecycle are checked as for every operation; wrappers forward it.
     async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
         crate::validate::kind(kind)?;
+        self.scan(kind, None, 1).await?;
         Ok(None)
     }
 }

@@ -118,6 +118,9 @@ impl VectorStore for CountedStore {
     async fn drop_kind(&self, kind: &str) -> Result<bool> {
         self.inner.drop_kind(kind).await
     }
+    async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
+        self.inner.settle(kind).await
+    }
 }
 
 fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
