@@ -683,9 +683,7 @@ impl VectorStore for SqliteVecStore {
         };
         let (replaced, fresh): (Vec<NewRow<'_>>, Vec<NewRow<'_>>) =
             rows.into_iter().partition(|row| stored.contains(row.id));
-        for row in &replaced {
-            schema::update(&mut tx, kind, row).await?;
-        }
+        schema::update_stored(&mut tx, kind, &replaced).await?;
         schema::insert_new(&mut tx, kind, &fresh).await?;
         let change =
             Change::Upserted { created: created.then_some((info.dim, info.metric)), items: Items::Many { items, now } };

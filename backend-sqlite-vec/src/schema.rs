@@ -633,9 +633,26 @@ pub(crate) async fn existing_ids(conn: &mut SqliteConnection, kind: &str, ids: &
     Ok(found)
 }
 
-/// Rewrites a stored row in place (vector and version); false when `id` is absent.
+/// Rewrites a stored row in place (vector, version and write time); false when `id` is absent.
 /// vec0 has no upsert; updating in place also keeps its chunks dense, unlike delete + insert.
 pub(crate) async fn update(conn: &mut SqliteConnection, kind: &str, row: &NewRow<'_>) -> Result<bool> {
+    if !rewrite(conn, kind, row).await? {
+        return Ok(false);
+    }
+    record_times(conn, kind, std::slice::from_ref(row)).await?;
+    Ok(true)
+}
+
+/// [`update`] for rows known to be stored, their write times recorded in one statement.
+pub(crate) async fn update_stored(conn: &mut SqliteConnection, kind: &str, rows: &[NewRow<'_>]) -> Result<()> {
+    for row in rows {
+        rewrite(conn, kind, row).await?;
+    }
+    record_times(conn, kind, rows).await
+}
+
+/// The vec0 part of [`update`]: the vector and the version; false when `id` is absent.
+async fn rewrite(conn: &mut SqliteConnection, kind: &str, row: &NewRow<'_>) -> Result<bool> {
     let query = format!("UPDATE \"{}\" SET embedding = ?2, extractor_version = ?3 WHERE id = ?1", Tables::of(kind).vec);
     let done = sqlx::query(sql(query))
         .bind(row.id)
@@ -644,11 +661,7 @@ pub(crate) async fn update(conn: &mut SqliteConnection, kind: &str, row: &NewRow
         .execute(&mut *conn)
         .await
         .map_err(|e| operation_error(e, "insert"))?;
-    if done.rows_affected() == 0 {
-        return Ok(false);
-    }
-    record_times(conn, kind, std::slice::from_ref(row)).await?;
-    Ok(true)
+    Ok(done.rows_affected() > 0)
 }
 
 /// Records the write time of every row (inserted or replaced) in one statement.
