@@ -95,7 +95,28 @@ impl PgVectorStore {
         let Some(info) = schema::lookup_kind(&pool, &self.names, kind).await? else { return Ok(None) };
         validate::against_kind(&info, query)?;
         let options = KnnOptions { k: options.k.max(1), ..options.clone() };
-        search::explain(&pool, &self.names, &info, query, &options, &self.search_settings()).await.map(Some)
+        search::explain(&pool, &self.names, &info, &[query], &options, &self.search_settings()).await.map(Some)
+    }
+
+    /// PostgreSQL's plan (`EXPLAIN`) for the first statement a `knn_batch` with these
+    /// arguments sends (every query in one statement): shows whether the kind's HNSW index
+    /// serves each query of the batch. `None` for an unknown kind.
+    pub async fn explain_knn_batch(
+        &self,
+        kind: &str,
+        queries: &[&[f32]],
+        options: &KnnOptions,
+    ) -> Result<Option<String>> {
+        validate::knn_batch(kind, queries, options)?;
+        if queries.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidArgument, "explain_knn_batch needs at least one query"));
+        }
+        let pool = self.pool()?;
+        let Some(info) = schema::lookup_kind(&pool, &self.names, kind).await? else { return Ok(None) };
+        validate::queries_against_kind(&info, queries)?;
+        let options = KnnOptions { k: options.k.max(1), ..options.clone() };
+        let queries = if queries.len() == 1 { vec![queries[0]; 2] } else { queries.to_vec() };
+        search::explain(&pool, &self.names, &info, &queries, &options, &self.search_settings()).await.map(Some)
     }
 
     /// The pool, once the store is open.
@@ -351,6 +372,24 @@ impl VectorStore for PgVectorStore {
                 return Ok(Vec::new());
             }
             search::nearest(&mut connection, &self.names, &info, query, options, &self.search_settings()).await
+        })
+        .await
+    }
+
+    async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
+        self.bounded("knn_batch", async {
+            validate::knn_batch(kind, queries, options)?;
+            let pool = self.pool()?;
+            let mut connection =
+                pool.acquire().await.map_err(|err| from_sqlx(err, &format!("knn_batch in kind {kind:?}")))?;
+            let Some(info) = schema::lookup_kind(&mut *connection, &self.names, kind).await? else {
+                return Ok(vec![Vec::new(); queries.len()]);
+            };
+            validate::queries_against_kind(&info, queries)?;
+            if options.k == 0 || queries.is_empty() {
+                return Ok(vec![Vec::new(); queries.len()]);
+            }
+            search::nearest_batch(&mut connection, &self.names, &info, queries, options, &self.search_settings()).await
         })
         .await
     }

@@ -31,6 +31,7 @@ use vectorstore_core::{KindInfo, KnnOptions, Neighbor, Result, distance};
 use crate::config::MAX_EF_SEARCH;
 use crate::error::{from_sqlx, is_undefined_table};
 use crate::schema::{MAX_INDEXED_DIM, Names, audited, operator, sql};
+use sqlx::AssertSqlSafe;
 
 /// How searches may use the index.
 #[derive(Debug, Clone, Copy)]
@@ -82,60 +83,190 @@ pub(crate) async fn nearest(
         },
         Path::Exact => exact(connection, names, info, query, options).await,
     };
-    let hits = match result {
-        Ok(hits) => hits,
-        Err(err) if is_undefined_table(&err) => return Ok(Vec::new()),
-        Err(err) => return Err(from_sqlx(err, &format!("knn in kind {:?}", info.kind))),
-    };
+    match result {
+        Ok(hits) => Ok(finish(info, hits, options.k)),
+        Err(err) if is_undefined_table(&err) => Ok(Vec::new()),
+        Err(err) => Err(from_sqlx(err, &format!("knn in kind {:?}", info.kind))),
+    }
+}
+
+/// The contract's answer from candidate hits: ascending distance, ties by id, at most `k`.
+fn finish(info: &KindInfo, hits: Vec<Hit>, k: usize) -> Vec<Neighbor> {
     let mut neighbors: Vec<Neighbor> =
         hits.into_iter().map(|hit| Neighbor { kind: info.kind.clone(), id: hit.id, distance: hit.distance }).collect();
     distance::sort_neighbors(&mut neighbors);
-    neighbors.truncate(options.k);
-    Ok(neighbors)
+    neighbors.truncate(k);
+    neighbors
 }
 
-/// The plan PostgreSQL would use for this search's first query (`EXPLAIN`), for diagnostics.
+/// Most result rows one statement of a batch search may return; a batch with a large `k` is
+/// sent as several statements.
+const MAX_BATCH_ROWS: usize = 100_000;
+/// Most queries one statement of a batch search carries.
+const MAX_BATCH_QUERIES: usize = 1_000;
+
+/// The nearest records of a kind to each query (`options.k > 0`, the queries already checked
+/// against `info`): answer `i` is exactly what [`nearest`] gives for `queries[i]`.
+///
+/// Every query of a chunk (up to 1,000, fewer for large `k`) goes to the server in one
+/// statement, `unnest` of a `vector[]` joined laterally to the same search [`nearest`] runs,
+/// so that a batch costs one round trip instead of one per query. The index path keeps its
+/// checks per query: queries the index could not answer for certain (fewer than k hits, ties
+/// running past the fetched rows) are answered by one batched exact scan, or, for ties, by
+/// [`nearest`] itself. A kind whose table vanished meanwhile gives no hits.
+pub(crate) async fn nearest_batch(
+    connection: &mut PgConnection,
+    names: &Names,
+    info: &KindInfo,
+    queries: &[&[f32]],
+    options: &KnnOptions,
+    settings: &SearchSettings,
+) -> Result<Vec<Vec<Neighbor>>> {
+    let failed = |err| from_sqlx(err, &format!("knn_batch in kind {:?}", info.kind));
+    let mut answers: Vec<Option<Vec<Neighbor>>> = vec![None; queries.len()];
+    let mut to_scan = Vec::new();
+    let mut one_by_one = Vec::new();
+    let per_statement = (MAX_BATCH_ROWS / (options.k + 1)).clamp(1, MAX_BATCH_QUERIES);
+    let all: Vec<usize> = (0..queries.len()).collect();
+    let result = async {
+        match path(info, options, settings) {
+            Path::Index => {
+                let limit = options.k + 1;
+                for chunk in all.chunks(per_statement) {
+                    let sql = batch_sql(index_sql(names, info, options, limit, BATCH_QUERY));
+                    let rows = fetch_batch(connection, sql, queries, chunk, options, Path::Index, settings).await?;
+                    for (&index, rows) in chunk.iter().zip(rows) {
+                        match resolve(rows, limit, options) {
+                            Resolution::Found(hits) => answers[index] = Some(finish(info, hits, options.k)),
+                            Resolution::Scan => to_scan.push(index),
+                            Resolution::FetchMore => one_by_one.push(index),
+                        }
+                    }
+                }
+            }
+            Path::Exact => to_scan = all.clone(),
+        }
+        for chunk in to_scan.chunks(per_statement) {
+            let sql = batch_sql(exact_sql(names, info, options, BATCH_QUERY));
+            let rows = fetch_batch(connection, sql, queries, chunk, options, Path::Exact, settings).await?;
+            for (&index, rows) in chunk.iter().zip(rows) {
+                answers[index] = Some(finish(info, to_hits(rows), options.k));
+            }
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => {}
+        Err(err) if is_undefined_table(&err) => return Ok(vec![Vec::new(); queries.len()]),
+        Err(err) => return Err(failed(err)),
+    }
+    for index in one_by_one {
+        answers[index] = Some(nearest(connection, names, info, queries[index], options, settings).await?);
+    }
+    Ok(answers.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+/// How the queries of a batch statement are named inside its lateral search.
+const BATCH_QUERY: &str = "q.v";
+
+/// A search written for one query (as `q.v`) run for every element of the `vector[]` bound as
+/// `$1`: rows `(query number from 1, id, distance)`.
+fn batch_sql(search: String) -> AssertSqlSafe<String> {
+    sql!(
+        "SELECT q.n, r.id, r.d FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, n) CROSS JOIN LATERAL ({search}) AS r"
+    )
+}
+
+/// Runs one batch statement for the queries at `chunk` and returns each query's rows, in
+/// `chunk`'s order.
+async fn fetch_batch(
+    connection: &mut PgConnection,
+    sql: AssertSqlSafe<String>,
+    queries: &[&[f32]],
+    chunk: &[usize],
+    options: &KnnOptions,
+    path: Path,
+    settings: &SearchSettings,
+) -> sqlx::Result<Vec<Vec<(String, f64)>>> {
+    let vectors: Vec<pgvector::Vector> =
+        chunk.iter().map(|&index| pgvector::Vector::from(queries[index].to_vec())).collect();
+    let search = bind_filters(sqlx::query(sql).bind(vectors), options, path);
+    let limit = options.k + 1;
+    let rows = if path == Path::Index && needs_transaction(options, limit, settings) {
+        let mut tx = connection.begin().await?;
+        configure_index_scan(&mut tx, options, limit, settings).await?;
+        let rows = search.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        rows
+    } else {
+        search.fetch_all(&mut *connection).await?
+    };
+    let mut grouped = vec![Vec::new(); chunk.len()];
+    for row in rows {
+        let number: i64 = row.try_get(0)?;
+        let slot = usize::try_from(number - 1).ok().and_then(|slot| grouped.get_mut(slot));
+        let Some(slot) = slot else {
+            return Err(sqlx::Error::Protocol(format!("batch search returned query number {number}")));
+        };
+        slot.push((row.try_get(1)?, row.try_get(2)?));
+    }
+    Ok(grouped)
+}
+
+/// The plan PostgreSQL would use for the first statement of this search (`EXPLAIN`), for
+/// diagnostics: of a single search for one query, of a batch search (as [`nearest_batch`]
+/// sends it) for several.
 pub(crate) async fn explain(
     pool: &PgPool,
     names: &Names,
     info: &KindInfo,
-    query: &[f32],
+    queries: &[&[f32]],
     options: &KnnOptions,
     settings: &SearchSettings,
 ) -> Result<String> {
     let failed = |err| from_sqlx(err, "explain knn");
     let mut tx = pool.begin().await.map_err(failed)?;
     let chosen = path(info, options, settings);
-    let sql = match chosen {
+    let batch = queries.len() > 1;
+    let query = if batch { BATCH_QUERY } else { "$1" };
+    let search = match chosen {
         Path::Index => {
             // Without these, the plan is the one the session's own settings give, as in a search.
             if needs_transaction(options, options.k + 1, settings) {
                 configure_index_scan(&mut tx, options, options.k + 1, settings).await.map_err(failed)?;
             }
-            index_sql(names, info, options, options.k + 1)
+            index_sql(names, info, options, options.k + 1, query)
         }
-        Path::Exact => exact_sql(names, info, options),
+        Path::Exact => exact_sql(names, info, options, query),
     };
-    let rows = bind_search(sqlx::query(sql!("EXPLAIN {sql}")), query, options, chosen)
-        .persistent(false)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(failed)?;
+    let explained = if batch {
+        let vectors: Vec<pgvector::Vector> =
+            queries.iter().map(|query| pgvector::Vector::from(query.to_vec())).collect();
+        let sql = batch_sql(search);
+        bind_filters(sqlx::query(sql!("EXPLAIN {}", sql.0)).bind(vectors), options, chosen)
+    } else {
+        let first = queries.first().copied().unwrap_or_default();
+        bind_search(sqlx::query(sql!("EXPLAIN {search}")), first, options, chosen)
+    };
+    let rows = explained.persistent(false).fetch_all(&mut *tx).await.map_err(failed)?;
     tx.rollback().await.map_err(failed)?;
     rows.iter().map(|row| row.try_get::<String, _>(0).map_err(failed)).collect::<Result<Vec<_>>>().map(|l| l.join("\n"))
 }
 
-fn index_sql(names: &Names, info: &KindInfo, options: &KnnOptions, limit: usize) -> String {
+/// The index path's search for the query `query` (`$1`, or a batch's `q.v`).
+fn index_sql(names: &Names, info: &KindInfo, options: &KnnOptions, limit: usize, query: &str) -> String {
     let op = operator(info.metric);
     let filter = if options.extractor_version.is_some() { "WHERE extractor_version = $2" } else { "" };
-    // The ORDER BY must be exactly `embedding <op> $1`, ascending, for the index to serve it.
+    // The ORDER BY must be exactly `embedding <op> query`, ascending, for the index to serve it.
     format!(
-        "SELECT id, (embedding {op} $1)::float8 FROM {} {filter} ORDER BY embedding {op} $1 LIMIT {limit}",
+        "SELECT id, (embedding {op} {query})::float8 AS d FROM {} {filter} ORDER BY embedding {op} {query} LIMIT {limit}",
         names.kind_table(&info.kind)
     )
 }
 
-fn exact_sql(names: &Names, info: &KindInfo, options: &KnnOptions) -> String {
+/// The exact path's search for the query `query` (`$1`, or a batch's `q.v`).
+fn exact_sql(names: &Names, info: &KindInfo, options: &KnnOptions, query: &str) -> String {
     let op = operator(info.metric);
     let mut filters = Vec::new();
     let mut next = 2;
@@ -146,11 +277,11 @@ fn exact_sql(names: &Names, info: &KindInfo, options: &KnnOptions) -> String {
     if options.max_distance.is_some() {
         // Compared as float4, the precision the contract reports, so the bound is inclusive
         // for exactly the distances it returns.
-        filters.push(format!("(embedding {op} $1)::float4 <= ${next}"));
+        filters.push(format!("(embedding {op} {query})::float4 <= ${next}"));
     }
     let filter = if filters.is_empty() { String::new() } else { format!("WHERE {}", filters.join(" AND ")) };
     format!(
-        "SELECT id, (embedding {op} $1)::float8 FROM {} {filter} ORDER BY (embedding {op} $1)::float4, id LIMIT {}",
+        "SELECT id, (embedding {op} {query})::float8 AS d FROM {} {filter} ORDER BY (embedding {op} {query})::float4, id LIMIT {}",
         names.kind_table(&info.kind),
         options.k
     )
@@ -163,7 +294,11 @@ type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArgu
 /// their LIMIT into the SQL, not as a parameter: a generic plan (which the server picks for a
 /// prepared statement after a few runs) then knows it, and the index path keeps the index.
 fn bind_search<'q>(query: PgQuery<'q>, vector: &[f32], options: &KnnOptions, path: Path) -> PgQuery<'q> {
-    let mut query = query.bind(pgvector::Vector::from(vector.to_vec()));
+    bind_filters(query.bind(pgvector::Vector::from(vector.to_vec())), options, path)
+}
+
+/// Binds the filters after the query (or queries) bound as `$1`.
+fn bind_filters<'q>(mut query: PgQuery<'q>, options: &KnnOptions, path: Path) -> PgQuery<'q> {
     if let Some(version) = options.extractor_version {
         query = query.bind(i64::from(version));
     }
@@ -226,10 +361,9 @@ async fn through_index(
     options: &KnnOptions,
     settings: &SearchSettings,
 ) -> sqlx::Result<Option<Vec<Hit>>> {
-    let k = options.k;
-    let mut limit = k + 1;
+    let mut limit = options.k + 1;
     loop {
-        let sql = index_sql(names, info, options, limit);
+        let sql = index_sql(names, info, options, limit, "$1");
         let search = bind_search(sqlx::query(audited(sql)), query, options, Path::Index);
         let rows = if needs_transaction(options, limit, settings) {
             let mut tx = connection.begin().await?;
@@ -242,26 +376,43 @@ async fn through_index(
         };
         let rows: Vec<(String, f64)> =
             rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<sqlx::Result<_>>()?;
-        let fetched = rows.len();
-        let mut hits = to_hits(rows);
-        let farthest = hits.iter().map(|hit| hit.distance).fold(f32::NEG_INFINITY, f32::max);
-        if let Some(max) = options.max_distance {
-            hits.retain(|hit| hit.distance <= max);
+        match resolve(rows, limit, options) {
+            Resolution::Found(hits) => return Ok(Some(hits)),
+            Resolution::Scan => return Ok(None),
+            Resolution::FetchMore if limit >= MAX_TIE_FETCH => return Ok(None),
+            Resolution::FetchMore => limit = (limit * 4).min(MAX_TIE_FETCH),
         }
-        if fetched < limit || hits.len() < k {
-            return Ok(None);
-        }
-        hits.sort_by(|a, b| distance::cmp_hits(a.distance, &a.id, b.distance, &b.id));
-        let boundary = hits[k - 1].distance;
-        if farthest > boundary {
-            // Every row at the k-th distance is among those fetched: the id order cuts correctly.
-            hits.truncate(k);
-            return Ok(Some(hits));
-        }
-        if limit >= MAX_TIE_FETCH {
-            return Ok(None);
-        }
-        limit = (limit * 4).min(MAX_TIE_FETCH);
+    }
+}
+
+/// What the rows an index search fetched (at most `limit`) tell.
+enum Resolution {
+    /// The k nearest, certain.
+    Found(Vec<Hit>),
+    /// Fewer than k hits: the index may have missed rows, and only a scan can tell.
+    Scan,
+    /// Rows at the k-th distance may continue past those fetched: fetch more to cut the tie by id.
+    FetchMore,
+}
+
+fn resolve(rows: Vec<(String, f64)>, limit: usize, options: &KnnOptions) -> Resolution {
+    let k = options.k;
+    let fetched = rows.len();
+    let mut hits = to_hits(rows);
+    let farthest = hits.iter().map(|hit| hit.distance).fold(f32::NEG_INFINITY, f32::max);
+    if let Some(max) = options.max_distance {
+        hits.retain(|hit| hit.distance <= max);
+    }
+    if fetched < limit || hits.len() < k {
+        return Resolution::Scan;
+    }
+    hits.sort_by(|a, b| distance::cmp_hits(a.distance, &a.id, b.distance, &b.id));
+    if farthest > hits[k - 1].distance {
+        // Every row at the k-th distance is among those fetched: the id order cuts correctly.
+        hits.truncate(k);
+        Resolution::Found(hits)
+    } else {
+        Resolution::FetchMore
     }
 }
 
@@ -273,7 +424,7 @@ async fn exact(
     query: &[f32],
     options: &KnnOptions,
 ) -> sqlx::Result<Vec<Hit>> {
-    let sql = exact_sql(names, info, options);
+    let sql = exact_sql(names, info, options, "$1");
     let search = bind_search(sqlx::query(audited(sql)), query, options, Path::Exact);
     let rows = search.fetch_all(connection).await?;
     let rows: Vec<(String, f64)> =

@@ -159,6 +159,61 @@ async fn ties_at_the_kth_hit_are_cut_by_id() {
     }
 }
 
+/// A batch search sends its queries in one statement that the kind's HNSW index serves for
+/// each query, and every answer is exactly the single search's: through the index, with ties
+/// at the k-th hit, with filters, and past the index's reach (k above 1,000, a scan).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knn_batch_is_one_indexed_statement_with_the_single_answers() {
+    let Some(server) = crate::common::server("knn_batch_is_one_indexed_statement_with_the_single_answers").await else {
+        return;
+    };
+    let config = crate::common::config(server.url(), &[]);
+    let _cleanup = crate::common::Cleanup(config.clone());
+    let store = PgVectorStore::from_config(&config).expect("config");
+    store.initialize().await.expect("initialize");
+    let oracle = fake().await;
+    let (mut vectors, _) = clustered(52, 12_000, 8, 10, 1.0);
+    let duplicate = vec![25.0_f32; 8];
+    vectors.extend(std::iter::repeat_n(duplicate.clone(), 40));
+    load(&store, &oracle, "batch", Metric::L2, &vectors).await;
+    analyze(server.url(), &store, "batch").await;
+
+    let mut rng = Rng::new(0xba7c4);
+    let mut queries: Vec<Vec<f32>> =
+        (0..60).map(|_| vectors[rng.below(12_000)].iter().map(|v| v + 0.05 * rng.gaussian()).collect()).collect();
+    queries.extend((0..10).map(|_| rng.gaussian_vector(8).into_iter().map(|v| v * 6.0).collect::<Vec<f32>>()));
+    queries.extend(std::iter::repeat_n(duplicate.clone(), 5));
+    let queries: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+
+    let plan = store.explain_knn_batch("batch", &queries, &KnnOptions::new(10)).await.expect("explain").expect("kind");
+    assert!(plan.contains("Function Scan on unnest"), "the queries are not one statement:\n{plan}");
+    assert!(plan.contains("Index Scan using kind_batch_hnsw"), "the index does not serve the batch:\n{plan}");
+
+    let mut recall = Recall::default();
+    for options in [
+        KnnOptions::new(10),
+        KnnOptions::new(1),
+        KnnOptions::new(45),
+        KnnOptions::new(10).extractor_version(2),
+        KnnOptions::new(20).max_distance(1.0),
+        KnnOptions::new(1_500),
+    ] {
+        let batch = store.knn_batch("batch", &queries, &options).await.expect("knn_batch");
+        assert_eq!(batch.len(), queries.len());
+        for (n, (answer, query)) in batch.iter().zip(&queries).enumerate() {
+            let single = store.knn_with("batch", query, &options).await.expect("knn_with");
+            assert_eq!(answer, &single, "{options:?}, query {n}: the batch answer differs from knn_with");
+            compare_search(&store, &oracle, "batch", query, &options, &mut recall).await;
+        }
+    }
+    assert!(recall.ratio() >= 0.95, "recall {:.4}", recall.ratio());
+    // The 40 copies of one vector: the ties at the k-th hit are cut by id in the batch too.
+    let ties = store.knn_batch("batch", &[&duplicate, &duplicate], &KnnOptions::new(30)).await.expect("ties");
+    let expected = oracle.knn("batch", &duplicate, 30).await.expect("oracle");
+    assert_eq!(ties[0], expected);
+    assert_eq!(ties[1], expected);
+}
+
 /// recall@10 against the Fake is at least 0.95 for every metric on clustered data with queries
 /// that fall between clusters (HNSW's hard case).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
