@@ -427,71 +427,89 @@ impl QdrantStore {
         options: &KnnOptions,
     ) -> Result<Vec<Neighbor>> {
         let name = self.collection(kind);
-        let threshold = options.max_distance.and_then(|max| schema::loose_score_threshold(meta.metric, max));
         // Qdrant orders equal scores arbitrarily: ask for one more than k, and for more again
         // while the k-th distance ties up to the last one returned, so that the tie is cut by id.
         let mut limit = options.k + 1;
         loop {
-            let search = Search {
-                collection: &name,
-                query,
-                limit,
-                extractor_version: options.extractor_version,
-                score_threshold: threshold,
-            };
+            let search = search_request(&name, meta, query, limit, options);
             let Some(points) = connection.search(&search).await? else {
                 self.forget(kind);
                 return Ok(Vec::new());
             };
             let returned = points.len();
-            let mut hits: Vec<Neighbor> = points
-                .into_iter()
-                .filter_map(|point| {
-                    let id = schema::stored_id(&point.payload)?.to_owned();
-                    Some(Neighbor {
-                        kind: kind.to_owned(),
-                        id,
-                        distance: schema::distance_from_score(meta.metric, point.score),
-                    })
-                })
-                .collect();
-            sort_neighbors(&mut hits);
-            // Reads of several replicas can list a point more than once when scores tie (Qdrant
-            // merges their answers as if in the same order; see `core::Scroll::one_replica`).
-            let mut seen = HashSet::with_capacity(hits.len());
-            hits.retain(|hit| seen.insert(hit.id.clone()));
-            // A full answer may end too early: in the k-th distance's tie, or (repeats taking
-            // room) before k distinct points.
-            let tie_reaches_the_end = returned == limit
-                && (hits.len() <= options.k
-                    || hits.last().map(|h| h.distance) <= hits.get(options.k - 1).map(|h| h.distance));
-            let complete = if self.options.reads_several_replicas() {
-                // Qdrant keeps, of the replicas' answers, the points they agree on: where a
-                // tie is cut by the limit, each replica cuts it elsewhere and the answer ends
-                // short, inside the tie, with members missing. It is whole when it holds a hit
-                // strictly beyond the k-th distance (the replicas that listed that hit listed
-                // the whole tie before it), or when the limit covers every point of the kind.
-                let beyond_the_kth = hits.len() > options.k
-                    && hits.last().map(|h| h.distance) > hits.get(options.k - 1).map(|h| h.distance);
-                beyond_the_kth || {
+            let hits = neighbors(kind, meta, points);
+            let complete = match self.whole(&hits, returned, limit, options.k) {
+                Whole::Yes => true,
+                Whole::No => false,
+                Whole::IfLimitCoversKind => {
                     let Some(count) = connection.count(&name).await? else {
                         self.forget(kind);
                         return Ok(Vec::new());
                     };
                     limit as u64 >= count
                 }
-            } else {
-                !tie_reaches_the_end
             };
             if !complete {
                 limit = limit.saturating_mul(2);
                 continue;
             }
-            if let Some(max) = options.max_distance {
-                hits.retain(|hit| hit.distance <= max);
+            return Ok(finish(hits, options));
+        }
+    }
+
+    /// The searches of a batch, in as few requests as Qdrant's batch query allows: each
+    /// answer is what [`search`](Self::search) gives for its query. An answer the first pass
+    /// cannot show whole (ties running past the k + 1 points asked for) is searched again on
+    /// its own.
+    async fn search_batch(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        meta: KindMeta,
+        queries: &[&[f32]],
+        options: &KnnOptions,
+    ) -> Result<Vec<Vec<Neighbor>>> {
+        let name = self.collection(kind);
+        let limit = options.k + 1;
+        let per_request = (MAX_BATCH_POINTS / limit).clamp(1, MAX_BATCH_QUERIES);
+        let mut answers = Vec::with_capacity(queries.len());
+        for chunk in queries.chunks(per_request) {
+            let searches: Vec<_> =
+                chunk.iter().map(|query| search_request(&name, meta, query, limit, options)).collect();
+            let Some(results) = connection.search_batch(&name, &searches).await? else {
+                self.forget(kind);
+                return Ok(vec![Vec::new(); queries.len()]);
+            };
+            for (query, points) in chunk.iter().zip(results) {
+                let returned = points.len();
+                let hits = neighbors(kind, meta, points);
+                let answer = match self.whole(&hits, returned, limit, options.k) {
+                    Whole::Yes => finish(hits, options),
+                    Whole::No | Whole::IfLimitCoversKind => self.search(connection, kind, meta, query, options).await?,
+                };
+                answers.push(answer);
             }
-            hits.truncate(options.k);
-            return Ok(hits);
+        }
+        Ok(answers)
+    }
+
+    /// Whether `hits`, from `returned` points of the `limit` asked for, hold the whole answer
+    /// for `k`.
+    fn whole(&self, hits: &[Neighbor], returned: usize, limit: usize, k: usize) -> Whole {
+        let kth = hits.get(k - 1).map(|h| h.distance);
+        let last = hits.last().map(|h| h.distance);
+        if self.options.reads_several_replicas() {
+            // Qdrant keeps, of the replicas' answers, the points they agree on: where a tie is
+            // cut by the limit, each replica cuts it elsewhere and the answer ends short, inside
+            // the tie, with members missing. It is whole when it holds a hit strictly beyond
+            // the k-th distance (the replicas that listed that hit listed the whole tie before
+            // it), or when the limit covers every point of the kind.
+            if hits.len() > k && last > kth { Whole::Yes } else { Whole::IfLimitCoversKind }
+        } else {
+            // A full answer may end too early: in the k-th distance's tie, or (repeats taking
+            // room) before k distinct points.
+            let tie_reaches_the_end = returned == limit && (hits.len() <= k || last <= kth);
+            if tie_reaches_the_end { Whole::No } else { Whole::Yes }
         }
     }
 
@@ -765,6 +783,17 @@ impl VectorStore for QdrantStore {
         self.search(&connection, kind, meta, query, options).await
     }
 
+    async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
+        validate::knn_batch(kind, queries, options)?;
+        let connection = self.connection()?;
+        let Some(meta) = self.kind(&connection, kind).await? else { return Ok(vec![Vec::new(); queries.len()]) };
+        validate::queries_against_kind(&info(kind, meta, 0), queries)?;
+        if options.k == 0 || queries.is_empty() {
+            return Ok(vec![Vec::new(); queries.len()]);
+        }
+        self.search_batch(&connection, kind, meta, queries, options).await
+    }
+
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
         let connection = self.connection()?;
         self.list_kinds(&connection, true).await
@@ -843,4 +872,65 @@ pub fn purge(config: Config) -> vectorstore_core::PurgeFuture {
         }
         Ok(())
     })
+}
+
+/// Most queries one batch request carries.
+const MAX_BATCH_QUERIES: usize = 1_000;
+/// Most points one batch request may return; a batch with a large `k` takes several requests.
+const MAX_BATCH_POINTS: usize = 50_000;
+
+/// Whether a search's answer is whole (see [`QdrantStore::whole`]).
+enum Whole {
+    Yes,
+    /// Ask for more points.
+    No,
+    /// Whole if the limit asked for covers every point of the kind; else ask for more.
+    IfLimitCoversKind,
+}
+
+/// The search for one query, asking for `limit` points.
+fn search_request<'a>(
+    name: &'a str,
+    meta: KindMeta,
+    query: &'a [f32],
+    limit: usize,
+    options: &KnnOptions,
+) -> Search<'a> {
+    Search {
+        collection: name,
+        query,
+        limit,
+        extractor_version: options.extractor_version,
+        score_threshold: options.max_distance.and_then(|max| schema::loose_score_threshold(meta.metric, max)),
+    }
+}
+
+/// Qdrant's points as neighbours: distances in the contract's terms, sorted, repeats removed.
+fn neighbors(kind: &str, meta: KindMeta, points: Vec<qdrant_client::qdrant::ScoredPoint>) -> Vec<Neighbor> {
+    let mut hits: Vec<Neighbor> = points
+        .into_iter()
+        .filter_map(|point| {
+            let id = schema::stored_id(&point.payload)?.to_owned();
+            Some(Neighbor {
+                kind: kind.to_owned(),
+                id,
+                distance: schema::distance_from_score(meta.metric, point.score),
+            })
+        })
+        .collect();
+    sort_neighbors(&mut hits);
+    // Reads of several replicas can list a point more than once when scores tie (Qdrant merges
+    // their answers as if in the same order; see `core::Scroll::one_replica`).
+    let mut seen = HashSet::with_capacity(hits.len());
+    hits.retain(|hit| seen.insert(hit.id.clone()));
+    hits
+}
+
+/// The contract's answer from a whole list of hits: within max_distance, at most k.
+fn finish(mut hits: Vec<Neighbor>, options: &KnnOptions) -> Vec<Neighbor> {
+    if let Some(max) = options.max_distance {
+        hits.retain(|hit| hit.distance <= max);
+    }
+    hits.truncate(options.k);
+    hits
 }

@@ -10,10 +10,10 @@ use qdrant_client::QdrantError;
 use qdrant_client::qdrant::{
     CollectionInfo, Condition, CountPointsBuilder, CreateCollection, CreateFieldIndexCollectionBuilder,
     DeleteCollectionBuilder, DeletePointsBuilder, Direction, FacetCountsBuilder, FieldType, Filter, GetPointsBuilder,
-    OrderByBuilder, PayloadIncludeSelector, PointId, PointStruct, PointsIdsList, Query, QueryPointsBuilder, Range,
-    ReadConsistencyType, ReplicaState, RetrievedPoint, ScoredPoint, ScrollPointsBuilder, SearchParamsBuilder,
-    SetPayloadPointsBuilder, UpdateCollectionBuilder, UpsertPointsBuilder, Value, WriteOrderingType, facet_value,
-    read_consistency, start_from,
+    OrderByBuilder, PayloadIncludeSelector, PointId, PointStruct, PointsIdsList, Query, QueryBatchPoints, QueryPoints,
+    QueryPointsBuilder, Range, ReadConsistencyType, ReplicaState, RetrievedPoint, ScoredPoint, ScrollPointsBuilder,
+    SearchParamsBuilder, SetPayloadPointsBuilder, UpdateCollectionBuilder, UpsertPointsBuilder, Value,
+    WriteOrderingType, facet_value, read_consistency, start_from,
 };
 use vectorstore_core::{Error, ErrorKind, Result};
 
@@ -371,6 +371,43 @@ impl Connection {
 
     /// The `limit` best points for a query, by Qdrant's score, with their stored id.
     pub(crate) async fn search(&self, search: &Search<'_>) -> Result<Option<Vec<ScoredPoint>>> {
+        match self.client.query(self.query_request(search)).await {
+            Ok(reply) => Ok(Some(reply.result)),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(self.fail(err, &format!("search in {}", search.collection))),
+        }
+    }
+
+    /// Searches of one collection in one request (Qdrant's batch query): each answer is what
+    /// [`search`](Self::search) gives for its search, in order.
+    pub(crate) async fn search_batch(
+        &self,
+        collection: &str,
+        searches: &[Search<'_>],
+    ) -> Result<Option<Vec<Vec<ScoredPoint>>>> {
+        let request = QueryBatchPoints {
+            collection_name: collection.to_owned(),
+            query_points: searches.iter().map(|search| self.query_request(search)).collect(),
+            read_consistency: self
+                .read_consistency()
+                .map(|value| qdrant_client::qdrant::ReadConsistency { value: Some(value) }),
+            timeout: None,
+        };
+        match self.client.query_batch(request).await {
+            Ok(reply) if reply.result.len() == searches.len() => {
+                Ok(Some(reply.result.into_iter().map(|batch| batch.result).collect()))
+            }
+            Ok(reply) => Err(Error::new(
+                ErrorKind::Backend,
+                format!("batch search in {collection}: {} answers to {} searches", reply.result.len(), searches.len()),
+            )
+            .with_context("backend", crate::NAME)),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(self.fail(err, &format!("batch search in {collection}"))),
+        }
+    }
+
+    fn query_request(&self, search: &Search<'_>) -> QueryPoints {
         let mut params = SearchParamsBuilder::default().exact(self.options.exact);
         if let Some(ef) = self.options.hnsw_ef {
             params = params.hnsw_ef(ef);
@@ -391,11 +428,7 @@ impl Connection {
         if let Some(consistency) = self.read_consistency() {
             request = request.read_consistency(consistency);
         }
-        match self.client.query(request).await {
-            Ok(reply) => Ok(Some(reply.result)),
-            Err(err) if is_not_found(&err) => Ok(None),
-            Err(err) => Err(self.fail(err, &format!("search in {}", search.collection))),
-        }
+        request.into()
     }
 
     /// One page of a scroll.

@@ -19,8 +19,9 @@ use qdrant_client::qdrant::{
     CollectionClusterInfoRequest, CollectionClusterInfoResponse, CollectionOperationResponse, CountPoints,
     CountResponse, CreateCollection, CreateFieldIndexCollection, DeleteCollection, DeletePoints, FacetCounts,
     FacetResponse, GetCollectionInfoRequest, GetCollectionInfoResponse, GetPoints, GetResponse, HealthCheckReply,
-    HealthCheckRequest, ListCollectionsRequest, ListCollectionsResponse, PointsOperationResponse, QueryPoints,
-    QueryResponse, ScrollPoints, ScrollResponse, SetPayloadPoints, UpdateCollection, UpsertPoints,
+    HealthCheckRequest, ListCollectionsRequest, ListCollectionsResponse, PointsOperationResponse, QueryBatchPoints,
+    QueryBatchResponse, QueryPoints, QueryResponse, ScrollPoints, ScrollResponse, SetPayloadPoints, UpdateCollection,
+    UpsertPoints,
 };
 use std::sync::RwLock;
 use tonic::metadata::MetadataValue;
@@ -314,6 +315,13 @@ impl Client {
     pub(crate) async fn query(&self, request: impl Into<QueryPoints>) -> Result<QueryResponse, QdrantError> {
         let request = &request.into();
         self.with_channel(|channel| async move { Ok(points(channel).query(request.clone()).await?.into_inner()) }).await
+    }
+
+    /// Several searches of one collection in one request, answered in order.
+    pub(crate) async fn query_batch(&self, request: QueryBatchPoints) -> Result<QueryBatchResponse, QdrantError> {
+        let request = &request;
+        self.with_channel(|channel| async move { Ok(points(channel).query_batch(request.clone()).await?.into_inner()) })
+            .await
     }
 
     /// A page of points.

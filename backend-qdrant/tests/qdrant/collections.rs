@@ -349,3 +349,49 @@ async fn scan_body(ctx: &Ctx) {
         assert_eq!(got, want, "after {after:?}");
     }
 }
+
+qdrant_case!(knn_batch_matches_single_searches, [], knn_batch_body);
+
+/// Qdrant's batch query answers every query of a batch as `knn_with` does: through the HNSW
+/// index, with ties at the k-th hit (40 copies of one vector), with filters, and across the
+/// requests a large batch is split into (1,100 queries).
+async fn knn_batch_body(ctx: &Ctx) {
+    use vectorstore_testkit::data::{Rng, clustered};
+
+    let store = ctx.store().await;
+    let (mut vectors, _) = clustered(61, 3_000, 8, 10, 1.0);
+    let duplicate = vec![25.0_f32; 8];
+    vectors.extend(std::iter::repeat_n(duplicate.clone(), 40));
+    let items: Vec<NewVector> = vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| NewVector::new(format!("p{i:05}"), v.clone()).with_extractor_version(1 + u32::from(i % 3 == 0)))
+        .collect();
+    for chunk in items.chunks(1_000) {
+        store.insert_many("batch", chunk).await.unwrap();
+    }
+    let mut rng = Rng::new(0x9d7);
+    let mut queries: Vec<Vec<f32>> =
+        (0..1_090).map(|_| vectors[rng.below(3_000)].iter().map(|v| v + 0.05 * rng.gaussian()).collect()).collect();
+    queries.extend(std::iter::repeat_n(duplicate.clone(), 10));
+    let queries: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+    let few = &queries[1_000..];
+    for (options, queries) in [
+        (KnnOptions::new(3), &queries[..]),
+        (KnnOptions::new(10), few),
+        (KnnOptions::new(45), few),
+        (KnnOptions::new(10).extractor_version(2), few),
+        (KnnOptions::new(20).max_distance(1.0), few),
+    ] {
+        let batch = store.knn_batch("batch", queries, &options).await.unwrap();
+        assert_eq!(batch.len(), queries.len(), "{options:?}");
+        for (n, (answer, query)) in batch.iter().zip(queries).enumerate() {
+            let single = store.knn_with("batch", query, &options).await.unwrap();
+            assert_eq!(answer, &single, "{options:?}, query {n}: the batch answer differs from knn_with");
+        }
+    }
+    let ties = store.knn_batch("batch", &[&duplicate], &KnnOptions::new(30)).await.unwrap();
+    let ids: Vec<String> = ties[0].iter().map(|hit| hit.id.clone()).collect();
+    let expected: Vec<String> = (3_000..3_030).map(|i| format!("p{i:05}")).collect();
+    assert_eq!(ids, expected, "the tie at the k-th hit is cut by id");
+}
