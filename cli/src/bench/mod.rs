@@ -199,9 +199,18 @@ pub struct BenchReport {
     /// The store's in-memory copy of the searched vectors, when it keeps one.
     #[serde(default)]
     pub copy: Option<CopyMemory>,
+    /// What the report is called in side-by-side tables and charts (`bench --label`), when
+    /// not the backend's name: e.g. one backend under two settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 impl BenchReport {
+    /// The report's name in tables and charts: its label, else the backend.
+    pub fn name(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.backend)
+    }
+
     /// The figure for a workload, engine and client count.
     pub fn find(&self, workload: &str, engine: &str, clients: usize) -> Option<&Measurement> {
         self.measurements.iter().find(|m| m.workload == workload && m.engine == engine && m.clients == clients)
@@ -224,6 +233,42 @@ impl BenchReport {
             })
             .collect()
     }
+}
+
+/// The reports side by side, one row per report: knn p50 at 1 client with its ratio to the
+/// Fake's p50 (the first report of backend `fake`; the memory-speed limit) and to the raw
+/// engine's, 8-client throughput, recall, batch search throughput and its gain over single
+/// searches, `insert_many` rate with the backend's cost over the raw engine, and the index
+/// build time. A figure a report lacks is `—`.
+pub fn side_by_side(reports: &[BenchReport]) -> Vec<Vec<String>> {
+    let fake_p50 =
+        reports.iter().find(|r| r.backend == "fake").and_then(|r| r.find("knn", "store", 1)?.latency).map(|l| l.p50_ms);
+    let missing = || "—".to_owned();
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => missing(),
+    };
+    reports
+        .iter()
+        .map(|r| {
+            let p50 = |engine| r.find("knn", engine, 1).and_then(|m| m.latency).map(|l| l.p50_ms);
+            let rate = |workload, engine| r.find(workload, engine, 1).map(|m| m.per_second);
+            let store_p50 = p50("store");
+            vec![
+                r.name().to_owned(),
+                store_p50.map_or_else(missing, |v| format!("{v:.3}")),
+                ratio(store_p50, fake_p50),
+                ratio(store_p50, p50("raw")),
+                r.find("knn", "store", 8).map_or_else(missing, |m| format!("{:.0}", m.per_second)),
+                r.find("knn", "store", 1).and_then(|m| m.recall).map_or_else(missing, |v| format!("{:.1}%", v * 100.0)),
+                rate("knn_batch", "store").map_or_else(missing, |v| format!("{v:.0}")),
+                ratio(rate("knn_batch", "store"), rate("knn_singles", "store")),
+                rate("insert_many", "store").map_or_else(missing, |v| format!("{v:.0}")),
+                ratio(rate("insert_many", "raw"), rate("insert_many", "store")),
+                r.find("index_build", "store", 1).map_or_else(missing, |m| format!("{:.1}", m.seconds)),
+            ]
+        })
+        .collect()
 }
 
 /// Progress of a run: a phase name, work done and total.
@@ -264,6 +309,7 @@ pub async fn run(
     let data = generate(options);
     let mut report = BenchReport {
         backend: store.backend().to_owned(),
+        label: None,
         machine: Machine::current(),
         count: options.count,
         dim: options.dim,
@@ -710,4 +756,53 @@ fn resident_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(backend: &str, label: Option<&str>, measurements: Vec<Measurement>) -> BenchReport {
+        BenchReport {
+            backend: backend.to_owned(),
+            label: label.map(str::to_owned),
+            machine: Machine::current(),
+            count: 1000,
+            dim: 8,
+            metric: Metric::L2,
+            k: 10,
+            seed: 1,
+            measurements,
+            memory: None,
+            copy: None,
+        }
+    }
+
+    fn knn(engine: &str, clients: usize, p50_ms: f64) -> Measurement {
+        let latency = Latency { p50_ms, p95_ms: p50_ms, p99_ms: p50_ms, mean_ms: p50_ms };
+        Measurement { latency: Some(latency), recall: Some(0.5), ..rate("knn", engine, clients, 1000, 100, 1.0) }
+    }
+
+    #[test]
+    fn side_by_side_takes_ratios_to_the_fake_and_the_raw_engine() {
+        let fake = report("fake", None, vec![knn("store", 1, 2.0)]);
+        let sqlite = report(
+            "sqlite_vec",
+            Some("sqlite_vec (no copy)"),
+            vec![
+                knn("store", 1, 5.0),
+                knn("raw", 1, 4.0),
+                rate("knn_singles", "store", 1, 1000, 100, 2.0),
+                rate("knn_batch", "store", 1, 1000, 100, 0.5),
+                rate("insert_many", "store", 1, 1000, 1000, 2.0),
+                rate("insert_many", "raw", 1, 1000, 1000, 1.0),
+            ],
+        );
+        let rows = side_by_side(&[sqlite, fake]);
+        assert_eq!(
+            rows[0],
+            ["sqlite_vec (no copy)", "5.000", "2.50×", "1.25×", "—", "50.0%", "200", "4.00×", "500", "2.00×", "—"]
+        );
+        assert_eq!(rows[1], ["fake", "2.000", "1.00×", "—", "—", "50.0%", "—", "—", "—", "—", "—"]);
+    }
 }

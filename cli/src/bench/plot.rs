@@ -168,8 +168,8 @@ pub fn latency_vs_n(reports: &[BenchReport]) -> String {
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
             points
         };
-        series.push(Series { name: format!("{} p50", report.backend), points: points(|l| l.p50_ms) });
-        series.push(Series { name: format!("{} p99", report.backend), points: points(|l| l.p99_ms) });
+        series.push(Series { name: format!("{} p50", report.name()), points: points(|l| l.p50_ms) });
+        series.push(Series { name: format!("{} p99", report.name()), points: points(|l| l.p99_ms) });
     }
     let dim = reports.first().map_or(0, |r| r.dim);
     line_chart(
@@ -186,7 +186,7 @@ pub fn latency_per_store(reports: &[BenchReport]) -> String {
         .iter()
         .filter_map(|r| {
             let latency = r.find("knn", "store", 1)?.latency?;
-            Some((r.backend.clone(), vec![latency.p50_ms, latency.p99_ms]))
+            Some((r.name().to_owned(), vec![latency.p50_ms, latency.p99_ms]))
         })
         .collect();
     bar_chart("kNN latency per store (k = 10, 1 client)", "latency (ms)", &["p50", "p99"], &groups)

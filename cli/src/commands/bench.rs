@@ -68,7 +68,8 @@ async fn run_bench(cli: &Cli, args: &BenchRun) -> Result<ExitCode> {
     })
     .await;
     bar.finish_and_clear();
-    let report = result?;
+    let mut report = result?;
+    report.label = args.label.clone();
     store.close().await?;
     if let Some(path) = &args.output {
         write_file(path, &serde_json::to_string_pretty(&report).unwrap_or_default())?;
@@ -96,7 +97,7 @@ fn rate_unit(workload: &str) -> &'static str {
 pub fn print_report(report: &BenchReport) {
     out!(
         "{} — {} vectors × {} dims, {}, k = {}; {} CPUs ({}), {:.0} GiB",
-        report.backend,
+        report.name(),
         report.count,
         report.dim,
         report.metric,
@@ -156,6 +157,21 @@ pub fn print_report(report: &BenchReport) {
     }
 }
 
+/// The columns of [`bench::side_by_side`].
+const SIDE_BY_SIDE: [&str; 11] = [
+    "store",
+    "knn p50 x1 ms",
+    "÷ fake",
+    "÷ raw",
+    "knn x8 q/s",
+    "recall@10",
+    "knn_batch q/s",
+    "÷ singles",
+    "insert_many /s",
+    "÷ raw",
+    "index build s",
+];
+
 fn report(cli: &Cli, files: &[std::path::PathBuf], plot_path: Option<&std::path::Path>) -> Result<ExitCode> {
     let mut reports = Vec::new();
     for file in files {
@@ -177,6 +193,12 @@ fn report(cli: &Cli, files: &[std::path::PathBuf], plot_path: Option<&std::path:
         for report in &reports {
             print_report(report);
             out!("");
+        }
+        if reports.len() > 1 {
+            out!(
+                "side by side (÷ fake: the store's p50 over the Fake's, the memory-speed limit; ÷ raw: over the raw engine's):"
+            );
+            table(&SIDE_BY_SIDE, &bench::side_by_side(&reports));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -309,6 +309,10 @@ pub struct BenchRun {
     /// Write an SVG chart of latency vs vectors (needs --scaling).
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// The report's name in `bench report` tables and charts (default: the backend's), e.g.
+    /// to compare one backend under two settings.
+    #[arg(long)]
+    pub label: Option<String>,
 }
 
 /// A benchmark workload on the command line.
