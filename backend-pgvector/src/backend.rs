@@ -377,7 +377,11 @@ impl VectorStore for PgVectorStore {
     }
 
     async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
-        self.bounded("knn_batch", async {
+        // The timeout bounds each statement the batch sends (a chunk of queries, and its
+        // fallback scan), not the whole call.
+        let statements = queries.len().div_ceil(search::queries_per_statement(options)).max(1);
+        let bound = self.config.timeout.saturating_mul(u32::try_from(statements * 2).unwrap_or(u32::MAX));
+        self.bounded_by(bound, "knn_batch", async {
             validate::knn_batch(kind, queries, options)?;
             let pool = self.pool()?;
             let mut connection =
@@ -470,14 +474,23 @@ impl PgVectorStore {
     /// (stopped, hung, unreachable without a reset) is `Unavailable`, never a hang. A statement
     /// cut short this way leaves its connection to be re-synchronised or replaced by the pool.
     async fn bounded<T>(&self, operation: &str, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-        match tokio::time::timeout(self.config.timeout, work).await {
+        self.bounded_by(self.config.timeout, operation, work).await
+    }
+
+    /// [`bounded`](Self::bounded) with another bound: an operation of several statements.
+    async fn bounded_by<T>(
+        &self,
+        bound: std::time::Duration,
+        operation: &str,
+        work: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match tokio::time::timeout(bound, work).await {
             Ok(result) => result,
             Err(_) => Err(Error::new(
                 ErrorKind::Unavailable,
                 format!(
-                    "pgvector {operation} got no answer from {} within {:?} (DECNET_VECTORSTORE_PGVECTOR_TIMEOUT_MS)",
+                    "pgvector {operation} got no answer from {} within {bound:?} (DECNET_VECTORSTORE_PGVECTOR_TIMEOUT_MS)",
                     self.config.redacted_url(),
-                    self.config.timeout
                 ),
             )
             .with_context("backend", NAME)),

@@ -105,6 +105,11 @@ const MAX_BATCH_ROWS: usize = 100_000;
 /// Most queries one statement of a batch search carries.
 const MAX_BATCH_QUERIES: usize = 1_000;
 
+/// How many queries of a batch search one statement carries.
+pub(crate) fn queries_per_statement(options: &KnnOptions) -> usize {
+    (MAX_BATCH_ROWS / options.k.saturating_add(1)).clamp(1, MAX_BATCH_QUERIES)
+}
+
 /// The nearest records of a kind to each query (`options.k > 0`, the queries already checked
 /// against `info`): answer `i` is exactly what [`nearest`] gives for `queries[i]`.
 ///
@@ -126,7 +131,7 @@ pub(crate) async fn nearest_batch(
     let mut answers: Vec<Option<Vec<Neighbor>>> = vec![None; queries.len()];
     let mut to_scan = Vec::new();
     let mut one_by_one = Vec::new();
-    let per_statement = (MAX_BATCH_ROWS / (options.k + 1)).clamp(1, MAX_BATCH_QUERIES);
+    let per_statement = queries_per_statement(options);
     let all: Vec<usize> = (0..queries.len()).collect();
     let result = async {
         match path(info, options, settings) {
