@@ -1,12 +1,15 @@
 //! Turning a Rust future into something Python can `await`, without a trip through the event
-//! loop when the answer is already there.
+//! loop when the answer is already there, and under asyncio or trio (directly or through
+//! anyio) when it is not.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use pyo3::BoundObject;
-use pyo3::exceptions::PyStopIteration;
+use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 
 use crate::errors;
 
@@ -34,12 +37,77 @@ impl Ready {
     }
 }
 
+/// A call still running on the runtime. Awaiting it waits in whichever event loop awaits it
+/// (`decnet_vectorstore._waiting`): asyncio, or trio (directly or through anyio). Cancelling
+/// the awaiting task drops the Rust future, as cancelling an async Rust call does.
+#[pyclass(frozen, module = "decnet_vectorstore._native")]
+pub struct Waiting {
+    shared: Arc<Mutex<Shared>>,
+    task: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+/// What the running call and the awaiting task share.
+#[derive(Default)]
+struct Shared {
+    /// The outcome, once there.
+    outcome: Option<PyResult<Py<PyAny>>>,
+    /// Called (on a runtime thread, holding the GIL) when the outcome arrives.
+    on_done: Option<Py<PyAny>>,
+}
+
+fn lock(shared: &Mutex<Shared>) -> std::sync::MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[pymethods]
+impl Waiting {
+    fn __await__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        static WAIT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let py = slf.py();
+        let wait =
+            WAIT.get_or_try_init(py, || py.import("decnet_vectorstore._waiting")?.getattr("wait").map(Bound::unbind))?;
+        wait.bind(py).call1((slf,))?.call_method0("__await__")
+    }
+
+    /// Arranges for `callback()` to be called, on a runtime thread, when the outcome arrives;
+    /// `False` (and no call) when it is already there.
+    fn on_done(&self, callback: Py<PyAny>) -> bool {
+        let mut shared = lock(&self.shared);
+        if shared.outcome.is_some() {
+            return false;
+        }
+        shared.on_done = Some(callback);
+        true
+    }
+
+    /// Whether the outcome is there.
+    fn done(&self) -> bool {
+        lock(&self.shared).outcome.is_some()
+    }
+
+    /// The call's value, or its exception raised; once.
+    fn result(&self) -> PyResult<Py<PyAny>> {
+        lock(&self.shared)
+            .outcome
+            .take()
+            .unwrap_or_else(|| Err(PyRuntimeError::new_err("the call has not finished, or its result was taken")))
+    }
+
+    /// Stops the call: its Rust future is dropped at its next await, as a cancelled async Rust
+    /// call is.
+    fn cancel(&self) {
+        if let Some(task) = self.task.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            task.abort();
+        }
+    }
+}
+
 /// Runs `future` and hands its outcome to Python as an awaitable.
 ///
 /// The future is polled once right here, with the GIL released and inside the shared tokio
 /// runtime: an answer that needs no waiting (the Fake and Null stores, rejected input) comes
 /// back as a [`Ready`], or as the exception itself. Otherwise the same future is driven to the
-/// end by the runtime and resolves an asyncio future.
+/// end by the runtime, and a [`Waiting`] is returned.
 pub fn run<'py, F, T>(py: Python<'py>, future: F) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = vectorstore::Result<T>> + Send + 'static,
@@ -57,9 +125,31 @@ where
             Ok(Bound::new(py, Ready { value: Some(value) })?.into_any())
         }
         Poll::Ready(Err(error)) => Err(errors::to_python(py, &error)),
-        Poll::Pending => pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            future.await.map_err(|error| Python::attach(|py| errors::to_python(py, &error)))
-        }),
+        Poll::Pending => {
+            let shared = Arc::new(Mutex::new(Shared::default()));
+            let finished = shared.clone();
+            let task = runtime.spawn(async move {
+                let result = future.await;
+                Python::attach(|py| {
+                    let outcome = match result {
+                        Ok(value) => value.into_pyobject(py).map(|v| v.into_any().unbind()).map_err(Into::into),
+                        Err(error) => Err(errors::to_python(py, &error)),
+                    };
+                    let callback = {
+                        let mut shared = lock(&finished);
+                        shared.outcome = Some(outcome);
+                        shared.on_done.take()
+                    };
+                    if let Some(callback) = callback
+                        && let Err(err) = callback.call0(py)
+                    {
+                        err.write_unraisable(py, None);
+                    }
+                });
+            });
+            let waiting = Waiting { shared, task: Mutex::new(Some(task.abort_handle())) };
+            Ok(Bound::new(py, waiting)?.into_any())
+        }
     }
 }
 

@@ -31,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::Neighbor>()?;
     m.add_class::<records::KindInfo>()?;
     m.add_class::<awaitable::Ready>()?;
+    m.add_class::<awaitable::Waiting>()?;
     m.add_function(wrap_pyfunction!(store::open, m)?)?;
     m.add_function(wrap_pyfunction!(store::compiled_backends, m)?)?;
     m.add_function(wrap_pyfunction!(store::copy, m)?)?;

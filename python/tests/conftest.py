@@ -1,4 +1,4 @@
-"""Test support: the anyio plugin runs the async tests on asyncio; `pgvector_url` gives a
+"""Test support: the anyio plugin runs the async tests on asyncio and on trio; `pgvector_url` gives a
 PostgreSQL + pgvector server (DECNET_TEST_PGVECTOR_URL, else one started here the way the Rust
 test kit starts its own, else SKIPPED unless DECNET_TEST_REQUIRE names pgvector)."""
 
@@ -20,9 +20,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOBODY = 65534
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request):
+    return request.param
 
 
 def required(backend: str) -> bool:
