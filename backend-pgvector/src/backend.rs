@@ -393,7 +393,38 @@ impl VectorStore for PgVectorStore {
             if options.k == 0 || queries.is_empty() {
                 return Ok(vec![Vec::new(); queries.len()]);
             }
-            search::nearest_batch(&mut connection, &self.names, &info, queries, options, &self.search_settings()).await
+            let settings = self.search_settings();
+            let parts = batch_parts(queries.len(), self.config.pool_size);
+            if parts <= 1 {
+                return search::nearest_batch(&mut connection, &self.names, &info, queries, options, &settings).await;
+            }
+            drop(connection);
+            // A large batch in parallel parts, one connection each: one statement runs in one
+            // server process, so a single statement leaves the server's other cores idle.
+            let mut running = tokio::task::JoinSet::new();
+            for (part, chunk) in queries.chunks(queries.len().div_ceil(parts)).enumerate() {
+                let owned: Vec<Vec<f32>> = chunk.iter().map(|query| query.to_vec()).collect();
+                let (pool, names, info, options) = (pool.clone(), self.names.clone(), info.clone(), options.clone());
+                running.spawn(async move {
+                    let mut connection = pool
+                        .acquire()
+                        .await
+                        .map_err(|err| from_sqlx(err, &format!("knn_batch in kind {:?}", info.kind)))?;
+                    let queries: Vec<&[f32]> = owned.iter().map(Vec::as_slice).collect();
+                    let answers =
+                        search::nearest_batch(&mut connection, &names, &info, &queries, &options, &settings).await?;
+                    Ok::<_, Error>((part, answers))
+                });
+            }
+            let mut answers = vec![Vec::new(); parts];
+            while let Some(joined) = running.join_next().await {
+                let (part, part_answers) = joined.map_err(|err| {
+                    Error::new(ErrorKind::Backend, format!("knn_batch: a part of the batch failed: {err}"))
+                        .with_context("backend", NAME)
+                })??;
+                answers[part] = part_answers;
+            }
+            Ok(answers.into_iter().flatten().collect())
         })
         .await
     }
@@ -523,4 +554,33 @@ async fn drop_schema(config: Config) -> Result<()> {
     let dropped = schema::drop_schema(&mut connection, &names).await;
     let _ = connection.close().await;
     dropped
+}
+
+/// Most connections one batch search uses at once.
+const MAX_BATCH_CONNECTIONS: usize = 4;
+/// Fewest queries worth a connection of their own in a batch search.
+const MIN_QUERIES_PER_CONNECTION: usize = 64;
+
+/// Into how many parts, searched in parallel on their own connections, a batch of `queries`
+/// is split: one per 64 queries, at most 4 and at most half the pool (so that single calls
+/// beside the batch still find connections).
+fn batch_parts(queries: usize, pool_size: u32) -> usize {
+    let connections = usize::try_from(pool_size / 2).unwrap_or(1).clamp(1, MAX_BATCH_CONNECTIONS);
+    queries.div_ceil(MIN_QUERIES_PER_CONNECTION).clamp(1, connections)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_parts;
+
+    #[test]
+    fn large_batches_take_up_to_half_the_pool_small_ones_one_connection() {
+        assert_eq!(batch_parts(1, 10), 1);
+        assert_eq!(batch_parts(64, 10), 1);
+        assert_eq!(batch_parts(65, 10), 2);
+        assert_eq!(batch_parts(130, 10), 3);
+        assert_eq!(batch_parts(10_000, 10), 4);
+        assert_eq!(batch_parts(10_000, 4), 2);
+        assert_eq!(batch_parts(10_000, 1), 1);
+    }
 }
