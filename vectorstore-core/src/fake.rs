@@ -351,7 +351,7 @@ impl ExactIndex {
     #[inline(always)]
     fn scan_inline(&self, range: Range<usize>, query: &[f32], options: &KnnOptions, k: usize) -> Vec<Hit<'_>> {
         let mut best: BinaryHeap<Hit<'_>> = BinaryHeap::with_capacity(k + 1);
-        self.scan_into(range, query, distance::dot_inline(query, query), options, k, &mut best);
+        self.scan_into(range, query, distance::dot_inline(query, query), options, k, &mut best, false);
         best.into_sorted_vec()
     }
 
@@ -422,14 +422,16 @@ impl ExactIndex {
         for start in (0..rows).step_by(block) {
             let range = start..(start + block).min(rows);
             for ((query, norm), heap) in queries.iter().zip(&norms).zip(&mut best) {
-                self.scan_into(range.clone(), query, *norm, options, k, heap);
+                self.scan_into(range.clone(), query, *norm, options, k, heap, true);
             }
         }
         best.into_iter().map(BinaryHeap::into_sorted_vec).collect()
     }
 
-    /// Adds the rows of `range` that pass `options` to `best`, keeping the `k` best.
+    /// Adds the rows of `range` that pass `options` to `best`, keeping the `k` best; `quads`
+    /// computes four rows at a time (for blocks already in cache).
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn scan_into<'s>(
         &'s self,
         range: Range<usize>,
@@ -438,31 +440,68 @@ impl ExactIndex {
         options: &KnnOptions,
         k: usize,
         best: &mut BinaryHeap<Hit<'s>>,
+        quads: bool,
     ) {
-        let first = range.start;
-        let rows = self.data[range.start * self.dim..range.end * self.dim].chunks_exact(self.dim);
-        for (offset, row) in rows.enumerate() {
-            let slot = first + offset;
-            if options.extractor_version.is_some_and(|v| v != self.versions[slot]) {
-                continue;
+        let dim = self.dim;
+        let block = &self.data[range.start * dim..range.end * dim];
+        // A batch's blocks are in cache: four rows at a time through the four-row kernels
+        // (each distance bit for bit the one-row kernel's), which keeps the CPU busier. A
+        // single search streams from memory, where one row after another is what the
+        // prefetcher follows best (four interleaved rows measured half as fast).
+        let quad = 4 * dim.max(1);
+        let in_quads = if quads { block.len() - block.len() % quad } else { 0 };
+        let (in_quads, rest) = block.split_at(in_quads);
+        let mut slot = range.start;
+        for quad in in_quads.chunks_exact(quad) {
+            let rows = [&quad[..dim], &quad[dim..2 * dim], &quad[2 * dim..3 * dim], &quad[3 * dim..]];
+            let raw = match self.metric {
+                Metric::L2 => distance::l2_squared_x4_inline(query, rows),
+                Metric::Cosine | Metric::Dot => distance::dot_x4_inline(query, rows),
+            };
+            for value in raw {
+                self.offer(slot, value, query_norm, options, k, best);
+                slot += 1;
             }
-            let d = match self.metric {
-                Metric::L2 => distance::l2_squared_inline(query, row).sqrt(),
-                Metric::Cosine => {
-                    distance::cosine_from_parts(distance::dot_inline(query, row), query_norm, self.norms[slot])
-                }
-                Metric::Dot => -distance::dot_inline(query, row),
-            } + 0.0;
-            if options.max_distance.is_some_and(|max| d > max) {
-                continue;
-            }
-            if best.len() < k {
-                best.push(Hit { distance: d, id: &self.ids[slot] });
-            } else if let Some(mut worst) = best.peek_mut() {
-                let hit = Hit { distance: d, id: &self.ids[slot] };
-                if hit < *worst {
-                    *worst = hit;
-                }
+        }
+        for row in rest.chunks_exact(dim.max(1)) {
+            let value = match self.metric {
+                Metric::L2 => distance::l2_squared_inline(query, row),
+                Metric::Cosine | Metric::Dot => distance::dot_inline(query, row),
+            };
+            self.offer(slot, value, query_norm, options, k, best);
+            slot += 1;
+        }
+    }
+
+    /// Offers row `slot` to `best`, given its kernel value (the squared l2 distance, or the
+    /// dot product for cosine and dot): filtered by `options`, kept if among the `k` best.
+    #[inline(always)]
+    fn offer<'s>(
+        &'s self,
+        slot: usize,
+        value: f32,
+        query_norm: f32,
+        options: &KnnOptions,
+        k: usize,
+        best: &mut BinaryHeap<Hit<'s>>,
+    ) {
+        if options.extractor_version.is_some_and(|v| v != self.versions[slot]) {
+            return;
+        }
+        let d = match self.metric {
+            Metric::L2 => value.sqrt(),
+            Metric::Cosine => distance::cosine_from_parts(value, query_norm, self.norms[slot]),
+            Metric::Dot => -value,
+        } + 0.0;
+        if options.max_distance.is_some_and(|max| d > max) {
+            return;
+        }
+        if best.len() < k {
+            best.push(Hit { distance: d, id: &self.ids[slot] });
+        } else if let Some(mut worst) = best.peek_mut() {
+            let hit = Hit { distance: d, id: &self.ids[slot] };
+            if hit < *worst {
+                *worst = hit;
             }
         }
     }
