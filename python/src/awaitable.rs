@@ -3,8 +3,10 @@
 //! anyio) when it is not.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
 use pyo3::BoundObject;
 use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
@@ -102,13 +104,74 @@ impl Waiting {
     }
 }
 
+/// Calls of this process handed to the runtime and not finished yet.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a handed-over call in [`IN_FLIGHT`] for as long as its task lives (finished or
+/// aborted).
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Wakes the thread that polls a call inline.
+struct Unpark(std::thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Polls `future` on this thread (with the GIL released, inside the runtime) until it is
+/// ready or, when `inline` is not zero and no other call of this process is waiting on an
+/// event loop, until `inline` has passed.
+fn poll_inline<F: Future + ?Sized>(future: std::pin::Pin<&mut F>, inline: Duration) -> Poll<F::Output> {
+    let mut future = future;
+    if inline.is_zero() || IN_FLIGHT.load(Ordering::Relaxed) > 0 {
+        return future.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    let deadline = Instant::now() + inline;
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return Poll::Ready(output);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Poll::Pending;
+        }
+        // Woken by the engine (or spuriously: the loop polls again either way).
+        std::thread::park_timeout(deadline - now);
+    }
+}
+
 /// Runs `future` and hands its outcome to Python as an awaitable.
 ///
-/// The future is polled once right here, with the GIL released and inside the shared tokio
+/// The future is first polled right here, with the GIL released and inside the shared tokio
 /// runtime: an answer that needs no waiting (the Fake and Null stores, rejected input) comes
-/// back as a [`Ready`], or as the exception itself. Otherwise the same future is driven to the
-/// end by the runtime, and a [`Waiting`] is returned.
-pub fn run<'py, F, T>(py: Python<'py>, future: F) -> PyResult<Bound<'py, PyAny>>
+/// back as a [`Ready`], or as the exception itself. A lone call (no other call of this
+/// process waiting on an event loop) may also wait here for up to `inline` (the embedded
+/// store's default is 0.5 ms): a quick answer then skips the two thread crossings of a trip
+/// through the event loop, which cost more than the call itself, while overlapping calls go
+/// through the loop and run in parallel. Otherwise the same future is driven to the end by
+/// the runtime, and a [`Waiting`] is returned.
+pub fn run<'py, F, T>(py: Python<'py>, inline: Duration, future: F) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = vectorstore::Result<T>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
@@ -117,7 +180,7 @@ where
     let runtime = pyo3_async_runtimes::tokio::get_runtime();
     let first = py.detach(|| {
         let _entered = runtime.enter();
-        future.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+        poll_inline(future.as_mut(), inline)
     });
     match first {
         Poll::Ready(Ok(value)) => {
@@ -128,8 +191,11 @@ where
         Poll::Pending => {
             let shared = Arc::new(Mutex::new(Shared::default()));
             let finished = shared.clone();
+            let in_flight = InFlight::start();
             let task = runtime.spawn(async move {
                 let result = future.await;
+                // Before the awaiting task can resume: a call it makes next sees this one done.
+                drop(in_flight);
                 Python::attach(|py| {
                     let outcome = match result {
                         Ok(value) => value.into_pyobject(py).map(|v| v.into_any().unbind()).map_err(Into::into),

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use pyo3::prelude::*;
 use vectorstore::transfer::{self, CopyOptions};
@@ -17,6 +18,9 @@ use crate::vectors;
 #[pyclass(frozen, module = "decnet_vectorstore._native")]
 pub struct NativeStore {
     store: Arc<dyn VectorStore>,
+    /// How long a call may wait on the calling thread before it is handed to the event loop
+    /// (see [`crate::awaitable::run`]).
+    inline: Duration,
 }
 
 impl Drop for NativeStore {
@@ -55,18 +59,18 @@ impl NativeStore {
 
     fn initialize<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
-        run(py, async move { store.initialize().await })
+        run(py, self.inline, async move { store.initialize().await })
     }
 
     fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
-        run(py, async move { store.close().await })
+        run(py, self.inline, async move { store.close().await })
     }
 
     /// The health answer as JSON, in the original's shape.
     fn health_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
-        run(py, async move {
+        run(py, self.inline, async move {
             let health = store.health().await;
             serde_json::to_string(&health)
                 .map_err(|e| Error::new(ErrorKind::Backend, format!("health is not serialisable: {e}")))
@@ -75,7 +79,7 @@ impl NativeStore {
 
     fn health_detailed_json<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
-        run(py, async move {
+        run(py, self.inline, async move {
             let health = store.health_detailed().await;
             serde_json::to_string(&health)
                 .map_err(|e| Error::new(ErrorKind::Backend, format!("health is not serialisable: {e}")))
@@ -94,7 +98,7 @@ impl NativeStore {
         let vector = vectors::one(vector)?;
         let version = extractor_version_of(py, extractor_version)?;
         let store = self.store.clone();
-        run(py, async move { store.insert(&kind, &id, &vector, version).await })
+        run(py, self.inline, async move { store.insert(&kind, &id, &vector, version).await })
     }
 
     /// `ids` and `vectors` are columns of the same length; `extractor_version` is one int for
@@ -137,23 +141,23 @@ impl NativeStore {
             })
             .collect();
         let store = self.store.clone();
-        run(py, async move { store.insert_many(&kind, &items).await })
+        run(py, self.inline, async move { store.insert_many(&kind, &items).await })
     }
 
     fn get<'py>(&self, py: Python<'py>, kind: String, id: String) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
-        run(py, async move { Ok(store.get(&kind, &id).await?.map(VectorRecord::from)) })
+        run(py, self.inline, async move { Ok(store.get(&kind, &id).await?.map(VectorRecord::from)) })
     }
 
     fn delete<'py>(&self, py: Python<'py>, kind: String, id: String) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
-        run(py, async move { store.delete(&kind, &id).await })
+        run(py, self.inline, async move { store.delete(&kind, &id).await })
     }
 
     /// One entry per id, in the order asked, `None` where nothing is stored.
     fn get_many<'py>(&self, py: Python<'py>, kind: String, ids: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
-        run(py, async move {
+        run(py, self.inline, async move {
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
             let found = store.get_many(&kind, &ids).await?;
             Ok(found.into_iter().map(|record| record.map(VectorRecord::from)).collect::<Vec<_>>())
@@ -163,7 +167,7 @@ impl NativeStore {
     /// How many of `ids` were stored and are now gone.
     fn delete_many<'py>(&self, py: Python<'py>, kind: String, ids: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
-        run(py, async move {
+        run(py, self.inline, async move {
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
             store.delete_many(&kind, &ids).await
         })
@@ -178,7 +182,7 @@ impl NativeStore {
     ) -> PyResult<Bound<'py, PyAny>> {
         let version = extractor_version_of(py, extractor_version)?;
         let store = self.store.clone();
-        run(py, async move { store.delete_version(&kind, version).await })
+        run(py, self.inline, async move { store.delete_version(&kind, version).await })
     }
 
     /// How many records last written before `written_before_ms` went.
@@ -190,7 +194,7 @@ impl NativeStore {
             ));
         };
         let store = self.store.clone();
-        run(py, async move { store.expire(&kind, cutoff).await })
+        run(py, self.inline, async move { store.expire(&kind, cutoff).await })
     }
 
     /// The `k` nearest; `k <= 0` gives `[]` as in the original. `extractor_version` and
@@ -217,7 +221,7 @@ impl NativeStore {
             options = options.max_distance(distance as f32);
         }
         let store = self.store.clone();
-        run(py, async move {
+        run(py, self.inline, async move {
             let hits = if options.extractor_version.is_none() && options.max_distance.is_none() {
                 store.knn(&kind, &query, options.k).await?
             } else {
@@ -249,7 +253,7 @@ impl NativeStore {
             options = options.max_distance(distance as f32);
         }
         let store = self.store.clone();
-        run(py, async move {
+        run(py, self.inline, async move {
             let refs: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
             let answers = store.knn_batch(&kind, &refs, &options).await?;
             Ok(answers
@@ -261,7 +265,11 @@ impl NativeStore {
 
     fn kinds<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
-        run(py, async move { Ok(store.kinds().await?.into_iter().map(KindInfo::from).collect::<Vec<_>>()) })
+        run(
+            py,
+            self.inline,
+            async move { Ok(store.kinds().await?.into_iter().map(KindInfo::from).collect::<Vec<_>>()) },
+        )
     }
 
     #[pyo3(signature = (kind, after_id = None, limit = 1000))]
@@ -275,7 +283,7 @@ impl NativeStore {
         let limit = usize::try_from(limit)
             .map_err(|_| invalid_argument(py, format!("invalid scan limit {limit}: must be positive")))?;
         let store = self.store.clone();
-        run(py, async move {
+        run(py, self.inline, async move {
             let page = store.scan(&kind, after_id.as_deref(), limit).await?;
             Ok(page.into_iter().map(VectorRecord::from).collect::<Vec<_>>())
         })
@@ -289,12 +297,12 @@ impl NativeStore {
             .parse()
             .map_err(|e: Error| to_python(py, &Error::new(ErrorKind::InvalidArgument, e.message().to_owned())))?;
         let store = self.store.clone();
-        run(py, async move { Ok(KindInfo::from(store.create_kind(&kind, dim, metric).await?)) })
+        run(py, self.inline, async move { Ok(KindInfo::from(store.create_kind(&kind, dim, metric).await?)) })
     }
 
     fn drop_kind<'py>(&self, py: Python<'py>, kind: String) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
-        run(py, async move { store.drop_kind(&kind).await })
+        run(py, self.inline, async move { store.drop_kind(&kind).await })
     }
 
     /// Closes the store at once, blocking this thread (with the GIL released): what the
@@ -322,6 +330,7 @@ pub fn open(
     variables: HashMap<String, String>,
     available: Option<Vec<String>>,
 ) -> PyResult<NativeStore> {
+    let inline = variables_inline(&variables);
     let opened = py.detach(|| {
         let config = Config::from_vars(variables)?;
         match available {
@@ -335,7 +344,37 @@ pub fn open(
             }
         }
     });
-    opened.map(|store| NativeStore { store }).map_err(|error| to_python(py, &error))
+    let store = opened.map_err(|error| to_python(py, &error))?;
+    let inline = match inline {
+        Some(given) => given.map_err(|message| {
+            to_python(py, &Error::new(ErrorKind::Config, message).with_context("variable", INLINE_WAIT_VARIABLE))
+        })?,
+        // An embedded store answers most calls in well under a millisecond; a server's calls
+        // take a network round trip or more, during which the event loop should run others.
+        None if store.backend() == "sqlite_vec" => DEFAULT_INLINE_WAIT,
+        None => Duration::ZERO,
+    };
+    Ok(NativeStore { store, inline })
+}
+
+/// The variable that sets how long a lone call waits on the calling thread, in µs.
+const INLINE_WAIT_VARIABLE: &str = "DECNET_VECTORSTORE_PYTHON_INLINE_WAIT_US";
+/// Its default for the embedded store (0 for the server stores).
+const DEFAULT_INLINE_WAIT: Duration = Duration::from_micros(500);
+/// Its largest value: longer would stall the event loop noticeably.
+const MAX_INLINE_WAIT_US: u64 = 100_000;
+
+fn variables_inline(variables: &HashMap<String, String>) -> Option<Result<Duration, String>> {
+    let raw = variables.get(INLINE_WAIT_VARIABLE)?.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    Some(match raw.parse::<u64>() {
+        Ok(us) if us <= MAX_INLINE_WAIT_US => Ok(Duration::from_micros(us)),
+        _ => Err(format!(
+            "invalid {INLINE_WAIT_VARIABLE} {raw:?}: microseconds, from 0 (every waiting call goes through the event loop) to {MAX_INLINE_WAIT_US}"
+        )),
+    })
 }
 
 /// The backends compiled into this build, sorted.
@@ -370,6 +409,7 @@ pub fn copy<'py>(
     let (from, to) = (source.store.clone(), target.store.clone());
     run(
         py,
+        Duration::ZERO,
         off_the_runtime(move |handle| {
             let report = handle.block_on(transfer::copy(&*from, &*to, &options, &mut |_| {}))?;
             let written = report.written();
@@ -391,6 +431,7 @@ pub fn verify<'py>(
     let (from, to) = (source.store.clone(), target.store.clone());
     run(
         py,
+        Duration::ZERO,
         off_the_runtime(move |handle| {
             let report = handle.block_on(transfer::verify(&*from, &*to, &kinds))?;
             json(&serde_json_value(&report)?, &[("ok", report.ok().into())])
