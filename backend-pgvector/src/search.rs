@@ -197,16 +197,7 @@ async fn fetch_batch(
     let vectors: Vec<pgvector::Vector> =
         chunk.iter().map(|&index| pgvector::Vector::from(queries[index].to_vec())).collect();
     let search = bind_filters(sqlx::query(sql).bind(vectors), options, path);
-    let limit = options.k + 1;
-    let rows = if path == Path::Index && needs_transaction(options, limit, settings) {
-        let mut tx = connection.begin().await?;
-        configure_index_scan(&mut tx, options, limit, settings).await?;
-        let rows = search.fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        rows
-    } else {
-        search.fetch_all(&mut *connection).await?
-    };
+    let rows = fetch(connection, search, options, options.k + 1, settings, path).await?;
     let mut grouped = vec![Vec::new(); chunk.len()];
     for row in rows {
         let number: i64 = row.try_get(0)?;
@@ -370,15 +361,7 @@ async fn through_index(
     loop {
         let sql = index_sql(names, info, options, limit, "$1");
         let search = bind_search(sqlx::query(audited(sql)), query, options, Path::Index);
-        let rows = if needs_transaction(options, limit, settings) {
-            let mut tx = connection.begin().await?;
-            configure_index_scan(&mut tx, options, limit, settings).await?;
-            let rows = search.fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            rows
-        } else {
-            search.fetch_all(&mut *connection).await?
-        };
+        let rows = fetch(connection, search, options, limit, settings, Path::Index).await?;
         let rows: Vec<(String, f64)> =
             rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<sqlx::Result<_>>()?;
         match resolve(rows, limit, options) {
@@ -387,6 +370,28 @@ async fn through_index(
             Resolution::FetchMore if limit >= MAX_TIE_FETCH => return Ok(None),
             Resolution::FetchMore => limit = (limit * 4).min(MAX_TIE_FETCH),
         }
+    }
+}
+
+/// Runs a search statement fetching up to `limit` rows: on the index path, inside a
+/// transaction that configures the index scan when the search needs more than the settings
+/// every connection starts with; otherwise directly.
+async fn fetch(
+    connection: &mut PgConnection,
+    search: PgQuery<'_>,
+    options: &KnnOptions,
+    limit: usize,
+    settings: &SearchSettings,
+    path: Path,
+) -> sqlx::Result<Vec<sqlx::postgres::PgRow>> {
+    if path == Path::Index && needs_transaction(options, limit, settings) {
+        let mut tx = connection.begin().await?;
+        configure_index_scan(&mut tx, options, limit, settings).await?;
+        let rows = search.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows)
+    } else {
+        search.fetch_all(&mut *connection).await
     }
 }
 

@@ -236,7 +236,8 @@ impl BenchReport {
 }
 
 /// The reports side by side, one row per report: knn p50 at 1 client with its ratio to the
-/// Fake's p50 (the first report of backend `fake`; the memory-speed limit) and to the raw
+/// Fake's p50 (the memory-speed limit: the Fake timed in the same run's rounds, else the first
+/// report of backend `fake`) and to the raw
 /// engine's, 8-client throughput, recall, batch search throughput and its gain over single
 /// searches, `insert_many` rate with the backend's cost over the raw engine, and the index
 /// build time. A figure a report lacks is `—`.
@@ -254,6 +255,8 @@ pub fn side_by_side(reports: &[BenchReport]) -> Vec<Vec<String>> {
             let p50 = |engine| r.find("knn", engine, 1).and_then(|m| m.latency).map(|l| l.p50_ms);
             let rate = |workload, engine| r.find(workload, engine, 1).map(|m| m.per_second);
             let store_p50 = p50("store");
+            // The Fake timed in the same run, when the bench did (every store but the Fake).
+            let fake_p50 = p50("fake").or(fake_p50);
             vec![
                 r.name().to_owned(),
                 store_p50.map_or_else(missing, |v| format!("{v:.3}")),
@@ -389,19 +392,29 @@ pub async fn run(
 
     if options.workloads.contains(&Workload::Knn) {
         progress("exact answers", 0, data.queries.len() as u64);
-        let exact = exact_answers(&data, options, &kind).await?;
+        let (exact, oracle) = exact_answers(&data, options, &kind).await?;
+        // The Fake holding the same data, searched in the same rounds (1 client): the
+        // store's ratio to the memory-speed limit, measured in one run.
+        let reference: Option<Arc<dyn VectorStore>> =
+            (store.backend() != "fake").then_some(oracle as Arc<dyn VectorStore>);
         if let Some(raw) = &raw {
             raw.settle(&kind).await?;
         }
         for &clients in &options.clients {
             progress(&format!("knn x{clients}"), 0, data.queries.len() as u64);
-            let [(store_latencies, store_seconds, store_answers), (raw_latencies, raw_seconds, raw_answers)] =
-                interleaved_queries(&store, raw.as_ref(), &kind, &data.queries, options.k, clients).await?;
+            let reference = if clients == 1 { reference.clone() } else { None };
+            let [(store_latencies, store_seconds, store_answers), (raw_latencies, raw_seconds, raw_answers), fake_run] =
+                interleaved_queries(&store, raw.as_ref(), reference.as_ref(), &kind, &data.queries, options.k, clients)
+                    .await?;
             let store_recall = Some(recall(&store_answers, &exact));
             report.measurements.push(search("knn", "store", clients, n, store_latencies, store_seconds, store_recall));
             if raw.is_some() {
                 let raw_recall = Some(recall(&raw_answers, &exact));
                 report.measurements.push(search("knn", "raw", clients, n, raw_latencies, raw_seconds, raw_recall));
+            }
+            if reference.is_some() {
+                let (latencies, seconds, _) = fake_run;
+                report.measurements.push(search("knn", "fake", clients, n, latencies, seconds, Some(1.0)));
             }
         }
         report.copy = copy_memory(&*store, n, options.dim).await;
@@ -534,11 +547,17 @@ async fn load(
 }
 
 /// The exact answers, from a Fake holding the same data.
-async fn exact_answers(data: &Data, options: &BenchOptions, kind: &str) -> Result<Vec<Vec<String>>> {
-    let oracle = FakeVectorStore::new();
+/// The exact answers to the queries, from a Fake loaded with the same data (kept for timing
+/// beside the store).
+async fn exact_answers(
+    data: &Data,
+    options: &BenchOptions,
+    kind: &str,
+) -> Result<(Vec<Vec<String>>, Arc<FakeVectorStore>)> {
+    let oracle = Arc::new(FakeVectorStore::new());
     oracle.initialize().await?;
     oracle.create_kind(kind, options.dim, options.metric).await?;
-    load(&oracle, kind, &data.vectors, 0, 10_000, &mut |_, _| {}).await?;
+    load(&*oracle, kind, &data.vectors, 0, 10_000, &mut |_, _| {}).await?;
     for (i, vector) in data.singles.iter().enumerate() {
         oracle.insert(kind, &format!("single{i:07}"), vector, 1).await?;
     }
@@ -546,7 +565,7 @@ async fn exact_answers(data: &Data, options: &BenchOptions, kind: &str) -> Resul
     for query in &data.queries {
         answers.push(oracle.knn(kind, query, options.k).await?.into_iter().map(|n| n.id).collect());
     }
-    Ok(answers)
+    Ok((answers, oracle))
 }
 
 fn recall(answers: &[Vec<String>], exact: &[Vec<String>]) -> f64 {
@@ -629,33 +648,52 @@ async fn raw_load(
 /// Rounds a knn workload is split into when a raw engine runs beside the store.
 const KNN_ROUNDS: usize = 4;
 
-/// The queries through the store and, when given, the raw engine, in [`KNN_ROUNDS`] rounds
-/// alternating between the two (and which goes first), so that background work on the
-/// machine or the server (compaction, index building, another tenant) weighs on both alike.
-/// Answers stay in query order.
+/// The queries through the store and, when given, the raw engine and a reference Fake holding
+/// the same data, in [`KNN_ROUNDS`] rounds taking turns (and which goes first), so that
+/// background work on the machine or the server (compaction, index building, another tenant)
+/// weighs on all alike. Runs: store, raw, reference; answers stay in query order.
 async fn interleaved_queries(
     store: &Arc<dyn VectorStore>,
     raw: Option<&Arc<dyn RawEngine>>,
+    reference: Option<&Arc<dyn VectorStore>>,
     kind: &str,
     queries: &[Vec<f32>],
     k: usize,
     clients: usize,
-) -> Result<[QueryRun; 2]> {
-    let mut runs: [QueryRun; 2] = Default::default();
-    let rounds = if raw.is_some() { KNN_ROUNDS } else { 1 };
+) -> Result<[QueryRun; 3]> {
+    /// Who answers a round's queries: the store, the raw engine, or the reference Fake.
+    #[derive(Clone, Copy)]
+    enum Engine {
+        Store,
+        Raw,
+        Reference,
+    }
+    let mut runs: [QueryRun; 3] = Default::default();
+    let mut engines = vec![Engine::Store];
+    if raw.is_some() {
+        engines.push(Engine::Raw);
+    }
+    if reference.is_some() {
+        engines.push(Engine::Reference);
+    }
+    let rounds = if engines.len() > 1 { KNN_ROUNDS } else { 1 };
     let per_round = queries.len().div_ceil(rounds).max(1);
     for (round, slice) in queries.chunks(per_round).enumerate() {
-        // The store alone, or the store and the raw engine, whichever's turn it is first.
-        let mut engines: Vec<Option<Arc<dyn RawEngine>>> = vec![None];
-        if let Some(raw) = raw {
-            engines.insert(round % 2, Some(raw.clone()));
-        }
-        for engine in engines {
-            let slot = usize::from(engine.is_some());
-            let (latencies, seconds, answers) = run_queries(store.clone(), engine, kind, slice, k, clients).await?;
-            runs[slot].0.extend(latencies);
-            runs[slot].1 += seconds;
-            runs[slot].2.extend(answers);
+        // Each engine in turn, the first one changing from round to round.
+        let mut order = engines.clone();
+        order.rotate_left(round % engines.len());
+        for engine in order {
+            let (slot, run) = match engine {
+                Engine::Store => (0, run_queries(store.clone(), None, kind, slice, k, clients).await?),
+                Engine::Raw => (1, run_queries(store.clone(), raw.cloned(), kind, slice, k, clients).await?),
+                Engine::Reference => {
+                    let Some(reference) = reference else { continue };
+                    (2, run_queries(reference.clone(), None, kind, slice, k, clients).await?)
+                }
+            };
+            runs[slot].0.extend(run.0);
+            runs[slot].1 += run.1;
+            runs[slot].2.extend(run.2);
         }
     }
     Ok(runs)
@@ -798,7 +836,10 @@ mod tests {
                 rate("insert_many", "raw", 1, 1000, 1000, 1.0),
             ],
         );
-        let rows = side_by_side(&[sqlite, fake]);
+        let timed_beside = report("pgvector", None, vec![knn("store", 1, 3.0), knn("fake", 1, 6.0)]);
+        let rows = side_by_side(&[sqlite, fake, timed_beside]);
+        // The Fake timed in the same run is preferred to the Fake's own report.
+        assert_eq!(rows[2][..3], ["pgvector", "3.000", "0.50×"]);
         assert_eq!(
             rows[0],
             ["sqlite_vec (no copy)", "5.000", "2.50×", "1.25×", "—", "50.0%", "200", "4.00×", "500", "2.00×", "—"]

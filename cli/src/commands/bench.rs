@@ -126,6 +126,16 @@ pub fn print_report(report: &BenchReport) {
         })
         .collect();
     table(&["workload", "engine", "clients", "vectors", "rate", "p50 ms", "p95 ms", "p99 ms", "recall"], &rows);
+    if let (Some(store), Some(fake)) = (report.find("knn", "store", 1), report.find("knn", "fake", 1))
+        && let (Some(store), Some(fake)) = (store.latency, fake.latency)
+    {
+        out!(
+            "knn p50 x1 relative to the Fake with the same data, in the same rounds: {:.2}× ({:.3} ms vs {:.3} ms)",
+            store.p50_ms / fake.p50_ms.max(f64::MIN_POSITIVE),
+            store.p50_ms,
+            fake.p50_ms
+        );
+    }
     let overheads = report.overheads();
     if !overheads.is_empty() {
         let parts: Vec<String> = overheads.iter().map(|(w, c, r)| format!("{w} x{c}: {r:.2}×")).collect();
