@@ -752,19 +752,21 @@ async fn scaling(
     progress: BenchProgress<'_>,
 ) -> Result<()> {
     let kind = format!("{}_scaling", bench_kind(options));
-    store.drop_kind(&kind).await?;
-    store.create_kind(&kind, options.dim, options.metric).await?;
     let largest = options.scaling.iter().copied().max().unwrap_or(0);
     let sized =
         BenchOptions { count: largest, single_inserts: 0, queries: options.queries.min(200), ..options.clone() };
     let data = generate(&sized);
-    let mut loaded = 0usize;
     let mut sizes = options.scaling.clone();
     sizes.sort_unstable();
     for n in sizes {
-        load(store, &kind, &data.vectors[loaded..n], loaded, options.batch_size, &mut |_, _| {}).await?;
-        loaded = n;
+        // Each size loaded afresh, as a load of that size is, and searched once the store has
+        // finished what the load deferred (pgvector builds the kind's index then): a kind
+        // grown past an index built at a smaller size would be measured half indexed.
+        store.drop_kind(&kind).await?;
+        store.create_kind(&kind, options.dim, options.metric).await?;
+        load(store, &kind, &data.vectors[..n], 0, options.batch_size, &mut |_, _| {}).await?;
         progress("scaling", n as u64, largest as u64);
+        store.settle(&kind).await?;
         if let Some(raw) = raw {
             raw.settle(&kind).await?;
         }
