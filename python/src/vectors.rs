@@ -48,7 +48,15 @@ pub fn many(value: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<f32>>> {
         if columns == 0 {
             return Ok(vec![Vec::new(); rows]);
         }
-        // One copy of the whole array (PyBuffer_ToContiguous, whatever its strides), then rows.
+        if buffer.is_c_contiguous() {
+            // SAFETY: `PyBuffer::<f32>::get` checked the item type, size and alignment; a
+            // C-contiguous buffer of this shape holds `rows * columns` items at `buf_ptr`,
+            // valid while `buffer` lives. It is read with the GIL held, as `to_vec` reads it.
+            let flat = unsafe { std::slice::from_raw_parts(buffer.buf_ptr().cast::<f32>(), rows * columns) };
+            // One copy, straight into the rows (numpy's usual layout).
+            return Ok(flat.chunks_exact(columns).map(<[f32]>::to_vec).collect());
+        }
+        // Any other layout: one contiguous copy (PyBuffer_ToContiguous, whatever the strides), then rows.
         let flat = buffer.to_vec(value.py())?;
         return Ok(flat.chunks_exact(columns).map(<[f32]>::to_vec).collect());
     }

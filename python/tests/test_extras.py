@@ -60,6 +60,8 @@ async def test_insert_many_from_numpy_is_bit_exact(fake):
     record = await fake.get("ja3", "s0123")
     assert record.vector == vectors[123].tolist()
     assert record.extractor_version == 2
+    for n in (0, 1, 255, 498, 499):  # rows at both ends of the buffer, read in place
+        assert (await fake.get("ja3", f"s{n:04}")).vector == vectors[n].tolist()
     # A strided (non-contiguous) view and a Fortran-ordered copy read the same rows.
     await fake.insert_many("strided", ids[:250], vectors[::2])
     assert (await fake.get("strided", "s0100")).vector == vectors[200].tolist()
