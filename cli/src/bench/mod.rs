@@ -4,7 +4,8 @@
 //!
 //! Workloads:
 //! - `insert`: `count` vectors through `insert_many` in batches, then `single_inserts` through
-//!   single `insert` calls: vectors per second for each.
+//!   single `insert` calls: vectors per second for each. The raw engine writes the same
+//!   batches in turn with the store, batch by batch, so both rates meet the same machine.
 //! - `knn`: `queries` searches (k = 10 by default) with 1 and with 8 concurrent clients:
 //!   p50 / p95 / p99 latency, queries per second, and recall@k against exact answers computed
 //!   by the Fake store on the same data.
@@ -330,20 +331,23 @@ pub async fn run(
     }
 
     let measure_memory = store.backend() == vectorstore::FAKE;
+    let timed_inserts = options.workloads.contains(&Workload::Insert);
+    // The raw engine's own copy: timed beside the store's figure, or loaded untimed when its
+    // searches read it.
+    let raw_writes = raw.as_deref().filter(|raw| timed_inserts || raw.searches_own_data());
     let resident_before = resident_bytes();
-    let started = Instant::now();
-    load(&*store, &kind, &data.vectors, 0, options.batch_size, &mut |done, total| progress("insert_many", done, total))
-        .await?;
-    let seconds = started.elapsed().as_secs_f64();
+    let (seconds, raw_seconds) = load_beside(&*store, raw_writes, &kind, &data.vectors, options, progress).await?;
     if measure_memory && let (Some(before), Some(after)) = (resident_before, resident_bytes()) {
         let raw_bytes = (options.count * options.dim * 4) as u64;
         let grown = after.saturating_sub(before);
         report.memory =
             Some(Memory { resident_bytes: grown, raw_bytes, ratio: grown as f64 / raw_bytes.max(1) as f64 });
     }
-    let timed_inserts = options.workloads.contains(&Workload::Insert);
     if timed_inserts {
         report.measurements.push(rate("insert_many", "store", 1, options.count, options.count as u64, seconds));
+        if raw_writes.is_some() {
+            report.measurements.push(rate("insert_many", "raw", 1, options.count, options.count as u64, raw_seconds));
+        }
     }
     // Work the store deferred to the end of the load (pgvector: the HNSW index), timed apart.
     progress("index build", 0, 1);
@@ -352,14 +356,7 @@ pub async fn run(
         let seconds = started.elapsed().as_secs_f64();
         report.measurements.push(rate("index_build", "store", 1, options.count, options.count as u64, seconds));
     }
-    // The raw engine's own copy: timed beside the store's figure, or loaded untimed when its
-    // searches read it.
-    let raw_writes = raw.as_ref().filter(|raw| timed_inserts || raw.searches_own_data());
     if let Some(raw) = raw_writes {
-        let seconds = raw_load(&**raw, &data, options, progress).await?;
-        if timed_inserts {
-            report.measurements.push(rate("insert_many", "raw", 1, options.count, options.count as u64, seconds));
-        }
         let started = Instant::now();
         if raw.finish_load().await? && timed_inserts {
             let seconds = started.elapsed().as_secs_f64();
@@ -367,26 +364,27 @@ pub async fn run(
         }
     }
 
-    let started = Instant::now();
+    // Single inserts, one each in turn (see `load_beside`).
+    let (mut seconds, mut raw_seconds) = (0.0, 0.0);
     for (i, vector) in data.singles.iter().enumerate() {
-        store.insert(&kind, &format!("single{i:07}"), vector, 1).await?;
+        let id = format!("single{i:07}");
+        let started = Instant::now();
+        store.insert(&kind, &id, vector, 1).await?;
+        seconds += started.elapsed().as_secs_f64();
+        if let Some(raw) = raw_writes {
+            let started = Instant::now();
+            raw.insert_one(&id, vector).await?;
+            raw_seconds += started.elapsed().as_secs_f64();
+        }
         if i % 500 == 0 {
             progress("insert", i as u64, data.singles.len() as u64);
         }
     }
-    let seconds = started.elapsed().as_secs_f64();
     let n = options.count + data.singles.len();
     if timed_inserts {
         report.measurements.push(rate("insert", "store", 1, n, data.singles.len() as u64, seconds));
-    }
-    if let Some(raw) = raw_writes {
-        let started = Instant::now();
-        for (i, vector) in data.singles.iter().enumerate() {
-            raw.insert_one(&format!("single{i:07}"), vector).await?;
-        }
-        if timed_inserts {
-            let seconds = started.elapsed().as_secs_f64();
-            report.measurements.push(rate("insert", "raw", 1, n, data.singles.len() as u64, seconds));
+        if raw_writes.is_some() {
+            report.measurements.push(rate("insert", "raw", 1, n, data.singles.len() as u64, raw_seconds));
         }
     }
 
@@ -627,22 +625,38 @@ async fn run_queries(
     Ok((latencies, seconds, answers))
 }
 
-/// Writes the data through the raw engine in the store's batches (see [`batches`]); the
-/// seconds it took.
-async fn raw_load(
-    raw: &dyn RawEngine,
-    data: &Data,
+/// Loads `vectors` into the store and, when given, into the raw engine, in the same batches
+/// (see [`batches`]) taken in turn: each batch goes to both before the next, the one going first
+/// alternating. A whole load after the other met different weather on this kind of shared
+/// machine (rates swung by a third between two runs); in turns, both see the same. The seconds
+/// each spent writing.
+async fn load_beside(
+    store: &dyn VectorStore,
+    raw: Option<&dyn RawEngine>,
+    kind: &str,
+    vectors: &[Vec<f32>],
     options: &BenchOptions,
     progress: BenchProgress<'_>,
-) -> Result<f64> {
-    let started = Instant::now();
+) -> Result<(f64, f64)> {
+    let (mut seconds, mut raw_seconds) = (0.0, 0.0);
     let mut done = 0;
-    for items in batches(&data.vectors, 0, options.batch_size) {
-        raw.insert_batch(&items).await?;
+    for (n, items) in batches(vectors, 0, options.batch_size).enumerate() {
+        let raw_first = n % 2 == 1;
+        for turn in 0..2 {
+            let started = Instant::now();
+            if (turn == 0) == raw_first {
+                let Some(raw) = raw else { continue };
+                raw.insert_batch(&items).await?;
+                raw_seconds += started.elapsed().as_secs_f64();
+            } else {
+                store.insert_many(kind, &items).await?;
+                seconds += started.elapsed().as_secs_f64();
+            }
+        }
         done += items.len();
-        progress("raw insert_many", done as u64, data.vectors.len() as u64);
+        progress("insert_many", done as u64, vectors.len() as u64);
     }
-    Ok(started.elapsed().as_secs_f64())
+    Ok((seconds, raw_seconds))
 }
 
 /// Rounds a knn workload is split into when a raw engine runs beside the store.
