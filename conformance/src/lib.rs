@@ -26,6 +26,7 @@ macro_rules! __for_each_case {
             insert_replaces_existing_id,
             reinsert_is_idempotent,
             insert_many_equals_inserts_in_order,
+            insert_rows_equals_insert_many,
             update_by_id_moves_the_vector,
             get_missing_is_none,
             delete_then_get,

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::health::{Capabilities, Health};
 use crate::lifecycle::Lifecycle;
 use crate::limits::MAX_KINDS;
-use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, VectorRecord};
+use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, Rows, VectorRecord};
 use crate::store::VectorStore;
 use crate::validate;
 
@@ -540,6 +540,31 @@ impl Default for FakeVectorStore {
 }
 
 impl FakeVectorStore {
+    /// Writes a validated, non-empty batch under one write lock: `check` sees the kind (as the
+    /// batch creates it when new, of dimension `dim`), then every row `(id, vector, extractor
+    /// version, write time or now)` is inserted or replaced in order.
+    fn write_batch<'r>(
+        &self,
+        kind: &str,
+        dim: usize,
+        check: impl FnOnce(&KindInfo) -> Result<()>,
+        rows: impl ExactSizeIterator<Item = (&'r str, &'r [f32], u32, Option<u64>)>,
+    ) -> Result<()> {
+        let mut kinds = self.write()?;
+        let info = match kinds.get(kind) {
+            Some(existing) => existing.info(kind),
+            None => KindInfo::new(kind, dim, self.default_metric),
+        };
+        check(&info)?;
+        let data = kind_for_write(&mut kinds, kind, info.dim, info.metric)?;
+        data.reserve(rows.len());
+        let now = crate::now_ms();
+        for (id, vector, version, written_at_ms) in rows {
+            data.upsert(id, vector, version, written_at_ms.unwrap_or(now));
+        }
+        Ok(())
+    }
+
     /// An empty store whose new kinds default to l2.
     pub fn new() -> Self {
         FakeVectorStore::with_metric(Metric::L2)
@@ -670,19 +695,19 @@ impl VectorStore for FakeVectorStore {
         let Some(first) = items.first() else {
             return self.life.check(FAKE);
         };
-        let mut kinds = self.write()?;
-        let info = match kinds.get(kind) {
-            Some(existing) => existing.info(kind),
-            None => KindInfo::new(kind, first.vector.len(), self.default_metric),
-        };
-        validate::batch_against_kind(&info, items)?;
-        let data = kind_for_write(&mut kinds, kind, info.dim, info.metric)?;
-        data.reserve(items.len());
-        let now = crate::now_ms();
-        for item in items {
-            data.upsert(&item.id, &item.vector, item.extractor_version, item.written_at_or(now));
+        let rows = items
+            .iter()
+            .map(|item| (item.id.as_str(), item.vector.as_slice(), item.extractor_version, item.written_at_ms));
+        self.write_batch(kind, first.vector.len(), |info| validate::batch_against_kind(info, items), rows)
+    }
+
+    async fn insert_rows(&self, kind: &str, rows: Rows<'_>) -> Result<()> {
+        validate::insert_rows(kind, &rows)?;
+        if rows.is_empty() {
+            return self.life.check(FAKE);
         }
-        Ok(())
+        let each = rows.iter().map(|(id, vector, version)| (id, vector, version, None));
+        self.write_batch(kind, rows.dim(), |info| validate::rows_against_kind(info, &rows), each)
     }
 
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {

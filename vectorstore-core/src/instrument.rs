@@ -31,7 +31,7 @@ use tracing::Instrument as _;
 
 use crate::error::Result;
 use crate::health::{Capabilities, Health};
-use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, VectorRecord};
+use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, Rows, VectorRecord};
 use crate::store::VectorStore;
 
 /// Counter of finished operations, by `backend`, `operation` and `outcome`.
@@ -173,6 +173,11 @@ impl VectorStore for Instrumented {
 
     async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
         self.observe("insert_many", Some(kind), |_| len(items), self.inner.insert_many(kind, items)).await
+    }
+
+    async fn insert_rows(&self, kind: &str, rows: Rows<'_>) -> Result<()> {
+        let count = u64::try_from(rows.len()).unwrap_or(u64::MAX);
+        self.observe("insert_rows", Some(kind), |_| count, self.inner.insert_rows(kind, rows)).await
     }
 
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {

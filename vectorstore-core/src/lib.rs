@@ -24,7 +24,7 @@ pub use instrument::Instrumented;
 pub use lifecycle::{Lifecycle, State};
 pub use null::{NULL, NullVectorStore};
 pub use record::{
-    KindInfo, KnnOptions, Metric, Neighbor, NewVector, SCHEMA_VERSION, VectorRecord, in_request_order, now_ms,
+    KindInfo, KnnOptions, Metric, Neighbor, NewVector, Rows, SCHEMA_VERSION, VectorRecord, in_request_order, now_ms,
 };
 pub use registry::{
     BackendRegistration, PurgeFuture, backends, find_backend, isolate_unchanged, open, open_among, open_with_fallback,

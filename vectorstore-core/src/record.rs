@@ -160,6 +160,121 @@ impl NewVector {
     }
 }
 
+/// Many vectors of one kind in one row-major buffer, for
+/// [`crate::VectorStore::insert_rows`]: row `i` is `values[i * dim .. (i + 1) * dim]`, stored
+/// under `ids[i]`. What an array of shape (rows, dim) gives, read in place: no `Vec` per row.
+///
+/// Built with [`Rows::new`], which checks that the buffer holds exactly one row per id; the
+/// rows themselves (ids, values, versions) are checked by the store, as `insert_many` checks
+/// its items. Every row is written at the time of the call.
+///
+/// ```
+/// use vectorstore_core::Rows;
+///
+/// let ids = ["a", "b"];
+/// let rows = Rows::new(&ids, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])?.with_extractor_version(2);
+/// assert_eq!(rows.len(), 2);
+/// assert_eq!(rows.vector(1), &[4.0, 5.0, 6.0]);
+/// assert!(Rows::new(&ids, 3, &[1.0, 2.0]).is_err());
+/// # Ok::<(), vectorstore_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Rows<'a> {
+    ids: &'a [&'a str],
+    dim: usize,
+    values: &'a [f32],
+    versions: Versions<'a>,
+}
+
+/// The extractor versions of [`Rows`]: one for all, or one per row.
+#[derive(Debug, Clone, Copy)]
+enum Versions<'a> {
+    All(u32),
+    Each(&'a [u32]),
+}
+
+impl<'a> Rows<'a> {
+    /// `ids.len()` rows of `dim` values each, from extractor version 1. `InvalidArgument`,
+    /// naming both numbers, unless `values` holds exactly `ids.len() × dim` values.
+    pub fn new(ids: &'a [&'a str], dim: usize, values: &'a [f32]) -> Result<Self, Error> {
+        if ids.len().checked_mul(dim) != Some(values.len()) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "{} ids of dimension {dim} need {} values, the buffer holds {}",
+                    ids.len(),
+                    ids.len().saturating_mul(dim),
+                    values.len()
+                ),
+            ));
+        }
+        Ok(Rows { ids, dim, values, versions: Versions::All(1) })
+    }
+
+    /// Every row from `extractor_version`.
+    pub fn with_extractor_version(mut self, extractor_version: u32) -> Self {
+        self.versions = Versions::All(extractor_version);
+        self
+    }
+
+    /// Row `i` from `extractor_versions[i]`. `InvalidArgument` unless there is one per row.
+    pub fn with_extractor_versions(mut self, extractor_versions: &'a [u32]) -> Result<Self, Error> {
+        if extractor_versions.len() != self.ids.len() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{} rows but {} extractor versions", self.ids.len(), extractor_versions.len()),
+            ));
+        }
+        self.versions = Versions::Each(extractor_versions);
+        Ok(self)
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The dimension of every row.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The id of row `i` (`i < len()`).
+    pub fn id(&self, i: usize) -> &'a str {
+        self.ids[i]
+    }
+
+    /// The values of row `i` (`i < len()`).
+    pub fn vector(&self, i: usize) -> &'a [f32] {
+        &self.values[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// The extractor version of row `i` (`i < len()`).
+    pub fn extractor_version(&self, i: usize) -> u32 {
+        match self.versions {
+            Versions::All(version) => version,
+            Versions::Each(versions) => versions[i],
+        }
+    }
+
+    /// Every row in order: id, values, extractor version.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'a str, &'a [f32], u32)> + '_ {
+        (0..self.len()).map(|i| (self.id(i), self.vector(i), self.extractor_version(i)))
+    }
+
+    /// The same rows as [`NewVector`]s, each written at the time of the call.
+    pub fn to_new_vectors(&self) -> Vec<NewVector> {
+        self.iter()
+            .map(|(id, vector, version)| NewVector::new(id, vector.to_vec()).with_extractor_version(version))
+            .collect()
+    }
+}
+
 /// A record written again keeps its age: the time it was last written travels with it.
 impl From<VectorRecord> for NewVector {
     fn from(record: VectorRecord) -> Self {
@@ -255,6 +370,31 @@ impl KnnOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_check_their_shape_and_read_in_place() {
+        let ids = ["a", "b", "c"];
+        let values: Vec<f32> = (0..6).map(|v| v as f32).collect();
+        let rows = Rows::new(&ids, 2, &values).unwrap();
+        assert_eq!((rows.len(), rows.dim(), rows.is_empty()), (3, 2, false));
+        let read: Vec<(&str, Vec<f32>, u32)> = rows.iter().map(|(id, v, version)| (id, v.to_vec(), version)).collect();
+        assert_eq!(read, [("a", vec![0.0, 1.0], 1), ("b", vec![2.0, 3.0], 1), ("c", vec![4.0, 5.0], 1)]);
+        assert_eq!(rows.with_extractor_version(4).extractor_version(2), 4);
+        let each = rows.with_extractor_versions(&[3, 2, 1]).unwrap();
+        assert_eq!(each.to_new_vectors()[0], NewVector::new("a", vec![0.0, 1.0]).with_extractor_version(3));
+
+        let err = Rows::new(&ids, 2, &values[..5]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(err.message().contains("need 6 values") && err.message().contains("holds 5"), "{err}");
+        let err = Rows::new(&ids, usize::MAX, &values).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "an impossible size is refused, not an overflow");
+        let err = rows.with_extractor_versions(&[1, 2]).unwrap_err();
+        assert!(err.message().contains("3 rows but 2 extractor versions"), "{err}");
+        // Dimension 0 is a shape like any other; the store refuses the empty rows.
+        let empty = Rows::new(&ids, 0, &[]).unwrap();
+        assert!(empty.vector(2).is_empty());
+        assert!(Rows::new(&[], 4, &[]).unwrap().is_empty());
+    }
 
     #[test]
     fn metric_names_round_trip_and_aliases_parse() {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::health::{Capabilities, Health};
-use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, VectorRecord};
+use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, Rows, VectorRecord};
 
 /// An async store of vectors keyed by `(kind, id)`, searched by nearest neighbours within one kind.
 ///
@@ -107,6 +107,18 @@ pub trait VectorStore: Send + Sync + Debug {
             self.insert(kind, &item.id, &item.vector, item.extractor_version).await?;
         }
         Ok(())
+    }
+
+    /// Inserts or replaces rows given as one row-major buffer (an array of shape (rows, dim),
+    /// see [`Rows`]): exactly what [`insert_many`](VectorStore::insert_many) does with one
+    /// [`NewVector`] per row, written at the time of the call: the same checks, the same
+    /// errors (naming the bad row's index and id), the same atomicity.
+    ///
+    /// The default builds those items and calls `insert_many`; stores that can read rows in
+    /// place (the Fake) override it and skip building a `Vec` per row.
+    async fn insert_rows(&self, kind: &str, rows: Rows<'_>) -> Result<()> {
+        crate::validate::insert_rows(kind, &rows)?;
+        self.insert_many(kind, &rows.to_new_vectors()).await
     }
 
     /// The record `(kind, id)`, or `None` when absent (also for an unknown kind).

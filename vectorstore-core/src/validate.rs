@@ -10,7 +10,7 @@ use crate::limits::{
     MAX_BATCH, MAX_CLOCK_SKEW_MS, MAX_DIM, MAX_ID_BYTES, MAX_IDS_PER_CALL, MAX_K, MAX_KIND_LEN, MAX_QUERIES_PER_CALL,
     MAX_SCAN_LIMIT,
 };
-use crate::record::{KindInfo, KnnOptions, Metric, NewVector};
+use crate::record::{KindInfo, KnnOptions, Metric, NewVector, Rows};
 
 /// Longest excerpt of a bad value quoted in an error message.
 const SHOWN_CHARS: usize = 64;
@@ -120,19 +120,40 @@ pub fn insert(kind_name: &str, id_value: &str, vector_value: &[f32], version: u3
 /// checked by the store with [`batch_against_kind`] once it knows the kind.
 pub fn insert_many(kind_name: &str, items: &[NewVector]) -> Result<()> {
     kind(kind_name)?;
-    if items.len() > MAX_BATCH {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!("batch of {} vectors: the limit is {MAX_BATCH} per call", items.len()),
-        ));
-    }
+    batch_size(items.len())?;
     let now = crate::now_ms();
     for (index, item) in items.iter().enumerate() {
         id(&item.id)
             .and_then(|()| extractor_version(item.extractor_version))
             .and_then(|()| vector(&item.vector))
             .and_then(|()| item.written_at_ms.map_or(Ok(()), |time| written_at(time, now)))
-            .map_err(|err| batch_item_error(index, item, err))?;
+            .map_err(|err| batch_item_error(index, &item.id, err))?;
+    }
+    Ok(())
+}
+
+/// Checks the arguments of [`crate::VectorStore::insert_rows`] as [`insert_many`] checks its
+/// items: the kind, the number of rows, and every row on its own; the error names the first
+/// bad row's index and id, as `insert_many`'s names the item's. Dimensions are checked by the
+/// store with [`rows_against_kind`].
+pub fn insert_rows(kind_name: &str, rows: &Rows<'_>) -> Result<()> {
+    kind(kind_name)?;
+    batch_size(rows.len())?;
+    for (index, (row_id, row, version)) in rows.iter().enumerate() {
+        id(row_id)
+            .and_then(|()| extractor_version(version))
+            .and_then(|()| vector(row))
+            .map_err(|err| batch_item_error(index, row_id, err))?;
+    }
+    Ok(())
+}
+
+fn batch_size(count: usize) -> Result<()> {
+    if count > MAX_BATCH {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("batch of {count} vectors: the limit is {MAX_BATCH} per call"),
+        ));
     }
     Ok(())
 }
@@ -176,14 +197,23 @@ pub fn expire(kind_name: &str, written_before_ms: u64, now_ms: u64) -> Result<()
 /// For a kind the batch creates, pass the kind as the first item defines it.
 pub fn batch_against_kind(info: &KindInfo, items: &[NewVector]) -> Result<()> {
     for (index, item) in items.iter().enumerate() {
-        against_kind(info, &item.vector).map_err(|err| batch_item_error(index, item, err))?;
+        against_kind(info, &item.vector).map_err(|err| batch_item_error(index, &item.id, err))?;
     }
     Ok(())
 }
 
-fn batch_item_error(index: usize, item: &NewVector, err: Error) -> Error {
+/// Checks every row against the kind it is written to, as [`batch_against_kind`] checks a
+/// batch's items (the same errors, naming the row's index and id).
+pub fn rows_against_kind(info: &KindInfo, rows: &Rows<'_>) -> Result<()> {
+    for (index, (row_id, row, _)) in rows.iter().enumerate() {
+        against_kind(info, row).map_err(|err| batch_item_error(index, row_id, err))?;
+    }
+    Ok(())
+}
+
+fn batch_item_error(index: usize, item_id: &str, err: Error) -> Error {
     let message = format!("batch item {index}: {}", err.message());
-    Error::new(err.kind(), message).with_context("id", shown(&item.id))
+    Error::new(err.kind(), message).with_context("id", shown(item_id))
 }
 
 /// Checks the arguments of [`crate::VectorStore::get`] and [`crate::VectorStore::delete`].

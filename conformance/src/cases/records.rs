@@ -1,7 +1,7 @@
 //! Writing, reading, replacing and deleting records, and what health counts: the rules the
 //! original implementation's tests and the common vector-store test suites check.
 
-use vectorstore_core::{Metric, NewVector};
+use vectorstore_core::{Metric, NewVector, Rows};
 
 use super::stores_data;
 use crate::check::{bits, ids, ok, snapshot};
@@ -71,6 +71,36 @@ pub async fn insert_many_equals_inserts_in_order(ctx: &Ctx) {
     let a = &snap.records[&("ja3".to_owned(), "a".to_owned())];
     assert_eq!(a, &(bits(&[3.0, 3.0]), 5), "the last write of a wins");
     assert_eq!(snap.kinds["ja3"].0, 2, "the batch fixed the dimension");
+}
+
+/// insert_rows writes what insert_many writes for the same rows (repeats: the last wins; one
+/// extractor version per row, or one for all), and no rows is accepted.
+pub async fn insert_rows_equals_insert_many(ctx: &Ctx) {
+    let store = ctx.store().await;
+    if !stores_data(ctx, &*store) {
+        return;
+    }
+    let ids = ["a", "b", "a", "c"];
+    let values = [1.0, 0.0, 0.0, 1.0, 3.0, 3.0, -1.0, -1.0];
+    let versions = [1, 2, 5, 1];
+    let rows = ok(Rows::new(&ids, 2, &values), "rows").with_extractor_versions(&versions);
+    let rows = ok(rows, "rows with versions");
+    ok(store.insert_rows("ja3", rows).await, "insert_rows");
+    let items: Vec<NewVector> = rows.to_new_vectors();
+    ok(store.insert_many("hassh", &items).await, "insert_many");
+    ok(store.insert_rows("ja3", ok(Rows::new(&[], 2, &[]), "no rows")).await, "empty insert_rows");
+    let one_version = ok(Rows::new(&ids[1..2], 2, &values[2..4]), "one row").with_extractor_version(7);
+    ok(store.insert_rows("dwell", one_version).await, "insert_rows of one version");
+
+    let snap = snapshot(&*store).await;
+    assert_eq!(snap.records.len(), 3 + 3 + 1, "{snap:?}");
+    for id in ["a", "b", "c"] {
+        let rows_record = &snap.records[&("ja3".to_owned(), id.to_owned())];
+        assert_eq!(rows_record, &snap.records[&("hassh".to_owned(), id.to_owned())], "{id}");
+    }
+    assert_eq!(snap.records[&("ja3".to_owned(), "a".to_owned())], (bits(&[3.0, 3.0]), 5), "the last row of a wins");
+    assert_eq!(snap.records[&("dwell".to_owned(), "b".to_owned())], (bits(&[0.0, 1.0]), 7));
+    assert_eq!(snap.kinds["ja3"].0, 2, "the rows fixed the dimension");
 }
 
 /// Replacing a vector by id moves it: searches find it at its new place, never the old.

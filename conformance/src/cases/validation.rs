@@ -2,7 +2,7 @@
 //! lost nothing already stored.
 
 use vectorstore_core::limits::{MAX_DIM, MAX_ID_BYTES, MAX_K, MAX_SCAN_LIMIT};
-use vectorstore_core::{ErrorKind, KnnOptions, Metric, NewVector, Result, VectorStore};
+use vectorstore_core::{ErrorKind, KnnOptions, Metric, NewVector, Result, Rows, VectorStore};
 
 use super::{stores_data, supports};
 use crate::check::{expect_error, ok, snapshot};
@@ -221,10 +221,31 @@ pub async fn invalid_batch_writes_nothing(ctx: &Ctx) {
             assert_eq!(err.kind(), expected, "bad item at {position}: {err}");
             assert!(err.to_string().contains(&format!("item {position}")), "names the item: {err}");
             assert_eq!(snapshot(&*store).await, before, "a rejected batch wrote something ({err})");
+            if bad.vector.len() != 2 {
+                continue; // rows share one dimension: that case is below
+            }
+            // The same rows through insert_rows: the same error, nothing written.
+            let ids: Vec<&str> = batch.iter().map(|item| item.id.as_str()).collect();
+            let values: Vec<f32> = batch.iter().flat_map(|item| item.vector.iter().copied()).collect();
+            let versions: Vec<u32> = batch.iter().map(|item| item.extractor_version).collect();
+            let rows = ok(Rows::new(&ids, 2, &values).and_then(|rows| rows.with_extractor_versions(&versions)), "rows");
+            let err = store.insert_rows("ja3", rows).await.expect_err("bad rows");
+            assert_eq!(err.kind(), expected, "bad row at {position}: {err}");
+            assert!(err.to_string().contains(&format!("item {position}")), "names the row: {err}");
+            assert_eq!(snapshot(&*store).await, before, "rejected rows wrote something ({err})");
         }
+    }
+    if store.capabilities().stores_data {
+        let ids = ["wide-0", "wide-1"];
+        let rows = ok(Rows::new(&ids, 3, &[1.0; 6]), "rows of dimension 3");
+        expect_error(store.insert_rows("ja3", rows).await, ErrorKind::DimensionMismatch, "rows of another dimension");
     }
     let oversized: Vec<NewVector> = (0..vectorstore_core::limits::MAX_BATCH + 1).map(good).collect();
     expect_error(store.insert_many("ja3", &oversized).await, ErrorKind::InvalidArgument, "oversized batch");
+    let ids: Vec<&str> = oversized.iter().map(|item| item.id.as_str()).collect();
+    let values = vec![1.0; ids.len() * 2];
+    let rows = ok(Rows::new(&ids, 2, &values), "oversized rows");
+    expect_error(store.insert_rows("ja3", rows).await, ErrorKind::InvalidArgument, "oversized rows");
     assert_eq!(snapshot(&*store).await, before, "a rejected batch wrote something");
 }
 
