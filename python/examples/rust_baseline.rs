@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use vectorstore::{Config, NewVector, VectorStore};
+use vectorstore::{Config, NewVector, Rows, VectorStore};
 
 /// Vectors in the kind searched by the knn measurement.
 const KNN_VECTORS: usize = 1_000;
@@ -74,6 +74,25 @@ async fn insert_rate(store: &dyn VectorStore) -> f64 {
     best
 }
 
+/// The same load through `insert_rows` from one row-major buffer, as an array holds it (the
+/// Python package writes arrays this way).
+async fn insert_rows_rate(store: &dyn VectorStore) -> f64 {
+    let values: Vec<f32> = Lcg(3).vectors(INSERT_VECTORS).concat();
+    let ids: Vec<String> = (0..INSERT_VECTORS).map(|n| format!("i{n:06}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut best = 0.0_f64;
+    for _ in 0..ROUNDS {
+        store.drop_kind("bulk").await.expect("drop_kind");
+        let started = Instant::now();
+        for (ids, values) in ids.chunks(BATCH).zip(values.chunks(BATCH * DIM)) {
+            let rows = Rows::new(ids, DIM, values).expect("rows");
+            store.insert_rows("bulk", rows).await.expect("insert_rows");
+        }
+        best = best.max(INSERT_VECTORS as f64 / started.elapsed().as_secs_f64());
+    }
+    best
+}
+
 async fn open(spec: &str) -> std::sync::Arc<dyn VectorStore> {
     let store = vectorstore::open(&Config::default().with_spec(spec).expect("spec")).expect("open");
     store.initialize().await.expect("initialize");
@@ -87,13 +106,15 @@ fn main() {
         let fake = open("fake:").await;
         let fake_knn = knn_micros(&*fake).await;
         let fake_insert = insert_rate(&*fake).await;
+        let fake_rows = insert_rows_rate(&*fake).await;
         let sqlite = open(&format!("sqlite_vec:{dir}/rust.sqlite")).await;
         let sqlite_knn = knn_micros(&*sqlite).await;
         let sqlite_insert = insert_rate(&*sqlite).await;
+        let sqlite_rows = insert_rows_rate(&*sqlite).await;
         sqlite.close().await.expect("close");
         let report = serde_json::json!({
-            "fake": {"knn_us": fake_knn, "insert_many_per_s": fake_insert},
-            "sqlite_vec": {"knn_us": sqlite_knn, "insert_many_per_s": sqlite_insert},
+            "fake": {"knn_us": fake_knn, "insert_many_per_s": fake_insert, "insert_rows_per_s": fake_rows},
+            "sqlite_vec": {"knn_us": sqlite_knn, "insert_many_per_s": sqlite_insert, "insert_rows_per_s": sqlite_rows},
         });
         // The one output of this program, read by bench.py.
         #[allow(clippy::print_stdout)]

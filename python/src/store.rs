@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use vectorstore::transfer::{self, CopyOptions};
-use vectorstore::{Config, Error, ErrorKind, KnnOptions, Metric, NewVector, VectorStore};
+use vectorstore::{Config, Error, ErrorKind, KnnOptions, Metric, NewVector, Rows, VectorStore};
 
 use crate::awaitable::{ready, run};
 use crate::errors::{invalid_argument, to_python};
 use crate::records::{KindInfo, Neighbor, VectorRecord};
-use crate::vectors;
+use crate::vectors::{self, Ids, Many};
 
 /// One store, shared by every task and thread that holds it. Each method returns an awaitable;
 /// the Python classes (`FakeVectorStore`, ...) wrap them in coroutines.
@@ -108,10 +108,11 @@ impl NativeStore {
         &self,
         py: Python<'py>,
         kind: String,
-        ids: Vec<String>,
+        ids: &Bound<'py, PyAny>,
         vectors: &Bound<'py, PyAny>,
         extractor_version: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let ids = Ids::read(ids)?;
         let rows = vectors::many(vectors)?;
         if rows.len() != ids.len() {
             return Err(invalid_argument(py, format!("insert_many got {} ids but {} vectors", ids.len(), rows.len())));
@@ -132,16 +133,27 @@ impl NativeStore {
                 }
             },
         };
-        let items: Vec<NewVector> = ids
-            .into_iter()
-            .zip(rows)
-            .zip(versions)
-            .map(|((id, vector), extractor_version)| {
-                NewVector::new(id, vector).with_extractor_version(extractor_version)
-            })
-            .collect();
         let store = self.store.clone();
-        run(py, self.inline, async move { store.insert_many(&kind, &items).await })
+        match rows {
+            // An array: its rows are written from the one buffer they were copied into.
+            Many::Flat { dim, values, .. } => run(py, self.inline, async move {
+                let ids = ids.strs();
+                let rows = Rows::new(&ids, dim, &values)?.with_extractor_versions(&versions)?;
+                store.insert_rows(&kind, rows).await
+            }),
+            Many::Each(rows) => {
+                let items: Vec<NewVector> = ids
+                    .strs()
+                    .into_iter()
+                    .zip(rows)
+                    .zip(versions)
+                    .map(|((id, vector), extractor_version)| {
+                        NewVector::new(id, vector).with_extractor_version(extractor_version)
+                    })
+                    .collect();
+                run(py, self.inline, async move { store.insert_many(&kind, &items).await })
+            }
+        }
     }
 
     fn get<'py>(&self, py: Python<'py>, kind: String, id: String) -> PyResult<Bound<'py, PyAny>> {
@@ -254,7 +266,7 @@ impl NativeStore {
         }
         let store = self.store.clone();
         run(py, self.inline, async move {
-            let refs: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+            let refs = queries.slices();
             let answers = store.knn_batch(&kind, &refs, &options).await?;
             Ok(answers
                 .into_iter()

@@ -4,6 +4,7 @@ schema per test on the session's server) and qdrant (a collection prefix per tes
 import uuid
 from array import array
 
+import numpy as np
 import pytest
 
 from decnet_vectorstore import PgvectorVectorStore, QdrantVectorStore, SqliteVecVectorStore, errors
@@ -68,3 +69,22 @@ async def test_dimension_mismatch_delete_and_health(store):
     # The kind keeps its dimension after its last vector is gone.
     with pytest.raises(errors.DimensionMismatch):
         await store.insert("k", "c", [1.0])
+
+
+async def test_an_array_writes_what_its_rows_as_lists_write(store):
+    rng = np.random.default_rng(11)
+    vectors = rng.standard_normal((40, 6)).astype(np.float32)
+    ids = [f"s{n:02}" for n in range(40)]
+    ids[7] = ids[3]  # a repeated id: the later row wins, as with lists
+    versions = [1 + n % 3 for n in range(40)]
+    await store.insert_many("arr", ids, vectors, extractor_version=versions)
+    await store.insert_many("lst", ids, vectors.tolist(), extractor_version=versions)
+    for n in sorted(set(ids)):
+        from_array, from_lists = await store.get("arr", n), await store.get("lst", n)
+        assert (from_array.vector, from_array.extractor_version) == (from_lists.vector, from_lists.extractor_version)
+    assert (await store.get("arr", ids[3])).vector == vectors[7].tolist()
+    bad = vectors.copy()
+    bad[5, 2] = np.nan
+    with pytest.raises(errors.InvalidVector, match="item 5"):
+        await store.insert_many("arr", ids, bad)
+    assert (await store.get("arr", ids[5])).vector == vectors[5].tolist()

@@ -74,6 +74,28 @@ async def test_insert_many_from_numpy_is_bit_exact(fake):
     assert [(await fake.get("arr", i)).extractor_version for i in "ab"] == [1, 5]
 
 
+async def test_an_array_is_validated_row_by_row_and_written_whole_or_not_at_all(fake):
+    vectors = np.arange(40, dtype=np.float32).reshape(10, 4)
+    ids = [f"r{n}" for n in range(10)]
+    await fake.insert_many("rows", ids[:2], vectors[:2])
+    bad = vectors.copy()
+    bad[6, 3] = np.inf
+    with pytest.raises(errors.InvalidVector, match="item 6"):
+        await fake.insert_many("rows", ids, bad)
+    with pytest.raises(errors.InvalidId, match="item 4"):
+        await fake.insert_many("rows", ids[:4] + [""] + ids[5:], vectors)
+    with pytest.raises(errors.DimensionMismatch):
+        await fake.insert_many("rows", ids, np.ones((10, 3), dtype=np.float32))
+    with pytest.raises(errors.InvalidVector):
+        await fake.insert_many("rows", ids, np.ones((10, 0), dtype=np.float32))
+    assert [info.count for info in await fake.kinds()] == [2]
+    await fake.insert_many("rows", ids, vectors, extractor_version=4)
+    assert (await fake.get("rows", "r9")).vector == [36.0, 37.0, 38.0, 39.0]
+    assert (await fake.get("rows", "r0")).extractor_version == 4
+    await fake.insert_many("rows", [], np.zeros((0, 4), dtype=np.float32))
+    assert [info.count for info in await fake.kinds()] == [10]
+
+
 async def test_knn_accepts_numpy_and_filters(fake):
     await fake.insert_many("k", ["a", "b", "c"], [[0.0], [1.0], [3.0]], extractor_version=[1, 2, 2])
     query = np.array([0.0], dtype=np.float32)
