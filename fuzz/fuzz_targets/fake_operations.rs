@@ -4,12 +4,13 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use vectorstore::{FakeVectorStore, KnnOptions, Metric, NewVector, VectorStore, VectorStoreExt};
+use vectorstore::{FakeVectorStore, KnnOptions, Metric, NewVector, Rows, VectorStore, VectorStoreExt};
 
 #[derive(Debug, Arbitrary)]
 enum Op {
     Insert { kind: u8, id: String, vector: Vec<f32>, version: u32 },
     InsertMany { kind: u8, items: Vec<(String, Vec<f32>, u32, Option<u64>)> },
+    InsertRows { kind: u8, ids: Vec<String>, dim: u8, values: Vec<f32>, versions: Option<Vec<u32>> },
     Expire { kind: u8, before: u64 },
     Delete { kind: u8, id: String },
     Knn { kind: u8, query: Vec<f32>, k: u16, version: Option<u32>, max: Option<f32> },
@@ -40,6 +41,23 @@ fuzz_target!(|ops: Vec<Op>| {
                         })
                         .collect();
                     let _ = store.insert_many(KINDS[kind as usize % 4], &items).await;
+                }
+                Op::InsertRows { kind, ids, dim, values, versions } => {
+                    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    // A shape that does not fit is refused when the rows are built.
+                    let Ok(rows) = Rows::new(&ids, dim as usize, &values) else { continue };
+                    let rows = match &versions {
+                        Some(versions) => match rows.with_extractor_versions(versions) {
+                            Ok(rows) => rows,
+                            Err(_) => continue,
+                        },
+                        None => rows,
+                    };
+                    let kind = KINDS[kind as usize % 4];
+                    let before = store.scan_all(kind, 1_000).await.ok();
+                    if store.insert_rows(kind, rows).await.is_err() {
+                        assert_eq!(store.scan_all(kind, 1_000).await.ok(), before, "refused rows wrote something");
+                    }
                 }
                 Op::Expire { kind, before } => {
                     let now = vectorstore::now_ms();
