@@ -453,6 +453,7 @@ impl VectorStore for PgVectorStore {
         self.bounded("drop_kind", async {
             validate::kind(kind)?;
             let pool = self.pool()?;
+            self.indexer.dropping(kind);
             let dropped = schema::drop_kind(&pool, &self.names, kind).await;
             self.indexer.forget(kind);
             dropped

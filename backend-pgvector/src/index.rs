@@ -15,7 +15,7 @@
 //!
 //! [`VectorStore::settle`]: vectorstore_core::VectorStore::settle
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -52,6 +52,8 @@ struct State {
     pending: HashMap<String, Instant>,
     /// The background builds, aborted on close.
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Kinds this handle is dropping (which cancels their builds), until forgotten.
+    dropping: HashSet<String>,
 }
 
 /// The deferred index builds of one store handle.
@@ -112,12 +114,22 @@ impl Indexer {
                 tokio::time::sleep(builder.build.delay - quiet).await;
             }
             shared.lock().unwrap_or_else(PoisonError::into_inner).pending.remove(&info.kind);
-            match builder.build(&info, Wait::Skip).await {
+            let built = builder.build(&info, Wait::Skip).await;
+            // A drop of the kind (by this handle or another process) cancels its build:
+            // nothing was lost.
+            let dropped = built.is_err() && {
+                let flagged = shared.lock().unwrap_or_else(PoisonError::into_inner).dropping.contains(&info.kind);
+                flagged || builder.kind_exists(&info.kind).await == Some(false)
+            };
+            match built {
                 Ok(built) => {
                     if let Some(took) = built {
                         tracing::info!(kind = %info.kind, seconds = took.as_secs_f64(), "pgvector: HNSW index built");
                     }
                     shared.lock().unwrap_or_else(PoisonError::into_inner).indexed.insert(info.kind, Instant::now());
+                }
+                Err(_) if dropped => {
+                    tracing::debug!(kind = %info.kind, "pgvector: the kind was dropped during its index build");
                 }
                 Err(err) => tracing::warn!(
                     kind = %info.kind,
@@ -167,11 +179,17 @@ impl Indexer {
         Ok(())
     }
 
+    /// Before this handle drops `kind`: a build of it cut short by the drop is expected.
+    pub(crate) fn dropping(&self, kind: &str) {
+        self.state().dropping.insert(kind.to_owned());
+    }
+
     /// Forgets `kind` (dropped by this handle).
     pub(crate) fn forget(&self, kind: &str) {
         let mut state = self.state();
         state.indexed.remove(kind);
         state.pending.remove(kind);
+        state.dropping.remove(kind);
     }
 
     /// Stops the background builds (an interrupted build leaves an invalid index that the next
@@ -216,6 +234,14 @@ impl Builder {
         // Closing the session releases the advisory lock.
         let _ = connection.close().await;
         result
+    }
+
+    /// Whether `kind` exists now, read on a session of its own; `None` when that read fails.
+    async fn kind_exists(&self, kind: &str) -> Option<bool> {
+        let mut connection = PgConnection::connect_with(&self.connect).await.ok()?;
+        let found = lookup_kind(&mut connection, &self.names, kind).await.ok().map(|info| info.is_some());
+        let _ = connection.close().await;
+        found
     }
 
     async fn build_locked(&self, connection: &mut PgConnection, info: &KindInfo) -> Result<Option<Duration>> {

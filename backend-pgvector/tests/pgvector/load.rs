@@ -203,3 +203,56 @@ async fn dropping_a_kind_cancels_its_index_build() {
     assert!(settled.is_err() || settled.as_ref().is_ok_and(Option::is_none), "{settled:?}");
     assert!(store.kinds().await.expect("kinds").is_empty());
 }
+
+/// A background build cut short by `drop_kind` is the drop's doing, not a failure: no warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_build_cut_short_by_a_drop_is_not_a_warning() {
+    let logs = crate::tls::logs();
+    let Some((store, _cleanup)) = crate::common::store("load::drop_background", &[("INDEX_DELAY_MS", "50")]).await
+    else {
+        return;
+    };
+    let url = crate::common::server("load::drop_background").await.expect("server").url().to_owned();
+    let (vectors, _) = clustered(10, 20_000, 32, 16, 1.0);
+    for batch in items(&vectors, 0).chunks(5_000) {
+        store.insert_many("dropbg", batch).await.expect("insert_many");
+    }
+    let mut connection = crate::common::connect(&url).await;
+    let started = Instant::now();
+    loop {
+        let running: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_progress_create_index WHERE relid = to_regclass($1)")
+                .bind(format!("\"{}\".\"kind_dropbg\"", store.config().schema))
+                .fetch_one(&mut connection)
+                .await
+                .expect("progress");
+        if running > 0 {
+            break;
+        }
+        if index_state(&url, &store, "dropbg").await.1 {
+            vectorstore_testkit::report(
+                "pgvector::load: the background build ended before drop_kind could cut it short",
+            );
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the background build never showed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(store.drop_kind("dropbg").await.expect("drop_kind"));
+    // The store's own lines about the kind (sqlx's statements left out).
+    let of_kind = |text: &str| {
+        let lines = text.lines().filter(|line| line.contains("dropbg") && !line.contains("sqlx::"));
+        lines.map(str::to_owned).collect::<Vec<_>>()
+    };
+    let started = Instant::now();
+    while !logs.text().contains("dropped during its index build") {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the build's end was never logged: {:?}",
+            of_kind(&logs.text())
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let warnings: Vec<String> = of_kind(&logs.text()).into_iter().filter(|line| line.contains("WARN")).collect();
+    assert!(warnings.is_empty(), "{warnings:?}");
+}

@@ -24,7 +24,14 @@ const SSL_REQUIREMENT: &str = "pgvector_ssl";
 
 /// Every log line of this test process, from the first test of this module on.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Everything logged so far.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -36,7 +43,7 @@ impl Write for Captured {
     }
 }
 
-fn logs() -> &'static Captured {
+pub(crate) fn logs() -> &'static Captured {
     static LOGS: OnceLock<Captured> = OnceLock::new();
     LOGS.get_or_init(|| {
         let captured = Captured::default();
@@ -89,7 +96,7 @@ async fn refused(config: Config) -> vectorstore_core::Error {
 }
 
 fn assert_no_password_logged() {
-    let text = String::from_utf8_lossy(&logs().0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let text = logs().text();
     assert!(!text.contains(TLS_PASSWORD), "the password was logged:\n{text}");
 }
 
