@@ -20,6 +20,18 @@ async fn index_state(url: &str, store: &PgVectorStore, kind: &str) -> (bool, boo
     (valid.is_some(), valid == Some(true))
 }
 
+/// Whether the server reports a build of the kind's index running now.
+async fn building_index(url: &str, store: &PgVectorStore, kind: &str) -> bool {
+    let mut connection = crate::common::connect(url).await;
+    let running: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_stat_progress_create_index WHERE relid = to_regclass($1)")
+            .bind(format!("\"{}\".\"kind_{kind}\"", store.config().schema))
+            .fetch_one(&mut connection)
+            .await
+            .expect("progress");
+    running > 0
+}
+
 fn items(vectors: &[Vec<f32>], from: usize) -> Vec<NewVector> {
     vectors.iter().enumerate().map(|(i, v)| NewVector::new(format!("s-{:06}", from + i), v.clone())).collect()
 }
@@ -171,16 +183,9 @@ async fn dropping_a_kind_cancels_its_index_build() {
         async move { store.settle("slow").await }
     });
     // Wait until the server reports the build.
-    let mut connection = crate::common::connect(&url).await;
     let started = Instant::now();
     loop {
-        let running: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM pg_stat_progress_create_index WHERE relid = to_regclass($1)")
-                .bind(format!("\"{}\".\"kind_slow\"", store.config().schema))
-                .fetch_one(&mut connection)
-                .await
-                .expect("progress");
-        if running > 0 {
+        if building_index(&url, &store, "slow").await {
             break;
         }
         if building.is_finished() {
@@ -217,16 +222,9 @@ async fn a_background_build_cut_short_by_a_drop_is_not_a_warning() {
     for batch in items(&vectors, 0).chunks(5_000) {
         store.insert_many("dropbg", batch).await.expect("insert_many");
     }
-    let mut connection = crate::common::connect(&url).await;
     let started = Instant::now();
     loop {
-        let running: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM pg_stat_progress_create_index WHERE relid = to_regclass($1)")
-                .bind(format!("\"{}\".\"kind_dropbg\"", store.config().schema))
-                .fetch_one(&mut connection)
-                .await
-                .expect("progress");
-        if running > 0 {
+        if building_index(&url, &store, "dropbg").await {
             break;
         }
         if index_state(&url, &store, "dropbg").await.1 {
