@@ -100,7 +100,11 @@ fn record(backend: &'static str, operation: &'static str, outcome: &'static str,
 }
 
 fn len<T>(items: &[T]) -> u64 {
-    u64::try_from(items.len()).unwrap_or(u64::MAX)
+    count(items.len())
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 impl fmt::Debug for Instrumented {
@@ -176,8 +180,8 @@ impl VectorStore for Instrumented {
     }
 
     async fn insert_rows(&self, kind: &str, rows: Rows<'_>) -> Result<()> {
-        let count = u64::try_from(rows.len()).unwrap_or(u64::MAX);
-        self.observe("insert_rows", Some(kind), |_| count, self.inner.insert_rows(kind, rows)).await
+        let written = count(rows.len());
+        self.observe("insert_rows", Some(kind), |_| written, self.inner.insert_rows(kind, rows)).await
     }
 
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {

@@ -114,10 +114,11 @@ pub trait VectorStore: Send + Sync + Debug {
     /// [`NewVector`] per row, written at the time of the call: the same checks, the same
     /// errors (naming the bad row's index and id), the same atomicity.
     ///
-    /// The default builds those items and calls `insert_many`; stores that can read rows in
-    /// place (the Fake) override it and skip building a `Vec` per row.
+    /// The default builds those items and calls `insert_many`, which checks every row (only
+    /// the kind and the count are checked first, before anything is built); stores that can
+    /// read rows in place (the Fake) override it and skip building a `Vec` per row.
     async fn insert_rows(&self, kind: &str, rows: Rows<'_>) -> Result<()> {
-        crate::validate::insert_rows(kind, &rows)?;
+        crate::validate::batch(kind, rows.len())?;
         self.insert_many(kind, &rows.to_new_vectors()).await
     }
 

@@ -119,8 +119,7 @@ pub fn insert(kind_name: &str, id_value: &str, vector_value: &[f32], version: u3
 /// every item on its own. The error names the first bad item's index and id. Dimensions are
 /// checked by the store with [`batch_against_kind`] once it knows the kind.
 pub fn insert_many(kind_name: &str, items: &[NewVector]) -> Result<()> {
-    kind(kind_name)?;
-    batch_size(items.len())?;
+    batch(kind_name, items.len())?;
     let now = crate::now_ms();
     for (index, item) in items.iter().enumerate() {
         id(&item.id)
@@ -137,8 +136,7 @@ pub fn insert_many(kind_name: &str, items: &[NewVector]) -> Result<()> {
 /// bad row's index and id, as `insert_many`'s names the item's. Dimensions are checked by the
 /// store with [`rows_against_kind`].
 pub fn insert_rows(kind_name: &str, rows: &Rows<'_>) -> Result<()> {
-    kind(kind_name)?;
-    batch_size(rows.len())?;
+    batch(kind_name, rows.len())?;
     for (index, (row_id, row, version)) in rows.iter().enumerate() {
         id(row_id)
             .and_then(|()| extractor_version(version))
@@ -148,7 +146,10 @@ pub fn insert_rows(kind_name: &str, rows: &Rows<'_>) -> Result<()> {
     Ok(())
 }
 
-fn batch_size(count: usize) -> Result<()> {
+/// The checks of a write batch that need none of its items: the kind, and at most
+/// [`MAX_BATCH`] items.
+pub fn batch(kind_name: &str, count: usize) -> Result<()> {
+    kind(kind_name)?;
     if count > MAX_BATCH {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
