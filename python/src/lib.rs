@@ -27,8 +27,6 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::NativeStore>()?;
-    m.add_class::<records::VectorRecord>()?;
-    m.add_class::<records::Neighbor>()?;
     m.add_class::<records::KindInfo>()?;
     m.add_class::<awaitable::Ready>()?;
     m.add_class::<awaitable::Waiting>()?;

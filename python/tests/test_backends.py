@@ -35,7 +35,7 @@ async def test_round_trip(store):
     await store.insert("ja3", "sess-2", [0.1, 0.2, 0.4], extractor_version=2)
     rec = await store.get("ja3", "sess-1")
     assert (rec.kind, rec.id, rec.dim, rec.extractor_version) == ("ja3", "sess-1", 3, 1)
-    assert rec.vector == array("f", [0.1, 0.2, 0.3]).tolist()  # bit for bit as float32
+    assert rec.vector == tuple(array("f", [0.1, 0.2, 0.3]).tolist())  # bit for bit as float32
     assert (await store.get("ja3", "sess-2")).extractor_version == 2
 
 
@@ -59,7 +59,7 @@ async def test_dimension_mismatch_delete_and_health(store):
     with pytest.raises(ValueError, match="dim mismatch"):
         await store.knn("k", [1.0])
     await store.insert("k", "a", [3.0, 4.0])
-    assert (await store.get("k", "a")).vector == [3.0, 4.0]
+    assert (await store.get("k", "a")).vector == (3.0, 4.0)
     await store.insert("b", "1", [1.0])
     health = await store.health()
     assert (health["ok"], health["kinds"], health["vectors"]) == (True, 2, 2)
@@ -82,9 +82,9 @@ async def test_an_array_writes_what_its_rows_as_lists_write(store):
     for n in sorted(set(ids)):
         from_array, from_lists = await store.get("arr", n), await store.get("lst", n)
         assert (from_array.vector, from_array.extractor_version) == (from_lists.vector, from_lists.extractor_version)
-    assert (await store.get("arr", ids[3])).vector == vectors[7].tolist()
+    assert (await store.get("arr", ids[3])).vector == tuple(vectors[7].tolist())
     bad = vectors.copy()
     bad[5, 2] = np.nan
     with pytest.raises(errors.InvalidVector, match="item 5"):
         await store.insert_many("arr", ids, bad)
-    assert (await store.get("arr", ids[5])).vector == vectors[5].tolist()
+    assert (await store.get("arr", ids[5])).vector == tuple(vectors[5].tolist())

@@ -118,7 +118,7 @@ async def test_bad_batches_raise_and_write_nothing(store):
         await store.insert_many("k", ids, np.ones((10_001, 2), dtype=np.float32))
     assert await store.health() == before
     if store.backend != "null":
-        assert (await store.get("k", "keep")).vector == [1.0, 1.0]
+        assert (await store.get("k", "keep")).vector == (1.0, 1.0)
 
 
 async def test_calls_after_close_raise_closed(store):

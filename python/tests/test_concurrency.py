@@ -18,7 +18,7 @@ async def hammer(store, n: int):
     vector = [float(n), float(n % 7), 1.0]
     await store.insert("k", f"id-{n:03}", vector, extractor_version=1 + n % 3)
     record = await store.get("k", f"id-{n:03}")
-    assert record is not None and record.vector == vector and record.extractor_version == 1 + n % 3
+    assert record is not None and record.vector == tuple(vector) and record.extractor_version == 1 + n % 3
     hits = await store.knn("k", vector, k=1)
     assert hits[0].id == f"id-{n:03}" and hits[0].distance == 0.0
 

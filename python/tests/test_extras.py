@@ -58,18 +58,18 @@ async def test_insert_many_from_numpy_is_bit_exact(fake):
     ids = [f"s{n:04}" for n in range(500)]
     await fake.insert_many("ja3", ids, vectors, extractor_version=2)
     record = await fake.get("ja3", "s0123")
-    assert record.vector == vectors[123].tolist()
+    assert record.vector == tuple(vectors[123].tolist())
     assert record.extractor_version == 2
     for n in (0, 1, 255, 498, 499):  # rows at both ends of the buffer, read in place
-        assert (await fake.get("ja3", f"s{n:04}")).vector == vectors[n].tolist()
+        assert (await fake.get("ja3", f"s{n:04}")).vector == tuple(vectors[n].tolist())
     # A strided (non-contiguous) view and a Fortran-ordered copy read the same rows.
     await fake.insert_many("strided", ids[:250], vectors[::2])
-    assert (await fake.get("strided", "s0100")).vector == vectors[200].tolist()
+    assert (await fake.get("strided", "s0100")).vector == tuple(vectors[200].tolist())
     await fake.insert_many("fortran", ids, np.asfortranarray(vectors))
-    assert (await fake.get("fortran", "s0499")).vector == vectors[499].tolist()
+    assert (await fake.get("fortran", "s0499")).vector == tuple(vectors[499].tolist())
     # float64 arrays and lists of array("f") work too (through Python floats).
     await fake.insert_many("f64", ids[:2], vectors[:2].astype(np.float64))
-    assert (await fake.get("f64", "s0001")).vector == vectors[1].tolist()
+    assert (await fake.get("f64", "s0001")).vector == tuple(vectors[1].tolist())
     await fake.insert_many("arr", ["a", "b"], [array("f", [1, 2]), (3.0, 4.0)], extractor_version=[1, 5])
     assert [(await fake.get("arr", i)).extractor_version for i in "ab"] == [1, 5]
 
@@ -90,7 +90,7 @@ async def test_an_array_is_validated_row_by_row_and_written_whole_or_not_at_all(
         await fake.insert_many("rows", ids, np.ones((10, 0), dtype=np.float32))
     assert [info.count for info in await fake.kinds()] == [2]
     await fake.insert_many("rows", ids, vectors, extractor_version=4)
-    assert (await fake.get("rows", "r9")).vector == [36.0, 37.0, 38.0, 39.0]
+    assert (await fake.get("rows", "r9")).vector == (36.0, 37.0, 38.0, 39.0)
     assert (await fake.get("rows", "r0")).extractor_version == 4
     await fake.insert_many("rows", [], np.zeros((0, 4), dtype=np.float32))
     assert [info.count for info in await fake.kinds()] == [10]

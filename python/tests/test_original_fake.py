@@ -1,9 +1,11 @@
-"""The original package's tests of the Fake store (tests/test_vectorstore.py in DECNET), run
-against this package: same calls, same expectations."""
+"""The original package's tests of the Fake store (its tests/vectorstore/test_fake.py), written
+for this package from the original's list of cases: same calls, same
+expectations, the stores imported from `decnet_vectorstore.fake` as DECNET's tests import them
+from `decnet.vectorstore.fake`."""
 
 import pytest
 
-from decnet_vectorstore import FakeVectorStore
+from decnet_vectorstore.fake import FakeVectorStore
 
 pytestmark = pytest.mark.anyio
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from decnet_vectorstore import NullVectorStore
+from decnet_vectorstore.fake import NullVectorStore
 
 pytestmark = pytest.mark.anyio
 

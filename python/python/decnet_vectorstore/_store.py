@@ -1,0 +1,205 @@
+"""The store classes' common half: :class:`VectorStore`, one store of the Rust library behind
+the original's async methods, and how a backend class opens its native store."""
+
+from __future__ import annotations
+
+import atexit
+import datetime
+import json
+import math
+import os
+import time
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from ._native import KindInfo
+from ._native import open as _native_open
+from .base import BaseVectorStore, Neighbor, VectorRecord
+from .errors import InvalidArgument
+
+_PREFIX = "DECNET_VECTORSTORE_"
+
+
+class VectorStore(BaseVectorStore):
+    """A vector store keyed by ``(kind, id)``, searched by nearest neighbours within a kind.
+
+    Obtain one from :func:`get_vectorstore` or a backend class (:class:`FakeVectorStore`, ...).
+    The contract is the Rust one: ``cargo doc -p vectorstore`` documents it in full.
+    """
+
+    __slots__ = ("_native", "__weakref__")
+
+    @classmethod
+    def _wrap(cls, native: Any) -> VectorStore:
+        store = object.__new__(cls)
+        store._native = native
+        _OPEN.add(store)
+        return store
+
+    @property
+    def backend(self) -> str:
+        """The backend's registered name (``fake``, ``null``, ``sqlite_vec``, ...)."""
+        return self._native.backend
+
+    def capabilities(self) -> dict:
+        """What the store can do: metrics, persistence, limits, exact or approximate search."""
+        return json.loads(self._native.capabilities_json())
+
+    async def initialize(self) -> None:
+        """One-shot setup (open files or connections, create the schema). Again: a no-op."""
+        await self._native.initialize()
+
+    async def close(self) -> None:
+        """Release files and connections. Idempotent."""
+        await self._native.close()
+
+    async def health(self) -> dict:
+        """``{"ok": True, "backend": ..., "kinds": n, "vectors": n}``; never raises."""
+        return json.loads(await self._native.health_json())
+
+    async def health_detailed(self) -> dict:
+        """``health()`` plus what is not for publishing: the file's ``path``, the server ``url``
+        (password removed), the schema, a failure's full text. Never raises."""
+        return json.loads(await self._native.health_detailed_json())
+
+    async def insert(self, kind: str, id: str, vector: Sequence[float], extractor_version: int = 1) -> None:
+        """Insert or replace ``(kind, id)``; the first insert of a kind fixes its dimension."""
+        await self._native.insert(kind, id, vector, extractor_version)
+
+    async def insert_many(
+        self,
+        kind: str,
+        ids: Sequence[str],
+        vectors: Any,
+        extractor_version: int | Sequence[int] = 1,
+    ) -> None:
+        """Insert or replace many records of one kind, as ``insert`` would in order.
+
+        ``vectors`` is a 2-d ``float32`` array (numpy, read without Python floats) or a sequence
+        of vectors, one per id; ``extractor_version`` one int or one per id. At most
+        ``MAX_BATCH`` (10,000) rows per call, validated before anything is written.
+        """
+        await self._native.insert_many(kind, ids, vectors, extractor_version)
+
+    async def get(self, kind: str, id: str) -> VectorRecord | None:
+        """The record, or ``None`` when absent."""
+        return await self._native.get(kind, id)
+
+    async def delete(self, kind: str, id: str) -> bool:
+        """Delete one record; ``True`` if it existed. The kind keeps its dimension."""
+        return await self._native.delete(kind, id)
+
+    async def get_many(self, kind: str, ids: Sequence[str]) -> list[VectorRecord | None]:
+        """The records of ``ids``, one entry per id in the order given, ``None`` where nothing
+        is stored; at most 10,000 ids, all checked before anything is read."""
+        return await self._native.get_many(kind, list(ids))
+
+    async def delete_many(self, kind: str, ids: Sequence[str]) -> int:
+        """Delete the records of ``ids`` in one operation; how many were stored and went."""
+        return await self._native.delete_many(kind, list(ids))
+
+    async def delete_version(self, kind: str, extractor_version: int) -> int:
+        """Delete every record of one extractor version; how many went (0 when none)."""
+        return await self._native.delete_version(kind, extractor_version)
+
+    async def expire(
+        self,
+        kind: str,
+        older_than: datetime.timedelta | float | None = None,
+        *,
+        written_before_ms: int | None = None,
+    ) -> int:
+        """Delete every record of ``kind`` last written more than ``older_than`` ago (a
+        ``timedelta`` or seconds), or before ``written_before_ms`` (milliseconds since the Unix
+        epoch); how many went. A cutoff in the future raises ``InvalidArgument``."""
+        if (older_than is None) == (written_before_ms is None):
+            raise TypeError("expire takes exactly one of older_than and written_before_ms")
+        if older_than is not None:
+            seconds = older_than.total_seconds() if isinstance(older_than, datetime.timedelta) else float(older_than)
+            if not math.isfinite(seconds) or seconds < 0:
+                raise InvalidArgument(f"invalid age {older_than!r}: it must be a finite, non-negative duration")
+            written_before_ms = max(0, time.time_ns() // 1_000_000 - int(seconds * 1000))
+        return await self._native.expire(kind, written_before_ms)
+
+    async def knn(
+        self,
+        kind: str,
+        vector: Sequence[float],
+        k: int = 10,
+        *,
+        extractor_version: int | None = None,
+        max_distance: float | None = None,
+    ) -> list[Neighbor]:
+        """Up to ``k`` nearest neighbours in ascending distance, ties by id; ``[]`` for an
+        unknown or empty kind or ``k <= 0``. The keyword filters apply before the ``k`` nearest
+        are taken."""
+        return await self._native.knn(kind, vector, k, extractor_version, max_distance)
+
+    async def knn_batch(
+        self,
+        kind: str,
+        vectors: Sequence[Sequence[float]],
+        k: int = 10,
+        *,
+        extractor_version: int | None = None,
+        max_distance: float | None = None,
+    ) -> list[list[Neighbor]]:
+        """The ``k`` nearest for each of ``vectors`` (a 2-d numpy ``float32`` array or a
+        sequence of sequences), each answered exactly as ``knn`` would, in one call. Every
+        query is checked first: a bad one raises, naming its index, and nothing is searched."""
+        return await self._native.knn_batch(kind, vectors, k, extractor_version, max_distance)
+
+    async def kinds(self) -> list[KindInfo]:
+        """Every kind with its dimension, metric and count, sorted by name."""
+        return await self._native.kinds()
+
+    async def scan(self, kind: str, after_id: str | None = None, limit: int = 1000) -> list[VectorRecord]:
+        """Up to ``limit`` records whose id sorts after ``after_id``, in id order."""
+        return await self._native.scan(kind, after_id, limit)
+
+    async def create_kind(self, kind: str, dim: int, metric: str = "l2") -> KindInfo:
+        """Create ``kind`` with ``dim`` and ``metric``, or confirm it exists with exactly those."""
+        return await self._native.create_kind(kind, dim, metric)
+
+    async def drop_kind(self, kind: str) -> bool:
+        """Remove a kind with all its vectors; ``True`` if it existed."""
+        return await self._native.drop_kind(kind)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} backend={self.backend!r}>"
+
+
+#: Every store made and not yet collected. At interpreter exit those never closed are closed
+#: (blocking), before the interpreter is torn down under the engines' threads.
+_OPEN: weakref.WeakSet[VectorStore] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_stores() -> None:
+    for store in list(_OPEN):
+        store._native.close_blocking()
+
+
+def _open(
+    backend: str,
+    location: str | None,
+    metric: str | None,
+    options: dict[str, Any],
+    *,
+    location_is_path: bool = False,
+) -> Any:
+    """The native store of ``backend`` from a backend class's arguments, as the variables
+    ``DECNET_VECTORSTORE_*`` that would select it (the process environment is not read)."""
+    variables = {_PREFIX + "TYPE": backend}
+    if location is not None:
+        is_url = not location_is_path and "://" in location
+        variables[_PREFIX + ("URL" if is_url else "PATH")] = location
+    if metric is not None:
+        variables[_PREFIX + "METRIC"] = metric
+    option_prefix = _PREFIX + backend.upper() + "_"
+    for key, value in options.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        variables[option_prefix + key.upper()] = str(value)
+    return _native_open(variables)
