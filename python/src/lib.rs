@@ -17,6 +17,7 @@
 
 mod awaitable;
 mod errors;
+mod logging;
 mod records;
 mod store;
 mod vectors;
@@ -26,6 +27,7 @@ use pyo3::prelude::*;
 /// The module `decnet_vectorstore._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    logging::install();
     m.add_class::<store::NativeStore>()?;
     m.add_class::<records::KindInfo>()?;
     m.add_class::<awaitable::Ready>()?;
@@ -34,6 +36,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(store::compiled_backends, m)?)?;
     m.add_function(wrap_pyfunction!(store::copy, m)?)?;
     m.add_function(wrap_pyfunction!(store::verify, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::refresh_log_level, m)?)?;
     m.add("SCHEMA_VERSION", vectorstore::SCHEMA_VERSION)?;
     m.add("MAX_BATCH", vectorstore::limits::MAX_BATCH)?;
     Ok(())

@@ -15,6 +15,7 @@ from typing import Any
 
 from ._native import KindInfo
 from ._native import open as _native_open
+from ._native import refresh_log_level
 from .base import BaseVectorStore, Neighbor, VectorRecord
 from .errors import InvalidArgument
 
@@ -48,6 +49,7 @@ class VectorStore(BaseVectorStore):
 
     async def initialize(self) -> None:
         """One-shot setup (open files or connections, create the schema). Again: a no-op."""
+        refresh_log_level()  # what it logs reaches logging at the level set now
         await self._native.initialize()
 
     async def close(self) -> None:
@@ -202,4 +204,5 @@ def _open(
         if isinstance(value, bool):
             value = "true" if value else "false"
         variables[option_prefix + key.upper()] = str(value)
+    refresh_log_level()
     return _native_open(variables)

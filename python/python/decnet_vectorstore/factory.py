@@ -9,6 +9,7 @@ from typing import Any
 
 from ._native import compiled_backends as _native_compiled_backends
 from ._native import open as _native_open
+from ._native import refresh_log_level
 from ._store import _PREFIX, VectorStore
 from .errors import Config
 from .fake import FakeVectorStore, NullVectorStore
@@ -80,6 +81,7 @@ def get_vectorstore(**kwargs: Any) -> VectorStore:
     db_path = kwargs.get("db_path")
     if db_path is not None and os.fspath(db_path) != "":
         variables[_PREFIX + "PATH"] = os.fspath(db_path)
+    refresh_log_level()
     native = _native_open(variables, _compiled_backends())
     return _CLASSES.get(native.backend, VectorStore)._wrap(native)
 
