@@ -10,7 +10,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use pgvector::Vector;
 use sqlx::Encode;
 use sqlx::postgres::{PgArgumentBuffer, Postgres};
-use vectorstore_testkit::data::Rng;
+use vectorstore_conformance::data::Rng;
 
 fn encode(value: &impl for<'q> Encode<'q, Postgres>) -> usize {
     let mut buffer = PgArgumentBuffer::default();

@@ -6,9 +6,9 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use vectorstore_conformance::data::Rng;
 use vectorstore_core::Metric;
 use vectorstore_qdrant::codec::{decode_vector, encode_vector, payload, point_uuid, sort_keys};
-use vectorstore_testkit::data::Rng;
 
 const ID: &str = "203.0.113.77:51234/session-0042";
 

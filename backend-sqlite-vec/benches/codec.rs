@@ -5,8 +5,8 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use vectorstore_conformance::data::Rng;
 use vectorstore_sqlite_vec::codec::{decode_vector, encode_vector};
-use vectorstore_testkit::data::Rng;
 
 fn codec(c: &mut Criterion) {
     let mut group = c.benchmark_group("sqlite_vec_codec");

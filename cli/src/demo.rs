@@ -116,7 +116,7 @@ pub async fn run(
     options: &DemoOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<DemoReport> {
-    let mut rng = vectorstore_testkit::data::Rng::new(options.seed);
+    let mut rng = vectorstore_conformance::data::Rng::new(options.seed);
     let sessions = options.sessions_per_attacker.max(2);
     let held_out = options.held_out_per_attacker.clamp(1, sessions - 1);
     let kinds: Vec<DemoKind> = KINDS

@@ -3,15 +3,14 @@
 
 pub mod cases;
 pub mod check;
+pub mod data;
 mod fixture;
+mod require;
 mod runner;
 
-#[cfg(feature = "servers")]
-pub use fixture::ServerFactory;
 pub use fixture::{ConfigFactory, EnvFactory, Fixture, StoreFactory};
+pub use require::{REQUIRE_VAR, Unavailable, is_required, report, skip, unique_tag};
 pub use runner::{CaseFn, CaseReport, Ctx, Outcome, excluded, run_case, run_case_to_outcome, run_suite};
-/// Skips and requirements, shared with the test kit's servers.
-pub use vectorstore_testkit::{REQUIRE_VAR, Unavailable, is_required, skip};
 
 /// Calls `$callback!` with every case name: the one list of the suite, used both for the
 /// generated tests and for [`CASES`].

@@ -9,7 +9,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use vectorstore_core::{Capabilities, VectorStore};
 
-use vectorstore_testkit::{Unavailable, report, skip};
+use crate::{Unavailable, report, skip};
 
 use crate::fixture::{Fixture, StoreFactory};
 

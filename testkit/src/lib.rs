@@ -1,13 +1,12 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
-pub mod data;
 pub mod faults;
-mod require;
+mod privileges;
 #[cfg(feature = "servers")]
 pub mod servers;
 mod smoke;
 
 pub use faults::{Fault, FaultyStore};
-pub use require::{REQUIRE_VAR, Unavailable, is_required, report, running_as_root, skip, unique_tag};
+pub use privileges::running_as_root;
 pub use smoke::round_trip;

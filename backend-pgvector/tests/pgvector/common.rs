@@ -2,10 +2,10 @@
 
 #![allow(dead_code)]
 
+use vectorstore_conformance::{Unavailable, skip, unique_tag};
 use vectorstore_core::Config;
 use vectorstore_pgvector::{NAME, PgVectorStore};
 use vectorstore_testkit::servers::postgres::{self, PgTestServer};
-use vectorstore_testkit::{Unavailable, skip, unique_tag};
 
 /// The shared test server, or `None` after reporting the skip (a failure when
 /// `DECNET_TEST_REQUIRE` lists pgvector).

@@ -3,12 +3,12 @@
 //! testcontainers one; each case works in its own schema, dropped afterwards.
 
 mod pgvector {
-    vectorstore_conformance::conformance_tests!(vectorstore_conformance::ServerFactory::pgvector());
+    vectorstore_conformance::conformance_tests!(vectorstore_testkit::servers::ServerFactory::pgvector());
 }
 
 /// The same suite with `INDEX=none`: every search is an exact scan.
 mod pgvector_exact {
     vectorstore_conformance::conformance_tests!(
-        vectorstore_conformance::ServerFactory::pgvector().with_option("index", "none")
+        vectorstore_testkit::servers::ServerFactory::pgvector().with_option("index", "none")
     );
 }

@@ -5,9 +5,9 @@
 use std::collections::HashSet;
 
 use vectorstore_conformance::check::{Recall, compare_search};
+use vectorstore_conformance::data::{Rng, clustered};
 use vectorstore_core::{FakeVectorStore, KnnOptions, Metric, NewVector, SearchKind, VectorStore};
 use vectorstore_pgvector::PgVectorStore;
-use vectorstore_testkit::data::{Rng, clustered};
 
 /// Writes `vectors` as ids `s-000000`… (every third one with extractor version 2) to the store
 /// and to a Fake, in batches of 1,000.

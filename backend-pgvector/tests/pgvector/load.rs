@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
+use vectorstore_conformance::data::clustered;
 use vectorstore_core::{FakeVectorStore, KnnOptions, NewVector, VectorStore};
 use vectorstore_pgvector::PgVectorStore;
-use vectorstore_testkit::data::clustered;
 
 /// `(exists, valid)` of the kind's HNSW index, read from the catalog.
 async fn index_state(url: &str, store: &PgVectorStore, kind: &str) -> (bool, bool) {
@@ -190,7 +190,9 @@ async fn dropping_a_kind_cancels_its_index_build() {
         }
         if building.is_finished() {
             // The build finished before it could be seen: nothing to cancel (a fast machine).
-            vectorstore_testkit::report("pgvector::load: the index build ended before drop_kind could interrupt it");
+            vectorstore_conformance::report(
+                "pgvector::load: the index build ended before drop_kind could interrupt it",
+            );
             store.drop_kind("slow").await.expect("drop_kind");
             return;
         }
@@ -200,7 +202,7 @@ async fn dropping_a_kind_cancels_its_index_build() {
     let dropping = Instant::now();
     assert!(store.drop_kind("slow").await.expect("drop_kind"));
     assert!(dropping.elapsed() < Duration::from_secs(10), "drop_kind waited {:?} for the build", dropping.elapsed());
-    vectorstore_testkit::report(&format!(
+    vectorstore_conformance::report(&format!(
         "pgvector::load: drop_kind during an index build took {:?}",
         dropping.elapsed()
     ));
@@ -228,7 +230,7 @@ async fn a_background_build_cut_short_by_a_drop_is_not_a_warning() {
             break;
         }
         if index_state(&url, &store, "dropbg").await.1 {
-            vectorstore_testkit::report(
+            vectorstore_conformance::report(
                 "pgvector::load: the background build ended before drop_kind could cut it short",
             );
             return;

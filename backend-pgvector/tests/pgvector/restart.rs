@@ -2,10 +2,10 @@
 //! store handle works again once it is back, with nothing lost.
 
 use vectorstore_conformance::check::{Snapshot, assert_publishable, snapshot};
+use vectorstore_conformance::{Unavailable, skip};
 use vectorstore_core::{ErrorKind, KnnOptions, Metric, NewVector, Result, VectorStore};
 use vectorstore_pgvector::{NAME, PgVectorStore};
 use vectorstore_testkit::servers::postgres;
-use vectorstore_testkit::{Unavailable, skip};
 
 /// Every operation once, with valid input, as (name, outcome).
 async fn every_operation(store: &PgVectorStore) -> Vec<(&'static str, Result<()>)> {

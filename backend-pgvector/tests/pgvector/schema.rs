@@ -194,7 +194,7 @@ async fn purge_drops_the_schema() {
     let Some(server) = crate::common::server("purge_drops_the_schema").await else { return };
     let registration = vectorstore_core::require_backend(NAME).expect("registered");
     let base = Config::new(NAME).with_url(server.url());
-    let isolated = (registration.isolate)(&base, &vectorstore_testkit::unique_tag()).expect("isolate");
+    let isolated = (registration.isolate)(&base, &vectorstore_conformance::unique_tag()).expect("isolate");
     let schema = isolated.option(NAME, "schema").expect("schema").to_owned();
     assert!(schema.starts_with("decnet_vectorstore_t"), "{schema}");
     let store = (registration.open)(&isolated).expect("open");

@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
+use vectorstore_conformance::{REQUIRE_VAR, is_required, report, skip, unique_tag};
 use vectorstore_core::{Config, ErrorKind, VectorStore};
 use vectorstore_pgvector::{NAME, PgVectorStore};
 use vectorstore_testkit::servers::postgres::{PgTlsTestServer, TLS_BIN_VAR, TLS_HOST, TLS_PASSWORD, dedicated_tls};
 use vectorstore_testkit::servers::tls::write_unrelated_ca;
-use vectorstore_testkit::{REQUIRE_VAR, is_required, report, skip, unique_tag};
 
 /// The name in `DECNET_TEST_REQUIRE` that makes a TLS front (instead of PostgreSQL's own
 /// `ssl=on`) a failure.

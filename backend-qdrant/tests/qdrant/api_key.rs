@@ -3,7 +3,7 @@
 //! `Debug`. Needs a server this test may configure (a local `qdrant` executable, or Docker
 //! without TLS); skipped, loudly, otherwise.
 
-use vectorstore_testkit::Unavailable;
+use vectorstore_conformance::Unavailable;
 use vectorstore_testkit::servers::qdrant::{dedicated_tls_with_env, dedicated_with_env, skip_without_dedicated};
 
 use vectorstore_core::{Config, ErrorKind, Metric, VectorStore};

@@ -7,10 +7,10 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use vectorstore_conformance::{Unavailable, skip, unique_tag};
 use vectorstore_core::{Config, ErrorKind, Metric, NewVector, VectorStore, distance};
 use vectorstore_qdrant::{NAME, QdrantStore};
 use vectorstore_testkit::servers::qdrant::{CLUSTER_PEERS, QdrantTestServer, shared_cluster};
-use vectorstore_testkit::{Unavailable, skip, unique_tag};
 
 /// Collection changes go through the cluster's consensus, which takes tens of seconds on a busy
 /// 2-core machine running three peers: more than the default 30 s request timeout.
@@ -20,7 +20,7 @@ mod qdrant_cluster {
     use super::CLUSTER_TIMEOUT_MS;
 
     vectorstore_conformance::conformance_tests!(
-        vectorstore_conformance::ServerFactory::qdrant_cluster()
+        vectorstore_testkit::servers::ServerFactory::qdrant_cluster()
             .with_option("SHARD_NUMBER", "3")
             .with_option("REPLICATION_FACTOR", "2")
             .with_option("WRITE_CONSISTENCY", "all")

@@ -14,12 +14,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use vectorstore_conformance::Unavailable;
+use vectorstore_conformance::data::Rng;
 use vectorstore_core::{
     Config, Error, ErrorKind, FakeVectorStore, KnnOptions, Metric, NewVector, VectorRecord, VectorStore,
 };
 use vectorstore_qdrant::{NAME, QdrantStore};
-use vectorstore_testkit::Unavailable;
-use vectorstore_testkit::data::Rng;
 use vectorstore_testkit::servers::qdrant::{CLUSTER_PEERS, dedicated_cluster, skip_without_dedicated};
 
 const KINDS: [(&str, usize, Metric); 2] = [("ja3", 8, Metric::L2), ("hassh", 4, Metric::Cosine)];

@@ -11,8 +11,9 @@ use qdrant_client::qdrant::{
     CreateCollectionBuilder, DeleteCollectionBuilder, DeleteFieldIndexCollectionBuilder, DeletePayloadPointsBuilder,
     Distance, Filter, GetPointsBuilder, UpdateCollectionBuilder, Value, VectorParamsBuilder, vectors_config,
 };
-use vectorstore_conformance::{Ctx, ServerFactory, run_case};
+use vectorstore_conformance::{Ctx, run_case};
 use vectorstore_core::{ErrorKind, KnnOptions, Metric, NewVector, VectorStore, VectorStoreExt};
+use vectorstore_testkit::servers::ServerFactory;
 use vectorstore_testkit::servers::qdrant::shared;
 
 /// Runs `body` as a case on a fresh prefix of the shared server, with extra options.
@@ -356,7 +357,7 @@ qdrant_case!(knn_batch_matches_single_searches, [], knn_batch_body);
 /// index, with ties at the k-th hit (40 copies of one vector), with filters, and across the
 /// requests a large batch is split into (1,100 queries).
 async fn knn_batch_body(ctx: &Ctx) {
-    use vectorstore_testkit::data::{Rng, clustered};
+    use vectorstore_conformance::data::{Rng, clustered};
 
     let store = ctx.store().await;
     let (mut vectors, _) = clustered(61, 3_000, 8, 10, 1.0);

@@ -3,14 +3,14 @@
 //! Skipped, loudly, when no server can be had.
 
 mod qdrant {
-    vectorstore_conformance::conformance_tests!(vectorstore_conformance::ServerFactory::qdrant());
+    vectorstore_conformance::conformance_tests!(vectorstore_testkit::servers::ServerFactory::qdrant());
 }
 
 /// The search cases with `DECNET_VECTORSTORE_QDRANT_EXACT=true`: the store then reports exact
 /// search, so the suite compares every rank with the oracle, not only recall.
 mod qdrant_exact {
     vectorstore_conformance::conformance_tests!(
-        vectorstore_conformance::ServerFactory::qdrant().with_option("EXACT", "true"),
+        vectorstore_testkit::servers::ServerFactory::qdrant().with_option("EXACT", "true"),
         only: [
             knn_orders_by_distance,
             ties_break_by_id,

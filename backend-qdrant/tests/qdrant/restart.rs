@@ -3,7 +3,7 @@
 //! nothing written before is lost. Needs a server this test may restart (a local `qdrant`
 //! executable or Docker); skipped, loudly, otherwise.
 
-use vectorstore_testkit::Unavailable;
+use vectorstore_conformance::Unavailable;
 use vectorstore_testkit::servers::qdrant::{dedicated, skip_without_dedicated};
 
 use vectorstore_core::{ErrorKind, KnnOptions, Metric, NewVector, VectorStore};

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
+use vectorstore_conformance::report;
 use vectorstore_core::{Config, ErrorKind, VectorStore};
 use vectorstore_qdrant::{NAME, QdrantStore};
-use vectorstore_testkit::report;
 use vectorstore_testkit::servers::qdrant::{DedicatedQdrant, dedicated_tls, skip_without_dedicated};
 use vectorstore_testkit::servers::tls::write_unrelated_ca;
 

@@ -4,9 +4,9 @@
 use std::time::Instant;
 
 use vectorstore_conformance::check::assert_publishable;
+use vectorstore_conformance::data;
 use vectorstore_core::{NewVector, VectorStore, VectorStoreExt};
 use vectorstore_sqlite_vec::SqliteVecStore;
-use vectorstore_testkit::data;
 
 use crate::common::fresh;
 
@@ -66,7 +66,7 @@ async fn bulk_operations_on_twenty_thousand_records() {
     assert_eq!(store.delete_version("cmd_ngram", 2).await.expect("delete_version 2"), 0);
     let info = store.kind_info("cmd_ngram").await.expect("kinds").expect("the kind");
     assert_eq!((info.count, info.versions.clone()), (5_000, [(3, 5_000)].into()), "{info:?}");
-    vectorstore_testkit::report(&format!(
+    vectorstore_conformance::report(&format!(
         "sqlite_vec, 20,000 records of dim 16: get_many of 10,000 ids {get_many:?}, delete_many of 10,000 {delete_many:?}, delete_version of 5,000 {delete_version:?}"
     ));
     store.close().await.expect("close");

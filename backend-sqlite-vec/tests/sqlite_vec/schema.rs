@@ -315,7 +315,7 @@ async fn a_read_only_location_is_a_config_error_at_open_and_its_data_is_kept() {
         let _read_only = match ReadOnly::protect(&[&path, &dir]) {
             Ok(guard) => guard,
             Err(reason) => {
-                vectorstore_testkit::skip(NAME, "read-only location", &reason);
+                vectorstore_conformance::skip(NAME, "read-only location", &reason);
                 return;
             }
         };

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use vectorstore::{FakeVectorStore, KnnOptions, Metric, Neighbor, NewVector, Result, VectorStore};
-use vectorstore_testkit::data::{Rng, clustered};
+use vectorstore_conformance::data::{Rng, clustered};
 
 pub use raw::RawEngine;
 pub use stats::Latency;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use vectorstore::{FakeVectorStore, KnnOptions, Metric, NewVector, Result, VectorStore, distance};
-use vectorstore_testkit::data::Rng;
+use vectorstore_conformance::data::Rng;
 
 use vectorstore::transfer::verify;
 

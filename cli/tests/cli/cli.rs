@@ -188,7 +188,7 @@ fn purge_on_a_terminal_removes_only_after_yes() {
     let (_dir, store) = versioned_store();
     let args = ["--store", &store, "purge", "--kind", "ja3", "--extractor-version", "2"];
     let Some(declined) = on_a_terminal(&args, "n\n") else {
-        return vectorstore_testkit::skip("cli", "purge_on_a_terminal", "util-linux `script` is not installed");
+        return vectorstore_conformance::skip("cli", "purge_on_a_terminal", "util-linux `script` is not installed");
     };
     let shown = stdout(&declined);
     assert_eq!(declined.status.code(), Some(1), "{shown}");

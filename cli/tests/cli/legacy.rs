@@ -13,7 +13,7 @@ fn fixture(what: &str) -> Option<PathBuf> {
     if path.is_file() {
         return Some(path);
     }
-    vectorstore_testkit::skip("sqlite_vec", what, &format!("no fixture at {}", path.display()));
+    vectorstore_conformance::skip("sqlite_vec", what, &format!("no fixture at {}", path.display()));
     None
 }
 

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use vectorstore::transfer::{CopyOptions, copy, verify};
 use vectorstore::{Config, FakeVectorStore, Metric, NewVector, VectorStore};
-use vectorstore_testkit::data::clustered;
+use vectorstore_conformance::data::clustered;
+use vectorstore_conformance::{skip, unique_tag};
 use vectorstore_testkit::servers::postgres;
-use vectorstore_testkit::{skip, unique_tag};
 
 /// Seconds each soak runs: `DECNET_TEST_SOAK_SECONDS`, 10 by default (CI sets 60).
 fn soak_seconds() -> u64 {

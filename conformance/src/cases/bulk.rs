@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::data;
 use vectorstore_core::limits::MAX_IDS_PER_CALL;
 use vectorstore_core::{ErrorKind, FakeVectorStore, Metric, NewVector, VectorStore, VectorStoreExt};
-use vectorstore_testkit::data;
 
 use super::stores_data;
 use crate::check::{assert_publishable, bits, expect_error, ok, snapshot, timeless};

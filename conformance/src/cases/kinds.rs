@@ -5,8 +5,8 @@ use vectorstore_core::{KnnOptions, Metric, NewVector, VectorStoreExt};
 
 use super::stores_data;
 use crate::check::{bits, ids, ok, snapshot};
+use crate::data::Rng;
 use crate::runner::Ctx;
-use vectorstore_testkit::data::Rng;
 
 /// The same id in two kinds is two records: get, delete and knn never cross kinds.
 pub async fn kinds_are_isolated(ctx: &Ctx) {

@@ -62,7 +62,7 @@ pub(crate) async fn load(store: &dyn VectorStore, kind: &str, metric: Metric, ve
         chunk
             .iter()
             .enumerate()
-            .map(|(i, v)| NewVector::new(vectorstore_testkit::data::id(c * 1000 + i), v.clone()))
+            .map(|(i, v)| NewVector::new(crate::data::id(c * 1000 + i), v.clone()))
             .collect::<Vec<_>>()
     }) {
         ok(store.insert_many(kind, &chunk).await, "insert_many");

@@ -6,8 +6,8 @@ use vectorstore_core::NewVector;
 
 use super::stores_data;
 use crate::check::{bits, ok};
+use crate::data::Rng;
 use crate::runner::Ctx;
-use vectorstore_testkit::data::Rng;
 
 /// Paging with scan visits every id of the kind exactly once, in ascending byte order, with
 /// the stored vectors; other kinds never appear; an unknown kind is an empty page.

@@ -6,8 +6,8 @@ use vectorstore_core::{KnnOptions, Metric, NewVector, SearchKind, VectorStore};
 
 use super::{load, oracle_of, stores_data};
 use crate::check::{Recall, compare_search, ids, ok};
+use crate::data::{Rng, clustered};
 use crate::runner::Ctx;
-use vectorstore_testkit::data::{Rng, clustered};
 
 /// Least recall@k an approximate store must reach against the oracle.
 pub const MIN_RECALL: f64 = 0.95;
@@ -62,7 +62,7 @@ pub async fn k_edges(ctx: &Ctx) {
         compare_search(&*store, &*oracle, "edges", query, &KnnOptions::new(k), &mut recall).await;
     }
     assert_eq!(ok(store.knn("edges", query, 41).await, "k = count + 1").len(), 40);
-    assert_eq!(ok(store.knn("edges", query, 1).await, "k = 1")[0].id, vectorstore_testkit::data::id(7));
+    assert_eq!(ok(store.knn("edges", query, 1).await, "k = 1")[0].id, crate::data::id(7));
     assert_recall(&*store, &recall, "k edges");
 }
 

@@ -13,15 +13,17 @@
 //! pulls an image only when the engine does not have it. Each server found is reported once
 //! per test process, as `<backend> test server: <origin>`.
 
+mod fixture;
 mod pg_tls_front;
 pub mod postgres;
 pub mod process;
 pub mod qdrant;
 pub mod tls;
 
+use vectorstore_conformance::Unavailable;
 use vectorstore_core::Config;
 
-use crate::Unavailable;
+pub use fixture::ServerFactory;
 
 /// Variable choosing how servers are found: unset, empty or `auto` for the order above,
 /// `containers` for testcontainers only.

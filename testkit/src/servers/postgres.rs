@@ -24,10 +24,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
+use vectorstore_conformance::{Unavailable, report};
 use vectorstore_core::Config;
 
 use super::process::{TiedProcess, after_exit, free_port, wait_until};
-use crate::{Unavailable, report, running_as_root};
+use crate::running_as_root;
 
 /// Variable naming a server to use instead of starting one (`postgres://user:pass@host:port/db`).
 pub const URL_VAR: &str = "DECNET_TEST_PGVECTOR_URL";

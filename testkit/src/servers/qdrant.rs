@@ -10,7 +10,8 @@
 //!
 //! With `DECNET_TEST_SERVERS=containers` only step 3 is tried, for the shared and the
 //! dedicated servers alike (see [`super::ROUTE_VAR`]).
-//! Clusters ([`shared_cluster`], [`dedicated_cluster`], [`QdrantFactory::cluster`]) of
+//! Clusters ([`shared_cluster`], [`dedicated_cluster`],
+//! [`ServerFactory::qdrant_cluster`](super::ServerFactory::qdrant_cluster)) of
 //! [`CLUSTER_PEERS`] peers are only started from the executable (step 2), whatever
 //! `DECNET_TEST_QDRANT_URL` says; without it they are [`Unavailable`].
 //!
@@ -28,10 +29,10 @@ use std::time::Duration;
 use testcontainers_modules::testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
 use testcontainers_modules::testcontainers::{ContainerAsync, GenericImage, ImageExt};
+use vectorstore_conformance::{Unavailable, report};
 use vectorstore_core::Config;
 
 use super::process::{TiedProcess, free_port, port_open, wait_until};
-use crate::{Unavailable, report};
 
 /// Variable naming a Qdrant to test against (its gRPC URL).
 pub const URL_VAR: &str = "DECNET_TEST_QDRANT_URL";
@@ -169,7 +170,7 @@ pub async fn dedicated_with_env(env: &[(&str, &str)]) -> Result<DedicatedQdrant,
 /// Reports a test that needs [`dedicated`] but could not have it. When `DECNET_TEST_QDRANT_URL`
 /// is set the suite is running against a given server, which no test may restart or
 /// reconfigure: the test is skipped even when `DECNET_TEST_REQUIRE` lists qdrant (the server
-/// itself was had). Otherwise this is [`crate::skip`] (a failure when qdrant is required).
+/// itself was had). Otherwise this is [`vectorstore_conformance::skip`] (a failure when qdrant is required).
 pub fn skip_without_dedicated(what: &str, reason: &str) {
     if std::env::var(URL_VAR).is_ok_and(|url| !url.trim().is_empty()) {
         report(&format!(
@@ -177,7 +178,7 @@ pub fn skip_without_dedicated(what: &str, reason: &str) {
              ({reason})"
         ));
     } else {
-        crate::skip("qdrant", what, reason);
+        vectorstore_conformance::skip("qdrant", what, reason);
     }
 }
 

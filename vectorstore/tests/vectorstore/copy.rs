@@ -3,7 +3,7 @@
 use vectorstore::transfer::{CopyOptions, copy, verify};
 use vectorstore::{ErrorKind, FakeVectorStore, Metric, NewVector, VectorStore, VectorStoreExt};
 use vectorstore_conformance::check::snapshot;
-use vectorstore_testkit::data::clustered;
+use vectorstore_conformance::data::clustered;
 use vectorstore_testkit::{Fault, FaultyStore};
 
 async fn fake() -> FakeVectorStore {

@@ -5,7 +5,7 @@ use std::io::Cursor;
 use vectorstore::transfer::{ExportOptions, Format, ImportOptions, TransferSummary, export, export_to_string, import};
 use vectorstore::{ErrorKind, FakeVectorStore, Metric, NewVector, VectorStore};
 use vectorstore_conformance::check::snapshot;
-use vectorstore_testkit::data::Rng;
+use vectorstore_conformance::data::Rng;
 
 async fn store() -> FakeVectorStore {
     let store = FakeVectorStore::new();

@@ -1,5 +1,5 @@
-//! Skips that say why, and that `DECNET_TEST_REQUIRE` turns into failures; names and checks
-//! every test that uses a server needs.
+//! Skips that say why, and that `DECNET_TEST_REQUIRE` turns into failures, and unique names for
+//! the namespaces of cases and server tests.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -50,14 +50,6 @@ pub fn unique_tag() -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("t{:x}{:x}_{n}", std::process::id(), (nanos & 0xffff_ffff) as u64)
-}
-
-/// Whether this process runs as root, where file permission bits do not bind (tests that need
-/// an unwritable file or an unprivileged server account check this first).
-pub fn running_as_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    // /proc/self belongs to the effective user of this process.
-    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
 }
 
 #[cfg(test)]
