@@ -6,7 +6,7 @@ use qdrant_client::QdrantError;
 
 use crate::grpc::SetupError;
 use tonic::Code;
-use vectorstore_core::{Error, ErrorKind, redact_url};
+use vectorstore_core::{Error, ErrorKind, redact_url, url_secrets};
 
 /// What must never appear in an error: the raw URL (replaced by its redacted form) and the API key.
 #[derive(Clone)]
@@ -17,14 +17,10 @@ pub(crate) struct Redactor {
 
 impl Redactor {
     pub(crate) fn new(url: &str, api_key: Option<&str>) -> Self {
-        // The URL's password too, in case the client prints the URL in another form.
-        let password = url
-            .split_once("://")
-            .and_then(|(_, rest)| rest.split('/').next())
-            .and_then(|authority| authority.rsplit_once('@'))
-            .and_then(|(userinfo, _)| userinfo.split_once(':'))
-            .map(|(_, password)| password);
-        let secrets = [api_key, password].into_iter().flatten().filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        // The URL's password and secret parameters too, in case the client prints the URL in
+        // another form.
+        let mut secrets = url_secrets(url);
+        secrets.extend(api_key.filter(|key| !key.is_empty()).map(str::to_owned));
         Redactor { url: url.to_owned(), secrets }
     }
 

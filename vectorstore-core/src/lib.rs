@@ -30,7 +30,7 @@ pub use registry::{
     BackendRegistration, PurgeFuture, backends, find_backend, isolate_unchanged, open, open_among, open_with_fallback,
     purge_nothing, require_backend,
 };
-pub use secret::{is_secret_option, redact_url};
+pub use secret::{UNSHOWN_LOCATION, is_secret_option, redact_url, url_secrets};
 pub use store::{VectorStore, VectorStoreExt};
 
 /// Re-exported so backend crates implement the trait with the same macro version.
