@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::escape::Escaped;
+
 /// Result alias used across the contract.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -142,21 +144,23 @@ impl Error {
     }
 }
 
+/// Escaped (see [`Escaped`]): a message, a context value or a driver's text may quote an id,
+/// a kind or a file's content, and errors end up on terminals and in log lines.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind, self.message)?;
+        write!(f, "{}: {}", self.kind, Escaped(&self.message))?;
         if !self.context.is_empty() {
             f.write_str(" (")?;
             for (i, (key, value)) in self.context.iter().enumerate() {
                 if i > 0 {
                     f.write_str(", ")?;
                 }
-                write!(f, "{key}: {value}")?;
+                write!(f, "{key}: {}", Escaped(value))?;
             }
             f.write_str(")")?;
         }
         if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
+            write!(f, ": {}", Escaped(&source.to_string()))?;
         }
         Ok(())
     }
@@ -230,6 +234,22 @@ mod tests {
         let source = std::error::Error::source(&err).expect("a source");
         assert_eq!(source.to_string(), "token *** refused");
         assert!(!format!("{err:?}").contains("s3cret"), "{err:?}");
+    }
+
+    #[test]
+    fn display_escapes_what_a_caller_or_a_file_shaped() {
+        let io = std::io::Error::other("driver said\nINJECTED");
+        let err = Error::new(ErrorKind::InvalidId, "id \"a\nFAKE LOG LINE\u{1b}[31m\" refused")
+            .with_context("id", "a\nb")
+            .with_source(io);
+        let shown = err.to_string();
+        assert!(!shown.contains('\n') && !shown.contains('\u{1b}'), "{shown:?}");
+        assert_eq!(
+            shown,
+            "invalid_id: id \"a\\nFAKE LOG LINE\\u{1b}[31m\" refused (id: a\\nb): driver said\\nINJECTED"
+        );
+        // The message itself is kept as given, for callers that inspect it.
+        assert!(err.message().contains('\n'));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod distance;
 mod error;
+mod escape;
 mod fake;
 mod health;
 pub mod instrument;
@@ -18,6 +19,7 @@ pub mod validate;
 
 pub use config::{Config, Fallback, parse_duration};
 pub use error::{Error, ErrorKind, Result};
+pub use escape::{Escaped, escaped};
 pub use fake::{ExactIndex, FAKE, FakeVectorStore};
 pub use health::{Capabilities, Health, SearchKind};
 pub use instrument::Instrumented;
