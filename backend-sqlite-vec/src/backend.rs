@@ -164,6 +164,9 @@ impl SqliteVecStore {
         pools.readers.begin().await.map_err(|e| operation_error(e, "begin read"))
     }
 
+    /// Every connection sets `trusted_schema = OFF`: a file may come from anyone, and its views
+    /// and triggers must not call functions with side effects or virtual tables that are not
+    /// innocuous.
     fn connect_options(&self, writer: bool) -> SqliteConnectOptions {
         let synchronous = match self.settings.synchronous {
             Synchronous::Normal => SqliteSynchronous::Normal,
@@ -176,7 +179,8 @@ impl SqliteVecStore {
             .busy_timeout(self.settings.busy_timeout)
             .synchronous(synchronous)
             .foreign_keys(false)
-            .statement_cache_capacity(STATEMENT_CACHE);
+            .statement_cache_capacity(STATEMENT_CACHE)
+            .pragma("trusted_schema", "OFF");
         if writer { options } else { options.pragma("query_only", "ON") }
     }
 
@@ -191,6 +195,7 @@ impl SqliteVecStore {
             .busy_timeout(self.settings.busy_timeout)
             .foreign_keys(false)
             .statement_cache_capacity(STATEMENT_CACHE)
+            .pragma("trusted_schema", "OFF")
             .pragma("query_only", "ON")
     }
 
@@ -203,6 +208,7 @@ impl SqliteVecStore {
             .create_if_missing(true)
             .foreign_keys(false)
             .statement_cache_capacity(STATEMENT_CACHE)
+            .pragma("trusted_schema", "OFF")
     }
 
     fn readers_pool(&self, options: SqliteConnectOptions) -> SqlitePool {

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{AssertSqlSafe, Connection, Row};
-use vectorstore_core::{Error, ErrorKind, ExactIndex, KindInfo, Metric, Result, SCHEMA_VERSION, VectorRecord};
+use vectorstore_core::{Error, ErrorKind, Escaped, ExactIndex, KindInfo, Metric, Result, SCHEMA_VERSION, VectorRecord};
 
 use crate::config::{METRICS, SqliteVecConfig};
 use crate::error::{open_error, operation_error};
@@ -75,16 +75,25 @@ pub(crate) struct Tables {
 }
 
 impl Tables {
-    pub(crate) fn of(kind: &str) -> Tables {
-        debug_assert!(vectorstore_core::validate::kind(kind).is_ok(), "table names come from validated kinds");
+    /// The tables of `kind`, which is checked here, in every build: a name read back from a
+    /// damaged or crafted file reaches SQL text only through this check.
+    pub(crate) fn of(kind: &str) -> Result<Tables> {
+        vectorstore_core::validate::kind(kind)?;
         let vec = format!("vectorstore_{kind}_vec");
         let rowids = format!("{vec}_rowids");
-        Tables { vec, rowids }
+        Ok(Tables { vec, rowids })
     }
 }
 
-/// SQL text naming a kind's tables. Sound because those names come only from validated kinds
-/// (lowercase ASCII letters, digits and `_`), and are quoted besides.
+/// `kind` as an SQL string literal, checked like [`Tables::of`] (the rule leaves no quote in it).
+fn kind_literal(kind: &str) -> Result<String> {
+    vectorstore_core::validate::kind(kind)?;
+    Ok(format!("'{kind}'"))
+}
+
+/// SQL text naming a kind's tables. Sound because those names come only through
+/// [`Tables::of`] and [`kind_literal`], which check the kind (lowercase ASCII letters, digits
+/// and `_`), and are quoted besides.
 fn sql(text: String) -> AssertSqlSafe<String> {
     AssertSqlSafe(text)
 }
@@ -103,9 +112,9 @@ pub(crate) fn chunk_size(dim: usize) -> usize {
     size
 }
 
-/// The vec0 table of a kind (which must be valid: the name is built from it).
-pub fn table_name(kind: &str) -> String {
-    Tables::of(kind).vec
+/// The vec0 table of a kind; an invalid kind is an `InvalidKind` error (the name is built from it).
+pub fn table_name(kind: &str) -> Result<String> {
+    Ok(Tables::of(kind)?.vec)
 }
 
 /// The BLOB sqlite-vec reads as a `float[dim]`: little-endian `f32`, bit for bit.
@@ -134,13 +143,13 @@ pub fn decode_vector(blob: &[u8], dim: usize, kind: &str) -> Result<Vec<f32>> {
 }
 
 /// The SQL expression of the write time of the row `alias.id` of `kind` (0 if none is
-/// recorded, which only a file damaged by hand can show). The kind is a validated name
-/// (lowercase ASCII letters, digits and `_`), so it is written as a literal.
-fn written_expression(kind: &str, alias: &str) -> String {
-    debug_assert!(vectorstore_core::validate::kind(kind).is_ok(), "literals come from validated kinds");
-    format!(
-        "coalesce((SELECT w.written_at_ms FROM {WRITTEN_TABLE} AS w WHERE w.kind = '{kind}' AND w.id = {alias}.id), 0)"
-    )
+/// recorded, which only a file damaged by hand can show). The kind is checked and written as
+/// a literal, which keeps the expression free of parameters the caller would have to number.
+fn written_expression(kind: &str, alias: &str) -> Result<String> {
+    let literal = kind_literal(kind)?;
+    Ok(format!(
+        "coalesce((SELECT w.written_at_ms FROM {WRITTEN_TABLE} AS w WHERE w.kind = {literal} AND w.id = {alias}.id), 0)"
+    ))
 }
 
 fn written_from(value: i64, kind: &str) -> Result<u64> {
@@ -295,15 +304,11 @@ pub(crate) async fn upgrade(conn: &mut SqliteConnection, path: &Path) -> Result<
     }
     let now = i64::try_from(vectorstore_core::now_ms()).unwrap_or(i64::MAX);
     let mut records = 0;
-    let names: Vec<String> = sqlx::query_scalar(sql(format!("SELECT kind FROM {KINDS_TABLE} ORDER BY kind")))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| open_error(e, path))?;
-    for kind in names {
-        vectorstore_core::validate::kind(&kind).map_err(|err| at(err, path))?;
+    let names = kind_rows(conn).await.map_err(|err| at(err, path))?;
+    for kind in names.into_iter().map(|info| info.kind) {
         let fill = format!(
             "INSERT OR IGNORE INTO {WRITTEN_TABLE} (kind, id, written_at_ms) SELECT ?1, id, ?2 FROM \"{}\"",
-            Tables::of(&kind).rowids
+            Tables::of(&kind)?.rowids
         );
         let done =
             sqlx::query(sql(fill)).bind(&kind).bind(now).execute(&mut *conn).await.map_err(|e| open_error(e, path))?;
@@ -434,12 +439,37 @@ fn kind_from_row(kind: &str, row: &sqlx::sqlite::SqliteRow) -> Result<KindInfo> 
 pub(crate) async fn kind_rows(conn: &mut SqliteConnection) -> Result<Vec<KindInfo>> {
     let query = format!("SELECT kind, dim, metric, schema_version FROM {KINDS_TABLE} ORDER BY kind");
     let rows = sqlx::query(sql(query)).fetch_all(&mut *conn).await.map_err(|e| operation_error(e, "kinds"))?;
-    rows.iter()
-        .map(|row| {
-            let name: String = row.try_get("kind").map_err(|e| operation_error(e, "kinds"))?;
-            kind_from_row(&name, row)
-        })
-        .collect()
+    let tables: HashSet<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "kinds"))?
+        .into_iter()
+        .collect();
+    let mut kinds = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // Read as bytes: a damaged file may hold a name that is not text, or not UTF-8.
+        let name: Vec<u8> = row.try_get_unchecked("kind").map_err(|e| operation_error(e, "kinds"))?;
+        match std::str::from_utf8(&name)
+            .map_err(|_| ())
+            .and_then(|name| vectorstore_core::validate::kind(name).map(|()| name).map_err(|_| ()))
+        {
+            Ok(name) => {
+                let own = Tables::of(name)?;
+                if tables.contains(&own.vec) && tables.contains(&own.rowids) {
+                    kinds.push(kind_from_row(name, row)?);
+                } else {
+                    tracing::warn!(kind = name, "a kind row of the store file has no table of records; it is left out");
+                }
+            }
+            // Names read back are checked like names from callers: a bad one never reaches SQL
+            // text, and the other kinds keep working.
+            Err(()) => tracing::warn!(
+                kind = %Escaped(&String::from_utf8_lossy(&name)),
+                "a kind row of the store file has a name that is not a valid kind; it is left out"
+            ),
+        }
+    }
+    Ok(kinds)
 }
 
 /// Every kind, sorted by name, with counts, and with the count per extractor version when
@@ -458,7 +488,7 @@ pub(crate) async fn kinds(conn: &mut SqliteConnection, versions: bool) -> Result
 /// Number of vectors of `kind` per extractor version (versions with none left out).
 pub(crate) async fn version_counts(conn: &mut SqliteConnection, kind: &str) -> Result<BTreeMap<u32, u64>> {
     let query =
-        format!("SELECT extractor_version, count(*) FROM \"{}\" GROUP BY extractor_version", Tables::of(kind).vec);
+        format!("SELECT extractor_version, count(*) FROM \"{}\" GROUP BY extractor_version", Tables::of(kind)?.vec);
     let rows: Vec<(i64, i64)> =
         sqlx::query_as(sql(query)).fetch_all(&mut *conn).await.map_err(|e| operation_error(e, "kinds"))?;
     rows.into_iter().map(|(version, n)| Ok((version_from(version, kind)?, u64::try_from(n).unwrap_or(0)))).collect()
@@ -466,7 +496,7 @@ pub(crate) async fn version_counts(conn: &mut SqliteConnection, kind: &str) -> R
 
 /// Number of vectors of `kind`.
 pub(crate) async fn count(conn: &mut SqliteConnection, kind: &str) -> Result<u64> {
-    let query = format!("SELECT count(*) FROM \"{}\"", Tables::of(kind).rowids);
+    let query = format!("SELECT count(*) FROM \"{}\"", Tables::of(kind)?.rowids);
     let count: i64 =
         sqlx::query_scalar(sql(query)).fetch_one(&mut *conn).await.map_err(|e| operation_error(e, "count"))?;
     Ok(u64::try_from(count).unwrap_or(0))
@@ -482,7 +512,7 @@ pub(crate) async fn kind_total(conn: &mut SqliteConnection) -> Result<usize> {
 
 /// Records `kind` and creates its vec0 table (inside the caller's write transaction).
 pub(crate) async fn create_kind(conn: &mut SqliteConnection, kind: &str, dim: usize, metric: Metric) -> Result<()> {
-    let tables = Tables::of(kind);
+    let tables = Tables::of(kind)?;
     let create = format!(
         "CREATE VIRTUAL TABLE \"{}\" USING vec0(id TEXT PRIMARY KEY, embedding float[{dim}] distance_metric={}, \
          extractor_version INTEGER, chunk_size={})",
@@ -539,8 +569,8 @@ pub(crate) async fn load(conn: &mut SqliteConnection, info: &KindInfo, rows: usi
     index.reserve(rows);
     let query = format!(
         "SELECT v.id, v.embedding, v.extractor_version, {} FROM \"{}\" AS v",
-        written_expression(&info.kind, "v"),
-        Tables::of(&info.kind).vec
+        written_expression(&info.kind, "v")?,
+        Tables::of(&info.kind)?.vec
     );
     let mut stream = sqlx::query(sql(query)).fetch(&mut *conn);
     let mut vector = Vec::with_capacity(info.dim);
@@ -590,7 +620,7 @@ pub(crate) async fn copy_kinds(src: &mut SqliteConnection, dst: &mut SqliteConne
 
 /// Removes `kind`'s table and row (inside the caller's write transaction).
 pub(crate) async fn drop_kind(conn: &mut SqliteConnection, kind: &str) -> Result<()> {
-    let drop = format!("DROP TABLE IF EXISTS \"{}\"", Tables::of(kind).vec);
+    let drop = format!("DROP TABLE IF EXISTS \"{}\"", Tables::of(kind)?.vec);
     sqlx::query(sql(drop)).execute(&mut *conn).await.map_err(|e| operation_error(e, "drop kind"))?;
     for table in [KINDS_TABLE, WRITTEN_TABLE] {
         sqlx::query(sql(format!("DELETE FROM {table} WHERE kind = ?1")))
@@ -621,7 +651,7 @@ pub(crate) async fn existing_ids(conn: &mut SqliteConnection, kind: &str, ids: &
         return Ok(found);
     }
     let placeholders = vec!["?"; LOOKUP_IDS].join(", ");
-    let query = format!("SELECT id FROM \"{}\" WHERE id IN ({placeholders})", Tables::of(kind).rowids);
+    let query = format!("SELECT id FROM \"{}\" WHERE id IN ({placeholders})", Tables::of(kind)?.rowids);
     for chunk in ids.chunks(LOOKUP_IDS) {
         let mut statement = sqlx::query_scalar::<_, String>(sql(query.clone()));
         for index in 0..LOOKUP_IDS {
@@ -653,7 +683,8 @@ pub(crate) async fn update_stored(conn: &mut SqliteConnection, kind: &str, rows:
 
 /// The vec0 part of [`update`]: the vector and the version; false when `id` is absent.
 async fn rewrite(conn: &mut SqliteConnection, kind: &str, row: &NewRow<'_>) -> Result<bool> {
-    let query = format!("UPDATE \"{}\" SET embedding = ?2, extractor_version = ?3 WHERE id = ?1", Tables::of(kind).vec);
+    let query =
+        format!("UPDATE \"{}\" SET embedding = ?2, extractor_version = ?3 WHERE id = ?1", Tables::of(kind)?.vec);
     let done = sqlx::query(sql(query))
         .bind(row.id)
         .bind(row.blob.as_slice())
@@ -687,7 +718,7 @@ async fn record_times(conn: &mut SqliteConnection, kind: &str, rows: &[NewRow<'_
 
 /// Inserts rows whose ids are not stored yet, several per statement.
 pub(crate) async fn insert_new(conn: &mut SqliteConnection, kind: &str, rows: &[NewRow<'_>]) -> Result<()> {
-    let table = Tables::of(kind).vec;
+    let table = Tables::of(kind)?.vec;
     let mut rest = rows;
     for size in INSERT_ROWS {
         if rest.len() < size {
@@ -723,7 +754,7 @@ async fn forget_times(
     param: Param,
     operation: &'static str,
 ) -> Result<()> {
-    let query = format!("DELETE FROM {WRITTEN_TABLE} WHERE kind = '{kind}' AND id IN ({which})");
+    let query = format!("DELETE FROM {WRITTEN_TABLE} WHERE kind = {} AND id IN ({which})", kind_literal(kind)?);
     let statement = sqlx::query(sql(query));
     let statement = match param {
         Param::Text(text) => statement.bind(text),
@@ -735,7 +766,7 @@ async fn forget_times(
 
 /// Deletes `id`; true when it was stored.
 pub(crate) async fn delete(conn: &mut SqliteConnection, kind: &str, id: &str) -> Result<bool> {
-    let query = format!("DELETE FROM \"{}\" WHERE id = ?1", Tables::of(kind).vec);
+    let query = format!("DELETE FROM \"{}\" WHERE id = ?1", Tables::of(kind)?.vec);
     let done = sqlx::query(sql(query)).bind(id).execute(&mut *conn).await.map_err(|e| operation_error(e, "delete"))?;
     forget_times(conn, kind, "?1", Param::Text(id.to_owned()), "delete").await?;
     Ok(done.rows_affected() > 0)
@@ -772,8 +803,8 @@ pub(crate) async fn get_many(conn: &mut SqliteConnection, info: &KindInfo, ids: 
     let query = format!(
         "SELECT v.id, v.embedding, v.extractor_version, {} FROM \"{}\" AS v WHERE v.id IN (SELECT value FROM \
          json_each(?1))",
-        written_expression(&info.kind, "v"),
-        Tables::of(&info.kind).vec
+        written_expression(&info.kind, "v")?,
+        Tables::of(&info.kind)?.vec
     );
     let rows = sqlx::query(sql(query))
         .bind(id_list(ids)?)
@@ -786,7 +817,7 @@ pub(crate) async fn get_many(conn: &mut SqliteConnection, info: &KindInfo, ids: 
 /// Deletes the stored records among `ids` in one statement; how many went.
 pub(crate) async fn delete_many(conn: &mut SqliteConnection, kind: &str, ids: &[&str]) -> Result<u64> {
     let list = id_list(ids)?;
-    let query = format!("DELETE FROM \"{}\" WHERE id IN (SELECT value FROM json_each(?1))", Tables::of(kind).vec);
+    let query = format!("DELETE FROM \"{}\" WHERE id IN (SELECT value FROM json_each(?1))", Tables::of(kind)?.vec);
     let done = sqlx::query(sql(query))
         .bind(list.clone())
         .execute(&mut *conn)
@@ -798,9 +829,9 @@ pub(crate) async fn delete_many(conn: &mut SqliteConnection, kind: &str, ids: &[
 
 /// Deletes every record of one extractor version in one statement; how many went.
 pub(crate) async fn delete_version(conn: &mut SqliteConnection, kind: &str, version: u32) -> Result<u64> {
-    let which = format!("SELECT id FROM \"{}\" WHERE extractor_version = ?1", Tables::of(kind).vec);
+    let which = format!("SELECT id FROM \"{}\" WHERE extractor_version = ?1", Tables::of(kind)?.vec);
     forget_times(conn, kind, &which, Param::Int(i64::from(version)), "delete_version").await?;
-    let query = format!("DELETE FROM \"{}\" WHERE extractor_version = ?1", Tables::of(kind).vec);
+    let query = format!("DELETE FROM \"{}\" WHERE extractor_version = ?1", Tables::of(kind)?.vec);
     let done = sqlx::query(sql(query))
         .bind(i64::from(version))
         .execute(&mut *conn)
@@ -813,8 +844,8 @@ pub(crate) async fn delete_version(conn: &mut SqliteConnection, kind: &str, vers
 /// time, in two statements (the records, then their times); how many went.
 pub(crate) async fn expire(conn: &mut SqliteConnection, kind: &str, written_before_ms: u64) -> Result<u64> {
     let cutoff = i64::try_from(written_before_ms).unwrap_or(i64::MAX);
-    let old = format!("SELECT id FROM {WRITTEN_TABLE} WHERE kind = '{kind}' AND written_at_ms < ?1");
-    let query = format!("DELETE FROM \"{}\" WHERE id IN ({old})", Tables::of(kind).vec);
+    let old = format!("SELECT id FROM {WRITTEN_TABLE} WHERE kind = {} AND written_at_ms < ?1", kind_literal(kind)?);
+    let query = format!("DELETE FROM \"{}\" WHERE id IN ({old})", Tables::of(kind)?.vec);
     let done =
         sqlx::query(sql(query)).bind(cutoff).execute(&mut *conn).await.map_err(|e| operation_error(e, "expire"))?;
     let times = format!("DELETE FROM {WRITTEN_TABLE} WHERE kind = ?1 AND written_at_ms < ?2");
@@ -831,8 +862,8 @@ pub(crate) async fn expire(conn: &mut SqliteConnection, kind: &str, written_befo
 pub(crate) async fn get(conn: &mut SqliteConnection, info: &KindInfo, id: &str) -> Result<Option<VectorRecord>> {
     let query = format!(
         "SELECT v.embedding, v.extractor_version, {} FROM \"{}\" AS v WHERE v.id = ?1",
-        written_expression(&info.kind, "v"),
-        Tables::of(&info.kind).vec
+        written_expression(&info.kind, "v")?,
+        Tables::of(&info.kind)?.vec
     );
     let row =
         sqlx::query(sql(query)).bind(id).fetch_optional(&mut *conn).await.map_err(|e| operation_error(e, "get"))?;
@@ -871,9 +902,9 @@ async fn read_page(
     limit: usize,
     timed: bool,
 ) -> Result<Vec<VectorRecord>> {
-    let tables = Tables::of(&info.kind);
+    let tables = Tables::of(&info.kind)?;
     let filter = if after_id.is_some() { "WHERE r.id > ?2" } else { "" };
-    let written = if timed { written_expression(&info.kind, "v") } else { "0".to_owned() };
+    let written = if timed { written_expression(&info.kind, "v")? } else { "0".to_owned() };
     let query = format!(
         "SELECT v.id, v.embedding, v.extractor_version, {written} FROM \"{}\" AS r CROSS JOIN \"{}\" AS v ON v.id = \
          r.id {filter} ORDER BY r.id LIMIT ?1",
@@ -908,7 +939,7 @@ pub(crate) async fn knn(
     let filter = if extractor_version.is_some() { "AND extractor_version = ?3" } else { "" };
     let text = format!(
         "SELECT id, distance FROM \"{}\" WHERE embedding MATCH ?1 AND k = ?2 {filter} ORDER BY distance",
-        Tables::of(&info.kind).vec
+        Tables::of(&info.kind)?.vec
     );
     let mut statement = sqlx::query(sql(text)).bind(query).bind(fetch.min(VEC0_MAX_K) as i64);
     if let Some(version) = extractor_version {
@@ -940,7 +971,7 @@ pub(crate) async fn exact(
     let text = format!(
         "SELECT id, {} AS distance FROM \"{}\" {filter} ORDER BY distance, id LIMIT ?2",
         distance_expression(info.metric, "embedding"),
-        Tables::of(&info.kind).vec
+        Tables::of(&info.kind)?.vec
     );
     let mut statement = sqlx::query(sql(text)).bind(query).bind(limit as i64);
     if let Some(version) = extractor_version {
@@ -966,7 +997,7 @@ pub(crate) async fn tied(
     // every raw distance at or below 0 (at or above 2), so that side is left open.
     let lower = !(info.metric == Metric::Cosine && distance <= 0.0);
     let upper = !(info.metric == Metric::Cosine && distance >= 2.0);
-    let mut text = format!("SELECT id FROM \"{}\" WHERE embedding MATCH ?1 AND k = ?2", Tables::of(&info.kind).vec);
+    let mut text = format!("SELECT id FROM \"{}\" WHERE embedding MATCH ?1 AND k = ?2", Tables::of(&info.kind)?.vec);
     let mut next = 3;
     for (used, constraint) in
         [(lower, "distance >="), (upper, "distance <="), (extractor_version.is_some(), "extractor_version =")]
@@ -998,7 +1029,7 @@ pub(crate) async fn tied_in_id_order(
     limit: usize,
     extractor_version: Option<u32>,
 ) -> Result<Vec<String>> {
-    let tables = Tables::of(&info.kind);
+    let tables = Tables::of(&info.kind)?;
     let filter = if extractor_version.is_some() { "AND v.extractor_version = ?4" } else { "" };
     let text = format!(
         "SELECT r.id FROM \"{}\" AS r CROSS JOIN \"{}\" AS v ON v.id = r.id WHERE {} = ?2 {filter} \
@@ -1041,7 +1072,7 @@ mod tests {
             assert!(names.insert(name.to_owned()));
         }
         for kind in kinds {
-            let tables = Tables::of(kind);
+            let tables = Tables::of(kind).expect("a valid kind");
             assert!(names.insert(tables.vec.clone()), "{kind}: {} collides", tables.vec);
             for suffix in SHADOW_SUFFIXES {
                 let shadow = format!("{}{suffix}", tables.vec);
@@ -1049,6 +1080,16 @@ mod tests {
             }
             assert_eq!(tables.rowids, format!("{}_rowids", tables.vec));
         }
+    }
+
+    #[test]
+    fn names_that_break_the_kind_rule_never_become_sql() {
+        for bad in ["x' AND 0) UNION SELECT 1 --", "JA3", "a\"b", "", "1a", "a\nb"] {
+            assert_eq!(Tables::of(bad).err().map(|e| e.kind()), Some(ErrorKind::InvalidKind), "{bad:?}");
+            assert_eq!(kind_literal(bad).err().map(|e| e.kind()), Some(ErrorKind::InvalidKind), "{bad:?}");
+            assert!(written_expression(bad, "v").is_err(), "{bad:?}");
+        }
+        assert_eq!(kind_literal("ja3").expect("valid"), "'ja3'");
     }
 
     #[test]

@@ -462,3 +462,60 @@ async fn several_processes_opening_a_version_1_file_at_once_upgrade_it_once() {
     }
     purge(config).await.expect("purge");
 }
+
+/// A kind row whose name breaks the rules (a damaged or crafted file) is left out, read-write
+/// and read-only alike: every other kind keeps working, the name never reaches SQL, and a
+/// read-only open leaves the file as it was.
+#[tokio::test]
+async fn kind_rows_with_bad_names_are_left_out_and_the_others_keep_working() {
+    let (config, _scratch) = fresh("schema_bad_names");
+    let path = path_of(&config);
+    let store = open(&config).await;
+    store.insert("ja3", "a", &[1.0, 2.0], 1).await.expect("insert");
+    store.insert("hassh", "b", &[3.0], 1).await.expect("insert");
+    store.close().await.expect("close");
+    for name in [
+        "'x'' AND 0) UNION SELECT 1 --'",
+        "'JA3'",
+        "'a\"b'",
+        "'line\nFAKE LOG LINE'",
+        "X'ff00'",
+        "''",
+        "42",
+        "'vectorstore_meta'",
+    ] {
+        tamper(
+            &path,
+            &format!(
+                "INSERT INTO vectorstore_kinds (kind, dim, metric, created, schema_version) \
+                 VALUES ({name}, 2, 'l2', 0, {SCHEMA_VERSION})"
+            ),
+        )
+        .await;
+    }
+    tamper(&path, "INSERT INTO vectorstore_written (kind, id, written_at_ms) VALUES ('x'' --', 'a', 1)").await;
+    let before = std::fs::read(&path).expect("read file");
+
+    let read_only = SqliteVecStore::from_config(&config.clone().with_option(NAME, "read_only", "true")).expect("open");
+    read_only.initialize().await.expect("a bad kind row does not stop a read-only open");
+    let store = open(&config).await;
+    for (mode, store) in [("read-only", &read_only), ("read-write", &store)] {
+        let kinds: Vec<String> = store.kinds().await.expect("kinds").into_iter().map(|k| k.kind).collect();
+        assert_eq!(kinds, ["hassh", "ja3"], "{mode}: only the valid kinds are listed");
+        let health = store.health().await;
+        assert!(health.ok, "{mode}: {health:?}");
+        assert_eq!(health.kinds, Some(2), "{mode}: {health:?}");
+        let records = store.scan_all("ja3", 10).await.expect("scan");
+        assert_eq!(records.len(), 1, "{mode}");
+        assert_eq!(store.knn("ja3", &[1.0, 2.0], 5).await.expect("knn").len(), 1, "{mode}");
+        let err = store.knn("x' AND 0) UNION SELECT 1 --", &[1.0, 2.0], 5).await.expect_err("a bad kind");
+        assert_eq!(err.kind(), ErrorKind::InvalidKind, "{mode}: {err}");
+        assert!(!err.to_string().contains('\n'), "{mode}: {err}");
+    }
+    read_only.close().await.expect("close");
+    assert!(std::fs::read(&path).expect("read file") == before, "the read-only open changed the file");
+    store.insert("ja3", "c", &[0.0, 0.0], 1).await.expect("writes still work");
+    assert_eq!(store.scan_all("ja3", 10).await.expect("scan").len(), 2);
+    store.close().await.expect("close");
+    purge(config).await.expect("purge");
+}
