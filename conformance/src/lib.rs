@@ -74,6 +74,9 @@ macro_rules! __for_each_case {
             max_distance_filter_applies_before_k,
             differential_against_fake,
             knn_batch_answers_each_query_as_knn_with,
+            // duplicate vectors: ties by id at any group size
+            one_duplicate_group_answers_as_the_fake,
+            zipf_duplicate_groups_answer_as_the_fake,
             // kinds and keys
             kinds_are_isolated,
             similar_kind_names_never_share_storage,

@@ -20,6 +20,8 @@ mod qdrant_exact {
             extractor_version_filter_applies_before_k,
             max_distance_filter_applies_before_k,
             differential_against_fake,
+            one_duplicate_group_answers_as_the_fake,
+            zipf_duplicate_groups_answer_as_the_fake,
             l2_distances_are_euclidean,
             cosine_distances_are_one_minus_cosine,
             dot_distances_are_negated_inner_products,

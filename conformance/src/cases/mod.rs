@@ -4,6 +4,7 @@
 mod age;
 mod bulk;
 mod concurrency;
+mod duplicates;
 mod kinds;
 mod lifecycle;
 mod metrics;
@@ -17,6 +18,7 @@ mod validation;
 pub use age::*;
 pub use bulk::*;
 pub use concurrency::*;
+pub use duplicates::*;
 pub use kinds::*;
 pub use lifecycle::*;
 pub use metrics::*;

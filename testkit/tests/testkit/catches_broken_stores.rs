@@ -56,14 +56,23 @@ async fn lost_writes_are_caught() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_tie_order_is_caught() {
-    must_fail(Fault::ReverseTies, &["ties_break_by_id"]).await;
+    must_fail(
+        Fault::ReverseTies,
+        &["ties_break_by_id", "one_duplicate_group_answers_as_the_fake", "zipf_duplicate_groups_answer_as_the_fake"],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ignored_version_filter_is_caught() {
     must_fail(
         Fault::IgnoreVersionFilter,
-        &["extractor_version_filter_applies_before_k", "random_operations_match_the_fake"],
+        &[
+            "extractor_version_filter_applies_before_k",
+            "random_operations_match_the_fake",
+            "one_duplicate_group_answers_as_the_fake",
+            "zipf_duplicate_groups_answer_as_the_fake",
+        ],
     )
     .await;
 }
