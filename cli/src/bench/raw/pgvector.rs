@@ -7,7 +7,7 @@ use sqlx::ConnectOptions;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use vectorstore::{Error, ErrorKind, Metric, NewVector, Result, async_trait};
 
-use super::RawEngine;
+use super::engine::RawEngine;
 
 const TABLE: &str = "decnet_raw_bench.vectors";
 

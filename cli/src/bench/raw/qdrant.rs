@@ -9,7 +9,7 @@ use qdrant_client::{Qdrant, QdrantError};
 use vectorstore::{Error, ErrorKind, Metric, NewVector, Result, async_trait};
 use vectorstore_qdrant::codec::collection_name;
 
-use super::RawEngine;
+use super::engine::RawEngine;
 
 const COLLECTION: &str = "decnet_raw_bench";
 

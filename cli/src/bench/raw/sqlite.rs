@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use vectorstore::{Error, ErrorKind, Metric, NewVector, Result, async_trait};
 
-use super::RawEngine;
+use super::engine::RawEngine;
 
 const TABLE: &str = "raw_bench_vec";
 
