@@ -6,9 +6,10 @@ use std::time::Duration;
 use crate::bench::{self, BenchOptions, BenchReport, Workload, plot, soak};
 use vectorstore::{Error, ErrorKind, Metric, Result};
 
+use super::args::{BenchAction, BenchRun, BenchWorkload, Cli};
 use super::output::{err, json, out, percent, table};
-use super::run::{open, progress_bar};
-use super::{BenchAction, BenchRun, BenchWorkload, Cli};
+use super::progress::progress_bar;
+use super::store::{config, open};
 
 /// Runs `bench`, `bench report` or `bench soak`.
 pub async fn run(cli: &Cli, action: Option<&BenchAction>, args: &BenchRun) -> Result<ExitCode> {
@@ -33,7 +34,7 @@ fn write_file(path: &std::path::Path, contents: &str) -> Result<()> {
 }
 
 async fn run_bench(cli: &Cli, args: &BenchRun) -> Result<ExitCode> {
-    let config = super::run::config(cli)?;
+    let config = config(cli)?;
     let store = open(cli).await?;
     let raw = if args.no_raw { None } else { bench::raw::for_config(&config).await? };
     let metric: Metric = args.metric.parse()?;

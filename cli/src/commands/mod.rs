@@ -1,341 +1,41 @@
 //! Argument parsing and dispatch. Every command prints a human table by default and JSON with
-//! `--json`; an error prints one line on stderr and exits with status 1.
+//! `--json`; an error prints one line on stderr and exits with status 1. Each command's body is
+//! in the module of its name; what several share (opening the store, progress bars, questions,
+//! reading vectors and files, output) in modules of their own.
 
+mod args;
+mod backends;
 mod bench;
+mod confirm;
+mod conformance;
+mod copy;
+mod create_kind;
+mod delete;
+mod demo;
+mod drop_kind;
+mod expire;
+mod export;
+mod get;
+mod health;
+mod import;
+mod input;
+mod insert;
+mod kinds;
+mod knn;
 mod output;
-mod run;
+mod progress;
+mod purge;
+mod store;
+mod verify;
 
-use output::err;
-
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use vectorstore::transfer::CopyOptions;
+use vectorstore::{KnnOptions, Result};
 
-/// Inspect and operate DECNET's vector store.
-///
-/// The store is the one `DECNET_VECTORSTORE_*` selects (see `vectorstore backends`), unless
-/// `--store TYPE[:LOCATION]` names another.
-#[derive(Debug, Parser)]
-#[command(name = "vectorstore", version, about, long_about = None)]
-pub struct Cli {
-    /// Print JSON instead of tables.
-    #[arg(long, global = true)]
-    pub json: bool,
-
-    /// Use this store instead of the environment's: TYPE or TYPE:LOCATION, e.g.
-    /// `sqlite_vec:/tmp/v.sqlite`, `pgvector:postgres://user@host/db`, `fake:`.
-    #[arg(long, global = true, value_name = "TYPE[:LOCATION]")]
-    pub store: Option<String>,
-
-    /// Serve the store's metrics in the Prometheus text format at http://ADDR/metrics while the
-    /// command runs (operations, latencies and errors by backend, operation and outcome), e.g.
-    /// `127.0.0.1:9187`; useful with long commands such as `copy`, `bench` and `soak`.
-    #[arg(long, global = true, value_name = "ADDR", env = "DECNET_VECTORSTORE_METRICS_ADDR")]
-    pub metrics_addr: Option<std::net::SocketAddr>,
-
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// The commands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// List the backends compiled into this build, with their capabilities.
-    Backends,
-    /// Show the store's health (exit status 1 when not ok). By default what is safe to publish:
-    /// no path, URL, user or secret.
-    Health {
-        /// Also show where the store is (its path, or its URL without the password, and its
-        /// schema or collection prefix) and a failure's full text.
-        #[arg(long)]
-        detailed: bool,
-    },
-    /// List kinds with dimension, metric, count and count per extractor version.
-    Kinds,
-    /// Remove every record of one extractor version from a kind. Asks for confirmation unless
-    /// `--yes`; without `--yes`, refuses when standard input is not a terminal.
-    Purge {
-        /// The kind.
-        #[arg(long)]
-        kind: String,
-        /// The extractor version whose records go (>= 1).
-        #[arg(long)]
-        extractor_version: u32,
-        /// Do not ask for confirmation.
-        #[arg(long)]
-        yes: bool,
-    },
-    /// Remove every record of a kind last written longer ago than an age (a retention policy,
-    /// e.g. `--older-than 180d`). Asks for confirmation unless `--yes`; without `--yes`,
-    /// refuses when standard input is not a terminal.
-    Expire {
-        /// The kind.
-        #[arg(long)]
-        kind: String,
-        /// The age: a number with a unit, `s`, `m`, `h`, `d` or `w` (`180d`, `12h`, `2w`).
-        #[arg(long, value_name = "AGE", allow_hyphen_values = true)]
-        older_than: String,
-        /// Do not ask for confirmation.
-        #[arg(long)]
-        yes: bool,
-    },
-    /// Create a kind with a dimension and metric (or confirm it exists with them).
-    CreateKind {
-        /// The kind.
-        kind: String,
-        /// Its dimension.
-        #[arg(long)]
-        dim: usize,
-        /// Its metric: l2, cosine or dot.
-        #[arg(long, default_value = "l2")]
-        metric: String,
-    },
-    /// Insert or replace one vector.
-    Insert {
-        /// The kind.
-        kind: String,
-        /// The id.
-        id: String,
-        /// The vector: `1,2,3` or `[1,2,3]`.
-        #[arg(allow_hyphen_values = true)]
-        vector: String,
-        /// Version of the extractor that produced it.
-        #[arg(long, default_value_t = 1)]
-        extractor_version: u32,
-    },
-    /// Print one record (exit status 1 when absent).
-    Get {
-        /// The kind.
-        kind: String,
-        /// The id.
-        id: String,
-    },
-    /// Delete one record (exit status 1 when absent).
-    Delete {
-        /// The kind.
-        kind: String,
-        /// The id.
-        id: String,
-    },
-    /// Drop a kind with all its vectors (exit status 1 when absent).
-    DropKind {
-        /// The kind.
-        kind: String,
-    },
-    /// Nearest neighbours of a vector within a kind, or of many (`--queries`, in batches).
-    Knn {
-        /// The kind.
-        kind: String,
-        /// The query vector: `1,2,3` or `[1,2,3]`.
-        #[arg(allow_hyphen_values = true, required_unless_present = "queries", conflicts_with = "queries")]
-        vector: Option<String>,
-        /// Many queries from this JSON Lines file (`-`: standard input), one per line: an array of
-        /// numbers, or an object with `vector`. Searched in batches; with `--json`, one line per
-        /// query, `{"query": N, "neighbors": [...]}`.
-        #[arg(long, value_name = "FILE")]
-        queries: Option<PathBuf>,
-        /// How many neighbours.
-        #[arg(short, long, default_value_t = 10)]
-        k: usize,
-        /// Only vectors of this extractor version.
-        #[arg(long)]
-        extractor_version: Option<u32>,
-        /// Only neighbours at this distance or closer.
-        #[arg(long)]
-        max_distance: Option<f32>,
-    },
-    /// Write the store (or some kinds) to a file: JSON Lines, or the compact binary form.
-    Export {
-        /// Only this kind (repeatable).
-        #[arg(long = "kind")]
-        kinds: Vec<String>,
-        /// Output file (standard output when absent).
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-        /// File format.
-        #[arg(long, value_enum, default_value_t = FileFormat::Jsonl)]
-        format: FileFormat,
-    },
-    /// Read a file written by `export` into the store (see the README for what a bad entry leaves).
-    Import {
-        /// Input file (standard input when absent).
-        #[arg(short, long)]
-        input: Option<PathBuf>,
-        /// Records per batch.
-        #[arg(long, default_value_t = 1000)]
-        batch_size: usize,
-        /// File format.
-        #[arg(long, value_enum, default_value_t = FileFormat::Jsonl)]
-        format: FileFormat,
-    },
-    /// Copy every kind and record from one store to another (resumable; the source is only read).
-    Copy {
-        /// The source, TYPE[:LOCATION] (default: the environment's store, or --store).
-        #[arg(long)]
-        from: Option<String>,
-        /// The target, TYPE[:LOCATION].
-        #[arg(long)]
-        to: String,
-        /// Only this kind (repeatable).
-        #[arg(long = "kind")]
-        kinds: Vec<String>,
-        /// Records per batch.
-        #[arg(long, default_value_t = 1000)]
-        batch_size: usize,
-        /// Drop target kinds whose dimension or metric differs instead of refusing.
-        #[arg(long)]
-        replace_kind: bool,
-        /// Afterwards compare counts, checksums and sampled searches; exit status 1 on any difference.
-        #[arg(long)]
-        verify: bool,
-    },
-    /// Compare two stores: counts, checksums and sampled searches (exit status 1 on any difference).
-    Verify {
-        /// The reference store, TYPE[:LOCATION] (default: the environment's store, or --store).
-        #[arg(long)]
-        from: Option<String>,
-        /// The store to check, TYPE[:LOCATION].
-        #[arg(long)]
-        to: String,
-        /// Only this kind (repeatable).
-        #[arg(long = "kind")]
-        kinds: Vec<String>,
-    },
-    /// Run the conformance suite against the store, in isolated namespaces that are removed
-    /// afterwards (exit status 1 when a case fails).
-    Conformance {
-        /// Only cases whose name contains this.
-        #[arg(long)]
-        filter: Option<String>,
-    },
-    /// Benchmark the store (and the raw engine beside it), compare reports, or soak it.
-    #[command(args_conflicts_with_subcommands = true)]
-    Bench {
-        /// `report` or `soak`; without one, run the benchmark.
-        #[command(subcommand)]
-        action: Option<BenchAction>,
-        /// Options of a benchmark run.
-        #[command(flatten)]
-        run: BenchRun,
-    },
-    /// Re-identify synthetic attackers by their fingerprints, on the embedded default store in
-    /// a temporary file (or on `--store`).
-    Demo {
-        /// Number of attackers.
-        #[arg(long, default_value_t = 40)]
-        attackers: usize,
-        /// Sessions per attacker.
-        #[arg(long, default_value_t = 12)]
-        sessions: usize,
-        /// Seed of the synthetic population.
-        #[arg(long, default_value_t = 2026)]
-        seed: u64,
-        /// Keep the demo's sqlite file here instead of a temporary directory.
-        #[arg(long)]
-        keep: Option<PathBuf>,
-    },
-}
-
-/// The `bench` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum BenchAction {
-    /// Print and plot reports saved with `bench --output`, side by side.
-    Report {
-        /// JSON reports.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Write an SVG chart: latency vs vectors when the reports have scaling figures, else p50/p99 per store.
-        #[arg(long)]
-        plot: Option<PathBuf>,
-    },
-    /// Many clients mixing every operation for a while, then a full consistency check against
-    /// a Fake replay (exit status 1 on any error or difference).
-    Soak {
-        /// How long to run.
-        #[arg(long, default_value_t = 60)]
-        seconds: u64,
-        /// Concurrent clients.
-        #[arg(long, default_value_t = 16)]
-        clients: usize,
-        /// Seed of the operation mix.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-    },
-}
-
-/// Options of a benchmark run.
-#[derive(Debug, clap::Args)]
-pub struct BenchRun {
-    /// Workloads, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "insert,knn,mixed")]
-    pub workload: Vec<BenchWorkload>,
-    /// Vectors loaded through insert_many.
-    #[arg(long, default_value_t = 100_000)]
-    pub count: usize,
-    /// Their dimension (32, 128, 384, ...).
-    #[arg(long, default_value_t = 128)]
-    pub dim: usize,
-    /// The kind's metric.
-    #[arg(long, default_value = "l2")]
-    pub metric: String,
-    /// Vectors per insert_many call.
-    #[arg(long, default_value_t = 1000)]
-    pub batch_size: usize,
-    /// Vectors written through single inserts.
-    #[arg(long, default_value_t = 10_000)]
-    pub singles: usize,
-    /// Searches per client configuration.
-    #[arg(long, default_value_t = 1000)]
-    pub queries: usize,
-    /// Neighbours per search.
-    #[arg(short, long, default_value_t = 10)]
-    pub k: usize,
-    /// Operations of the mixed workload.
-    #[arg(long, default_value_t = 10_000)]
-    pub mixed_ops: usize,
-    /// Sizes for the latency-vs-vectors figures, comma-separated (e.g. 10000,25000,50000,100000).
-    #[arg(long, value_delimiter = ',')]
-    pub scaling: Vec<usize>,
-    /// Seed of the data.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Skip the raw-engine baseline.
-    #[arg(long)]
-    pub no_raw: bool,
-    /// Also save the report as JSON here (for `bench report`).
-    #[arg(long)]
-    pub output: Option<PathBuf>,
-    /// Write an SVG chart of latency vs vectors (needs --scaling).
-    #[arg(long)]
-    pub plot: Option<PathBuf>,
-    /// The report's name in `bench report` tables and charts (default: the backend's), e.g.
-    /// to compare one backend under two settings.
-    #[arg(long)]
-    pub label: Option<String>,
-}
-
-/// A benchmark workload on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum BenchWorkload {
-    /// Batched and single inserts.
-    Insert,
-    /// Searches with 1 and 8 clients.
-    Knn,
-    /// 90% searches, 10% inserts.
-    Mixed,
-    /// All queries in `knn_batch` calls against one `knn` call each, with their ratio.
-    Batch,
-}
-
-/// A file format of `export` and `import`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FileFormat {
-    /// JSON Lines, one object per line.
-    Jsonl,
-    /// Compact little-endian frames.
-    Binary,
-}
+use args::{Cli, Command};
+use output::err;
 
 /// Parses arguments, runs the command, and maps errors to one line and exit status 1.
 pub fn main() -> ExitCode {
@@ -355,7 +55,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    match runtime.block_on(run::run(&cli)) {
+    match runtime.block_on(run(&cli)) {
         Ok(code) => code,
         Err(err) => {
             err!("error: {err}");
@@ -392,4 +92,52 @@ fn init_logging() {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
+}
+
+/// Runs the parsed command.
+async fn run(cli: &Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Backends => backends::run(cli),
+        Command::Health { detailed } => health::run(cli, *detailed).await,
+        Command::Kinds => kinds::run(cli).await,
+        Command::Purge { kind, extractor_version, yes } => purge::run(cli, kind, *extractor_version, *yes).await,
+        Command::Expire { kind, older_than, yes } => expire::run(cli, kind, older_than, *yes).await,
+        Command::CreateKind { kind, dim, metric } => create_kind::run(cli, kind, *dim, metric).await,
+        Command::Insert { kind, id, vector, extractor_version } => {
+            insert::run(cli, kind, id, vector, *extractor_version).await
+        }
+        Command::Get { kind, id } => get::run(cli, kind, id).await,
+        Command::Delete { kind, id } => delete::run(cli, kind, id).await,
+        Command::DropKind { kind } => drop_kind::run(cli, kind).await,
+        Command::Knn { kind, vector, queries, k, extractor_version, max_distance } => {
+            let options = KnnOptions { k: *k, extractor_version: *extractor_version, max_distance: *max_distance };
+            match queries {
+                Some(path) => knn::run_many(cli, kind, path, &options).await,
+                None => knn::run(cli, kind, vector.as_deref().unwrap_or_default(), &options).await,
+            }
+        }
+        Command::Export { kinds, output, format } => export::run(cli, kinds, output.as_deref(), *format).await,
+        Command::Import { input, batch_size, format } => import::run(cli, input.as_deref(), *batch_size, *format).await,
+        Command::Copy { from, to, kinds, batch_size, replace_kind, verify } => {
+            let options = CopyOptions {
+                kinds: kinds.clone(),
+                batch_size: *batch_size,
+                replace_kind: *replace_kind,
+                ..CopyOptions::default()
+            };
+            copy::run(cli, from.as_deref(), to, &options, *verify).await
+        }
+        Command::Verify { from, to, kinds } => verify::run(cli, from.as_deref(), to, kinds).await,
+        Command::Conformance { filter } => conformance::run(cli, filter.as_deref()).await,
+        Command::Bench { action, run } => bench::run(cli, action.as_ref(), run).await,
+        Command::Demo { attackers, sessions, seed, keep } => {
+            let options = crate::demo::DemoOptions {
+                attackers: *attackers,
+                sessions_per_attacker: *sessions,
+                seed: *seed,
+                ..crate::demo::DemoOptions::default()
+            };
+            demo::run(cli, options, keep.as_deref()).await
+        }
+    }
 }
