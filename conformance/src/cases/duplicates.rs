@@ -7,8 +7,8 @@ use vectorstore_core::{KnnOptions, Metric, Neighbor, NewVector, VectorStore};
 
 use super::{oracle_of, stores_data, supports};
 use crate::check::{TOLERANCE, ok};
-use crate::runner::Ctx;
 use crate::data::{Rng, id};
+use crate::runner::Ctx;
 
 /// Records in the big duplicate group of [`one_duplicate_group_answers_as_the_fake`]; sized so
 /// the case stays within a few seconds on the server stores.
