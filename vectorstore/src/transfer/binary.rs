@@ -16,6 +16,7 @@
 use std::io::{BufRead, Write};
 
 use vectorstore_core::limits::{MAX_DIM, MAX_ID_BYTES};
+use vectorstore_core::validate::shown;
 use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, NewVector, Result, VectorRecord};
 
 use super::{Decoder, Encoder, Entry, io_error};
@@ -47,28 +48,41 @@ impl<'w> BinaryEncoder<'w> {
     }
 }
 
+/// A length as its frame field `T`; one that does not fit is a `LimitExceeded` error naming
+/// the field and the value it belongs to (escaped and shortened).
+fn field_len<T: TryFrom<usize>>(field: &str, owner: &str, len: usize) -> Result<T> {
+    T::try_from(len).map_err(|_| {
+        Error::new(
+            ErrorKind::LimitExceeded,
+            format!("{field} of {len} for {:?} does not fit the binary format's length field", shown(owner)),
+        )
+    })
+}
+
 impl Encoder for BinaryEncoder<'_> {
     fn kind(&mut self, info: &KindInfo) -> Result<()> {
         self.buffer.clear();
         self.buffer.push(b'K');
-        self.buffer.push(info.kind.len() as u8);
+        self.buffer.push(field_len::<u8>("kind", &info.kind, info.kind.len())?);
         self.buffer.extend_from_slice(info.kind.as_bytes());
-        self.buffer.extend_from_slice(&(info.dim as u32).to_le_bytes());
+        self.buffer.extend_from_slice(&field_len::<u32>("dimension", &info.kind, info.dim)?.to_le_bytes());
         self.buffer.push(metric_code(info.metric));
         self.out.write_all(&self.buffer).map_err(io_error)
     }
 
     fn record(&mut self, record: &VectorRecord) -> Result<()> {
-        // Kinds are at most 48 bytes and ids at most 512 (validated on the way in).
+        // Kinds are at most 48 bytes and ids at most 512 when validated on the way in; a store
+        // (or a server) that hands back more must not misframe the file.
         self.buffer.clear();
         self.buffer.push(b'R');
-        self.buffer.push(record.kind.len() as u8);
+        self.buffer.push(field_len::<u8>("kind", &record.kind, record.kind.len())?);
         self.buffer.extend_from_slice(record.kind.as_bytes());
-        self.buffer.extend_from_slice(&(record.id.len() as u16).to_le_bytes());
+        self.buffer.extend_from_slice(&field_len::<u16>("id", &record.id, record.id.len())?.to_le_bytes());
         self.buffer.extend_from_slice(record.id.as_bytes());
         self.buffer.extend_from_slice(&record.extractor_version.to_le_bytes());
         self.buffer.extend_from_slice(&record.written_at_ms.to_le_bytes());
-        self.buffer.extend_from_slice(&(record.vector.len() as u32).to_le_bytes());
+        let dim = field_len::<u32>("vector", &record.id, record.vector.len())?;
+        self.buffer.extend_from_slice(&dim.to_le_bytes());
         for value in &record.vector {
             self.buffer.extend_from_slice(&value.to_le_bytes());
         }
@@ -231,5 +245,34 @@ impl Decoder for BinaryDecoder<'_> {
 
     fn location(&self) -> String {
         format!("frame {} at byte {}", self.frames, self.frame_start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(kind: &str, id: &str) -> VectorRecord {
+        VectorRecord {
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+            vector: vec![1.0],
+            dim: 1,
+            extractor_version: 1,
+            written_at_ms: 0,
+        }
+    }
+
+    /// A record longer than its frame's length fields (a store or a server handing back what
+    /// the contract would refuse) is refused, never written misframed.
+    #[test]
+    fn lengths_that_overflow_their_field_are_refused() {
+        let mut out = Vec::new();
+        let mut encoder = BinaryEncoder::new(&mut out).unwrap();
+        encoder.record(&record("ja3", "fine")).expect("a normal record");
+        for bad in [record("ja3", &"x".repeat(70_000)), record(&"k".repeat(300), "a")] {
+            let err = encoder.record(&bad).expect_err("too long for its field");
+            assert_eq!(err.kind(), ErrorKind::LimitExceeded, "{err}");
+        }
     }
 }

@@ -45,28 +45,78 @@ impl Encoder for JsonLinesEncoder<'_> {
     }
 }
 
+/// The longest line an import reads, in bytes (newline excluded). The longest valid record
+/// line (4,096 components, a 512-byte id escaped) takes about 110 KB as `export` writes it;
+/// 1 MiB leaves room for other writers' spelling of numbers and whitespace. A longer line is
+/// refused once this many bytes are read, without reading the rest of it.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
 pub(crate) struct JsonLinesDecoder<'r> {
     input: &'r mut dyn BufRead,
-    line: String,
+    line: Vec<u8>,
     number: u64,
+    /// Set after an error that leaves the input mid-line: nothing more is read.
+    stopped: bool,
 }
 
 impl<'r> JsonLinesDecoder<'r> {
     pub(crate) fn new(input: &'r mut dyn BufRead) -> Self {
-        JsonLinesDecoder { input, line: String::new(), number: 0 }
+        JsonLinesDecoder { input, line: Vec::new(), number: 0, stopped: false }
+    }
+
+    /// Reads the next line into `self.line` (without its newline), at most [`MAX_LINE_BYTES`];
+    /// false at the end of the input.
+    fn read_line(&mut self) -> Result<bool> {
+        self.line.clear();
+        loop {
+            let buffer = match self.input.fill_buf() {
+                Ok(buffer) => buffer,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(io_error(err)),
+            };
+            if buffer.is_empty() {
+                return Ok(!self.line.is_empty());
+            }
+            let (taken, ended) = match buffer.iter().position(|&b| b == b'\n') {
+                Some(at) => (at, true),
+                None => (buffer.len(), false),
+            };
+            if self.line.len() + taken > MAX_LINE_BYTES {
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    format!("the line is longer than {MAX_LINE_BYTES} bytes, the most an import reads"),
+                ));
+            }
+            self.line.extend_from_slice(&buffer[..taken]);
+            self.input.consume(if ended { taken + 1 } else { taken });
+            if ended {
+                return Ok(true);
+            }
+        }
     }
 }
 
 impl Decoder for JsonLinesDecoder<'_> {
     fn next_entry(&mut self) -> Option<Result<Entry>> {
+        if self.stopped {
+            return None;
+        }
         loop {
-            self.line.clear();
             self.number += 1;
-            match self.input.read_line(&mut self.line) {
-                Ok(0) => return None,
-                Ok(_) if self.line.trim().is_empty() => continue,
-                Ok(_) => return Some(parse(&self.line)),
-                Err(err) => return Some(Err(io_error(err))),
+            match self.read_line() {
+                Ok(false) => return None,
+                Ok(true) if self.line.trim_ascii().is_empty() => continue,
+                Ok(true) => {
+                    return Some(
+                        std::str::from_utf8(&self.line)
+                            .map_err(|err| invalid(format!("not UTF-8 text: {err}")))
+                            .and_then(parse),
+                    );
+                }
+                Err(err) => {
+                    self.stopped = true;
+                    return Some(Err(err));
+                }
             }
         }
     }

@@ -42,6 +42,7 @@ use vectorstore_core::{
 };
 
 pub use copy::{CopyOptions, CopyReport, KindCopy, copy};
+pub use jsonl::MAX_LINE_BYTES as MAX_JSONL_LINE_BYTES;
 pub use verify::{KindCheck, VerifyReport, verify};
 
 /// Progress of a transfer, for a progress bar.

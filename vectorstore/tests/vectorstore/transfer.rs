@@ -3,7 +3,7 @@
 use std::io::Cursor;
 
 use vectorstore::transfer::{ExportOptions, Format, ImportOptions, TransferSummary, export, export_to_string, import};
-use vectorstore::{ErrorKind, FakeVectorStore, Metric, NewVector, VectorStore};
+use vectorstore::{ErrorKind, FakeVectorStore, Metric, NewVector, VectorStore, VectorStoreExt};
 use vectorstore_conformance::check::snapshot;
 use vectorstore_conformance::data::Rng;
 
@@ -238,4 +238,65 @@ async fn write_times_survive_export_and_import() {
     let err = import_str(&target, &line, 10).await.expect_err("a time days ahead");
     assert!(err.message().contains(&future.to_string()), "{err}");
     assert!(target.get("ja3", "late").await.unwrap().is_none());
+}
+
+/// An endless line of digits, counting what was read from it.
+struct Endless {
+    served: usize,
+}
+
+impl std::io::Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let start = b"{\"kind\":\"ja3\",\"id\":\"a\",\"vector\":[";
+        for (i, byte) in buf.iter_mut().enumerate() {
+            let at = self.served + i;
+            *byte = if at < start.len() {
+                start[at]
+            } else if at % 2 == 0 {
+                b'1'
+            } else {
+                b','
+            };
+        }
+        self.served += buf.len();
+        Ok(buf.len())
+    }
+}
+
+/// A line longer than the largest valid one is refused once the limit is read, without
+/// reading on (a vector of 20 million numbers, or a line that never ends), and nothing is
+/// written; the largest valid line still imports.
+#[tokio::test]
+async fn an_oversized_line_is_refused_without_reading_on() {
+    use vectorstore::transfer::MAX_JSONL_LINE_BYTES;
+
+    let target = store().await;
+    target.insert("ja3", "kept", &[1.0; 4], 1).await.unwrap();
+    let mut endless = std::io::BufReader::new(Endless { served: 0 });
+    let err = import(&target, &mut endless, &ImportOptions::default(), &mut |_| {}).await.expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::LimitExceeded, "{err}");
+    assert!(err.to_string().contains("line 1"), "names the line: {err}");
+    let served = endless.get_ref().served;
+    assert!(served <= MAX_JSONL_LINE_BYTES + 64 * 1024, "read {served} bytes for a limit of {MAX_JSONL_LINE_BYTES}");
+    assert_eq!(target.scan_all("ja3", 100).await.unwrap().len(), 1, "the store is as it was");
+
+    // After good lines: the good batch before it is kept, the import stops at the long line.
+    let mut text = String::from("{\"kind\":\"hassh\",\"id\":\"h\",\"vector\":[1.0]}\n");
+    text.push_str(&format!(
+        "{{\"kind\":\"hassh\",\"id\":\"x\",\"vector\":[{}1]}}\n",
+        "1,".repeat(MAX_JSONL_LINE_BYTES)
+    ));
+    let err = import_str(&target, &text, 1).await.expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::LimitExceeded, "{err}");
+    assert!(err.to_string().contains("line 2"), "names the line: {err}");
+
+    // The largest valid record: 4,096 components in a long spelling, an id of 512 bytes that
+    // all need escaping.
+    let id = "\u{1}".repeat(vectorstore::limits::MAX_ID_BYTES);
+    let components = vec!["-1.17549435082228750796873653722e-38"; vectorstore::limits::MAX_DIM].join(", ");
+    let line =
+        format!("{{\"kind\":\"wide\",\"id\":{},\"vector\":[{components}]}}\n", serde_json::to_string(&id).unwrap());
+    assert!(line.len() < MAX_JSONL_LINE_BYTES, "{} bytes", line.len());
+    import_str(&target, &line, 10).await.expect("the largest valid line imports");
+    assert_eq!(target.get("wide", &id).await.unwrap().expect("stored").vector.len(), vectorstore::limits::MAX_DIM);
 }
