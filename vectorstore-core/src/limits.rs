@@ -26,6 +26,13 @@ pub const MAX_SCAN_LIMIT: usize = 10_000;
 /// Most queries in one [`crate::VectorStore::knn_batch`] call.
 pub const MAX_QUERIES_PER_CALL: usize = 10_000;
 
+/// Most neighbours one [`crate::VectorStore::knn_batch`] call may ask for: queries × k.
+/// Each is within its own limit, but 10,000 queries of k = 10,000 ask for 100 million
+/// neighbours (several GB) in one answer, which no caller can hold; a million (about 100 MB
+/// with 64-byte ids) covers 100 queries at the largest k or 100,000 at k = 10. More is
+/// [`crate::ErrorKind::LimitExceeded`], before any work: split the batch.
+pub const MAX_NEIGHBORS_PER_CALL: usize = 1_000_000;
+
 /// Most kinds one store holds; creating one more is [`crate::ErrorKind::LimitExceeded`].
 pub const MAX_KINDS: usize = 1_024;
 

@@ -7,8 +7,8 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::{
-    MAX_BATCH, MAX_CLOCK_SKEW_MS, MAX_DIM, MAX_ID_BYTES, MAX_IDS_PER_CALL, MAX_K, MAX_KIND_LEN, MAX_QUERIES_PER_CALL,
-    MAX_SCAN_LIMIT,
+    MAX_BATCH, MAX_CLOCK_SKEW_MS, MAX_DIM, MAX_ID_BYTES, MAX_IDS_PER_CALL, MAX_K, MAX_KIND_LEN, MAX_NEIGHBORS_PER_CALL,
+    MAX_QUERIES_PER_CALL, MAX_SCAN_LIMIT,
 };
 use crate::record::{KindInfo, KnnOptions, Metric, NewVector, Rows};
 
@@ -273,6 +273,18 @@ pub fn knn_batch(kind_name: &str, queries: &[&[f32]], options: &KnnOptions) -> R
         return Err(Error::new(
             ErrorKind::InvalidArgument,
             format!("{} queries in one call: the limit is {MAX_QUERIES_PER_CALL} per call", queries.len()),
+        )
+        .with_context("count", queries.len().to_string()));
+    }
+    let asked = queries.len().saturating_mul(options.k);
+    if asked > MAX_NEIGHBORS_PER_CALL {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "{} queries × k {} ask for {asked} neighbours in one answer: the limit is {MAX_NEIGHBORS_PER_CALL} per call",
+                queries.len(),
+                options.k
+            ),
         )
         .with_context("count", queries.len().to_string()));
     }

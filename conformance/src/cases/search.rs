@@ -270,6 +270,16 @@ pub async fn knn_batch_answers_each_query_as_knn_with(ctx: &Ctx) {
     expect_error(store.knn_batch("Not A Kind", &[&good], &KnnOptions::new(3)).await, ErrorKind::InvalidKind, "kind");
     let many = vec![&good[..]; MAX_QUERIES_PER_CALL + 1];
     expect_error(store.knn_batch("ja3", &many, &KnnOptions::new(3)).await, ErrorKind::InvalidArgument, "too many");
+    // Each argument within its limit, the answer they ask for not: refused before any work.
+    let per_query = vectorstore_core::limits::MAX_K;
+    let at_limit = vec![&good[..]; vectorstore_core::limits::MAX_NEIGHBORS_PER_CALL / per_query];
+    let over = vec![&good[..]; at_limit.len() + 1];
+    expect_error(
+        store.knn_batch("ja3", &over, &KnnOptions::new(per_query)).await,
+        ErrorKind::LimitExceeded,
+        "queries × k over the answer limit",
+    );
+    ok(store.knn_batch("never_written", &at_limit, &KnnOptions::new(per_query)).await, "queries × k at the limit");
     assert!(ok(store.knn_batch("ja3", &[], &KnnOptions::new(3)).await, "empty batch").is_empty());
     let unknown = ok(store.knn_batch("never_written", &[&good, &good], &KnnOptions::new(3)).await, "unknown kind");
     assert_eq!(unknown, vec![Vec::new(), Vec::new()]);
