@@ -187,7 +187,7 @@ impl VectorStore for PgVectorStore {
         if !self.life.needs_initialize(NAME)? {
             return Ok(());
         }
-        let session = search::session_settings(self.config.hnsw.ef_search);
+        let session = search::session_settings(self.config.hnsw.ef_search, self.config.timeout);
         let pool = PgPoolOptions::new()
             .max_connections(self.config.pool_size)
             .acquire_timeout(self.config.acquire_timeout)
@@ -506,7 +506,7 @@ impl PgVectorStore {
     /// (stopped, hung, unreachable without a reset) is `Unavailable`, never a hang. A statement
     /// cut short this way leaves its connection to be re-synchronised or replaced by the pool.
     async fn bounded<T>(&self, operation: &str, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-        self.bounded_by(self.config.timeout, operation, work).await
+        self.bounded_by(self.config.client_bound(), operation, work).await
     }
 
     /// [`bounded`](Self::bounded) with another bound: an operation of several statements.

@@ -274,6 +274,15 @@ impl PgVectorConfig {
         })
     }
 
+    /// How long the client waits for one operation: the timeout plus a grace of a tenth of it
+    /// (at least 1 s, at most 30 s), so that the server's own `statement_timeout` and
+    /// `lock_timeout` (set to the timeout on every session) stop a slow statement first and the
+    /// client hears that it was rolled back. The client's bound only ends waits on a server
+    /// that does not answer at all.
+    pub fn client_bound(&self) -> Duration {
+        self.timeout + (self.timeout / 10).clamp(Duration::from_secs(1), Duration::from_secs(30))
+    }
+
     /// The server URL with its password replaced by `***`.
     pub fn redacted_url(&self) -> &str {
         &self.redacted_url

@@ -7,6 +7,11 @@ use crate::NAME;
 /// SQLSTATE of a missing table: a kind dropped (or a schema purged) by someone else.
 pub(crate) const UNDEFINED_TABLE: &str = "42P01";
 
+/// SQLSTATE of a statement cancelled by `statement_timeout` (or a cancel request).
+const QUERY_CANCELED: &str = "57014";
+/// SQLSTATE of a lock not had within `lock_timeout`.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
 /// Maps a driver error to the contract's error, naming what was being done.
 ///
 /// Unreachable or restarting servers (connection failures, pool time-outs, `57P01
@@ -26,6 +31,10 @@ pub(crate) fn from_sqlx(err: sqlx::Error, action: &str) -> Error {
              (check DECNET_VECTORSTORE_PGVECTOR_SSLROOTCERT and the URL's host name)"
         ),
         (sqlx::Error::Tls(_), _) => format!("{action}: TLS with the PostgreSQL server failed"),
+        _ if matches!(code.as_deref(), Some(QUERY_CANCELED | LOCK_NOT_AVAILABLE)) => format!(
+            "{action}: the server stopped the statement at DECNET_VECTORSTORE_PGVECTOR_TIMEOUT_MS \
+             (a slow statement or a wait for a lock); it was rolled back"
+        ),
         _ => action.to_owned(),
     };
     let mut error = Error::new(kind, message).with_context("backend", NAME);
@@ -56,6 +65,8 @@ fn kind_of(err: &sqlx::Error, code: Option<&str>) -> ErrorKind {
         sqlx::Error::Database(_) => match code.unwrap_or_default() {
             // admin_shutdown, crash_shutdown, cannot_connect_now, idle_session_timeout
             "57P01" | "57P02" | "57P03" | "57P05" | "53300" => ErrorKind::Unavailable,
+            // statement_timeout or lock_timeout: the server was too slow this time.
+            QUERY_CANCELED | LOCK_NOT_AVAILABLE => ErrorKind::Unavailable,
             code if code.starts_with("08") => ErrorKind::Unavailable,
             // invalid_authorization_specification, invalid_password, invalid_catalog_name
             "28000" | "28P01" | "3D000" => ErrorKind::Config,

@@ -273,10 +273,11 @@ impl Builder {
                 .map_err(failed)?;
         }
         // The session ends with this build: its settings go with it. A client that goes away
-        // (a closed store) ends the build within a second instead of at its end.
+        // (a closed store) ends the build within a second instead of at its end. A build may
+        // take minutes: the statement timeout of the store's other sessions is not for it.
         sqlx::raw_sql(audited(format!(
             "SET maintenance_work_mem = '{}MB'; SET max_parallel_maintenance_workers = {}; \
-             SET client_connection_check_interval = '1s'",
+             SET client_connection_check_interval = '1s'; SET statement_timeout = 0",
             self.build.memory_mb, self.build.workers
         )))
         .execute(&mut *connection)

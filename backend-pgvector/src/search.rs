@@ -324,8 +324,13 @@ fn needs_transaction(options: &KnnOptions, limit: usize, settings: &SearchSettin
 }
 
 /// The session settings every pooled connection starts with (see the module docs).
-pub(crate) fn session_settings(ef_search: u32) -> String {
-    format!("SET hnsw.ef_search = {ef_search}")
+pub(crate) fn session_settings(ef_search: u32, timeout: std::time::Duration) -> String {
+    // The server stops a statement at the configured timeout, and a wait for a lock too,
+    // before the client gives up (see `PgVectorConfig::client_bound`): a statement the client
+    // reports as `Unavailable` is then rolled back, not left running to commit later while
+    // its connection is held.
+    let timeout_ms = timeout.as_millis().max(1);
+    format!("SET hnsw.ef_search = {ef_search}; SET statement_timeout = {timeout_ms}; SET lock_timeout = {timeout_ms}")
 }
 
 async fn configure_index_scan(

@@ -152,3 +152,47 @@ async fn a_stopped_server_is_unavailable_within_the_timeout_and_the_same_handle_
     assert_eq!(snapshot(&store).await, before, "nothing written before the stop was lost");
     store.close().await.expect("close");
 }
+
+/// A write the server cannot finish within the timeout (its table locked by another session)
+/// is stopped by the server itself (`statement_timeout`, `lock_timeout`): the store reports
+/// `Unavailable`, and once the lock is gone the refused writes have not happened. Stopped only
+/// on the client, the statement would wait on and commit after the lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_reported_unavailable_after_a_timeout_is_not_committed() {
+    use std::time::Duration;
+
+    use sqlx::Connection;
+
+    let what = "a_write_reported_unavailable_after_a_timeout_is_not_committed";
+    let Some(server) = crate::common::server(what).await else { return };
+    let config = crate::common::config(server.url(), &[("timeout_ms", "800"), ("index", "none")]);
+    let _cleanup = crate::common::Cleanup(config.clone());
+    let store = PgVectorStore::from_config(&config).expect("config");
+    store.initialize().await.expect("initialize");
+    store.insert("ja3", "kept", &[1.0, 2.0], 1).await.expect("insert");
+    let schema = config.option(NAME, "SCHEMA").expect("a schema").to_owned();
+
+    let mut locker = sqlx::PgConnection::connect(server.url()).await.expect("a second session");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN; LOCK TABLE \"{schema}\".\"kind_ja3\" IN ACCESS EXCLUSIVE MODE")))
+        .execute(&mut locker)
+        .await
+        .expect("lock the kind's table");
+    for (what, write) in [
+        ("a new record", store.insert("ja3", "refused", &[3.0, 4.0], 1).await),
+        ("a replace", store.insert("ja3", "kept", &[9.0, 9.0], 2).await),
+        ("a delete", store.delete("ja3", "kept").await.map(|_| ())),
+    ] {
+        let err = write.expect_err(what);
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{what}: {err}");
+    }
+    // Past the client's bound, then the lock goes: a statement still waiting would run now.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    sqlx::raw_sql("ROLLBACK").execute(&mut locker).await.expect("release the lock");
+    locker.close().await.expect("close");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    assert_eq!(store.get("ja3", "refused").await.expect("get"), None, "a write reported Unavailable was committed");
+    let kept = store.get("ja3", "kept").await.expect("get").expect("the record is still there");
+    assert_eq!((kept.vector, kept.extractor_version), (vec![1.0, 2.0], 1), "a refused replace was committed");
+    store.close().await.expect("close");
+}
