@@ -252,7 +252,7 @@ impl std::io::Read for Endless {
             let at = self.served + i;
             *byte = if at < start.len() {
                 start[at]
-            } else if at % 2 == 0 {
+            } else if at.is_multiple_of(2) {
                 b'1'
             } else {
                 b','
