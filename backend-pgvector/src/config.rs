@@ -28,6 +28,24 @@ use vectorstore_core::{Config, Error, ErrorKind, Metric, Result, redact_url};
 
 use crate::NAME;
 
+/// Every option this backend reads (`DECNET_VECTORSTORE_PGVECTOR_<KEY>`), declared in its
+/// registration: opening a store refuses any other variable under the prefix.
+pub const OPTIONS: &[&str] = &[
+    "SCHEMA",
+    "POOL_SIZE",
+    "ACQUIRE_TIMEOUT_MS",
+    "TIMEOUT_MS",
+    "INDEX",
+    "HNSW_M",
+    "HNSW_EF_CONSTRUCTION",
+    "HNSW_EF_SEARCH",
+    "INDEX_DELAY_MS",
+    "BUILD_MEMORY_MB",
+    "BUILD_WORKERS",
+    "SSLMODE",
+    "SSLROOTCERT",
+];
+
 /// Schema used when `DECNET_VECTORSTORE_PGVECTOR_SCHEMA` is unset.
 pub const DEFAULT_SCHEMA: &str = "decnet_vectorstore";
 /// Connections in the pool when `POOL_SIZE` is unset.

@@ -40,6 +40,7 @@ vectorstore_core::inventory::submit! {
         aliases: &["pg_vector", "postgres", "postgresql"],
         summary: "PostgreSQL + pgvector: shared by many processes, HNSW index per kind",
         capabilities: CAPABILITIES,
+        options: config::OPTIONS,
         open,
         isolate,
         purge,

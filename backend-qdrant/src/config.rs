@@ -12,6 +12,26 @@ use vectorstore_core::{Config, Error, ErrorKind, Metric, Result, redact_url};
 
 use crate::NAME;
 
+/// Every option this backend reads (`DECNET_VECTORSTORE_QDRANT_<KEY>`), declared in its
+/// registration: opening a store refuses any other variable under the prefix.
+pub const OPTIONS: &[&str] = &[
+    "API_KEY",
+    "CA_CERT",
+    "COLLECTION_PREFIX",
+    "TIMEOUT_MS",
+    "SHARD_NUMBER",
+    "REPLICATION_FACTOR",
+    "WRITE_CONSISTENCY",
+    "READ_CONSISTENCY",
+    "WRITE_ORDERING",
+    "ON_DISK",
+    "HNSW_M",
+    "HNSW_EF_CONSTRUCT",
+    "HNSW_EF",
+    "EXACT",
+    "BATCH_SIZE",
+];
+
 /// The gRPC URL used when `DECNET_VECTORSTORE_URL` is unset: a Qdrant on this machine.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:6334";
 

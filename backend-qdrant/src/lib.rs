@@ -49,6 +49,7 @@ vectorstore_core::inventory::submit! {
         aliases: &[],
         summary: "Qdrant server or cluster over gRPC: one collection per kind, HNSW or exact search",
         capabilities: CAPABILITIES,
+        options: config::OPTIONS,
         open,
         isolate,
         purge,

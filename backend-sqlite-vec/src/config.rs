@@ -11,6 +11,11 @@ use vectorstore_core::{Config, Error, ErrorKind, Metric, PurgeFuture, Result};
 
 use crate::NAME;
 
+/// Every option this backend reads (`DECNET_VECTORSTORE_SQLITE_VEC_<KEY>`), declared in its
+/// registration: opening a store refuses any other variable under the prefix.
+pub const OPTIONS: &[&str] =
+    &["BUSY_TIMEOUT_MS", "SYNCHRONOUS", "READ_POOL_SIZE", "CACHE_MB", "READ_ONLY", "LEGACY_SKIP_INVALID"];
+
 /// Default of `DECNET_VECTORSTORE_SQLITE_VEC_BUSY_TIMEOUT_MS`.
 pub const DEFAULT_BUSY_TIMEOUT_MS: u64 = 5_000;
 

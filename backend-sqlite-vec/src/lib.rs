@@ -63,6 +63,7 @@ vectorstore_core::inventory::submit! {
         aliases: &["sqlite-vec"],
         summary: "embedded SQLite file with sqlite-vec (the default): l2 and cosine, exact search, no server",
         capabilities: CAPABILITIES,
+        options: config::OPTIONS,
         open,
         isolate,
         purge,

@@ -26,6 +26,14 @@ use crate::validate::shown;
 /// Prefix of every variable the store reads.
 pub const ENV_PREFIX: &str = "DECNET_VECTORSTORE_";
 
+/// The variables every build reads, without the prefix.
+pub const GENERAL_VARIABLES: &[&str] = &["ENABLED", "TYPE", "PATH", "URL", "METRIC", "FALLBACK"];
+
+/// Variables of the tools beside the library, without the prefix: the `vectorstore` command's
+/// metrics address and the Python package's inline wait. The library does not read them, but
+/// they share the environment, so opening a store accepts them.
+pub const TOOL_VARIABLES: &[&str] = &["METRICS_ADDR", "PYTHON_INLINE_WAIT_US"];
+
 /// The backend used when `DECNET_VECTORSTORE_TYPE` is unset.
 pub const DEFAULT_BACKEND: &str = "sqlite_vec";
 

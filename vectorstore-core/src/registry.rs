@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::config::{Config, Fallback};
+use crate::config::{Config, ENV_PREFIX, Fallback, GENERAL_VARIABLES, TOOL_VARIABLES};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fake::{FAKE, FakeVectorStore};
 use crate::health::Capabilities;
@@ -30,6 +30,9 @@ pub struct BackendRegistration {
     pub summary: &'static str,
     /// What the backend can do at best (an instance may report less).
     pub capabilities: Capabilities,
+    /// The options it reads, as `KEY` of `DECNET_VECTORSTORE_<NAME>_<KEY>` (uppercase): any
+    /// other variable under its prefix is refused at open, naming the closest of these.
+    pub options: &'static [&'static str],
     /// Builds an uninitialised store from the configuration. Must not do I/O that can block
     /// for long; connecting belongs in `initialize`.
     pub open: fn(&Config) -> Result<Arc<dyn VectorStore>>,
@@ -74,6 +77,7 @@ inventory::submit! {
         aliases: &["memory", "in_memory"],
         summary: "exact in-memory store, every metric, nothing persists; the reference oracle",
         capabilities: Capabilities::EXACT_IN_MEMORY,
+        options: &[],
         open: open_fake,
         isolate: isolate_unchanged,
         purge: purge_nothing,
@@ -86,6 +90,7 @@ inventory::submit! {
         aliases: &["none", "disabled"],
         summary: "validates every call and stores nothing (DECNET_VECTORSTORE_ENABLED=false)",
         capabilities: Capabilities { persistent: false, stores_data: false, ..Capabilities::EXACT_IN_MEMORY },
+        options: &[],
         open: open_null,
         isolate: isolate_unchanged,
         purge: purge_nothing,
@@ -117,6 +122,8 @@ pub fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
 
 /// Opens (without initialising) the store `config` selects.
 ///
+/// - Every setting must be known ([`check_settings`]): an unknown one is a `Config` error naming
+///   it and the closest known name, whatever the backend.
 /// - `enabled = false` gives the Null store, whatever the backend.
 /// - A registered backend is opened with the configuration.
 /// - A backend that exists but is left out of this build (the default one, or one of `known`,
@@ -151,6 +158,7 @@ fn open_uninstrumented(
     known: &[&str],
     available: &[&'static BackendRegistration],
 ) -> Result<Arc<dyn VectorStore>> {
+    check_settings(config, known, available)?;
     if !config.enabled {
         tracing::info!("vector store disabled: using the null store");
         return Ok(Arc::new(NullVectorStore::new()));
@@ -185,6 +193,96 @@ fn open_uninstrumented(
         Fallback::Null => Arc::new(NullVectorStore::fallback(reason)),
         _ => Arc::new(FakeVectorStore::fallback(config.metric, reason)),
     })
+}
+
+/// Checks that every setting of `config` is one something reads: a general variable
+/// ([`GENERAL_VARIABLES`]), one of the tools beside the library ([`TOOL_VARIABLES`]), or an
+/// option a backend of `available` declares. Options of a backend of `known` left out of this
+/// build pass unchecked (a deployment may set them for a build that has it), as do those of
+/// another available backend than the selected one (it may switch `TYPE`). Anything else is a
+/// `Config` error naming the variable and, when one is close, the known name it resembles: a
+/// setting misspelt, or meant for a newer build, fails at open instead of being ignored.
+pub fn check_settings(config: &Config, known: &[&str], available: &[&'static BackendRegistration]) -> Result<()> {
+    for (key, _) in config.options() {
+        if TOOL_VARIABLES.contains(&key) {
+            continue;
+        }
+        let owner = available
+            .iter()
+            .filter(|registration| key.starts_with(&option_prefix(registration.name)))
+            .max_by_key(|registration| registration.name.len());
+        if let Some(registration) = owner {
+            let option = &key[option_prefix(registration.name).len()..];
+            if registration.options.contains(&option) {
+                continue;
+            }
+            let candidates: Vec<String> = registration
+                .options
+                .iter()
+                .map(|option| format!("{}{option}", option_prefix(registration.name)))
+                .collect();
+            return Err(unknown_setting(key, &candidates, Some(registration.name)));
+        }
+        let left_out = known
+            .iter()
+            .filter(|name| !available.iter().any(|registration| registration.answers_to(name)))
+            .any(|name| key.starts_with(&option_prefix(name)));
+        if left_out {
+            continue;
+        }
+        let mut candidates: Vec<String> =
+            GENERAL_VARIABLES.iter().chain(TOOL_VARIABLES).map(|name| (*name).to_owned()).collect();
+        for registration in available {
+            let prefix = option_prefix(registration.name);
+            candidates.extend(registration.options.iter().map(|option| format!("{prefix}{option}")));
+        }
+        return Err(unknown_setting(key, &candidates, None));
+    }
+    Ok(())
+}
+
+/// `SQLITE_VEC_`: the start of a backend's option keys.
+fn option_prefix(backend: &str) -> String {
+    format!("{}_", normalise(backend).to_ascii_uppercase())
+}
+
+fn unknown_setting(key: &str, candidates: &[String], backend: Option<&str>) -> Error {
+    let variable = format!("{ENV_PREFIX}{}", crate::validate::shown(key));
+    let what = match backend {
+        Some(name) => format!("unknown setting {variable}: backend {name} has no such option"),
+        None => format!("unknown setting {variable}"),
+    };
+    let message = match closest(key, candidates) {
+        Some(near) => format!("{what}; did you mean {ENV_PREFIX}{near}?"),
+        None if candidates.is_empty() => what,
+        None => format!("{what}; known: {}", candidates.join(", ")),
+    };
+    Error::new(ErrorKind::Config, message).with_context("variable", variable)
+}
+
+/// The candidate nearest to `key` by edit distance (any case), when near enough to be a slip.
+fn closest<'a>(key: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let key = key.to_ascii_uppercase();
+    candidates
+        .iter()
+        .map(|candidate| (edit_distance(&key, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len().max(key.len()) / 3).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.as_str())
+}
+
+/// Levenshtein distance over bytes (the names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, &x) in a.iter().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, &y) in b.iter().enumerate() {
+            current[j + 1] = (previous[j] + usize::from(x != y)).min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 fn unsupported(name: &str) -> Error {

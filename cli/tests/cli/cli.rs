@@ -238,3 +238,32 @@ fn knn_with_a_queries_file_answers_each_line_as_a_single_knn_would() {
     assert!(!output.status.success());
     assert!(stderr(&output).contains("query 2"), "{}", stderr(&output));
 }
+
+#[test]
+fn an_unknown_setting_is_refused_naming_the_closest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.sqlite");
+    let path = path.to_str().unwrap();
+    let output = vectorstore(
+        &["kinds"],
+        &[("DECNET_VECTORSTORE_PATH", path), ("DECNET_VECTORSTORE_SQLITE_VEC_BUSY_TIMOUT_MS", "5")],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("unknown setting DECNET_VECTORSTORE_SQLITE_VEC_BUSY_TIMOUT_MS")
+            && err.contains("did you mean DECNET_VECTORSTORE_SQLITE_VEC_BUSY_TIMEOUT_MS?"),
+        "{err}"
+    );
+    assert!(!dir.path().join("v.sqlite").exists(), "nothing is opened with a setting refused");
+    // The same through --store, and a general variable misspelt.
+    let output = vectorstore(&["--store", "fake:", "kinds"], &[("DECNET_VECTORSTORE_METRC", "cosine")]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("did you mean DECNET_VECTORSTORE_METRIC?"), "{}", stderr(&output));
+    // Spelt right, it is taken.
+    let output = vectorstore(
+        &["kinds"],
+        &[("DECNET_VECTORSTORE_PATH", path), ("DECNET_VECTORSTORE_SQLITE_VEC_BUSY_TIMEOUT_MS", "5")],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+}

@@ -144,6 +144,8 @@ vectorstore::inventory::submit! {
         aliases: &[],
         summary: "the embedded sqlite_vec store, counting this process's writes (an application's own backend)",
         capabilities: vectorstore::sqlite_vec::CAPABILITIES,
+        // It reads no option of its own; the sqlite_vec store it wraps reads SQLITE_VEC_*.
+        options: &[],
         open,
         isolate,
         purge,

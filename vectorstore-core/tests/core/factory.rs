@@ -2,7 +2,9 @@
 use std::path::{Path, PathBuf};
 
 use vectorstore_core::config::default_sqlite_path;
-use vectorstore_core::{Config, ErrorKind, Metric, backends, open, open_among, open_with_fallback};
+use vectorstore_core::{
+    BackendRegistration, Config, ErrorKind, Metric, backends, open, open_among, open_with_fallback,
+};
 
 /// Backends a build may leave out, as the `vectorstore` crate names them.
 const KNOWN: &[&str] = &["sqlite_vec", "pgvector", "qdrant"];
@@ -120,4 +122,85 @@ async fn aliases_metric_and_listing() {
     sorted.sort();
     assert_eq!(names, sorted);
     assert!(names.contains(&"fake") && names.contains(&"null"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strict settings
+
+fn open_demo(_config: &Config) -> vectorstore_core::Result<std::sync::Arc<dyn vectorstore_core::VectorStore>> {
+    Ok(std::sync::Arc::new(vectorstore_core::FakeVectorStore::new()))
+}
+
+/// A backend with options, given to `open_among` as if compiled in (never registered).
+static DEMO: BackendRegistration = BackendRegistration {
+    name: "demo_store",
+    aliases: &[],
+    summary: "a test backend with two options",
+    capabilities: vectorstore_core::Capabilities::EXACT_IN_MEMORY,
+    options: &["BUSY_TIMEOUT_MS", "POOL_SIZE"],
+    open: open_demo,
+    isolate: vectorstore_core::isolate_unchanged,
+    purge: vectorstore_core::purge_nothing,
+};
+
+fn with_demo() -> Vec<&'static BackendRegistration> {
+    let mut available = backends();
+    available.push(&DEMO);
+    available
+}
+
+fn refused(pairs: &[(&str, &str)]) -> vectorstore_core::Error {
+    let err = open_among(&config(pairs), KNOWN, &with_demo()).map(|_| ()).expect_err("an unknown setting");
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    err
+}
+
+/// A misspelt option of a compiled-in backend is refused at open, naming it and the closest one.
+#[test]
+fn a_misspelt_backend_option_names_the_closest() {
+    let err =
+        refused(&[("DECNET_VECTORSTORE_TYPE", "demo_store"), ("DECNET_VECTORSTORE_DEMO_STORE_BUSY_TIMOUT_MS", "5")]);
+    assert!(err.message().contains("DECNET_VECTORSTORE_DEMO_STORE_BUSY_TIMOUT_MS"), "{err}");
+    assert!(err.message().contains("did you mean DECNET_VECTORSTORE_DEMO_STORE_BUSY_TIMEOUT_MS?"), "{err}");
+    assert_eq!(
+        err.context().iter().find(|(key, _)| *key == "variable").map(|(_, value)| value.as_str()),
+        Some("DECNET_VECTORSTORE_DEMO_STORE_BUSY_TIMOUT_MS")
+    );
+    // Its real options pass.
+    let pairs = [("DECNET_VECTORSTORE_TYPE", "demo_store"), ("DECNET_VECTORSTORE_DEMO_STORE_POOL_SIZE", "3")];
+    assert!(open_among(&config(&pairs), KNOWN, &with_demo()).is_ok());
+}
+
+/// A misspelt general variable is refused whatever the backend, even with the store disabled.
+#[test]
+fn a_misspelt_general_variable_names_the_closest() {
+    let err = refused(&[("DECNET_VECTORSTORE_METRC", "cosine")]);
+    assert!(err.message().contains("did you mean DECNET_VECTORSTORE_METRIC?"), "{err}");
+    let err = refused(&[("DECNET_VECTORSTORE_ENABLED", "false"), ("DECNET_VECTORSTORE_FALLBAK", "fake")]);
+    assert!(err.message().contains("did you mean DECNET_VECTORSTORE_FALLBACK?"), "{err}");
+    // A lowercase name was never read either.
+    let err = refused(&[("DECNET_VECTORSTORE_type", "fake")]);
+    assert!(err.message().contains("did you mean DECNET_VECTORSTORE_TYPE?"), "{err}");
+    // Nothing close: the known names are listed.
+    let err = refused(&[("DECNET_VECTORSTORE_ZZZZZZZZZZZZ", "1")]);
+    assert!(err.message().contains("known: ENABLED, TYPE"), "{err}");
+}
+
+/// Options of another compiled-in backend pass (a deployment may switch TYPE), as do those of a
+/// backend left out of this build, and the variables of the tools beside the library.
+#[test]
+fn other_backends_and_tools_settings_pass() {
+    let pairs = [
+        ("DECNET_VECTORSTORE_TYPE", "fake"),
+        ("DECNET_VECTORSTORE_DEMO_STORE_BUSY_TIMEOUT_MS", "5"),
+        ("DECNET_VECTORSTORE_PGVECTOR_SOMETHING_NEWER", "1"),
+        ("DECNET_VECTORSTORE_QDRANT_API_KEY", "k"),
+        ("DECNET_VECTORSTORE_PYTHON_INLINE_WAIT_US", "0"),
+        ("DECNET_VECTORSTORE_METRICS_ADDR", "127.0.0.1:9000"),
+    ];
+    let store = open_among(&config(&pairs), KNOWN, &with_demo()).expect("every setting is known or unverifiable");
+    assert_eq!(store.backend(), "fake");
+    // A backend that is neither compiled in nor known: its variables are unknown.
+    let err = refused(&[("DECNET_VECTORSTORE_CHROMA_URL", "x")]);
+    assert!(err.message().contains("DECNET_VECTORSTORE_CHROMA_URL"), "{err}");
 }
