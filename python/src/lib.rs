@@ -34,6 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<awaitable::Waiting>()?;
     m.add_function(wrap_pyfunction!(store::open, m)?)?;
     m.add_function(wrap_pyfunction!(store::compiled_backends, m)?)?;
+    m.add_function(wrap_pyfunction!(store::backend_options, m)?)?;
     m.add_function(wrap_pyfunction!(store::copy, m)?)?;
     m.add_function(wrap_pyfunction!(store::verify, m)?)?;
     m.add_function(wrap_pyfunction!(logging::refresh_log_level, m)?)?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use vectorstore::transfer::{self, CopyOptions};
-use vectorstore::{Config, Error, ErrorKind, KnnOptions, Metric, NewVector, Rows, VectorStore};
+use vectorstore::{Config, Error, ErrorKind, KnnOptions, Metric, NewVector, Rows, VectorStore, VectorStoreExt};
 
 use crate::awaitable::{ready, run};
 use crate::errors::{invalid_argument, to_python};
@@ -312,6 +312,19 @@ impl NativeStore {
         run(py, self.inline, async move { Ok(KindInfo::from(store.create_kind(&kind, dim, metric).await?)) })
     }
 
+    /// The kind's description, or `None` when the store does not know it.
+    fn kind_info<'py>(&self, py: Python<'py>, kind: String) -> PyResult<Bound<'py, PyAny>> {
+        let store = self.store.clone();
+        run(py, self.inline, async move { Ok(store.kind_info(&kind).await?.map(KindInfo::from)) })
+    }
+
+    /// Finishes work the store deferred on `kind` (pgvector's index build after a load); the
+    /// seconds it took, or `None` when nothing was pending.
+    fn settle<'py>(&self, py: Python<'py>, kind: String) -> PyResult<Bound<'py, PyAny>> {
+        let store = self.store.clone();
+        run(py, self.inline, async move { Ok(store.settle(&kind).await?.map(|took| took.as_secs_f64())) })
+    }
+
     fn drop_kind<'py>(&self, py: Python<'py>, kind: String) -> PyResult<Bound<'py, PyAny>> {
         let store = self.store.clone();
         run(py, self.inline, async move { store.drop_kind(&kind).await })
@@ -387,6 +400,14 @@ fn variables_inline(variables: &HashMap<String, String>) -> Option<Result<Durati
             "invalid {INLINE_WAIT_VARIABLE} {raw:?}: microseconds, from 0 (every waiting call goes through the event loop) to {MAX_INLINE_WAIT_US}"
         )),
     })
+}
+
+/// The options `backend` reads, lowercase (`busy_timeout_ms`, ...); `None` for a backend not in
+/// this build.
+#[pyfunction]
+pub fn backend_options(backend: &str) -> Option<Vec<String>> {
+    let registration = vectorstore::find_backend(backend)?;
+    Some(registration.options.iter().map(|option| option.to_ascii_lowercase()).collect())
 }
 
 /// The backends compiled into this build, sorted.

@@ -21,7 +21,7 @@ NOBODY = 65534
 
 
 @pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request):
+def anyio_backend(request: pytest.FixtureRequest):
     return request.param
 
 

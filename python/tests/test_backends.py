@@ -7,13 +7,16 @@ from array import array
 import numpy as np
 import pytest
 
+from decnet_vectorstore import VectorStore
+
 from decnet_vectorstore import PgvectorVectorStore, QdrantVectorStore, SqliteVecVectorStore, errors
+import pathlib
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(params=["sqlite_vec", "pgvector", "qdrant"])
-async def store(request, tmp_path):
+async def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path):
     if request.param == "sqlite_vec":
         s = SqliteVecVectorStore(tmp_path / "vectors.sqlite")
     elif request.param == "pgvector":
@@ -29,7 +32,7 @@ async def store(request, tmp_path):
     await s.close()
 
 
-async def test_round_trip(store):
+async def test_round_trip(store: VectorStore) -> None:
     assert (await store.health())["vectors"] == 0
     await store.insert("ja3", "sess-1", [0.1, 0.2, 0.3])
     await store.insert("ja3", "sess-2", [0.1, 0.2, 0.4], extractor_version=2)
@@ -39,7 +42,7 @@ async def test_round_trip(store):
     assert (await store.get("ja3", "sess-2")).extractor_version == 2
 
 
-async def test_knn_orders_by_distance(store):
+async def test_knn_orders_by_distance(store: VectorStore) -> None:
     await store.insert("k", "near", [1.0, 0.0])
     await store.insert("k", "exact", [0.99, 0.01])
     await store.insert("k", "far", [0.0, 1.0])
@@ -52,7 +55,7 @@ async def test_knn_orders_by_distance(store):
     assert await store.knn("k", [1.0, 0.0], k=0) == []
 
 
-async def test_dimension_mismatch_delete_and_health(store):
+async def test_dimension_mismatch_delete_and_health(store: VectorStore) -> None:
     await store.insert("k", "a", [1.0, 2.0])
     with pytest.raises(errors.DimensionMismatch, match="dim mismatch"):
         await store.insert("k", "b", [1.0, 2.0, 3.0])
@@ -71,7 +74,7 @@ async def test_dimension_mismatch_delete_and_health(store):
         await store.insert("k", "c", [1.0])
 
 
-async def test_an_array_writes_what_its_rows_as_lists_write(store):
+async def test_an_array_writes_what_its_rows_as_lists_write(store: VectorStore) -> None:
     rng = np.random.default_rng(11)
     vectors = rng.standard_normal((40, 6)).astype(np.float32)
     ids = [f"s{n:02}" for n in range(40)]
@@ -88,3 +91,31 @@ async def test_an_array_writes_what_its_rows_as_lists_write(store):
     with pytest.raises(errors.InvalidVector, match="item 5"):
         await store.insert_many("arr", ids, bad)
     assert (await store.get("arr", ids[5])).vector == tuple(vectors[5].tolist())
+
+
+async def test_kind_info_and_settle(store: VectorStore) -> None:
+    assert await store.kind_info("ja3") is None
+    assert await store.settle("ja3") is None  # an unknown kind: nothing pending
+    await store.insert_many("ja3", [f"s{n}" for n in range(50)], np.eye(50, 8, dtype=np.float32) + 0.5)
+    info = await store.kind_info("ja3")
+    assert (info.kind, info.dim, info.metric, info.count) == ("ja3", 8, "l2", 50)
+    # Only pgvector (with an index) defers work; with index="none" here, nothing is pending.
+    assert await store.settle("ja3") is None
+    with pytest.raises(errors.InvalidKind):
+        await store.settle("Bad Kind")
+
+
+async def test_settle_waits_for_pgvectors_deferred_index(pgvector_server: str, pgvector_schema: str) -> None:
+    import datetime
+
+    store = PgvectorVectorStore(pgvector_server, schema=pgvector_schema, index_delay_ms=3_600_000)
+    await store.initialize()
+    try:
+        await store.insert_many("ja3", [f"s{n}" for n in range(200)], np.random.default_rng(1).random((200, 16), dtype=np.float32))
+        took = await store.settle("ja3")
+        assert isinstance(took, datetime.timedelta) and took >= datetime.timedelta(0)
+        assert await store.settle("ja3") is None  # built: nothing pending any more
+        assert (await store.kind_info("ja3")).count == 200
+    finally:
+        await store.drop_kind("ja3")
+        await store.close()

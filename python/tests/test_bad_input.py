@@ -6,13 +6,16 @@ import math
 import numpy as np
 import pytest
 
+from decnet_vectorstore import VectorStore
+
 from decnet_vectorstore import FakeVectorStore, NullVectorStore, SqliteVecVectorStore, errors
+import pathlib
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(params=["fake", "null", "sqlite_vec"])
-async def store(request, tmp_path):
+async def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path):
     s = {
         "fake": FakeVectorStore,
         "null": NullVectorStore,
@@ -24,7 +27,7 @@ async def store(request, tmp_path):
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, 1e300])
-async def test_non_finite_components_are_invalid_vector(store, bad):
+async def test_non_finite_components_are_invalid_vector(store: VectorStore, bad) -> None:
     with pytest.raises(errors.InvalidVector) as caught:
         await store.insert("k", "a", [1.0, bad])
     assert caught.value.kind == "invalid_vector"
@@ -49,7 +52,7 @@ async def test_non_finite_components_are_invalid_vector(store, bad):
         (np.zeros((2, 2), dtype=np.float32), TypeError),
     ],
 )
-async def test_wrong_vector_types_raise(store, vector, exception):
+async def test_wrong_vector_types_raise(store: VectorStore, vector, exception) -> None:
     with pytest.raises(exception):
         await store.insert("k", "a", vector)
 
@@ -69,12 +72,12 @@ async def test_wrong_vector_types_raise(store, vector, exception):
         ("k", "\ud800", UnicodeEncodeError),
     ],
 )
-async def test_bad_kinds_and_ids_raise(store, kind, id, exception):
+async def test_bad_kinds_and_ids_raise(store: VectorStore, kind, id, exception) -> None:
     with pytest.raises(exception):
         await store.insert(kind, id, [1.0, 2.0])
 
 
-async def test_bad_numbers_raise(store):
+async def test_bad_numbers_raise(store: VectorStore) -> None:
     with pytest.raises(errors.InvalidArgument):
         await store.insert("k", "a", [1.0], extractor_version=0)
     with pytest.raises(errors.InvalidArgument):
@@ -97,7 +100,7 @@ async def test_bad_numbers_raise(store):
         await store.create_kind("k", 3, metric="manhattan")
 
 
-async def test_bad_batches_raise_and_write_nothing(store):
+async def test_bad_batches_raise_and_write_nothing(store: VectorStore) -> None:
     await store.insert("k", "keep", [1.0, 1.0])
     before = await store.health()
     with pytest.raises(errors.InvalidArgument):
@@ -121,14 +124,14 @@ async def test_bad_batches_raise_and_write_nothing(store):
         assert (await store.get("k", "keep")).vector == (1.0, 1.0)
 
 
-async def test_calls_after_close_raise_closed(store):
+async def test_calls_after_close_raise_closed(store: VectorStore) -> None:
     await store.close()
     with pytest.raises(errors.Closed):
         await store.insert("k", "a", [1.0])
     assert (await store.health())["ok"] is False
 
 
-async def test_calls_before_initialize_raise_not_initialized(tmp_path):
+async def test_calls_before_initialize_raise_not_initialized(tmp_path: pathlib.Path) -> None:
     store = SqliteVecVectorStore(tmp_path / "later.sqlite")
     with pytest.raises(errors.NotInitialized) as caught:
         await store.get("k", "a")

@@ -6,14 +6,17 @@ import threading
 
 import anyio
 import pytest
+
+from decnet_vectorstore import VectorStore
 import trio
 
 from decnet_vectorstore import FakeVectorStore, SqliteVecVectorStore
+import pathlib
 
 TASKS = 100
 
 
-async def hammer(store, n: int):
+async def hammer(store: VectorStore, n: int):
     """Writes its own id, reads it back and searches, checking each answer."""
     vector = [float(n), float(n % 7), 1.0]
     await store.insert("k", f"id-{n:03}", vector, extractor_version=1 + n % 3)
@@ -23,12 +26,12 @@ async def hammer(store, n: int):
     assert hits[0].id == f"id-{n:03}" and hits[0].distance == 0.0
 
 
-def stores(tmp_path):
+def stores(tmp_path: pathlib.Path):
     return [FakeVectorStore(), SqliteVecVectorStore(tmp_path / "c.sqlite")]
 
 
 @pytest.mark.parametrize("kind", ["fake", "sqlite_vec"])
-def test_100_asyncio_tasks(tmp_path, kind):
+def test_100_asyncio_tasks(tmp_path: pathlib.Path, kind) -> None:
     async def main():
         store = dict(zip(["fake", "sqlite_vec"], stores(tmp_path)))[kind]
         await store.initialize()
@@ -42,7 +45,7 @@ def test_100_asyncio_tasks(tmp_path, kind):
 
 @pytest.mark.parametrize("loop", ["asyncio", "trio"])
 @pytest.mark.parametrize("kind", ["fake", "sqlite_vec"])
-def test_100_anyio_tasks(tmp_path, kind, loop):
+def test_100_anyio_tasks(tmp_path: pathlib.Path, kind, loop) -> None:
     async def main():
         store = dict(zip(["fake", "sqlite_vec"], stores(tmp_path)))[kind]
         await store.initialize()
@@ -56,7 +59,7 @@ def test_100_anyio_tasks(tmp_path, kind, loop):
 
 
 @pytest.mark.parametrize("kind", ["fake", "sqlite_vec"])
-def test_100_trio_tasks(tmp_path, kind):
+def test_100_trio_tasks(tmp_path: pathlib.Path, kind) -> None:
     async def main():
         store = dict(zip(["fake", "sqlite_vec"], stores(tmp_path)))[kind]
         await store.initialize()
@@ -70,7 +73,7 @@ def test_100_trio_tasks(tmp_path, kind):
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "trio"])
-def test_cancelled_calls_leave_the_store_whole(tmp_path, loop):
+def test_cancelled_calls_leave_the_store_whole(tmp_path: pathlib.Path, loop) -> None:
     """Tasks cancelled while their call runs in Rust (timeouts of a few hundred µs) leave every
     batch either wholly written or not at all, and the store keeps answering."""
 
@@ -104,7 +107,7 @@ def test_cancelled_calls_leave_the_store_whole(tmp_path, loop):
     anyio.run(main, backend=loop)
 
 
-def test_threads_each_with_an_event_loop_share_one_store(tmp_path):
+def test_threads_each_with_an_event_loop_share_one_store(tmp_path: pathlib.Path) -> None:
     store = SqliteVecVectorStore(tmp_path / "t.sqlite")
     asyncio.run(store.initialize())
     failures = []
@@ -128,7 +131,7 @@ def test_threads_each_with_an_event_loop_share_one_store(tmp_path):
     asyncio.run(store.close())
 
 
-def test_a_slow_call_does_not_block_the_event_loop(tmp_path):
+def test_a_slow_call_does_not_block_the_event_loop(tmp_path: pathlib.Path) -> None:
     """While a big search runs in Rust, other coroutines keep running (the GIL is released)."""
 
     async def main():
@@ -160,7 +163,7 @@ def test_a_slow_call_does_not_block_the_event_loop(tmp_path):
 
 
 @pytest.mark.parametrize("ending", ["collected", "kept to exit", "mid-call"])
-def test_exit_without_close_does_not_crash(tmp_path, ending):
+def test_exit_without_close_does_not_crash(tmp_path: pathlib.Path, ending) -> None:
     """A store never closed (collected early, kept until interpreter exit, or exit while a call
     is still waiting) is closed by the package; the process exits cleanly."""
     import subprocess

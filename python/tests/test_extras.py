@@ -2,6 +2,7 @@
 scan, create_kind / drop_kind, copy / verify, and the exception classes."""
 
 import datetime
+import pathlib
 import time
 from array import array
 
@@ -31,12 +32,12 @@ async def fake():
     await s.close()
 
 
-def test_schema_version_counts_the_write_time_layout():
+def test_schema_version_counts_the_write_time_layout() -> None:
     # 1 in the original; 2 since records carry the time they were last written.
     assert VECTORSTORE_SCHEMA_VERSION == 2
 
 
-def test_every_error_kind_has_its_class():
+def test_every_error_kind_has_its_class() -> None:
     names = {
         "invalid_kind": "InvalidKind", "invalid_id": "InvalidId", "invalid_vector": "InvalidVector",
         "invalid_argument": "InvalidArgument", "dimension_mismatch": "DimensionMismatch",
@@ -52,7 +53,7 @@ def test_every_error_kind_has_its_class():
     assert issubclass(errors.Unavailable, ConnectionError)
 
 
-async def test_insert_many_from_numpy_is_bit_exact(fake):
+async def test_insert_many_from_numpy_is_bit_exact(fake) -> None:
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((500, 16)).astype(np.float32)
     ids = [f"s{n:04}" for n in range(500)]
@@ -74,7 +75,7 @@ async def test_insert_many_from_numpy_is_bit_exact(fake):
     assert [(await fake.get("arr", i)).extractor_version for i in "ab"] == [1, 5]
 
 
-async def test_an_array_is_validated_row_by_row_and_written_whole_or_not_at_all(fake):
+async def test_an_array_is_validated_row_by_row_and_written_whole_or_not_at_all(fake) -> None:
     vectors = np.arange(40, dtype=np.float32).reshape(10, 4)
     ids = [f"r{n}" for n in range(10)]
     await fake.insert_many("rows", ids[:2], vectors[:2])
@@ -96,7 +97,7 @@ async def test_an_array_is_validated_row_by_row_and_written_whole_or_not_at_all(
     assert [info.count for info in await fake.kinds()] == [10]
 
 
-async def test_knn_accepts_numpy_and_filters(fake):
+async def test_knn_accepts_numpy_and_filters(fake) -> None:
     await fake.insert_many("k", ["a", "b", "c"], [[0.0], [1.0], [3.0]], extractor_version=[1, 2, 2])
     query = np.array([0.0], dtype=np.float32)
     assert [h.id for h in await fake.knn("k", query)] == ["a", "b", "c"]
@@ -105,7 +106,7 @@ async def test_knn_accepts_numpy_and_filters(fake):
     assert [h.id for h in await fake.knn("k", query, k=1, extractor_version=2)] == ["b"]
 
 
-async def test_knn_batch_answers_each_row_as_knn(fake):
+async def test_knn_batch_answers_each_row_as_knn(fake) -> None:
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((200, 8)).astype(np.float32)
     await fake.insert_many("b", [f"s{i:03}" for i in range(200)], vectors, extractor_version=[1, 2] * 100)
@@ -126,7 +127,7 @@ async def test_knn_batch_answers_each_row_as_knn(fake):
         await fake.knn_batch("b", [[1.0] * 8, [1.0] * 3])
 
 
-async def test_kinds_scan_create_and_drop(fake):
+async def test_kinds_scan_create_and_drop(fake) -> None:
     info = await fake.create_kind("hassh", 3, metric="cosine")
     assert info == KindInfo(kind="hassh", dim=3, metric="cosine", count=0)
     with pytest.raises(errors.MetricMismatch):
@@ -146,7 +147,7 @@ async def test_kinds_scan_create_and_drop(fake):
     assert await fake.kinds() == []
 
 
-async def test_bulk_by_id_versions_and_write_times(fake):
+async def test_bulk_by_id_versions_and_write_times(fake) -> None:
     before = time.time_ns() // 1_000_000
     await fake.insert_many("ja3", ["a", "b", "c"], [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], extractor_version=[1, 2, 2])
     after = time.time_ns() // 1_000_000
@@ -160,7 +161,7 @@ async def test_bulk_by_id_versions_and_write_times(fake):
         await fake.delete_version("ja3", 0)
 
 
-async def test_expire_by_age_and_by_cutoff(fake):
+async def test_expire_by_age_and_by_cutoff(fake) -> None:
     await fake.insert("ja3", "old", [1.0, 0.0])
     written = (await fake.get("ja3", "old")).written_at_ms
     while time.time_ns() // 1_000_000 <= written:
@@ -180,7 +181,7 @@ async def test_expire_by_age_and_by_cutoff(fake):
         await fake.expire("JA3", 0)
 
 
-async def test_copy_and_verify_between_backends(fake, tmp_path):
+async def test_copy_and_verify_between_backends(fake, tmp_path: pathlib.Path) -> None:
     await fake.insert_many("ja3", [f"s{n}" for n in range(50)], np.arange(100, dtype=np.float32).reshape(50, 2))
     target = SqliteVecVectorStore(tmp_path / "copy.sqlite")
     await target.initialize()
@@ -196,7 +197,7 @@ async def test_copy_and_verify_between_backends(fake, tmp_path):
     await target.close()
 
 
-async def test_records_compare_by_value_and_are_immutable(fake):
+async def test_records_compare_by_value_and_are_immutable(fake) -> None:
     await fake.insert("k", "a", [1.0, 2.0], extractor_version=3)
     record = await fake.get("k", "a")
     assert record == decnet_vectorstore.VectorRecord("k", "a", [1.0, 2.0], 2, 3, record.written_at_ms)
@@ -210,7 +211,7 @@ async def test_records_compare_by_value_and_are_immutable(fake):
     assert repr(fake) == "<FakeVectorStore backend='fake'>"
 
 
-def test_the_wheel_holds_every_backend_and_reports_capabilities(tmp_path):
+def test_the_wheel_holds_every_backend_and_reports_capabilities(tmp_path: pathlib.Path) -> None:
     assert decnet_vectorstore.compiled_backends() == ["fake", "null", "pgvector", "qdrant", "sqlite_vec"]
     sqlite = SqliteVecVectorStore(tmp_path / "caps.sqlite").capabilities()
     assert sqlite["metrics"] == ["l2", "cosine"] and sqlite["persistent"] is True

@@ -19,17 +19,17 @@ FIXTURE = pathlib.Path(__file__).resolve().parents[3] / "shared" / "fixtures" / 
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
+def clean_env(monkeypatch: pytest.MonkeyPatch):
     for key in list(os.environ):
         if key.startswith("DECNET_VECTORSTORE_"):
             monkeypatch.delenv(key)
 
 
-def records(caplog, level=logging.NOTSET):
+def records(caplog: pytest.LogCaptureFixture, level=logging.NOTSET):
     return [r for r in caplog.records if r.name == LOGGER and r.levelno >= level]
 
 
-async def test_the_fallback_warning_is_a_python_warning_with_its_fields(monkeypatch, caplog, tmp_path):
+async def test_the_fallback_warning_is_a_python_warning_with_its_fields(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: pathlib.Path) -> None:
     caplog.set_level(logging.WARNING, logger=LOGGER)
     monkeypatch.setenv("HOME", str(tmp_path))
     without = [b for b in factory.compiled_backends() if b != "sqlite_vec"]
@@ -50,7 +50,7 @@ async def test_the_fallback_warning_is_a_python_warning_with_its_fields(monkeypa
     assert "degraded" in degraded.getMessage() and "not compiled" in degraded.fields["reason"]
 
 
-async def test_info_events_follow_the_loggers_level(caplog, tmp_path):
+async def test_info_events_follow_the_loggers_level(caplog: pytest.LogCaptureFixture, tmp_path: pathlib.Path) -> None:
     path = tmp_path / "v.sqlite"
     caplog.set_level(logging.WARNING, logger=LOGGER)
     quiet = SqliteVecVectorStore(path)
@@ -70,7 +70,7 @@ async def test_info_events_follow_the_loggers_level(caplog, tmp_path):
     assert all(isinstance(name, str) for name in opened.fields)
 
 
-async def test_a_percent_in_a_field_is_not_a_format(caplog, tmp_path):
+async def test_a_percent_in_a_field_is_not_a_format(caplog: pytest.LogCaptureFixture, tmp_path: pathlib.Path) -> None:
     caplog.set_level(logging.INFO, logger=LOGGER)
     path = tmp_path / "100%s %d.sqlite"
     store = SqliteVecVectorStore(path)
@@ -80,7 +80,7 @@ async def test_a_percent_in_a_field_is_not_a_format(caplog, tmp_path):
     assert str(path) in opened.getMessage()
 
 
-async def test_the_adoption_warning_of_an_original_store_file(caplog, tmp_path):
+async def test_the_adoption_warning_of_an_original_store_file(caplog: pytest.LogCaptureFixture, tmp_path: pathlib.Path) -> None:
     if not FIXTURE.is_file():
         print(f"SKIPPED adoption warning: no fixture at {FIXTURE}")
         pytest.skip(f"no fixture written by the original store at {FIXTURE}")

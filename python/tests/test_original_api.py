@@ -13,11 +13,12 @@ import pytest
 
 import decnet_vectorstore
 from decnet_vectorstore import base, factory, fake, sqlite_vec
+import pathlib
 
 pytestmark = pytest.mark.anyio
 
 
-def test_the_original_names_are_in_the_original_modules():
+def test_the_original_names_are_in_the_original_modules() -> None:
     assert base.VECTORSTORE_SCHEMA_VERSION == decnet_vectorstore.VECTORSTORE_SCHEMA_VERSION >= 1
     for module, names in {
         base: ["BaseVectorStore", "VectorRecord", "Neighbor", "VECTORSTORE_SCHEMA_VERSION"],
@@ -34,13 +35,13 @@ def test_the_original_names_are_in_the_original_modules():
     assert issubclass(sqlite_vec.SqliteVecUnavailable, RuntimeError)
 
 
-def test_every_store_is_a_base_vector_store(tmp_path):
+def test_every_store_is_a_base_vector_store(tmp_path: pathlib.Path) -> None:
     stores = [fake.FakeVectorStore(), fake.NullVectorStore(), sqlite_vec.SqliteVecVectorStore(tmp_path / "v.sqlite")]
     for store in stores:
         assert isinstance(store, base.BaseVectorStore)
 
 
-async def test_base_vector_store_is_an_abc_decnet_can_subclass():
+async def test_base_vector_store_is_an_abc_decnet_can_subclass() -> None:
     with pytest.raises(TypeError, match="abstract"):
         base.BaseVectorStore()
 
@@ -85,7 +86,7 @@ async def test_base_vector_store_is_an_abc_decnet_can_subclass():
     assert (await double.health())["vectors"] == 1
 
 
-async def test_sqlite_db_path_is_the_file_written(tmp_path, monkeypatch):
+async def test_sqlite_db_path_is_the_file_written(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The original constructor's keyword: the file appears there and nowhere under HOME.
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("DECNET_VECTORSTORE_PATH", raising=False)
@@ -116,7 +117,7 @@ ONE_LINE_MODULES = {
 }
 
 
-def test_each_decnet_module_can_be_a_one_line_re_export(tmp_path):
+def test_each_decnet_module_can_be_a_one_line_re_export(tmp_path: pathlib.Path) -> None:
     # What DECNET's code and tests import from its four modules must come through those lines.
     package = tmp_path / "decnet" / "vectorstore"
     package.mkdir(parents=True)
@@ -147,7 +148,7 @@ def test_each_decnet_module_can_be_a_one_line_re_export(tmp_path):
 # Records like the original's: frozen dataclasses, original fields in order.
 
 
-async def _stored_record(tmp_path):
+async def _stored_record(tmp_path: pathlib.Path):
     store = sqlite_vec.SqliteVecVectorStore(tmp_path / "r.sqlite")
     await store.initialize()
     try:
@@ -159,7 +160,7 @@ async def _stored_record(tmp_path):
     return record, hits[0]
 
 
-def test_record_fields_are_the_originals_in_order():
+def test_record_fields_are_the_originals_in_order() -> None:
     names = [f.name for f in dataclasses.fields(base.VectorRecord)]
     assert names[:5] == ["kind", "id", "vector", "dim", "extractor_version"]
     assert names[5:] == ["written_at_ms"]
@@ -167,7 +168,7 @@ def test_record_fields_are_the_originals_in_order():
     assert base.VectorRecord("k", "a", [1.0], 1).extractor_version == 1
 
 
-async def test_records_from_a_store_are_frozen_hashable_dataclasses(tmp_path):
+async def test_records_from_a_store_are_frozen_hashable_dataclasses(tmp_path: pathlib.Path) -> None:
     record, hit = await _stored_record(tmp_path)
     assert dataclasses.is_dataclass(record) and dataclasses.is_dataclass(hit)
     assert type(record) is base.VectorRecord and type(hit) is base.Neighbor
@@ -188,7 +189,7 @@ async def test_records_from_a_store_are_frozen_hashable_dataclasses(tmp_path):
     assert hit != base.Neighbor("ja3", "s2", hit.distance)
 
 
-async def test_records_pickle_copy_and_convert(tmp_path):
+async def test_records_pickle_copy_and_convert(tmp_path: pathlib.Path) -> None:
     record, hit = await _stored_record(tmp_path)
     for value in (record, hit):
         for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
@@ -212,7 +213,7 @@ async def test_records_pickle_copy_and_convert(tmp_path):
             assert (kind, id, dim) == ("ja3", "s1", 3) and vector == record.vector
 
 
-def test_kind_info_is_hashable_and_picklable():
+def test_kind_info_is_hashable_and_picklable() -> None:
     info = decnet_vectorstore.KindInfo("ja3", 4, "cosine", 7)
     assert pickle.loads(pickle.dumps(info)) == info
     assert {info, decnet_vectorstore.KindInfo("ja3", 4, "cosine", 7)} == {info}

@@ -25,24 +25,24 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
+def clean_env(monkeypatch: pytest.MonkeyPatch):
     for key in list(os.environ):
         if key.startswith("DECNET_VECTORSTORE_"):
             monkeypatch.delenv(key)
 
 
-def test_factory_disabled_returns_null(monkeypatch):
+def test_factory_disabled_returns_null(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DECNET_VECTORSTORE_ENABLED", "false")
     monkeypatch.setenv("DECNET_VECTORSTORE_TYPE", "sqlite_vec")
     assert isinstance(get_vectorstore(), NullVectorStore)
 
 
-def test_factory_fake_dispatch(monkeypatch):
+def test_factory_fake_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DECNET_VECTORSTORE_TYPE", "fake")
     assert isinstance(get_vectorstore(), FakeVectorStore)
 
 
-async def test_factory_falls_back_to_fake_when_sqlite_vec_missing(monkeypatch, tmp_path):
+async def test_factory_falls_back_to_fake_when_sqlite_vec_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
     # The original made the sqlite_vec import fail; this wheel always links it, so the test
     # pretends it is left out. The default type falls back with health saying so.
     without_sqlite_vec = [b for b in factory.compiled_backends() if b != "sqlite_vec"]
@@ -57,13 +57,13 @@ async def test_factory_falls_back_to_fake_when_sqlite_vec_missing(monkeypatch, t
     assert not (tmp_path / "v.sqlite").exists()
 
 
-def test_factory_unknown_type_raises(monkeypatch):
+def test_factory_unknown_type_raises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DECNET_VECTORSTORE_TYPE", "bogus")
     with pytest.raises(ValueError, match="Unsupported vectorstore type"):
         get_vectorstore()
 
 
-async def test_factory_sqlite_path_honoured(monkeypatch, tmp_path):
+async def test_factory_sqlite_path_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
     path = tmp_path / "custom.sqlite"
     monkeypatch.setenv("DECNET_VECTORSTORE_TYPE", "sqlite_vec")
     monkeypatch.setenv("DECNET_VECTORSTORE_PATH", str(path))
@@ -79,7 +79,7 @@ async def test_factory_sqlite_path_honoured(monkeypatch, tmp_path):
         await store.close()
 
 
-async def test_factory_sqlite_default_path_falls_back_to_home(monkeypatch, tmp_path):
+async def test_factory_sqlite_default_path_falls_back_to_home(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
     runtime = pathlib.Path("/var/lib/decnet")
     if runtime.is_dir() and os.access(runtime, os.W_OK):
         pytest.skip("/var/lib/decnet exists and is writable here: it is the default location")
@@ -95,7 +95,7 @@ async def test_factory_sqlite_default_path_falls_back_to_home(monkeypatch, tmp_p
         await store.close()
 
 
-def _refuse_sqlite_vec_import(monkeypatch):
+def _refuse_sqlite_vec_import(monkeypatch: pytest.MonkeyPatch):
     """What the original's fallback test did: every import of a module named sqlite_vec fails."""
     real_import = builtins.__import__
 
@@ -107,7 +107,7 @@ def _refuse_sqlite_vec_import(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", refusing)
 
 
-def test_factory_falls_back_when_the_sqlite_vec_import_fails(monkeypatch, tmp_path):
+def test_factory_falls_back_when_the_sqlite_vec_import_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
     # The original's mechanism: its factory imported sqlite_vec first; this one imports its
     # .sqlite_vec module first, and falls back (the default type) when that fails.
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -116,7 +116,7 @@ def test_factory_falls_back_when_the_sqlite_vec_import_fails(monkeypatch, tmp_pa
     assert not (tmp_path / ".decnet").exists()
 
 
-def test_original_cases_that_differ(monkeypatch):
+def test_original_cases_that_differ(monkeypatch: pytest.MonkeyPatch) -> None:
     # Explicit sqlite_vec with its import failing: an error naming the fallback variable, not
     # a silent Fake.
     monkeypatch.setenv("DECNET_VECTORSTORE_TYPE", "sqlite_vec")
@@ -131,25 +131,25 @@ def test_original_cases_that_differ(monkeypatch):
     assert isinstance(get_vectorstore(), QdrantVectorStore)
 
 
-def test_default_db_path_honours_the_variable(monkeypatch):
+def test_default_db_path_honours_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DECNET_VECTORSTORE_PATH", "/tmp/explicit.sqlite")
     assert _default_db_path() == "/tmp/explicit.sqlite"
 
 
-def test_default_db_path_falls_back_to_home(monkeypatch):
+def test_default_db_path_falls_back_to_home(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("os.path.isdir", lambda path: False)
     path = _default_db_path()
     assert path.endswith(".decnet/vectors.sqlite")
     assert path.startswith(os.path.expanduser("~"))
 
 
-def test_default_db_path_prefers_a_writable_runtime_dir(monkeypatch):
+def test_default_db_path_prefers_a_writable_runtime_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(factory, "_RUNTIME_DIR", "/")
     monkeypatch.setattr("os.access", lambda path, mode: path == "/")
     assert _default_db_path() == "/vectors.sqlite"
 
 
-async def test_default_db_path_is_where_the_default_store_writes(monkeypatch, tmp_path):
+async def test_default_db_path_is_where_the_default_store_writes(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     store = get_vectorstore()
     await store.initialize()
@@ -159,7 +159,7 @@ async def test_default_db_path_is_where_the_default_store_writes(monkeypatch, tm
         await store.close()
 
 
-async def test_factory_db_path_keyword_is_the_file_written(monkeypatch, tmp_path):
+async def test_factory_db_path_keyword_is_the_file_written(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
     # The original factory's keyword; it wins over DECNET_VECTORSTORE_PATH, as there.
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DECNET_VECTORSTORE_PATH", str(tmp_path / "from-env.sqlite"))
@@ -177,12 +177,12 @@ async def test_factory_db_path_keyword_is_the_file_written(monkeypatch, tmp_path
     assert not (tmp_path / "home" / ".decnet").exists()
 
 
-def test_factory_db_path_is_ignored_by_other_types(monkeypatch, tmp_path):
+def test_factory_db_path_is_ignored_by_other_types(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
     monkeypatch.setenv("DECNET_VECTORSTORE_TYPE", "fake")
     assert isinstance(get_vectorstore(db_path=str(tmp_path / "unused.sqlite")), FakeVectorStore)
 
 
-def test_factory_unknown_keyword_names_the_closest(monkeypatch):
+def test_factory_unknown_keyword_names_the_closest(monkeypatch: pytest.MonkeyPatch) -> None:
     from decnet_vectorstore.errors import Config
 
     with pytest.raises(Config, match="'db_pth'.*did you mean 'db_path'"):

@@ -6,6 +6,7 @@ from `decnet.vectorstore.fake`."""
 import pytest
 
 from decnet_vectorstore.fake import FakeVectorStore
+from decnet_vectorstore import VectorStore
 
 pytestmark = pytest.mark.anyio
 
@@ -18,7 +19,7 @@ async def store():
     await s.close()
 
 
-async def test_fake_roundtrip(store):
+async def test_fake_roundtrip(store: VectorStore) -> None:
     await store.insert("ja3", "sess-1", [0.1, 0.2, 0.3])
     rec = await store.get("ja3", "sess-1")
     assert rec is not None
@@ -28,7 +29,7 @@ async def test_fake_roundtrip(store):
     assert list(rec.vector) == pytest.approx([0.1, 0.2, 0.3])
 
 
-async def test_fake_knn_orders_by_distance(store):
+async def test_fake_knn_orders_by_distance(store: VectorStore) -> None:
     await store.insert("k", "near", [1.0, 0.0])
     await store.insert("k", "exact", [0.99, 0.01])
     await store.insert("k", "far", [0.0, 1.0])
@@ -37,37 +38,37 @@ async def test_fake_knn_orders_by_distance(store):
     assert hits[0].distance == pytest.approx(0.0)
 
 
-async def test_fake_knn_unknown_kind_empty(store):
+async def test_fake_knn_unknown_kind_empty(store: VectorStore) -> None:
     assert await store.knn("nope", [1.0, 2.0]) == []
 
 
-async def test_fake_insert_dim_mismatch_raises(store):
+async def test_fake_insert_dim_mismatch_raises(store: VectorStore) -> None:
     await store.insert("k", "a", [1.0, 2.0])
     with pytest.raises(ValueError, match="dim mismatch"):
         await store.insert("k", "b", [1.0, 2.0, 3.0])
 
 
-async def test_fake_query_dim_mismatch_raises(store):
+async def test_fake_query_dim_mismatch_raises(store: VectorStore) -> None:
     await store.insert("k", "a", [1.0, 2.0])
     with pytest.raises(ValueError, match="dim mismatch"):
         await store.knn("k", [1.0, 2.0, 3.0])
 
 
-async def test_fake_replace_existing(store):
+async def test_fake_replace_existing(store: VectorStore) -> None:
     await store.insert("k", "a", [1.0, 0.0])
     await store.insert("k", "a", [0.0, 1.0])
     rec = await store.get("k", "a")
     assert list(rec.vector) == [0.0, 1.0]
 
 
-async def test_fake_delete(store):
+async def test_fake_delete(store: VectorStore) -> None:
     await store.insert("k", "a", [1.0])
     assert await store.delete("k", "a") is True
     assert await store.delete("k", "a") is False
     assert await store.get("k", "a") is None
 
 
-async def test_fake_health_counts(store):
+async def test_fake_health_counts(store: VectorStore) -> None:
     h = await store.health()
     assert h == {"ok": True, "backend": "fake", "kinds": 0, "vectors": 0}
     await store.insert("a", "1", [1.0])

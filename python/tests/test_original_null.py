@@ -7,7 +7,7 @@ from decnet_vectorstore.fake import NullVectorStore
 pytestmark = pytest.mark.anyio
 
 
-async def test_null_store_is_inert():
+async def test_null_store_is_inert() -> None:
     s = NullVectorStore()
     await s.initialize()
     await s.insert("k", "a", [1.0, 2.0])

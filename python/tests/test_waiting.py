@@ -8,11 +8,12 @@ import pytest
 
 import decnet_vectorstore as dv
 from decnet_vectorstore import errors
+import pathlib
 
 VARIABLE = "DECNET_VECTORSTORE_PYTHON_INLINE_WAIT_US"
 
 
-def sqlite_store(monkeypatch, path, inline_us):
+def sqlite_store(monkeypatch: pytest.MonkeyPatch, path, inline_us):
     for key in ("DECNET_VECTORSTORE_TYPE", "DECNET_VECTORSTORE_PATH", "DECNET_VECTORSTORE_ENABLED", VARIABLE):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("DECNET_VECTORSTORE_TYPE", "sqlite_vec")
@@ -27,13 +28,13 @@ def kind_of(awaitable) -> str:
 
 
 @pytest.mark.parametrize("value", ["-1", "abc", "100001", "0.5"])
-def test_a_bad_inline_wait_is_a_config_error_naming_the_variable(monkeypatch, tmp_path, value):
+def test_a_bad_inline_wait_is_a_config_error_naming_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path, value) -> None:
     with pytest.raises(errors.Config) as raised:
         sqlite_store(monkeypatch, tmp_path / "bad.sqlite", value)
     assert VARIABLE in str(raised.value) and f'"{value}"' in str(raised.value)
 
 
-def test_a_lone_call_finishes_inline_and_zero_sends_every_call_through_the_loop(monkeypatch, tmp_path):
+def test_a_lone_call_finishes_inline_and_zero_sends_every_call_through_the_loop(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
     async def main():
         # 100 ms: a lone sqlite call on any machine finishes well within it.
         inline = sqlite_store(monkeypatch, tmp_path / "inline.sqlite", 100_000)
@@ -53,7 +54,7 @@ def test_a_lone_call_finishes_inline_and_zero_sends_every_call_through_the_loop(
     asyncio.run(main())
 
 
-def test_calls_overlapping_a_waiting_one_go_through_the_loop(monkeypatch, tmp_path):
+def test_calls_overlapping_a_waiting_one_go_through_the_loop(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
     async def main():
         looped = sqlite_store(monkeypatch, tmp_path / "slow.sqlite", 0)
         inline = sqlite_store(monkeypatch, tmp_path / "quick.sqlite", 100_000)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from . import errors
 from ._native import MAX_BATCH, KindInfo
@@ -37,17 +38,19 @@ async def copy(
     kinds: Iterable[str] = (),
     batch_size: int | None = None,
     replace_kind: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """Copy every kind (or ``kinds``) and record of ``source`` into ``target``, resumably; the
     report as a dict (``written`` and one entry per kind)."""
     report = await _native_copy(source._native, target._native, list(kinds), batch_size, replace_kind)
-    return json.loads(report)
+    parsed: dict[str, Any] = json.loads(report)
+    return parsed
 
 
-async def verify(source: VectorStore, target: VectorStore, *, kinds: Iterable[str] = ()) -> dict:
+async def verify(source: VectorStore, target: VectorStore, *, kinds: Iterable[str] = ()) -> dict[str, Any]:
     """Compare two stores (counts, checksums, sampled searches); the report as a dict whose
     ``ok`` is true when they agree."""
-    return json.loads(await _native_verify(source._native, target._native, list(kinds)))
+    parsed: dict[str, Any] = json.loads(await _native_verify(source._native, target._native, list(kinds)))
+    return parsed
 
 
 __all__ = [

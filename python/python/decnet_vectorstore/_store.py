@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import datetime
+import difflib
 import json
 import math
 import os
@@ -13,13 +14,26 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from ._native import KindInfo
+from ._native import KindInfo, NativeStore
+from ._native import backend_options as _backend_options
 from ._native import open as _native_open
 from ._native import refresh_log_level
 from .base import BaseVectorStore, Neighbor, VectorRecord
-from .errors import InvalidArgument
+from .errors import Config, InvalidArgument
 
 _PREFIX = "DECNET_VECTORSTORE_"
+
+
+def unknown_keyword(what: str, key: str, known: Sequence[str]) -> Config:
+    """The :class:`errors.Config` error for an unknown keyword ``key``, naming the closest of
+    ``known`` ("did you mean ...?") or listing them."""
+    close = difflib.get_close_matches(key.lower(), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
+    message = f"unknown {what} {key!r}{hint}"
+    error = Config(f"config: {message}")
+    error.message = message
+    error.context = {"option": key}
+    return error
 
 
 class VectorStore(BaseVectorStore):
@@ -30,6 +44,7 @@ class VectorStore(BaseVectorStore):
     """
 
     __slots__ = ("_native", "__weakref__")
+    _native: NativeStore
 
     @classmethod
     def _wrap(cls, native: Any) -> VectorStore:
@@ -43,9 +58,10 @@ class VectorStore(BaseVectorStore):
         """The backend's registered name (``fake``, ``null``, ``sqlite_vec``, ...)."""
         return self._native.backend
 
-    def capabilities(self) -> dict:
+    def capabilities(self) -> dict[str, Any]:
         """What the store can do: metrics, persistence, limits, exact or approximate search."""
-        return json.loads(self._native.capabilities_json())
+        capabilities: dict[str, Any] = json.loads(self._native.capabilities_json())
+        return capabilities
 
     async def initialize(self) -> None:
         """One-shot setup (open files or connections, create the schema). Again: a no-op."""
@@ -56,14 +72,16 @@ class VectorStore(BaseVectorStore):
         """Release files and connections. Idempotent."""
         await self._native.close()
 
-    async def health(self) -> dict:
+    async def health(self) -> dict[str, Any]:
         """``{"ok": True, "backend": ..., "kinds": n, "vectors": n}``; never raises."""
-        return json.loads(await self._native.health_json())
+        health: dict[str, Any] = json.loads(await self._native.health_json())
+        return health
 
-    async def health_detailed(self) -> dict:
+    async def health_detailed(self) -> dict[str, Any]:
         """``health()`` plus what is not for publishing: the file's ``path``, the server ``url``
         (password removed), the schema, a failure's full text. Never raises."""
-        return json.loads(await self._native.health_detailed_json())
+        health: dict[str, Any] = json.loads(await self._native.health_detailed_json())
+        return health
 
     async def insert(self, kind: str, id: str, vector: Sequence[float], extractor_version: int = 1) -> None:
         """Insert or replace ``(kind, id)``; the first insert of a kind fixes its dimension."""
@@ -117,12 +135,13 @@ class VectorStore(BaseVectorStore):
         epoch); how many went. A cutoff in the future raises ``InvalidArgument``."""
         if (older_than is None) == (written_before_ms is None):
             raise TypeError("expire takes exactly one of older_than and written_before_ms")
-        if older_than is not None:
-            seconds = older_than.total_seconds() if isinstance(older_than, datetime.timedelta) else float(older_than)
-            if not math.isfinite(seconds) or seconds < 0:
-                raise InvalidArgument(f"invalid age {older_than!r}: it must be a finite, non-negative duration")
-            written_before_ms = max(0, time.time_ns() // 1_000_000 - int(seconds * 1000))
-        return await self._native.expire(kind, written_before_ms)
+        if written_before_ms is not None:
+            return await self._native.expire(kind, written_before_ms)
+        assert older_than is not None  # by the check above; for type checkers
+        seconds = older_than.total_seconds() if isinstance(older_than, datetime.timedelta) else float(older_than)
+        if not math.isfinite(seconds) or seconds < 0:
+            raise InvalidArgument(f"invalid age {older_than!r}: it must be a finite, non-negative duration")
+        return await self._native.expire(kind, max(0, time.time_ns() // 1_000_000 - int(seconds * 1000)))
 
     async def knn(
         self,
@@ -164,6 +183,18 @@ class VectorStore(BaseVectorStore):
         """Create ``kind`` with ``dim`` and ``metric``, or confirm it exists with exactly those."""
         return await self._native.create_kind(kind, dim, metric)
 
+    async def kind_info(self, kind: str) -> KindInfo | None:
+        """The kind's dimension, metric and count, or ``None`` when the store does not know it."""
+        return await self._native.kind_info(kind)
+
+    async def settle(self, kind: str) -> datetime.timedelta | None:
+        """Finish, and wait for, work the store deferred on ``kind``: pgvector builds a kind's
+        search index once after a load; this waits for it and says how long it took. ``None``
+        when nothing was pending (always, on the other stores). Never needed for correct
+        answers, only for search speed after a bulk load."""
+        took = await self._native.settle(kind)
+        return None if took is None else datetime.timedelta(seconds=took)
+
     async def drop_kind(self, kind: str) -> bool:
         """Remove a kind with all its vectors; ``True`` if it existed."""
         return await self._native.drop_kind(kind)
@@ -190,9 +221,16 @@ def _open(
     options: dict[str, Any],
     *,
     location_is_path: bool = False,
-) -> Any:
+    parameters: tuple[str, ...] = ("url", "metric"),
+) -> NativeStore:
     """The native store of ``backend`` from a backend class's arguments, as the variables
-    ``DECNET_VECTORSTORE_*`` that would select it (the process environment is not read)."""
+    ``DECNET_VECTORSTORE_*`` that would select it (the process environment is not read). An
+    option the backend does not read raises :class:`errors.Config` naming it and the closest
+    known name (``parameters``, the class's own keywords, included)."""
+    known = _backend_options(backend) or []
+    for key in options:
+        if key.lower() not in known:
+            raise unknown_keyword(f"{backend} option", key, (*parameters, *known))
     variables = {_PREFIX + "TYPE": backend}
     if location is not None:
         is_url = not location_is_path and "://" in location

@@ -53,7 +53,7 @@ async def _on_asyncio(loop: asyncio.AbstractEventLoop, waiting: Any) -> Any:
     return waiting.result()
 
 
-def _finish(future: asyncio.Future) -> None:
+def _finish(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
 

@@ -15,7 +15,7 @@ class VectorStoreError(Exception):
 
     kind = "backend"
     message: str = ""
-    context: dict = {}
+    context: dict[str, str] = {}
 
 
 class InvalidKind(VectorStoreError, ValueError):

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from typing import Any
 
 from ._native import compiled_backends as _native_compiled_backends
 from ._native import open as _native_open
 from ._native import refresh_log_level
-from ._store import _PREFIX, VectorStore
-from .errors import Config
+from ._store import _PREFIX, VectorStore, unknown_keyword
 from .fake import FakeVectorStore, NullVectorStore
 from .pgvector import PgvectorVectorStore
 from .qdrant import QdrantVectorStore
@@ -76,7 +74,7 @@ def get_vectorstore(**kwargs: Any) -> VectorStore:
     """
     for key in kwargs:
         if key not in _FACTORY_OPTIONS:
-            raise _unknown_keyword("get_vectorstore", key, _FACTORY_OPTIONS)
+            raise unknown_keyword("get_vectorstore option", key, _FACTORY_OPTIONS)
     variables = {key: value for key, value in os.environ.items() if key.startswith(_PREFIX)}
     db_path = kwargs.get("db_path")
     if db_path is not None and os.fspath(db_path) != "":
@@ -84,15 +82,6 @@ def get_vectorstore(**kwargs: Any) -> VectorStore:
     refresh_log_level()
     native = _native_open(variables, _compiled_backends())
     return _CLASSES.get(native.backend, VectorStore)._wrap(native)
-
-
-def _unknown_keyword(function: str, key: str, known: tuple[str, ...]) -> Config:
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(known)}"
-    error = Config(f"config: unknown {function} option {key!r}{hint}")
-    error.message = f"unknown {function} option {key!r}{hint}"
-    error.context = {"option": key}
-    return error
 
 
 __all__ = ["get_vectorstore"]

@@ -36,7 +36,9 @@ class SqliteVecVectorStore(VectorStore):
         **options: Any,
     ) -> None:
         location = None if db_path is None else os.fspath(db_path)
-        self._native = _open("sqlite_vec", location, metric, options, location_is_path=True)
+        self._native = _open(
+            "sqlite_vec", location, metric, options, location_is_path=True, parameters=("db_path", "metric")
+        )
         _OPEN.add(self)
 
 
