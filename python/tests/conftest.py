@@ -13,16 +13,27 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from typing import Any, NoReturn, TypeVar
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+T = TypeVar("T")
+
+
+def present(value: T | None) -> T:
+    """``value``, which the test expects to be there (a record read back, a kind's info)."""
+    assert value is not None, "expected a value, got None"
+    return value
 NOBODY = 65534
 
 
 @pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest):
-    return request.param
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    backend: str = request.param
+    return backend
 
 
 def required(backend: str) -> bool:
@@ -30,7 +41,7 @@ def required(backend: str) -> bool:
     return backend in names or "all" in names
 
 
-def skip_or_fail(backend: str, reason: str):
+def skip_or_fail(backend: str, reason: str) -> NoReturn:
     if required(backend):
         pytest.fail(f"{backend} is required (DECNET_TEST_REQUIRE) but unavailable: {reason}")
     print(f"SKIPPED {backend}: {reason}")
@@ -51,24 +62,25 @@ def _pg_bin() -> pathlib.Path | None:
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 class _LocalPostgres:
     """initdb + postgres in a temporary directory, as user nobody when running as root
     (PostgreSQL refuses root), torn down at the end of the session."""
 
-    def __init__(self, bin_dir: pathlib.Path):
+    def __init__(self, bin_dir: pathlib.Path) -> None:
         self.bin = bin_dir
         self.root = pathlib.Path(tempfile.mkdtemp(prefix="decnet-pytest-pg-"))
         self.port = _free_port()
         self.as_nobody = os.geteuid() == 0
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         if self.as_nobody:
             os.chmod(self.root, 0o755)
             os.chown(self.root, NOBODY, NOBODY)
 
-    def _run_as(self) -> dict:
+    def _run_as(self) -> dict[str, Any]:
         return {"user": NOBODY, "group": NOBODY, "extra_groups": []} if self.as_nobody else {}
 
     def start(self) -> str:
@@ -107,7 +119,7 @@ class _LocalPostgres:
         )
         return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
-    def stop(self):
+    def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # fast shutdown
             try:
@@ -119,7 +131,7 @@ class _LocalPostgres:
 
 
 @pytest.fixture(scope="session")
-def pgvector_server():
+def pgvector_server() -> Iterator[str]:
     url = os.environ.get("DECNET_TEST_PGVECTOR_URL")
     if url:
         yield url
@@ -139,7 +151,7 @@ def pgvector_server():
 
 
 @pytest.fixture
-def pgvector_schema():
+def pgvector_schema() -> str:
     """A fresh schema name per test, so tests never see each other's kinds."""
     return "pytest_" + uuid.uuid4().hex[:12]
 
@@ -162,7 +174,7 @@ def _qdrant_ready(http_port: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def qdrant_server():
+def qdrant_server() -> Iterator[str]:
     """DECNET_TEST_QDRANT_URL, else a Qdrant started from DECNET_TEST_QDRANT_BIN or PATH in a
     temporary directory, else SKIPPED (a failure when DECNET_TEST_REQUIRE names qdrant)."""
     url = os.environ.get("DECNET_TEST_QDRANT_URL")

@@ -2,32 +2,35 @@
 the interpreter or changes stored data."""
 
 import math
+import pathlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
-from decnet_vectorstore import VectorStore
+from decnet_vectorstore import FakeVectorStore, NullVectorStore, SqliteVecVectorStore, VectorStore, errors
 
-from decnet_vectorstore import FakeVectorStore, NullVectorStore, SqliteVecVectorStore, errors
-import pathlib
+from conftest import present
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(params=["fake", "null", "sqlite_vec"])
-async def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path):
-    s = {
+async def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> AsyncIterator[VectorStore]:
+    makers: dict[str, Callable[[], VectorStore]] = {
         "fake": FakeVectorStore,
         "null": NullVectorStore,
         "sqlite_vec": lambda: SqliteVecVectorStore(tmp_path / "bad.sqlite"),
-    }[request.param]()
+    }
+    s = makers[request.param]()
     await s.initialize()
     yield s
     await s.close()
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, 1e300])
-async def test_non_finite_components_are_invalid_vector(store: VectorStore, bad) -> None:
+async def test_non_finite_components_are_invalid_vector(store: VectorStore, bad: float) -> None:
     with pytest.raises(errors.InvalidVector) as caught:
         await store.insert("k", "a", [1.0, bad])
     assert caught.value.kind == "invalid_vector"
@@ -52,7 +55,7 @@ async def test_non_finite_components_are_invalid_vector(store: VectorStore, bad)
         (np.zeros((2, 2), dtype=np.float32), TypeError),
     ],
 )
-async def test_wrong_vector_types_raise(store: VectorStore, vector, exception) -> None:
+async def test_wrong_vector_types_raise(store: VectorStore, vector: Any, exception: type[Exception]) -> None:
     with pytest.raises(exception):
         await store.insert("k", "a", vector)
 
@@ -72,7 +75,7 @@ async def test_wrong_vector_types_raise(store: VectorStore, vector, exception) -
         ("k", "\ud800", UnicodeEncodeError),
     ],
 )
-async def test_bad_kinds_and_ids_raise(store: VectorStore, kind, id, exception) -> None:
+async def test_bad_kinds_and_ids_raise(store: VectorStore, kind: Any, id: Any, exception: type[Exception]) -> None:
     with pytest.raises(exception):
         await store.insert(kind, id, [1.0, 2.0])
 
@@ -91,7 +94,7 @@ async def test_bad_numbers_raise(store: VectorStore) -> None:
     with pytest.raises((OverflowError, errors.InvalidArgument)):
         await store.knn("k", [1.0], k=2**100)
     with pytest.raises(TypeError):
-        await store.knn("k", [1.0], k="ten")
+        await store.knn("k", [1.0], k="ten")  # type: ignore[arg-type]
     with pytest.raises(errors.InvalidArgument):
         await store.scan("k", limit=-1)
     with pytest.raises(errors.InvalidArgument):
@@ -121,7 +124,7 @@ async def test_bad_batches_raise_and_write_nothing(store: VectorStore) -> None:
         await store.insert_many("k", ids, np.ones((10_001, 2), dtype=np.float32))
     assert await store.health() == before
     if store.backend != "null":
-        assert (await store.get("k", "keep")).vector == (1.0, 1.0)
+        assert present(await store.get("k", "keep")).vector == (1.0, 1.0)
 
 
 async def test_calls_after_close_raise_closed(store: VectorStore) -> None:

@@ -2,37 +2,37 @@
 cancelled in the middle of a call."""
 
 import asyncio
+import pathlib
 import threading
 
 import anyio
 import pytest
-
-from decnet_vectorstore import VectorStore
 import trio
 
-from decnet_vectorstore import FakeVectorStore, SqliteVecVectorStore
-import pathlib
+from decnet_vectorstore import FakeVectorStore, SqliteVecVectorStore, VectorStore
+
+from conftest import present
 
 TASKS = 100
 
 
-async def hammer(store: VectorStore, n: int):
+async def hammer(store: VectorStore, n: int) -> None:
     """Writes its own id, reads it back and searches, checking each answer."""
     vector = [float(n), float(n % 7), 1.0]
     await store.insert("k", f"id-{n:03}", vector, extractor_version=1 + n % 3)
-    record = await store.get("k", f"id-{n:03}")
+    record = present(await store.get("k", f"id-{n:03}"))
     assert record is not None and record.vector == tuple(vector) and record.extractor_version == 1 + n % 3
     hits = await store.knn("k", vector, k=1)
     assert hits[0].id == f"id-{n:03}" and hits[0].distance == 0.0
 
 
-def stores(tmp_path: pathlib.Path):
+def stores(tmp_path: pathlib.Path) -> list[VectorStore]:
     return [FakeVectorStore(), SqliteVecVectorStore(tmp_path / "c.sqlite")]
 
 
 @pytest.mark.parametrize("kind", ["fake", "sqlite_vec"])
-def test_100_asyncio_tasks(tmp_path: pathlib.Path, kind) -> None:
-    async def main():
+def test_100_asyncio_tasks(tmp_path: pathlib.Path, kind: str) -> None:
+    async def main() -> None:
         store = dict(zip(["fake", "sqlite_vec"], stores(tmp_path)))[kind]
         await store.initialize()
         await asyncio.gather(*(asyncio.create_task(hammer(store, n)) for n in range(TASKS)))
@@ -45,8 +45,8 @@ def test_100_asyncio_tasks(tmp_path: pathlib.Path, kind) -> None:
 
 @pytest.mark.parametrize("loop", ["asyncio", "trio"])
 @pytest.mark.parametrize("kind", ["fake", "sqlite_vec"])
-def test_100_anyio_tasks(tmp_path: pathlib.Path, kind, loop) -> None:
-    async def main():
+def test_100_anyio_tasks(tmp_path: pathlib.Path, kind: str, loop: str) -> None:
+    async def main() -> None:
         store = dict(zip(["fake", "sqlite_vec"], stores(tmp_path)))[kind]
         await store.initialize()
         async with anyio.create_task_group() as group:
@@ -59,8 +59,8 @@ def test_100_anyio_tasks(tmp_path: pathlib.Path, kind, loop) -> None:
 
 
 @pytest.mark.parametrize("kind", ["fake", "sqlite_vec"])
-def test_100_trio_tasks(tmp_path: pathlib.Path, kind) -> None:
-    async def main():
+def test_100_trio_tasks(tmp_path: pathlib.Path, kind: str) -> None:
+    async def main() -> None:
         store = dict(zip(["fake", "sqlite_vec"], stores(tmp_path)))[kind]
         await store.initialize()
         async with trio.open_nursery() as nursery:
@@ -73,11 +73,11 @@ def test_100_trio_tasks(tmp_path: pathlib.Path, kind) -> None:
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "trio"])
-def test_cancelled_calls_leave_the_store_whole(tmp_path: pathlib.Path, loop) -> None:
+def test_cancelled_calls_leave_the_store_whole(tmp_path: pathlib.Path, loop: str) -> None:
     """Tasks cancelled while their call runs in Rust (timeouts of a few hundred µs) leave every
     batch either wholly written or not at all, and the store keeps answering."""
 
-    async def main():
+    async def main() -> None:
         store = SqliteVecVectorStore(tmp_path / f"cancel-{loop}.sqlite")
         await store.initialize()
         await store.insert("k", "first", [0.0, 0.0, 0.0])
@@ -88,7 +88,7 @@ def test_cancelled_calls_leave_the_store_whole(tmp_path: pathlib.Path, loop) -> 
             with anyio.move_on_after(0.0002 * (batch % 8)) as scope:
                 await store.insert_many("k", ids, vectors)
             cancelled += scope.cancelled_caught
-        counts = {}
+        counts: dict[str, int] = {}
         after = None
         while True:
             page = await store.scan("k", after, 1000)
@@ -112,8 +112,8 @@ def test_threads_each_with_an_event_loop_share_one_store(tmp_path: pathlib.Path)
     asyncio.run(store.initialize())
     failures = []
 
-    def worker(first: int):
-        async def run():
+    def worker(first: int) -> None:
+        async def run() -> None:
             await asyncio.gather(*(hammer(store, n) for n in range(first, first + 25)))
 
         try:
@@ -134,7 +134,7 @@ def test_threads_each_with_an_event_loop_share_one_store(tmp_path: pathlib.Path)
 def test_a_slow_call_does_not_block_the_event_loop(tmp_path: pathlib.Path) -> None:
     """While a big search runs in Rust, other coroutines keep running (the GIL is released)."""
 
-    async def main():
+    async def main() -> None:
         import numpy as np
 
         store = SqliteVecVectorStore(tmp_path / "slow.sqlite")
@@ -145,7 +145,7 @@ def test_a_slow_call_does_not_block_the_event_loop(tmp_path: pathlib.Path) -> No
             await store.insert_many("big", ids, rng.random((10_000, 64), dtype=np.float32))
         ticks = 0
 
-        async def ticker():
+        async def ticker() -> None:
             nonlocal ticks
             while True:
                 ticks += 1
@@ -163,7 +163,7 @@ def test_a_slow_call_does_not_block_the_event_loop(tmp_path: pathlib.Path) -> No
 
 
 @pytest.mark.parametrize("ending", ["collected", "kept to exit", "mid-call"])
-def test_exit_without_close_does_not_crash(tmp_path: pathlib.Path, ending) -> None:
+def test_exit_without_close_does_not_crash(tmp_path: pathlib.Path, ending: str) -> None:
     """A store never closed (collected early, kept until interpreter exit, or exit while a call
     is still waiting) is closed by the package; the process exits cleanly."""
     import subprocess

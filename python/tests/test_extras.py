@@ -5,6 +5,7 @@ import datetime
 import pathlib
 import time
 from array import array
+from collections.abc import AsyncIterator
 
 import anyio
 import numpy as np
@@ -16,16 +17,19 @@ from decnet_vectorstore import (
     FakeVectorStore,
     KindInfo,
     SqliteVecVectorStore,
+    VectorStore,
     copy,
     errors,
     verify,
 )
 
+from conftest import present
+
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def fake():
+async def fake() -> AsyncIterator[VectorStore]:
     s = FakeVectorStore()
     await s.initialize()
     yield s
@@ -53,29 +57,29 @@ def test_every_error_kind_has_its_class() -> None:
     assert issubclass(errors.Unavailable, ConnectionError)
 
 
-async def test_insert_many_from_numpy_is_bit_exact(fake) -> None:
+async def test_insert_many_from_numpy_is_bit_exact(fake: VectorStore) -> None:
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((500, 16)).astype(np.float32)
     ids = [f"s{n:04}" for n in range(500)]
     await fake.insert_many("ja3", ids, vectors, extractor_version=2)
-    record = await fake.get("ja3", "s0123")
+    record = present(await fake.get("ja3", "s0123"))
     assert record.vector == tuple(vectors[123].tolist())
     assert record.extractor_version == 2
     for n in (0, 1, 255, 498, 499):  # rows at both ends of the buffer, read in place
-        assert (await fake.get("ja3", f"s{n:04}")).vector == tuple(vectors[n].tolist())
+        assert present(await fake.get("ja3", f"s{n:04}")).vector == tuple(vectors[n].tolist())
     # A strided (non-contiguous) view and a Fortran-ordered copy read the same rows.
     await fake.insert_many("strided", ids[:250], vectors[::2])
-    assert (await fake.get("strided", "s0100")).vector == tuple(vectors[200].tolist())
+    assert present(await fake.get("strided", "s0100")).vector == tuple(vectors[200].tolist())
     await fake.insert_many("fortran", ids, np.asfortranarray(vectors))
-    assert (await fake.get("fortran", "s0499")).vector == tuple(vectors[499].tolist())
+    assert present(await fake.get("fortran", "s0499")).vector == tuple(vectors[499].tolist())
     # float64 arrays and lists of array("f") work too (through Python floats).
     await fake.insert_many("f64", ids[:2], vectors[:2].astype(np.float64))
-    assert (await fake.get("f64", "s0001")).vector == tuple(vectors[1].tolist())
+    assert present(await fake.get("f64", "s0001")).vector == tuple(vectors[1].tolist())
     await fake.insert_many("arr", ["a", "b"], [array("f", [1, 2]), (3.0, 4.0)], extractor_version=[1, 5])
-    assert [(await fake.get("arr", i)).extractor_version for i in "ab"] == [1, 5]
+    assert [present(await fake.get("arr", i)).extractor_version for i in "ab"] == [1, 5]
 
 
-async def test_an_array_is_validated_row_by_row_and_written_whole_or_not_at_all(fake) -> None:
+async def test_an_array_is_validated_row_by_row_and_written_whole_or_not_at_all(fake: VectorStore) -> None:
     vectors = np.arange(40, dtype=np.float32).reshape(10, 4)
     ids = [f"r{n}" for n in range(10)]
     await fake.insert_many("rows", ids[:2], vectors[:2])
@@ -91,13 +95,13 @@ async def test_an_array_is_validated_row_by_row_and_written_whole_or_not_at_all(
         await fake.insert_many("rows", ids, np.ones((10, 0), dtype=np.float32))
     assert [info.count for info in await fake.kinds()] == [2]
     await fake.insert_many("rows", ids, vectors, extractor_version=4)
-    assert (await fake.get("rows", "r9")).vector == (36.0, 37.0, 38.0, 39.0)
-    assert (await fake.get("rows", "r0")).extractor_version == 4
+    assert present(await fake.get("rows", "r9")).vector == (36.0, 37.0, 38.0, 39.0)
+    assert present(await fake.get("rows", "r0")).extractor_version == 4
     await fake.insert_many("rows", [], np.zeros((0, 4), dtype=np.float32))
     assert [info.count for info in await fake.kinds()] == [10]
 
 
-async def test_knn_accepts_numpy_and_filters(fake) -> None:
+async def test_knn_accepts_numpy_and_filters(fake: VectorStore) -> None:
     await fake.insert_many("k", ["a", "b", "c"], [[0.0], [1.0], [3.0]], extractor_version=[1, 2, 2])
     query = np.array([0.0], dtype=np.float32)
     assert [h.id for h in await fake.knn("k", query)] == ["a", "b", "c"]
@@ -106,7 +110,7 @@ async def test_knn_accepts_numpy_and_filters(fake) -> None:
     assert [h.id for h in await fake.knn("k", query, k=1, extractor_version=2)] == ["b"]
 
 
-async def test_knn_batch_answers_each_row_as_knn(fake) -> None:
+async def test_knn_batch_answers_each_row_as_knn(fake: VectorStore) -> None:
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((200, 8)).astype(np.float32)
     await fake.insert_many("b", [f"s{i:03}" for i in range(200)], vectors, extractor_version=[1, 2] * 100)
@@ -127,7 +131,7 @@ async def test_knn_batch_answers_each_row_as_knn(fake) -> None:
         await fake.knn_batch("b", [[1.0] * 8, [1.0] * 3])
 
 
-async def test_kinds_scan_create_and_drop(fake) -> None:
+async def test_kinds_scan_create_and_drop(fake: VectorStore) -> None:
     info = await fake.create_kind("hassh", 3, metric="cosine")
     assert info == KindInfo(kind="hassh", dim=3, metric="cosine", count=0)
     with pytest.raises(errors.MetricMismatch):
@@ -147,7 +151,7 @@ async def test_kinds_scan_create_and_drop(fake) -> None:
     assert await fake.kinds() == []
 
 
-async def test_bulk_by_id_versions_and_write_times(fake) -> None:
+async def test_bulk_by_id_versions_and_write_times(fake: VectorStore) -> None:
     before = time.time_ns() // 1_000_000
     await fake.insert_many("ja3", ["a", "b", "c"], [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], extractor_version=[1, 2, 2])
     after = time.time_ns() // 1_000_000
@@ -161,9 +165,9 @@ async def test_bulk_by_id_versions_and_write_times(fake) -> None:
         await fake.delete_version("ja3", 0)
 
 
-async def test_expire_by_age_and_by_cutoff(fake) -> None:
+async def test_expire_by_age_and_by_cutoff(fake: VectorStore) -> None:
     await fake.insert("ja3", "old", [1.0, 0.0])
-    written = (await fake.get("ja3", "old")).written_at_ms
+    written = present(await fake.get("ja3", "old")).written_at_ms
     while time.time_ns() // 1_000_000 <= written:
         await anyio.sleep(0.001)
     await fake.insert("hassh", "other", [1.0])
@@ -181,7 +185,7 @@ async def test_expire_by_age_and_by_cutoff(fake) -> None:
         await fake.expire("JA3", 0)
 
 
-async def test_copy_and_verify_between_backends(fake, tmp_path: pathlib.Path) -> None:
+async def test_copy_and_verify_between_backends(fake: VectorStore, tmp_path: pathlib.Path) -> None:
     await fake.insert_many("ja3", [f"s{n}" for n in range(50)], np.arange(100, dtype=np.float32).reshape(50, 2))
     target = SqliteVecVectorStore(tmp_path / "copy.sqlite")
     await target.initialize()
@@ -197,17 +201,17 @@ async def test_copy_and_verify_between_backends(fake, tmp_path: pathlib.Path) ->
     await target.close()
 
 
-async def test_records_compare_by_value_and_are_immutable(fake) -> None:
+async def test_records_compare_by_value_and_are_immutable(fake: VectorStore) -> None:
     await fake.insert("k", "a", [1.0, 2.0], extractor_version=3)
-    record = await fake.get("k", "a")
+    record = present(await fake.get("k", "a"))
     assert record == decnet_vectorstore.VectorRecord("k", "a", [1.0, 2.0], 2, 3, record.written_at_ms)
     assert record != decnet_vectorstore.VectorRecord("k", "a", [1.0, 2.0], 2, 3, record.written_at_ms + 1)
     with pytest.raises(AttributeError):
-        record.written_at_ms = 0
+        record.written_at_ms = 0  # type: ignore[misc]
     assert await fake.knn("k", [1.0, 2.0]) == [decnet_vectorstore.Neighbor("k", "a", 0.0)]
     hit = (await fake.knn("k", [1.0, 2.0]))[0]
     with pytest.raises(AttributeError):
-        hit.distance = 5.0
+        hit.distance = 5.0  # type: ignore[misc]
     assert repr(fake) == "<FakeVectorStore backend='fake'>"
 
 

@@ -5,6 +5,7 @@ import logging
 import os
 import pathlib
 import shutil
+from typing import Any
 
 import pytest
 
@@ -19,13 +20,18 @@ FIXTURE = pathlib.Path(__file__).resolve().parents[3] / "shared" / "fixtures" / 
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch):
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("DECNET_VECTORSTORE_"):
             monkeypatch.delenv(key)
 
 
-def records(caplog: pytest.LogCaptureFixture, level=logging.NOTSET):
+def extra(record: logging.LogRecord, name: str) -> Any:
+    """An attribute the bridge adds to its records (``fields``, ``target``)."""
+    return record.__dict__[name]
+
+
+def records(caplog: pytest.LogCaptureFixture, level: int = logging.NOTSET) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == LOGGER and r.levelno >= level]
 
 
@@ -39,15 +45,15 @@ async def test_the_fallback_warning_is_a_python_warning_with_its_fields(monkeypa
     [fallback] = [r for r in records(caplog) if "not compiled into this build" in r.getMessage()]
     assert fallback.levelno == logging.WARNING and fallback.levelname == "WARNING"
     assert "set DECNET_VECTORSTORE_TYPE=fake to silence this" in fallback.getMessage()
-    assert fallback.fields == {"requested": "sqlite_vec"}
+    assert extra(fallback, 'fields') == {"requested": "sqlite_vec"}
     assert "requested=sqlite_vec" in fallback.getMessage()
-    assert fallback.target.startswith("vectorstore_core")
+    assert extra(fallback, 'target').startswith("vectorstore_core")
     assert fallback.pathname.endswith(".rs") and fallback.lineno > 0
     # The degraded store says so again when initialised, as the original's warning did.
     caplog.clear()
     await store.initialize()
     [degraded] = records(caplog, logging.WARNING)
-    assert "degraded" in degraded.getMessage() and "not compiled" in degraded.fields["reason"]
+    assert "degraded" in degraded.getMessage() and "not compiled" in extra(degraded, 'fields')["reason"]
 
 
 async def test_info_events_follow_the_loggers_level(caplog: pytest.LogCaptureFixture, tmp_path: pathlib.Path) -> None:
@@ -65,9 +71,9 @@ async def test_info_events_follow_the_loggers_level(caplog: pytest.LogCaptureFix
     [opened] = [r for r in records(caplog) if "sqlite_vec store opened" in r.getMessage()]
     assert opened.levelno == logging.INFO
     # Fields keep their types: text as str, counts as int, flags as bool.
-    assert opened.fields["path"] == str(path)
+    assert extra(opened, 'fields')["path"] == str(path)
     assert f"path={path}" in opened.getMessage()
-    assert all(isinstance(name, str) for name in opened.fields)
+    assert all(isinstance(name, str) for name in extra(opened, 'fields'))
 
 
 async def test_a_percent_in_a_field_is_not_a_format(caplog: pytest.LogCaptureFixture, tmp_path: pathlib.Path) -> None:
@@ -95,5 +101,5 @@ async def test_the_adoption_warning_of_an_original_store_file(caplog: pytest.Log
         await store.close()
     [adopted] = [r for r in records(caplog) if "adopted the original (Python) store" in r.getMessage()]
     assert adopted.levelno == logging.WARNING
-    assert adopted.fields["records"] == 7 and adopted.fields["kinds"] == 3
-    assert adopted.fields["path"] == str(path)
+    assert extra(adopted, 'fields')["records"] == 7 and extra(adopted, 'fields')["kinds"] == 3
+    assert extra(adopted, 'fields')["path"] == str(path)

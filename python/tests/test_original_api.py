@@ -5,15 +5,19 @@ frozen dataclasses."""
 import copy
 import dataclasses
 import os
+import pathlib
 import pickle
 import subprocess
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 import decnet_vectorstore
 from decnet_vectorstore import base, factory, fake, sqlite_vec
-import pathlib
+
+from conftest import present
 
 pytestmark = pytest.mark.anyio
 
@@ -43,40 +47,40 @@ def test_every_store_is_a_base_vector_store(tmp_path: pathlib.Path) -> None:
 
 async def test_base_vector_store_is_an_abc_decnet_can_subclass() -> None:
     with pytest.raises(TypeError, match="abstract"):
-        base.BaseVectorStore()
+        base.BaseVectorStore()  # type: ignore[abstract]
 
     class Incomplete(base.BaseVectorStore):
-        async def initialize(self):
+        async def initialize(self) -> None:
             pass
 
     with pytest.raises(TypeError, match="abstract"):
-        Incomplete()
+        Incomplete()  # type: ignore[abstract]
 
     class Recording(base.BaseVectorStore):
         """A test double as DECNET writes them: every abstract method, its own state."""
 
-        def __init__(self):
-            self.rows = {}
+        def __init__(self) -> None:
+            self.rows: dict[tuple[str, str], base.VectorRecord] = {}
 
-        async def initialize(self):
+        async def initialize(self) -> None:
             pass
 
-        async def close(self):
+        async def close(self) -> None:
             pass
 
-        async def health(self):
+        async def health(self) -> dict[str, Any]:
             return {"ok": True, "backend": "recording", "kinds": 1, "vectors": len(self.rows)}
 
-        async def insert(self, kind, id, vector, *, extractor_version=1):
+        async def insert(self, kind: str, id: str, vector: Sequence[float], *, extractor_version: int = 1) -> None:
             self.rows[(kind, id)] = base.VectorRecord(kind, id, vector, len(vector), extractor_version)
 
-        async def get(self, kind, id):
+        async def get(self, kind: str, id: str) -> base.VectorRecord | None:
             return self.rows.get((kind, id))
 
-        async def delete(self, kind, id):
+        async def delete(self, kind: str, id: str) -> bool:
             return self.rows.pop((kind, id), None) is not None
 
-        async def knn(self, kind, vector, k=10):
+        async def knn(self, kind: str, vector: Sequence[float], k: int = 10) -> list[base.Neighbor]:
             return [base.Neighbor(kind, id, 0.0) for (k_, id) in self.rows if k_ == kind][:k]
 
     double = Recording()
@@ -103,7 +107,7 @@ async def test_sqlite_db_path_is_the_file_written(tmp_path: pathlib.Path, monkey
     reopened = sqlite_vec.SqliteVecVectorStore(db_path=path)
     await reopened.initialize()
     try:
-        assert (await reopened.get("ja3", "s1")).vector == (0.5, 0.25)
+        assert present(await reopened.get("ja3", "s1")).vector == (0.5, 0.25)
     finally:
         await reopened.close()
 
@@ -148,12 +152,12 @@ def test_each_decnet_module_can_be_a_one_line_re_export(tmp_path: pathlib.Path) 
 # Records like the original's: frozen dataclasses, original fields in order.
 
 
-async def _stored_record(tmp_path: pathlib.Path):
+async def _stored_record(tmp_path: pathlib.Path) -> tuple[base.VectorRecord, base.Neighbor]:
     store = sqlite_vec.SqliteVecVectorStore(tmp_path / "r.sqlite")
     await store.initialize()
     try:
         await store.insert("ja3", "s1", [1.5, -2.0, 0.25], extractor_version=3)
-        record = await store.get("ja3", "s1")
+        record = present(await store.get("ja3", "s1"))
         hits = await store.knn("ja3", [1.5, -2.0, 0.0], k=1)
     finally:
         await store.close()
@@ -176,9 +180,9 @@ async def test_records_from_a_store_are_frozen_hashable_dataclasses(tmp_path: pa
     assert record.written_at_ms > 0
     assert (hit.kind, hit.id) == ("ja3", "s1") and hit.distance == pytest.approx(0.25)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        record.id = "other"
+        record.id = "other"  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
-        hit.distance = 0.0
+        hit.distance = 0.0  # type: ignore[misc]
     # Equal to one built by hand, hashed alike, found in sets and as dict keys.
     by_hand = base.VectorRecord("ja3", "s1", [1.5, -2.0, 0.25], 3, 3, record.written_at_ms)
     assert record == by_hand and hash(record) == hash(by_hand)

@@ -12,6 +12,7 @@ default type falls back; a backend named explicitly never does silently)."""
 import builtins
 import os
 import pathlib
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch):
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("DECNET_VECTORSTORE_"):
             monkeypatch.delenv(key)
@@ -95,11 +96,11 @@ async def test_factory_sqlite_default_path_falls_back_to_home(monkeypatch: pytes
         await store.close()
 
 
-def _refuse_sqlite_vec_import(monkeypatch: pytest.MonkeyPatch):
+def _refuse_sqlite_vec_import(monkeypatch: pytest.MonkeyPatch) -> None:
     """What the original's fallback test did: every import of a module named sqlite_vec fails."""
     real_import = builtins.__import__
 
-    def refusing(name, *args, **kwargs):
+    def refusing(name: str, *args: Any, **kwargs: Any) -> Any:
         if name == "sqlite_vec":
             raise ImportError("forced")
         return real_import(name, *args, **kwargs)

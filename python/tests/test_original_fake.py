@@ -3,16 +3,20 @@ for this package from the original's list of cases: same calls, same
 expectations, the stores imported from `decnet_vectorstore.fake` as DECNET's tests import them
 from `decnet.vectorstore.fake`."""
 
+from collections.abc import AsyncIterator
+
 import pytest
 
-from decnet_vectorstore.fake import FakeVectorStore
 from decnet_vectorstore import VectorStore
+from decnet_vectorstore.fake import FakeVectorStore
+
+from conftest import present
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def store():
+async def store() -> AsyncIterator[VectorStore]:
     s = FakeVectorStore()
     await s.initialize()
     yield s
@@ -21,7 +25,7 @@ async def store():
 
 async def test_fake_roundtrip(store: VectorStore) -> None:
     await store.insert("ja3", "sess-1", [0.1, 0.2, 0.3])
-    rec = await store.get("ja3", "sess-1")
+    rec = present(await store.get("ja3", "sess-1"))
     assert rec is not None
     assert rec.kind == "ja3"
     assert rec.id == "sess-1"
@@ -57,7 +61,7 @@ async def test_fake_query_dim_mismatch_raises(store: VectorStore) -> None:
 async def test_fake_replace_existing(store: VectorStore) -> None:
     await store.insert("k", "a", [1.0, 0.0])
     await store.insert("k", "a", [0.0, 1.0])
-    rec = await store.get("k", "a")
+    rec = present(await store.get("k", "a"))
     assert list(rec.vector) == [0.0, 1.0]
 
 

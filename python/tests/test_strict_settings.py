@@ -2,6 +2,7 @@
 the closest known name, at open; another backend's variables are allowed."""
 
 import os
+import pathlib
 
 import pytest
 
@@ -9,11 +10,10 @@ from decnet_vectorstore import PgvectorVectorStore, QdrantVectorStore, errors
 from decnet_vectorstore.factory import get_vectorstore
 from decnet_vectorstore.fake import FakeVectorStore
 from decnet_vectorstore.sqlite_vec import SqliteVecVectorStore
-import pathlib
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path):
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
     for key in list(os.environ):
         if key.startswith("DECNET_VECTORSTORE_"):
             monkeypatch.delenv(key)

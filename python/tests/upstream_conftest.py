@@ -15,12 +15,12 @@ DIFFERS = {
 
 
 @pytest.fixture
-def anyio_backend():
+def anyio_backend() -> str:
     return "asyncio"
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        reason = DIFFERS.get(item.originalname)
+        reason = DIFFERS.get(getattr(item, "originalname", item.name))
         if reason is not None:
             item.add_marker(pytest.mark.xfail(reason=reason, strict=True))

@@ -12,7 +12,7 @@ import os
 import time
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 from ._native import KindInfo, NativeStore
 from ._native import backend_options as _backend_options
@@ -22,6 +22,18 @@ from .base import BaseVectorStore, Neighbor, VectorRecord
 from .errors import Config, InvalidArgument
 
 _PREFIX = "DECNET_VECTORSTORE_"
+
+
+class SupportsArray(Protocol):
+    """An array object (numpy's ``ndarray``, ...), read through the buffer protocol."""
+
+    def __array__(self) -> Any: ...
+
+
+#: One vector: a sequence of numbers or a 1-d ``float32`` array.
+VectorLike: TypeAlias = Sequence[float] | SupportsArray
+#: Many vectors: a sequence of vectors or a 2-d ``float32`` array.
+VectorsLike: TypeAlias = Sequence[Sequence[float]] | SupportsArray
 
 
 def unknown_keyword(what: str, key: str, known: Sequence[str]) -> Config:
@@ -83,7 +95,7 @@ class VectorStore(BaseVectorStore):
         health: dict[str, Any] = json.loads(await self._native.health_detailed_json())
         return health
 
-    async def insert(self, kind: str, id: str, vector: Sequence[float], extractor_version: int = 1) -> None:
+    async def insert(self, kind: str, id: str, vector: VectorLike, extractor_version: int = 1) -> None:
         """Insert or replace ``(kind, id)``; the first insert of a kind fixes its dimension."""
         await self._native.insert(kind, id, vector, extractor_version)
 
@@ -91,7 +103,7 @@ class VectorStore(BaseVectorStore):
         self,
         kind: str,
         ids: Sequence[str],
-        vectors: Any,
+        vectors: VectorsLike,
         extractor_version: int | Sequence[int] = 1,
     ) -> None:
         """Insert or replace many records of one kind, as ``insert`` would in order.
@@ -146,7 +158,7 @@ class VectorStore(BaseVectorStore):
     async def knn(
         self,
         kind: str,
-        vector: Sequence[float],
+        vector: VectorLike,
         k: int = 10,
         *,
         extractor_version: int | None = None,
@@ -160,7 +172,7 @@ class VectorStore(BaseVectorStore):
     async def knn_batch(
         self,
         kind: str,
-        vectors: Sequence[Sequence[float]],
+        vectors: VectorsLike,
         k: int = 10,
         *,
         extractor_version: int | None = None,
