@@ -20,6 +20,7 @@ use std::str::FromStr;
 use pgvector::Vector;
 use sqlx::postgres::PgPool;
 use sqlx::{Connection, Postgres, Row, Transaction};
+use vectorstore_core::fnv1a::Fnv1a64;
 use vectorstore_core::limits::MAX_KINDS;
 use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, NewVector, Result, SCHEMA_VERSION, VectorRecord};
 
@@ -106,13 +107,13 @@ fn schema_lock_key(schema: &str) -> i64 {
 
 /// FNV-1a of `parts` (each followed by a NUL), for advisory lock keys.
 pub(crate) fn lock_key(parts: &[&str]) -> i64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let bytes = parts.iter().flat_map(|part| part.bytes().chain(std::iter::once(0)));
-    for byte in "decnet_vectorstore:".bytes().chain(bytes) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    let mut hash = Fnv1a64::new();
+    hash.write(b"decnet_vectorstore:");
+    for part in parts {
+        hash.write(part.as_bytes());
+        hash.write(&[0]);
     }
-    i64::from_ne_bytes(hash.to_ne_bytes())
+    i64::from_ne_bytes(hash.finish().to_ne_bytes())
 }
 
 /// pgvector's distance operator for a metric. Each already returns the contract's distance:
@@ -815,6 +816,10 @@ mod tests {
         assert_eq!(names.kind_table("ja3"), "\"decnet_vectorstore\".\"kind_ja3\"");
         assert_ne!(names.kind_table("a_b"), names.kind_table("ab"));
         assert_ne!(Names::new("a").lock_key, Names::new("b").lock_key);
+        // Processes of different versions share these locks: the keys must never change
+        // (values from an independent FNV-1a over "decnet_vectorstore:" and each part + NUL).
+        assert_eq!(Names::new("decnet").lock_key, 3_605_773_645_672_775_574);
+        assert_eq!(lock_key(&["decnet", "index", "ja3"]), 8_822_506_587_222_213_476);
         // The longest kind still fits PostgreSQL's 63-byte identifiers, index name included.
         assert!(Names::index_name(&"k".repeat(48)).len() - 2 <= crate::config::MAX_IDENTIFIER_BYTES);
         assert!(Names::written_index_name(&"k".repeat(48)).len() - 2 <= crate::config::MAX_IDENTIFIER_BYTES);

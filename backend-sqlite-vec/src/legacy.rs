@@ -18,6 +18,7 @@ use std::path::Path;
 
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{AssertSqlSafe, Row};
+use vectorstore_core::fnv1a;
 use vectorstore_core::limits::{MAX_DIM, MAX_KINDS};
 use vectorstore_core::validate::{self, shown};
 use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, Result};
@@ -66,14 +67,9 @@ pub fn legacy_kind_name(kind: &str) -> String {
         .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
         .take(32)
         .collect();
-    let name = format!("legacy_{slug}_{:08x}", fnv1a32(kind.as_bytes()));
+    let name = format!("legacy_{slug}_{:08x}", fnv1a::hash32(kind.as_bytes()));
     debug_assert!(validate::kind(&name).is_ok(), "{name}");
     name
-}
-
-/// 32-bit FNV-1a.
-fn fnv1a32(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(*byte)).wrapping_mul(0x0100_0193))
 }
 
 /// What was adopted by one open of a file holding the original (Python) store's tables.
@@ -641,11 +637,7 @@ mod tests {
             assert_eq!(legacy_kind_name(name), adopted, "deterministic");
             assert!(seen.insert(adopted.clone()), "{name:?} -> {adopted:?} collides");
         }
-        // FNV-1a's published test vectors.
-        assert_eq!(fnv1a32(b""), 0x811c_9dc5);
-        assert_eq!(fnv1a32(b"a"), 0xe40c_292c);
-        assert_eq!(fnv1a32(b"foobar"), 0xbf9c_f968);
-        assert_eq!(legacy_kind_name("JA3"), format!("legacy_ja3_{:08x}", fnv1a32(b"JA3")));
+        assert_eq!(legacy_kind_name("JA3"), format!("legacy_ja3_{:08x}", fnv1a::hash32(b"JA3")));
         assert!(legacy_kind_name("Größe").starts_with("legacy_gre_"));
     }
 }

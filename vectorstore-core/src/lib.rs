@@ -7,6 +7,7 @@ mod error;
 mod escape;
 mod exact_index;
 mod fake;
+pub mod fnv1a;
 mod health;
 pub mod instrument;
 mod lifecycle;

@@ -2,6 +2,7 @@
 //! search answers on a sample of queries.
 
 use serde::Serialize;
+use vectorstore_core::fnv1a::Fnv1a64;
 use vectorstore_core::{KindInfo, Metric, Neighbor, Result, SearchKind, VectorStore};
 
 use super::{Pages, chosen_kinds};
@@ -61,38 +62,22 @@ impl VerifyReport {
     }
 }
 
-/// FNV-1a, 64 bits: stable across versions and platforms, which a checksum printed in reports
-/// must be.
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn bytes(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-}
-
 /// Reads a kind in id order; returns its count, checksum, and a sample of its vectors.
 async fn digest(store: &dyn VectorStore, kind: &str, expected: u64) -> Result<(u64, String, Vec<Vec<f32>>)> {
-    let mut hash = Fnv::new();
+    // FNV-1a: stable across versions and platforms, which a checksum printed in reports must be.
+    let mut hash = Fnv1a64::new();
     let mut count = 0u64;
     let every = (expected / SAMPLED_QUERIES as u64).max(1);
     let mut sample = Vec::new();
     let mut pages = Pages::new(store, kind, 1000);
     while let Some(records) = pages.next().await? {
         for record in records {
-            hash.bytes(record.id.as_bytes());
-            hash.bytes(&[0xff]);
-            hash.bytes(&record.extractor_version.to_le_bytes());
-            hash.bytes(&(record.vector.len() as u32).to_le_bytes());
+            hash.write(record.id.as_bytes());
+            hash.write(&[0xff]);
+            hash.write(&record.extractor_version.to_le_bytes());
+            hash.write(&(record.vector.len() as u32).to_le_bytes());
             for value in &record.vector {
-                hash.bytes(&value.to_bits().to_le_bytes());
+                hash.write(&value.to_bits().to_le_bytes());
             }
             if count.is_multiple_of(every) && sample.len() < SAMPLED_QUERIES {
                 sample.push(record.vector);
@@ -100,7 +85,7 @@ async fn digest(store: &dyn VectorStore, kind: &str, expected: u64) -> Result<(u
             count += 1;
         }
     }
-    Ok((count, format!("{:016x}", hash.0), sample))
+    Ok((count, format!("{:016x}", hash.finish()), sample))
 }
 
 fn close(a: f32, b: f32) -> bool {

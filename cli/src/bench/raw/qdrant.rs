@@ -31,7 +31,7 @@ fn failed(err: QdrantError) -> Error {
 
 fn point_id(id: &str) -> u64 {
     // FNV-1a of the id: unique enough for the benchmark's generated ids.
-    id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+    vectorstore::fnv1a::hash64(id.as_bytes())
 }
 
 impl RawQdrant {
