@@ -11,6 +11,12 @@
 //!   by the Fake store on the same data.
 //! - `mixed`: 90% searches and 10% inserts from 8 clients: throughput and p99.
 //! - scaling: search latency at several sizes, for the latency-versus-N plot.
+//! - `ties`: for each group size G, a kind of G records sharing one vector (at the even ids)
+//!   among G distinct others, searched at the shared vector (`ties_group`) and at the others'
+//!   own vectors (`ties_away`), alternating, one client, on the store and on a Fake holding the
+//!   same data (engine `fake`) in the same run; n = 2G. Recall is against the Fake's answers:
+//!   below 1 at the group means wrong answers (not the group's k smallest ids), which are also
+//!   logged. It loads its own kinds; run alone, it loads nothing else.
 //!
 //! Speed targets live here, never in tests.
 
@@ -18,6 +24,7 @@ pub mod plot;
 pub mod raw;
 pub mod soak;
 mod stats;
+mod ties;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,6 +49,9 @@ pub enum Workload {
     /// Every query in one `knn_batch` call against the same queries one `knn` call each
     /// (1 client), with the batch's answers checked against the single ones.
     Batch,
+    /// Searches at a group of identical vectors and away from it, for each group size of
+    /// [`BenchOptions::tie_groups`], beside the Fake.
+    Ties,
 }
 
 /// What to run and at which size.
@@ -73,6 +83,8 @@ pub struct BenchOptions {
     pub scaling: Vec<usize>,
     /// Seed of the data.
     pub seed: u64,
+    /// Group sizes of the `ties` workload (records sharing one vector, among as many others).
+    pub tie_groups: Vec<usize>,
 }
 
 impl Default for BenchOptions {
@@ -91,6 +103,7 @@ impl Default for BenchOptions {
             mixed_clients: 8,
             scaling: Vec::new(),
             seed: 42,
+            tie_groups: vec![1_000, 10_000, 100_000],
         }
     }
 }
@@ -324,6 +337,12 @@ pub async fn run(
         memory: None,
         copy: None,
     };
+    if options.workloads.contains(&Workload::Ties) {
+        ties::run(&*store, options, &mut report, progress).await?;
+        if options.workloads.iter().all(|w| *w == Workload::Ties) {
+            return Ok(report);
+        }
+    }
     store.drop_kind(&kind).await?;
     store.create_kind(&kind, options.dim, options.metric).await?;
     if let Some(raw) = &raw {

@@ -293,6 +293,10 @@ pub struct BenchRun {
     /// Seed of the data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Group sizes of the ties workload, comma-separated: each a kind where that many records
+    /// share one vector, among as many others.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
+    pub tie_groups: Vec<usize>,
     /// Skip the raw-engine baseline.
     #[arg(long)]
     pub no_raw: bool,
@@ -319,6 +323,8 @@ pub enum BenchWorkload {
     Mixed,
     /// All queries in `knn_batch` calls against one `knn` call each, with their ratio.
     Batch,
+    /// Searches at a group of identical vectors and away from it (sizes: --tie-groups).
+    Ties,
 }
 
 /// A file format of `export` and `import`.

@@ -47,6 +47,7 @@ async fn run_bench(cli: &Cli, args: &BenchRun) -> Result<ExitCode> {
                 BenchWorkload::Knn => Workload::Knn,
                 BenchWorkload::Mixed => Workload::Mixed,
                 BenchWorkload::Batch => Workload::Batch,
+                BenchWorkload::Ties => Workload::Ties,
             })
             .collect(),
         count: args.count,
@@ -59,6 +60,7 @@ async fn run_bench(cli: &Cli, args: &BenchRun) -> Result<ExitCode> {
         mixed_ops: args.mixed_ops,
         scaling: args.scaling.clone(),
         seed: args.seed,
+        tie_groups: args.tie_groups.clone(),
         ..BenchOptions::default()
     };
     let bar = progress_bar(Some(options.count as u64));
@@ -89,7 +91,7 @@ async fn run_bench(cli: &Cli, args: &BenchRun) -> Result<ExitCode> {
 fn rate_unit(workload: &str) -> &'static str {
     match workload {
         "insert_many" | "insert" | "index_build" => "vectors/s",
-        "knn" | "scaling" | "knn_singles" | "knn_batch" => "queries/s",
+        "knn" | "scaling" | "knn_singles" | "knn_batch" | "ties_group" | "ties_away" => "queries/s",
         _ => "ops/s",
     }
 }

@@ -119,3 +119,42 @@ async fn a_run_on_sqlite_vec_reports_its_in_memory_copy() {
     assert_eq!(report.copy, None, "the Fake keeps no copy besides its data");
     assert!(report.find("knn", "fake", 1).is_none(), "the Fake is not timed against itself");
 }
+
+fn ties_only(groups: Vec<usize>) -> BenchOptions {
+    BenchOptions { workloads: vec![Workload::Ties], dim: 8, queries: 6, tie_groups: groups, ..BenchOptions::default() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ties_workload_measures_each_group_size_at_and_away_from_the_group() {
+    let store = Arc::new(FakeVectorStore::new());
+    store.initialize().await.unwrap();
+    let report = run(store.clone(), None, &ties_only(vec![30, 200]), &mut |_, _, _| {}).await.unwrap();
+    let found: Vec<(&str, &str, usize)> =
+        report.measurements.iter().map(|m| (m.workload.as_str(), m.engine.as_str(), m.n)).collect();
+    let mut expected = Vec::new();
+    for n in [60, 400] {
+        for (workload, engine) in
+            [("ties_group", "store"), ("ties_away", "store"), ("ties_group", "fake"), ("ties_away", "fake")]
+        {
+            expected.push((workload, engine, n));
+        }
+    }
+    assert_eq!(found, expected, "four figures per group size, n = twice the group, and nothing else loaded");
+    for m in &report.measurements {
+        assert_eq!(m.operations, 6, "{m:?}");
+        assert_eq!(m.recall, Some(1.0), "the Fake answers as the Fake: {m:?}");
+        assert!(m.latency.is_some_and(|l| l.p50_ms > 0.0), "{m:?}");
+    }
+    assert!(store.kinds().await.unwrap().is_empty(), "the run removes its kinds");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ties_workload_catches_a_wrong_cut_of_the_group() {
+    let store: Arc<dyn VectorStore> =
+        Arc::new(FaultyStore::new(Arc::new(FakeVectorStore::new()), &[Fault::ReverseTies]));
+    store.initialize().await.unwrap();
+    let report = run(store, None, &ties_only(vec![50]), &mut |_, _, _| {}).await.unwrap();
+    let at_group = report.measurements.iter().find(|m| m.workload == "ties_group" && m.engine == "store").unwrap();
+    // The largest ids of the group instead of the smallest: none of the k right ones.
+    assert_eq!(at_group.recall, Some(0.0), "{at_group:?}");
+}

@@ -1,0 +1,113 @@
+//! The `ties` workload: kinds where one vector is shared by a whole group of records (a botnet
+//! replaying one fingerprint). For each group size G, a kind of G identical vectors among G
+//! distinct others (2G records, group members at the even ids so they spread through the id
+//! order), searched at the shared vector and away from it (at the others' own vectors) in
+//! alternation, one client, on the store and on a Fake holding the same data in the same run.
+//!
+//! Measurements: `ties_group` and `ties_away` (n = 2G), engines `store` and `fake`; `recall` is
+//! recall@k against the Fake's answers. At the group every answer is `k` records at distance 0,
+//! so recall 1 there means every answer held exactly the group's k smallest ids; anything less
+//! is a wrong answer, counted and logged.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use vectorstore::{FakeVectorStore, Neighbor, NewVector, Result, VectorStore};
+
+use super::{BenchOptions, BenchProgress, BenchReport, bench_kind, recall, search};
+use vectorstore_conformance::data::{Rng, clustered};
+
+/// The record id of the `i`-th record of a ties kind: fixed width, so id order is number order.
+fn tie_id(i: usize) -> String {
+    format!("t{i:07}")
+}
+
+/// The ids of `hits`.
+fn ids(hits: &[Neighbor]) -> Vec<String> {
+    hits.iter().map(|n| n.id.clone()).collect()
+}
+
+/// Runs the workload for every group size of `options.tie_groups` and adds its figures to
+/// `report`.
+pub(super) async fn run(
+    store: &dyn VectorStore,
+    options: &BenchOptions,
+    report: &mut BenchReport,
+    progress: BenchProgress<'_>,
+) -> Result<()> {
+    for &group in &options.tie_groups {
+        one_size(store, options, group, report, progress).await?;
+    }
+    Ok(())
+}
+
+async fn one_size(
+    store: &dyn VectorStore,
+    options: &BenchOptions,
+    group: usize,
+    report: &mut BenchReport,
+    progress: BenchProgress<'_>,
+) -> Result<()> {
+    let kind = format!("{}_ties{group}", bench_kind(options));
+    let total = 2 * group;
+    let mut rng = Rng::new(options.seed ^ group as u64);
+    let shared = rng.gaussian_vector(options.dim);
+    let (others, _) = clustered(options.seed.wrapping_add(group as u64), group, options.dim, 16, 1.0);
+    let vector = |i: usize| if i.is_multiple_of(2) { shared.clone() } else { others[i / 2].clone() };
+
+    let fake = Arc::new(FakeVectorStore::new());
+    fake.initialize().await?;
+    for engine in [store, &*fake as &dyn VectorStore] {
+        engine.drop_kind(&kind).await?;
+        engine.create_kind(&kind, options.dim, options.metric).await?;
+    }
+    let batch = options.batch_size.clamp(1, vectorstore::limits::MAX_BATCH);
+    let mut first = 0;
+    while first < total {
+        let last = (first + batch).min(total);
+        let items: Vec<NewVector> = (first..last).map(|i| NewVector::new(tie_id(i), vector(i))).collect();
+        store.insert_many(&kind, &items).await?;
+        fake.insert_many(&kind, &items).await?;
+        progress(&format!("ties load, group {group}"), last as u64, total as u64);
+        first = last;
+    }
+    store.settle(&kind).await?;
+
+    // Alternating: at the group, away from it, each on the store then on the Fake, so that both
+    // places and both engines meet the same machine state.
+    let queries = options.queries.max(1);
+    let mut latencies: [Vec<Duration>; 4] = Default::default();
+    let mut answers: [Vec<Vec<String>>; 4] = Default::default();
+    let started = Instant::now();
+    for q in 0..queries {
+        let away = &others[rng.below(others.len())];
+        for (slot, (engine, query)) in
+            [(store, &shared), (store, away), (&*fake as &dyn VectorStore, &shared), (&*fake as &dyn VectorStore, away)]
+                .into_iter()
+                .enumerate()
+        {
+            let began = Instant::now();
+            let hits = engine.knn(&kind, query, options.k).await?;
+            latencies[slot].push(began.elapsed());
+            answers[slot].push(ids(&hits));
+        }
+        progress(&format!("ties search, group {group}"), q as u64 + 1, queries as u64);
+    }
+    let seconds = started.elapsed().as_secs_f64() / 4.0;
+    let [store_group, store_away, fake_group, fake_away] = latencies;
+    let wrong = answers[0].iter().zip(&answers[2]).filter(|(got, want)| got != want).count();
+    if wrong > 0 {
+        tracing::warn!(group, wrong, queries, "answers at the group differ from the Fake's");
+    }
+    let measured = [
+        ("ties_group", "store", store_group, recall(&answers[0], &answers[2])),
+        ("ties_away", "store", store_away, recall(&answers[1], &answers[3])),
+        ("ties_group", "fake", fake_group, 1.0),
+        ("ties_away", "fake", fake_away, 1.0),
+    ];
+    for (workload, engine, samples, found) in measured {
+        report.measurements.push(search(workload, engine, 1, total, samples, seconds, Some(found)));
+    }
+    store.drop_kind(&kind).await?;
+    Ok(())
+}
