@@ -365,7 +365,7 @@ pub fn open(
                     .into_iter()
                     .filter(|registration| names.iter().any(|name| registration.answers_to(name)))
                     .collect();
-                vectorstore::open_among(&config, vectorstore::PROJECT_BACKENDS, &registrations)
+                vectorstore::backend::open_among(&config, vectorstore::PROJECT_BACKENDS, &registrations)
             }
         }
     });

@@ -18,7 +18,7 @@
 //!
 //! The library only emits: with no `metrics` recorder installed the calls cost next to
 //! nothing, and an application (or the CLI's `--metrics-addr`) installs the exporter it wants.
-//! [`crate::open`] returns every store wrapped, so applications get this without asking; a
+//! `vectorstore::open` returns every store wrapped, so applications get this without asking; a
 //! store built directly from a backend type can be wrapped with [`Instrumented::wrap`].
 
 use std::fmt;

@@ -32,7 +32,7 @@ pub use record::{
     KindInfo, KnnOptions, Metric, Neighbor, NewVector, Rows, SCHEMA_VERSION, VectorRecord, in_request_order, now_ms,
 };
 pub use registry::{
-    BackendRegistration, PurgeFuture, backends, check_settings, find_backend, isolate_unchanged, open, open_among,
+    BackendRegistration, PurgeFuture, backends, check_settings, find_backend, isolate_unchanged, open_among,
     open_with_fallback, purge_nothing, require_backend,
 };
 pub use secret::{UNSHOWN_LOCATION, is_secret_option, redact_url, url_secrets};

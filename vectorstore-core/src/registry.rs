@@ -1,5 +1,5 @@
 //! The backend registry: every backend crate submits one const [`BackendRegistration`] with
-//! `inventory`, and [`open`] picks one by name at run time.
+//! `inventory`, and [`open_with_fallback`] picks one by name at run time.
 //!
 //! A backend crate that nothing names is not linked and its registration vanishes: binaries
 //! link backends through the `vectorstore` facade crate, which names each one.
@@ -114,12 +114,6 @@ pub fn require_backend(name: &str) -> Result<&'static BackendRegistration> {
     find_backend(name).ok_or_else(|| unsupported(name))
 }
 
-/// Opens (without initialising) the store `config` selects, among the backends registered in
-/// this binary: [`open_with_fallback`] with no other backend known.
-pub fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
-    open_with_fallback(config, &[])
-}
-
 /// Opens (without initialising) the store `config` selects.
 ///
 /// - Every setting must be known ([`check_settings`]): an unknown one is a `Config` error naming
@@ -133,8 +127,8 @@ pub fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
 ///   saying it is not compiled in.
 /// - Any other name: a `Config` error listing the registered backends.
 ///
-/// The `vectorstore` crate's `open` passes the backends of this project, which it links by
-/// cargo feature.
+/// The `vectorstore` crate's `open`, the one applications call, passes the backends of this
+/// project, which it links by cargo feature.
 ///
 /// Every store comes wrapped in [`Instrumented`]: its operations emit spans and metrics.
 pub fn open_with_fallback(config: &Config, known: &[&str]) -> Result<Arc<dyn VectorStore>> {

@@ -11,8 +11,8 @@ use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, Rows, Vec
 
 /// An async store of vectors keyed by `(kind, id)`, searched by nearest neighbours within one kind.
 ///
-/// Used as `Arc<dyn VectorStore>`; obtain one from `vectorstore::open_from_env` (the facade crate) or
-/// [`crate::open`], never by naming a backend type in application code.
+/// Used as `Arc<dyn VectorStore>`; obtain one from `vectorstore::open_from_env` or
+/// `vectorstore::open` (the facade crate), never by naming a backend type in application code.
 ///
 /// # Contract
 ///

@@ -1,11 +1,18 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+pub mod backend;
 pub mod transfer;
 
 use std::sync::Arc;
 
-pub use vectorstore_core::*;
+// The application API. What backend authors need is in `backend`.
+pub use vectorstore_core::{
+    Capabilities, Config, Error, ErrorKind, FAKE, FakeVectorStore, Fallback, Health, Instrumented, KindInfo,
+    KnnOptions, Metric, NULL, Neighbor, NewVector, NullVectorStore, Result, Rows, SCHEMA_VERSION, SearchKind,
+    VectorRecord, VectorStore, VectorStoreExt, backends, config, distance, find_backend, instrument, limits, now_ms,
+    parse_duration, redact_url, require_backend,
+};
 
 // Backends register themselves with `inventory`; a crate nothing names is not linked and its
 // registration silently vanishes. Naming each enabled backend here links it into every binary
@@ -25,9 +32,21 @@ pub use vectorstore_sqlite_vec as sqlite_vec;
 /// naming one that does not exist, and the fallback rules of [`open`] apply to it.
 pub const PROJECT_BACKENDS: &[&str] = &["fake", "null", "pgvector", "qdrant", "sqlite_vec"];
 
-/// Opens (without initialising) the store `config` selects; see
-/// [`open_with_fallback`] for the rules, applied to
-/// [`PROJECT_BACKENDS`].
+/// Opens (without initialising) the store `config` selects: the one way to open a store.
+///
+/// - Every setting must be known: an unknown `DECNET_VECTORSTORE_*` variable is a `Config`
+///   error naming it and the closest known name.
+/// - `enabled = false` gives the Null store, whatever the backend.
+/// - A backend compiled into this build is opened with the configuration.
+/// - A backend of this project ([`PROJECT_BACKENDS`]) left out of this build: when it was only
+///   the default (`DECNET_VECTORSTORE_TYPE` unset), or `DECNET_VECTORSTORE_FALLBACK` names
+///   `fake` or `null`, that store is used instead, with a WARN log and health `degraded`; when
+///   it was named explicitly without a fallback, a `Config` error saying it is not compiled in.
+///   A deployment thus never loses data silently to a store it did not ask for, and a build
+///   without the default backend still starts.
+/// - Any other name: a `Config` error listing the compiled-in backends.
+///
+/// Every store comes wrapped in [`Instrumented`]: its operations emit spans and metrics.
 pub fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
     vectorstore_core::open_with_fallback(config, PROJECT_BACKENDS)
 }

@@ -332,7 +332,7 @@ async fn many_tasks_share_one_store_without_errors() {
     // A small read pool makes tasks queue for connections too.
     let (config, _scratch) = fresh("durability_tasks");
     let config = config.with_option(NAME, "read_pool_size", "2");
-    let store: Arc<dyn VectorStore> = vectorstore_core::open(&config).expect("open");
+    let store: Arc<dyn VectorStore> = vectorstore_core::open_with_fallback(&config, &[]).expect("open");
     store.initialize().await.expect("initialize");
     let mut tasks = Vec::new();
     for task in 0..TASKS {

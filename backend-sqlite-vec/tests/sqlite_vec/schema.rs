@@ -251,14 +251,15 @@ async fn the_registry_opens_it_by_name_and_alias() {
         assert!(!registration.capabilities.supports(Metric::Dot));
     }
     let (config, _scratch) = fresh("schema_registry");
-    let store = vectorstore_core::open(&config).expect("open");
+    let store = vectorstore_core::open_with_fallback(&config, &[]).expect("open");
     assert_eq!(store.backend(), NAME);
     store.initialize().await.expect("initialize");
     assert!(store.kind_info("ja3").await.expect("kind_info").is_none());
     store.close().await.expect("close");
     purge(config).await.expect("purge");
     let (dot, _scratch) = fresh("schema_dot");
-    let err = vectorstore_core::open(&dot.with_metric(Metric::Dot)).expect_err("dot is not supported");
+    let err =
+        vectorstore_core::open_with_fallback(&dot.with_metric(Metric::Dot), &[]).expect_err("dot is not supported");
     assert_eq!(err.kind(), ErrorKind::MetricUnsupported, "{err}");
 }
 

@@ -21,7 +21,7 @@ fn parse_age(text: &str) -> Result<Duration> {
 
 /// Checks the arguments, asks (or refuses to without a terminal) unless `--yes`, then removes the old records natively.
 pub async fn run(cli: &Cli, kind: &str, older_than: &str, yes: bool) -> Result<ExitCode> {
-    vectorstore::validate::kind(kind)?;
+    vectorstore::backend::validate::kind(kind)?;
     let age = parse_age(older_than)?;
     confirmable(yes, &format!("expire records of kind {kind:?}"))?;
     let store = open(cli).await?;

@@ -12,7 +12,7 @@ use super::store::{finish, open};
 /// `purge --kind K --extractor-version V`: checks the arguments, asks (or refuses to without a
 /// terminal) unless `--yes`, then removes the version's records natively.
 pub async fn run(cli: &Cli, kind: &str, version: u32, yes: bool) -> Result<ExitCode> {
-    vectorstore::validate::delete_version(kind, version)?;
+    vectorstore::backend::validate::delete_version(kind, version)?;
     confirmable(yes, &format!("purge extractor version {version} of kind {kind:?}"))?;
     let store = open(cli).await?;
     if !yes {

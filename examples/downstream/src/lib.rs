@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use vectorstore::backend::{BackendRegistration, PurgeFuture, async_trait};
 use vectorstore::{
-    BackendRegistration, Capabilities, Config, Health, KindInfo, KnnOptions, Metric, Neighbor, NewVector, PurgeFuture,
-    Result, VectorRecord, VectorStore, async_trait,
+    Capabilities, Config, Health, KindInfo, KnnOptions, Metric, Neighbor, NewVector, Result, VectorRecord, VectorStore,
 };
 
 /// The registered name.
@@ -138,7 +138,7 @@ fn purge(config: Config) -> PurgeFuture {
     }
 }
 
-vectorstore::inventory::submit! {
+vectorstore::backend::inventory::submit! {
     BackendRegistration {
         name: NAME,
         aliases: &[],

@@ -2,12 +2,15 @@
 use std::path::{Path, PathBuf};
 
 use vectorstore_core::config::default_sqlite_path;
-use vectorstore_core::{
-    BackendRegistration, Config, ErrorKind, Metric, backends, open, open_among, open_with_fallback,
-};
+use vectorstore_core::{BackendRegistration, Config, ErrorKind, Metric, backends, open_among, open_with_fallback};
 
 /// Backends a build may leave out, as the `vectorstore` crate names them.
 const KNOWN: &[&str] = &["sqlite_vec", "pgvector", "qdrant"];
+
+/// Opens as a build that links no backend crate and knows of none.
+fn open(config: &Config) -> vectorstore_core::Result<std::sync::Arc<dyn vectorstore_core::VectorStore>> {
+    open_with_fallback(config, &[])
+}
 
 fn config(pairs: &[(&str, &str)]) -> Config {
     Config::from_vars(pairs.iter().copied()).expect("valid variables")

@@ -9,7 +9,7 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use vectorstore_core::instrument::{ITEMS_TOTAL, OPERATION_SECONDS, OPERATIONS_TOTAL};
-use vectorstore_core::{Config, ErrorKind, NewVector, open};
+use vectorstore_core::{Config, ErrorKind, NewVector, open_with_fallback};
 
 /// Runs `work` on a current-thread runtime, so every metric lands in the thread's recorder.
 fn run<F: std::future::Future<Output = ()>>(work: F) {
@@ -19,7 +19,7 @@ fn run<F: std::future::Future<Output = ()>>(work: F) {
 /// Operations on a Fake store from `open`: three inserts (one batch of two), a wrong-length
 /// insert, a search with two hits, a get that misses, a health check.
 async fn workload() {
-    let store = open(&Config::new("fake")).expect("open");
+    let store = open_with_fallback(&Config::new("fake"), &[]).expect("open");
     store.initialize().await.unwrap();
     store.insert("ja3", "attacker-1", &[1.0, 0.0], 1).await.unwrap();
     let batch = [NewVector::new("attacker-2", vec![0.0, 1.0]), NewVector::new("attacker-3", vec![1.0, 1.0])];
@@ -137,7 +137,7 @@ fn a_span_never_carries_an_invalid_kind_verbatim() {
     let junk = "Not A Kind \u{1b}[31m".repeat(100);
     tracing::subscriber::with_default(subscriber, || {
         run(async {
-            let store = open(&Config::new("fake")).expect("open");
+            let store = open_with_fallback(&Config::new("fake"), &[]).expect("open");
             store.initialize().await.unwrap();
             let err = store.knn(&junk, &[1.0], 1).await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidKind);

@@ -1,6 +1,7 @@
 //! What a raw-engine baseline does, whichever engine it drives.
 
-use vectorstore::{Metric, NewVector, Result, async_trait};
+use vectorstore::backend::async_trait;
+use vectorstore::{Metric, NewVector, Result};
 
 /// An engine driven directly, for comparison.
 #[async_trait]

@@ -5,7 +5,8 @@
 use pgvector::Vector;
 use sqlx::ConnectOptions;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use vectorstore::{Error, ErrorKind, Metric, NewVector, Result, async_trait};
+use vectorstore::backend::async_trait;
+use vectorstore::{Error, ErrorKind, Metric, NewVector, Result};
 
 use super::engine::RawEngine;
 

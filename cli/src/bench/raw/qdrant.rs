@@ -6,7 +6,8 @@ use qdrant_client::qdrant::{
     Query, QueryPointsBuilder, UpsertPointsBuilder, VectorParamsBuilder,
 };
 use qdrant_client::{Qdrant, QdrantError};
-use vectorstore::{Error, ErrorKind, Metric, NewVector, Result, async_trait};
+use vectorstore::backend::async_trait;
+use vectorstore::{Error, ErrorKind, Metric, NewVector, Result};
 use vectorstore_qdrant::codec::collection_name;
 
 use super::engine::RawEngine;
@@ -31,7 +32,7 @@ fn failed(err: QdrantError) -> Error {
 
 fn point_id(id: &str) -> u64 {
     // FNV-1a of the id: unique enough for the benchmark's generated ids.
-    vectorstore::fnv1a::hash64(id.as_bytes())
+    vectorstore::backend::fnv1a::hash64(id.as_bytes())
 }
 
 impl RawQdrant {

@@ -4,7 +4,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use vectorstore::{Error, ErrorKind, Metric, NewVector, Result, async_trait};
+use vectorstore::backend::async_trait;
+use vectorstore::{Error, ErrorKind, Metric, NewVector, Result};
 
 use super::engine::RawEngine;
 
