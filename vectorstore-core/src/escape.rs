@@ -16,7 +16,7 @@ use std::fmt;
 /// assert_eq!(escaped("a\nFAKE LOG LINE\u{1b}[31m"), "a\\nFAKE LOG LINE\\u{1b}[31m");
 /// ```
 pub fn escaped(text: &str) -> Cow<'_, str> {
-    if text.chars().any(needs_escape) { Cow::Owned(Escaped(text).to_string()) } else { Cow::Borrowed(text) }
+    if text.chars().any(is_escaped_on_display) { Cow::Owned(Escaped(text).to_string()) } else { Cow::Borrowed(text) }
 }
 
 /// Displays its text escaped as [`escaped`] does, without an allocation.
@@ -26,7 +26,7 @@ pub struct Escaped<'a>(pub &'a str);
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut rest = self.0;
-        while let Some(at) = rest.find(needs_escape) {
+        while let Some(at) = rest.find(is_escaped_on_display) {
             f.write_str(&rest[..at])?;
             let c = rest[at..].chars().next().unwrap_or_default();
             match c {
@@ -47,8 +47,9 @@ impl fmt::Debug for Escaped<'_> {
     }
 }
 
-/// Control characters (C0, DEL, C1) and the format characters that hide or reorder text.
-fn needs_escape(c: char) -> bool {
+/// The characters [`escaped`] rewrites: control characters (C0, DEL, C1) and the format
+/// characters that hide or reorder text. All of them lie in the Basic Multilingual Plane.
+pub fn is_escaped_on_display(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
@@ -81,6 +82,6 @@ mod tests {
     fn no_control_character_survives() {
         let all: String = (0u32..0x3000).filter_map(char::from_u32).collect();
         let shown = escaped(&all);
-        assert!(!shown.chars().any(needs_escape), "{shown:?}");
+        assert!(!shown.chars().any(is_escaped_on_display), "{shown:?}");
     }
 }

@@ -79,6 +79,7 @@ pub async fn run(cli: &Cli, options: DemoOptions, keep: Option<&std::path::Path>
         })
         .collect();
     table(&["held-out session", "identified as", "vote share", "right", "nearest (first kind)"], &rows);
-    out!("\nloaded {:.0} vectors/s; {:.3} ms per knn query", report.load_vectors_per_second, report.mean_query_ms);
+    out!("");
+    out!("loaded {:.0} vectors/s; {:.3} ms per knn query", report.load_vectors_per_second, report.mean_query_ms);
     Ok(ExitCode::SUCCESS)
 }

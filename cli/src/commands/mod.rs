@@ -88,8 +88,9 @@ fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // Escaped lines, so no colours: a logged id or kind may carry its own escape sequences.
+        .with_writer(|| output::EscapedLines(std::io::stderr()))
+        .with_ansi(false)
         .with_target(false)
         .try_init();
 }

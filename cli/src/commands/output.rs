@@ -4,10 +4,16 @@
 //! closed (`vectorstore kinds | head -1`) or full. A failed write to standard output ends the
 //! process with status 1 (the reader is gone or the disk is full); a failed write to standard
 //! error is ignored (there is nowhere left to report it).
+//!
+//! Ids, kinds and messages may have been shaped by an attacker: every line is written escaped
+//! (`\n`, `\u{1b}`, see [`vectorstore::Escaped`]), so a value can neither start a line of its
+//! own nor send escape sequences to the terminal; JSON escapes the same characters as `\uXXXX`,
+//! and log lines are escaped by [`EscapedLines`]. The stored values are unchanged.
 
 use std::io::Write;
 
 use serde::Serialize;
+use vectorstore::{Escaped, is_escaped_on_display};
 
 /// Writes one line to standard output, or exits with status 1 if it cannot.
 macro_rules! out {
@@ -25,29 +31,74 @@ macro_rules! err {
 
 pub(crate) use {err, out};
 
-/// See [`out!`].
+/// See [`out!`]: one line, escaped.
 pub fn write_out(line: &str) {
+    write_out_raw(&Escaped(line).to_string());
+}
+
+fn write_out_raw(text: &str) {
     let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
+    if writeln!(stdout, "{text}").and_then(|()| stdout.flush()).is_err() {
         std::process::exit(1);
     }
 }
 
-/// See [`err!`].
+/// See [`err!`]: one line, escaped.
 pub fn write_err(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", Escaped(line));
 }
 
-/// Prints `value` as pretty JSON.
+/// Prints `value` as pretty JSON, with the characters a terminal would act on escaped as
+/// `\uXXXX` (serde_json leaves DEL, C1 controls and bidirectional overrides raw).
 pub fn json<T: Serialize + ?Sized>(value: &T) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => out!("{text}"),
+        Ok(text) => write_out_raw(&json_escaped(&text)),
         Err(err) => err!("error: cannot encode JSON: {err}"),
+    }
+}
+
+/// JSON text with every character [`is_escaped_on_display`] names, bar the layout's newlines,
+/// written as a `\uXXXX` escape. Such characters can only stand inside JSON strings (the
+/// structure is ASCII), where the escape means the same character.
+pub fn json_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c != '\n' && is_escaped_on_display(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A writer for log lines that escapes what a logged value could carry: each write is one
+/// event of the log formatter, whose final newline is kept; any other newline, control or
+/// reordering character is escaped.
+pub struct EscapedLines<W>(pub W);
+
+impl<W: Write> Write for EscapedLines<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let (body, end) = match text.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (&*text, ""),
+        };
+        write!(self.0, "{}{end}", Escaped(body))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 
 /// Prints a table with a header row, columns padded to their widest cell.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) {
+    // Escaped before measuring, so that columns line up as shown.
+    let rows: Vec<Vec<String>> =
+        rows.iter().map(|row| row.iter().map(|cell| vectorstore::escaped(cell).into_owned()).collect()).collect();
+    let rows = &rows;
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -109,7 +160,7 @@ pub fn percent(ratio: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::utc;
+    use super::*;
 
     #[test]
     fn times_print_as_utc_calendar_dates() {
@@ -118,5 +169,21 @@ mod tests {
         assert_eq!(utc(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(utc(1_764_633_600_000 + 49_521_007), "2025-12-02T13:45:21.007Z");
         assert_eq!(utc(4_107_542_399_999), "2100-02-28T23:59:59.999Z");
+    }
+
+    #[test]
+    fn json_keeps_its_meaning_and_loses_terminal_controls() {
+        let value = serde_json::json!({ "id": "a\nFAKE\u{1b}[31m\u{9b}\u{202e}x", "n": 1 });
+        let text = json_escaped(&serde_json::to_string_pretty(&value).unwrap());
+        assert!(!text.chars().any(|c| c != '\n' && is_escaped_on_display(c)), "{text:?}");
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value, "the escaped JSON means the same");
+    }
+
+    #[test]
+    fn log_lines_keep_their_end_and_escape_the_rest() {
+        let mut out = EscapedLines(Vec::new());
+        out.write_all(b"WARN id=a\nFAKE LOG LINE\x1b[31m\n").unwrap();
+        assert_eq!(String::from_utf8(out.0).unwrap(), "WARN id=a\\nFAKE LOG LINE\\u{1b}[31m\n");
     }
 }

@@ -33,7 +33,7 @@ pub fn bar_updater() -> (impl FnMut(Progress<'_>), std::rc::Rc<std::cell::RefCel
                 previous.finish();
             }
             let bar = progress_bar(total);
-            bar.set_prefix(kind.to_owned());
+            bar.set_prefix(vectorstore::escaped(kind).into_owned());
             *handle.borrow_mut() = Some(bar);
         }
         Progress::Records(n) => {

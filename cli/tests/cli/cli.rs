@@ -266,4 +266,38 @@ fn an_unknown_setting_is_refused_naming_the_closest() {
         &[("DECNET_VECTORSTORE_PATH", path), ("DECNET_VECTORSTORE_SQLITE_VEC_BUSY_TIMEOUT_MS", "5")],
     );
     assert!(output.status.success(), "{}", stderr(&output));
+
+/// Values an attacker shaped (an id with a newline and escape sequences) are shown escaped in
+/// tables, messages and JSON: no forged line, no raw control character, and the JSON still
+/// reads back as the stored id. A password in a malformed store URL is never echoed.
+#[test]
+fn hostile_values_are_shown_escaped_and_passwords_never() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.sqlite");
+    let store = format!("sqlite_vec:{}", path.display());
+    let id = "a\nFAKE LOG LINE\u{1b}[31m\u{9b}2J\u{202e}";
+    let output = vectorstore(&["--store", &store, "insert", "ja3", id, "1,2"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let raw = |text: &str| text.chars().any(|c| c != '\n' && vectorstore::is_escaped_on_display(c));
+    for args in [vec!["knn", "ja3", "1,2"], vec!["get", "ja3", id], vec!["delete", "ja3", "nobody\n\u{1b}[2J"]] {
+        let mut all = vec!["--store", store.as_str()];
+        all.extend(args.iter().copied());
+        let output = vectorstore(&all, &[]);
+        let (out, err) = (stdout(&output), stderr(&output));
+        assert!(!raw(&out) && !raw(&err), "{args:?}: {out:?} {err:?}");
+        assert!(!out.lines().chain(err.lines()).any(|line| line.starts_with("FAKE LOG LINE")), "{args:?}: {out}");
+    }
+    let output = vectorstore(&["--json", "--store", &store, "knn", "ja3", "1,2"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!raw(&stdout(&output)), "{}", stdout(&output));
+    let hits: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(hits.to_string().contains("FAKE LOG LINE"), "{hits}");
+    assert_eq!(hits.as_array().and_then(|h| h.first()).and_then(|n| n["id"].as_str()), Some(id), "{hits}");
+
+    for url in ["pgvector:postgres://app:s3cr/et@127.0.0.1:1/x", "pgvector:host=127.0.0.1 password=s3cr/et"] {
+        let output =
+            vectorstore(&["--store", url, "health"], &[("DECNET_VECTORSTORE_PGVECTOR_ACQUIRE_TIMEOUT_MS", "300")]);
+        let shown = format!("{}{}", stdout(&output), stderr(&output));
+        assert!(!shown.contains("s3cr"), "{url}: {shown}");
+    }
 }
