@@ -16,6 +16,7 @@
 //! | `DECNET_VECTORSTORE_PGVECTOR_BUILD_WORKERS` | `max_parallel_maintenance_workers` of an index build (0..=64) | `2` |
 //! | `DECNET_VECTORSTORE_PGVECTOR_SSLMODE` | `disable`, `prefer`, `require`, `verify-ca`, `verify-full` (overrides the URL's `sslmode`) | the URL's, else `prefer` |
 //! | `DECNET_VECTORSTORE_PGVECTOR_SSLROOTCERT` | CA certificate file for `verify-ca` / `verify-full` | the URL's `sslrootcert`, else system roots |
+//! | `DECNET_VECTORSTORE_PGVECTOR_ALLOW_PLAINTEXT_PASSWORD` | `true` lets a password go to a host other than this machine with an `sslmode` below `require` (refused otherwise) | `false` |
 
 use std::fmt;
 use std::path::PathBuf;
@@ -276,6 +277,8 @@ impl PgVectorConfig {
             connect = connect.ssl_root_cert(path);
         }
         connect = connect.application_name("decnet-vectorstore");
+        let allow_plaintext = config.flag_option(NAME, "ALLOW_PLAINTEXT_PASSWORD")?.unwrap_or(false);
+        check_transport(&connect, &redacted_url, allow_plaintext)?;
         Ok(PgVectorConfig {
             connect,
             redacted_url,
@@ -320,6 +323,27 @@ pub fn isolate(config: &Config, tag: &str) -> Result<Config> {
     Ok(config.clone().with_option(NAME, "SCHEMA", schema))
 }
 
+/// Refuses to send a password where it could travel in clear over a network: a password set
+/// (in the URL, `PGPASSWORD` or `~/.pgpass`), an `sslmode` below `require` (`prefer` falls
+/// back to plain TCP when someone in the middle says so) and a host that is not this machine.
+/// `ALLOW_PLAINTEXT_PASSWORD=true` accepts it knowingly (a network trusted otherwise).
+fn check_transport(connect: &PgConnectOptions, shown_url: &str, allowed: bool) -> Result<()> {
+    use sqlx::ConnectOptions;
+
+    let encrypted = matches!(connect.get_ssl_mode(), PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull);
+    let local = connect.get_socket().is_some() || vectorstore_core::is_loopback_host(connect.get_host());
+    let password = connect.to_url_lossy().password().is_some_and(|password| !password.is_empty());
+    if allowed || encrypted || local || !password {
+        return Ok(());
+    }
+    Err(config_error(format!(
+        "refusing to send the password for {shown_url:?} to {:?} without TLS: set sslmode=require or \
+         verify-full (the URL's sslmode or DECNET_VECTORSTORE_PGVECTOR_SSLMODE), or \
+         DECNET_VECTORSTORE_PGVECTOR_ALLOW_PLAINTEXT_PASSWORD=true on a network you trust otherwise",
+        shown(connect.get_host())
+    )))
+}
+
 /// Checks that `schema` is a plain lowercase identifier PostgreSQL keeps as written.
 pub fn check_schema(schema: &str, what: &str) -> Result<()> {
     let bytes = schema.as_bytes();
@@ -357,7 +381,7 @@ mod tests {
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<PgVectorConfig> {
-        let mut config = Config::new(NAME).with_url("postgres://app:hunter2@db.example:5432/decnet");
+        let mut config = Config::new(NAME).with_url("postgres://app:hunter2@db.example:5432/decnet?sslmode=require");
         for (key, value) in pairs {
             config = config.with_option(NAME, key, *value);
         }
@@ -418,6 +442,38 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config);
         assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn a_password_never_leaves_the_machine_without_tls_unless_allowed() {
+        let open = |url: &str, options: &[(&str, &str)]| {
+            let mut config = Config::new(NAME).with_url(url);
+            for (key, value) in options {
+                config = config.with_option(NAME, key, *value);
+            }
+            PgVectorConfig::from_config(&config)
+        };
+        for url in [
+            "postgres://app:pw@db.example/x",
+            "postgres://app:pw@db.example/x?sslmode=prefer",
+            "postgres://app@10.0.0.2/x?sslmode=disable&password=pw",
+        ] {
+            let err = open(url, &[]).expect_err(url);
+            assert_eq!(err.kind(), ErrorKind::Config, "{url}: {err}");
+            assert!(err.to_string().contains("ALLOW_PLAINTEXT_PASSWORD") && !err.to_string().contains("pw@"), "{err}");
+            open(url, &[("ALLOW_PLAINTEXT_PASSWORD", "true")]).expect("allowed explicitly");
+            open(url, &[("SSLMODE", "verify-full")]).expect("TLS required by option");
+        }
+        for url in [
+            "postgres://app:pw@db.example/x?sslmode=require",
+            "postgres://app:pw@127.0.0.1:5432/x",
+            "postgres://app:pw@localhost/x?sslmode=disable",
+            "postgres://app:pw@[::1]/x",
+            "postgres://app@db.example/x",
+        ] {
+            open(url, &[]).unwrap_or_else(|err| panic!("{url}: {err}"));
+        }
+        assert_eq!(open("postgres://app:pw@db.example/x", &[("SSLMODE", "require")]).map(|_| ()).ok(), Some(()));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use vectorstore_core::limits::MAX_BATCH;
 use vectorstore_core::validate::shown;
-use vectorstore_core::{Config, Error, ErrorKind, Metric, Result, redact_url};
+use vectorstore_core::{Config, Error, ErrorKind, Metric, Result, redact_url, url_host, url_secrets};
 
 use crate::NAME;
 
@@ -266,6 +266,8 @@ impl QdrantConfig {
             batch_size,
             default_metric: config.metric,
         };
+        let allow_plaintext = config.flag_option(NAME, "ALLOW_PLAINTEXT_API_KEY")?.unwrap_or(false);
+        check_transport(&options, allow_plaintext)?;
         if let (Some(WriteConsistency::Replicas(n)), Some(replicas)) =
             (options.write_consistency, options.replication_factor)
             && n > replicas
@@ -309,6 +311,27 @@ pub fn isolate(config: &Config, tag: &str) -> Result<Config> {
     let prefix = format!("{}{tag}_", base.prefix);
     check_prefix(&prefix)?;
     Ok(config.clone().with_option(NAME, "COLLECTION_PREFIX", prefix))
+}
+
+/// Refuses to send an API key (the option, or a secret in the URL) over plain `http://` to a
+/// host other than this machine, where anyone on the path reads it; `ALLOW_PLAINTEXT_API_KEY`
+/// accepts it knowingly.
+fn check_transport(options: &QdrantConfig, allowed: bool) -> Result<()> {
+    let credential =
+        options.api_key.as_deref().is_some_and(|key| !key.is_empty()) || !url_secrets(&options.url).is_empty();
+    let encrypted = options.url.starts_with("https://");
+    let host = url_host(&options.url).unwrap_or_default();
+    if allowed || encrypted || !credential || vectorstore_core::is_loopback_host(&host) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Config,
+        format!(
+            "refusing to send the Qdrant API key to {:?} over plain http://: use an https:// URL, or set \
+             DECNET_VECTORSTORE_QDRANT_ALLOW_PLAINTEXT_API_KEY=true on a network you trust otherwise",
+            shown(&host)
+        ),
+    ))
 }
 
 fn check_url(url: &str) -> Result<()> {
@@ -374,6 +397,30 @@ mod tests {
         assert_eq!("2".parse::<WriteConsistency>().unwrap().factor(3), 2);
         assert!("0".parse::<WriteConsistency>().is_err());
         assert!("most".parse::<WriteConsistency>().is_err());
+    }
+
+    #[test]
+    fn an_api_key_never_leaves_the_machine_over_plain_http_unless_allowed() {
+        let open = |url: &str, options: &[(&str, &str)]| {
+            let mut config = Config::new(NAME).with_url(url);
+            for (key, value) in options {
+                config = config.with_option(NAME, key, *value);
+            }
+            QdrantConfig::from_config(&config)
+        };
+        for (url, key) in [("http://q.example:6334", Some("sk-1")), ("http://10.0.0.3:6334?api_key=sk-1", None)] {
+            let options: Vec<(&str, &str)> = key.map(|key| vec![("API_KEY", key)]).unwrap_or_default();
+            let err = open(url, &options).expect_err(url);
+            assert_eq!(err.kind(), ErrorKind::Config, "{url}: {err}");
+            assert!(err.to_string().contains("ALLOW_PLAINTEXT_API_KEY") && !err.to_string().contains("sk-1"), "{err}");
+            let mut allowed = options.clone();
+            allowed.push(("ALLOW_PLAINTEXT_API_KEY", "true"));
+            open(url, &allowed).expect("allowed explicitly");
+        }
+        for url in ["https://q.example:6334", "http://127.0.0.1:6334", "http://localhost:6334", "http://[::1]:6334"] {
+            open(url, &[("API_KEY", "sk-1")]).unwrap_or_else(|err| panic!("{url}: {err}"));
+        }
+        open("http://q.example:6334", &[]).expect("no key, nothing to protect");
     }
 
     #[test]

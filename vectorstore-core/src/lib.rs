@@ -21,7 +21,7 @@ pub mod validate;
 
 pub use config::{Config, Fallback, parse_duration};
 pub use error::{Error, ErrorKind, Result};
-pub use escape::{Escaped, escaped};
+pub use escape::{Escaped, escaped, is_escaped_on_display};
 pub use exact_index::ExactIndex;
 pub use fake::{FAKE, FakeVectorStore};
 pub use health::{Capabilities, Health, SearchKind};
@@ -35,7 +35,7 @@ pub use registry::{
     BackendRegistration, PurgeFuture, backends, check_settings, find_backend, isolate_unchanged, open_among,
     open_with_fallback, purge_nothing, require_backend,
 };
-pub use secret::{UNSHOWN_LOCATION, is_secret_option, redact_url, url_secrets};
+pub use secret::{UNSHOWN_LOCATION, is_loopback_host, is_secret_option, redact_url, url_host, url_secrets};
 pub use store::{VectorStore, VectorStoreExt};
 
 /// Re-exported so backend crates implement the trait with the same macro version.

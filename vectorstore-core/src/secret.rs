@@ -126,6 +126,39 @@ pub fn url_secrets(url: &str) -> Vec<String> {
     found
 }
 
+/// The host a `scheme://` URL names (without port or brackets), read the way [`redact_url`]
+/// reads the userinfo; `None` when the string is not such a URL or names no host.
+///
+/// ```
+/// use vectorstore_core::url_host;
+/// assert_eq!(url_host("postgres://u:a/b@db.example:5432/x").as_deref(), Some("db.example"));
+/// assert_eq!(url_host("http://[::1]:6334").as_deref(), Some("::1"));
+/// ```
+pub fn url_host(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !is_scheme(scheme) {
+        return None;
+    }
+    let after_userinfo = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let authority = after_userinfo.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _port)| host),
+    };
+    let host = percent_decoded(host).to_ascii_lowercase();
+    (!host.is_empty()).then_some(host)
+}
+
+/// True when `host` is this machine as seen over the network stack (`localhost`, 127.0.0.0/8,
+/// `::1`) or a Unix socket directory (a path): traffic that never leaves the machine, where a
+/// credential may travel without TLS.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_matches(['[', ']']);
+    host.eq_ignore_ascii_case("localhost")
+        || host.starts_with('/')
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A URL scheme as RFC 3986 spells it: a letter, then letters, digits, `+`, `-`, `.`.
 fn is_scheme(scheme: &str) -> bool {
     let mut bytes = scheme.bytes();
@@ -206,6 +239,27 @@ mod tests {
             ("1http://app:hunter2@db", UNSHOWN_LOCATION),
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn hosts_are_read_past_any_password_and_loopback_is_recognised() {
+        for (url, host) in [
+            ("postgres://app:ab/cd@db.example:5432/x", Some("db.example")),
+            ("postgres://app:a@b@127.0.0.1/x", Some("127.0.0.1")),
+            ("http://[::1]:6334", Some("::1")),
+            ("http://Q.Example", Some("q.example")),
+            ("postgres://%2Fvar%2Frun%2Fpostgresql/x", Some("/var/run/postgresql")),
+            ("http://:6334", None),
+            ("db.example:5432", None),
+        ] {
+            assert_eq!(url_host(url).as_deref(), host, "{url}");
+        }
+        for host in ["localhost", "LOCALHOST", "127.0.0.1", "127.3.2.1", "::1", "[::1]", "/tmp/pg"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["db.example", "10.0.0.1", "0.0.0.0", "localhost.example", "128.0.0.1", "::2"] {
+            assert!(!is_loopback_host(host), "{host}");
         }
     }
 
