@@ -62,6 +62,11 @@ pub(crate) struct Names {
     lock_key: i64,
 }
 
+/// `name` for the inside of a double-quoted SQL identifier.
+fn quote_inner(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.contains('"') { name.replace('"', "\"\"").into() } else { name.into() }
+}
+
 impl Names {
     /// Names in `schema`, which must already be validated (see `config::check_schema`).
     pub(crate) fn new(schema: &str) -> Self {
@@ -84,19 +89,20 @@ impl Names {
         format!("\"{}\".\"kinds\"", self.schema)
     }
 
-    /// The table of a validated kind.
+    /// The table of a validated kind. Quoted as an identifier besides (any `"` doubled), so
+    /// that even a name that escaped validation could not end the identifier.
     pub(crate) fn kind_table(&self, kind: &str) -> String {
-        format!("\"{}\".\"kind_{kind}\"", self.schema)
+        format!("\"{}\".\"kind_{}\"", self.schema, quote_inner(kind))
     }
 
     /// The HNSW index of a validated kind (unqualified: an index lives in its table's schema).
     pub(crate) fn index_name(kind: &str) -> String {
-        format!("\"kind_{kind}_hnsw\"")
+        format!("\"kind_{}_hnsw\"", quote_inner(kind))
     }
 
     /// The write-time index of a validated kind (unqualified, as [`Names::index_name`]).
     pub(crate) fn written_index_name(kind: &str) -> String {
-        format!("\"kind_{kind}_written\"")
+        format!("\"kind_{}_written\"", quote_inner(kind))
     }
 }
 
@@ -711,8 +717,22 @@ type KindRow = (String, i32, String, i64, BTreeMap<u32, u64>);
 async fn listed_kinds(pool: &PgPool, names: &Names) -> sqlx::Result<Vec<(String, i32, String)>> {
     let listed: Vec<(String, i32, String)> =
         sqlx::query_as(sql!("SELECT kind, dim, metric FROM {} ORDER BY kind", names.kinds())).fetch_all(pool).await?;
-    // Only names that are valid kinds become table names; anything else in the table is ignored.
-    Ok(listed.into_iter().filter(|(kind, _, _)| vectorstore_core::validate::kind(kind).is_ok()).collect())
+    // Only names that are valid kinds become table names; anything else in the table (a row
+    // written by hand or by a tool) is reported and left out, and the other kinds keep working.
+    Ok(listed
+        .into_iter()
+        .filter(|(kind, _, _)| {
+            let valid = vectorstore_core::validate::kind(kind).is_ok();
+            if !valid {
+                tracing::warn!(
+                    kind = %vectorstore_core::Escaped(kind),
+                    schema = names.schema(),
+                    "a row of the kinds table has a name that is not a valid kind; it is left out"
+                );
+            }
+            valid
+        })
+        .collect())
 }
 
 /// Every kind with its count per extractor version, in one statement over every kind table

@@ -72,8 +72,18 @@ pub fn collection_name(prefix: &str, kind: &str) -> String {
 }
 
 /// The kind a collection of this prefix holds, judged by its name alone.
+/// A collection under the prefix whose rest is not a valid kind (made by hand or by another
+/// tool) is reported and left out.
 pub fn kind_of_collection<'a>(prefix: &str, collection: &'a str) -> Option<&'a str> {
-    collection.strip_prefix(prefix).filter(|kind| vectorstore_core::validate::kind(kind).is_ok())
+    let rest = collection.strip_prefix(prefix)?;
+    if vectorstore_core::validate::kind(rest).is_ok() {
+        return Some(rest);
+    }
+    tracing::warn!(
+        collection = %vectorstore_core::Escaped(collection),
+        "a collection under the store's prefix is not named for a valid kind; it is left out"
+    );
+    None
 }
 
 /// The deterministic point id of `(kind, id)`: neither may contain NUL, so `kind NUL id` is
