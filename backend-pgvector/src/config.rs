@@ -45,6 +45,7 @@ pub const OPTIONS: &[&str] = &[
     "BUILD_WORKERS",
     "SSLMODE",
     "SSLROOTCERT",
+    "ALLOW_PLAINTEXT_PASSWORD",
 ];
 
 /// Schema used when `DECNET_VECTORSTORE_PGVECTOR_SCHEMA` is unset.

@@ -30,6 +30,7 @@ pub const OPTIONS: &[&str] = &[
     "HNSW_EF",
     "EXACT",
     "BATCH_SIZE",
+    "ALLOW_PLAINTEXT_API_KEY",
 ];
 
 /// The gRPC URL used when `DECNET_VECTORSTORE_URL` is unset: a Qdrant on this machine.
