@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 // The application API. What backend authors need is in `backend`.
 pub use vectorstore_core::{
-    Capabilities, Config, Error, ErrorKind, FAKE, FakeVectorStore, Fallback, Health, Instrumented, KindInfo,
+    Capabilities, Config, Error, ErrorKind, Escaped, FAKE, FakeVectorStore, Fallback, Health, Instrumented, KindInfo,
     KnnOptions, Metric, NULL, Neighbor, NewVector, NullVectorStore, Result, Rows, SCHEMA_VERSION, SearchKind,
-    VectorRecord, VectorStore, VectorStoreExt, backends, config, distance, find_backend, instrument, limits, now_ms,
-    parse_duration, redact_url, require_backend,
+    VectorRecord, VectorStore, VectorStoreExt, backends, config, distance, escaped, find_backend, instrument,
+    is_escaped_on_display, limits, now_ms, parse_duration, redact_url, require_backend,
 };
 
 // Backends register themselves with `inventory`; a crate nothing names is not linked and its

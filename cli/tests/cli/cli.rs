@@ -266,6 +266,7 @@ fn an_unknown_setting_is_refused_naming_the_closest() {
         &[("DECNET_VECTORSTORE_PATH", path), ("DECNET_VECTORSTORE_SQLITE_VEC_BUSY_TIMEOUT_MS", "5")],
     );
     assert!(output.status.success(), "{}", stderr(&output));
+}
 
 /// Values an attacker shaped (an id with a newline and escape sequences) are shown escaped in
 /// tables, messages and JSON: no forged line, no raw control character, and the JSON still
