@@ -32,8 +32,10 @@ use crate::cache::{Cache, CacheUsage, Change, Items};
 use crate::config::{Access, METRICS, SqliteVecConfig, Synchronous};
 use crate::error::{location_error, open_error, operation_error};
 use crate::legacy::{self, Conns, LegacyAdoption};
-use crate::schema::{self, Hit, NewRow, VEC0_MAX_K};
+use crate::records::{self, NewRow};
+use crate::search::{self, Hit, VEC0_MAX_K};
 use crate::{CAPABILITIES, NAME};
+use crate::{bootstrap, layout};
 
 /// Prepared statements kept per connection: a handful per kind.
 const STATEMENT_CACHE: usize = 256;
@@ -280,15 +282,15 @@ impl SqliteVecStore {
             .execute(&mut *snapshot)
             .await
             .map_err(|e| self.read_only_open_error(e))?;
-        let recorded = schema::recorded_version(&mut snapshot, path).await?;
-        let pending = legacy::pending(&mut snapshot).await.map_err(|err| schema::at(err, path))?;
-        let versions = schema::versions(&mut snapshot).await?;
+        let recorded = layout::recorded_version(&mut snapshot, path).await?;
+        let pending = legacy::pending(&mut snapshot).await.map_err(|err| layout::at(err, path))?;
+        let versions = layout::versions(&mut snapshot).await?;
         // A file of an older layout is served from an in-memory copy of it brought to the current
         // one (upgrading the file itself is a write).
         if recorded == Some(i64::from(vectorstore_core::SCHEMA_VERSION)) && !pending {
-            schema::kind_rows(&mut snapshot).await.map_err(|err| schema::at(err, path))?;
+            layout::kind_rows(&mut snapshot).await.map_err(|err| layout::at(err, path))?;
             let counted =
-                schema::has_table(&mut snapshot, schema::CHANGES_TABLE).await.map_err(|e| open_error(e, path))?;
+                layout::has_table(&mut snapshot, layout::CHANGES_TABLE).await.map_err(|e| open_error(e, path))?;
             snapshot.rollback().await.map_err(|e| open_error(e, path))?;
             return Ok((None, versions, counted));
         }
@@ -298,9 +300,9 @@ impl SqliteVecStore {
         let mut keeper = SqliteConnection::connect_with(&self.memory_options(&name)).await.map_err(memory)?;
         let built = async {
             let mut dst = keeper.begin().await.map_err(memory)?;
-            schema::create_metadata(&mut dst, path).await?;
+            layout::create_metadata(&mut dst, path).await?;
             if recorded.is_some() {
-                schema::copy_kinds(&mut snapshot, &mut dst).await?;
+                records::copy_kinds(&mut snapshot, &mut dst).await?;
             }
             let adoption = if pending {
                 let mut conns = Conns::Split { src: &mut snapshot, dst: &mut dst };
@@ -349,8 +351,8 @@ impl SqliteVecStore {
             .connect_lazy_with(self.connect_options(true));
         let bootstrapped = async {
             let mut conn = writer.acquire().await.map_err(|e| open_error(e, path))?;
-            let adoption = schema::bootstrap(&mut conn, &self.settings).await?;
-            Ok::<_, Error>((schema::versions(&mut conn).await?, adoption))
+            let adoption = bootstrap::bootstrap(&mut conn, &self.settings).await?;
+            Ok::<_, Error>((layout::versions(&mut conn).await?, adoption))
         }
         .await;
         let (sqlite, vec) = match bootstrapped {
@@ -381,7 +383,7 @@ impl SqliteVecStore {
         dim: usize,
         check: impl Fn(&KindInfo) -> Result<()>,
     ) -> Result<(KindInfo, bool)> {
-        if let Some(info) = schema::kind(conn, kind).await? {
+        if let Some(info) = layout::kind(conn, kind).await? {
             check(&info)?;
             return Ok((info, false));
         }
@@ -400,7 +402,7 @@ impl SqliteVecStore {
         change: Change<'_>,
         operation: &'static str,
     ) -> Result<()> {
-        let counter = schema::bump_counter(&mut tx, kind).await?;
+        let counter = layout::bump_counter(&mut tx, kind).await?;
         self.cache.commit(tx, kind, counter, change).await.map_err(|e| operation_error(e, operation))
     }
 }
@@ -413,8 +415,8 @@ impl SqliteVecStore {
         }
         let probe = async {
             let mut tx = self.read().await?;
-            let versions = schema::versions(&mut tx).await?;
-            let kinds = schema::kinds(&mut tx, false).await?;
+            let versions = layout::versions(&mut tx).await?;
+            let kinds = layout::kinds(&mut tx, false).await?;
             commit(tx, "health").await?;
             Ok::<_, Error>((versions, kinds))
         };
@@ -449,10 +451,10 @@ impl SqliteVecStore {
 }
 
 async fn create_kind_row(conn: &mut SqliteConnection, info: &KindInfo) -> Result<()> {
-    if schema::kind_total(conn).await? >= MAX_KINDS {
+    if layout::kind_total(conn).await? >= MAX_KINDS {
         return Err(vectorstore_core::validate::too_many_kinds(&info.kind));
     }
-    schema::create_kind(conn, &info.kind, info.dim, info.metric).await
+    layout::create_kind(conn, &info.kind, info.dim, info.metric).await
 }
 
 async fn commit(tx: Transaction<'static, Sqlite>, operation: &'static str) -> Result<()> {
@@ -528,13 +530,13 @@ async fn search(
     query: &[f32],
     options: &KnnOptions,
 ) -> Result<Vec<Neighbor>> {
-    let blob = schema::encode_vector(query);
+    let blob = layout::encode_vector(query);
     let k = options.k;
     let version = options.extractor_version;
     let mut hits = if k + 1 > VEC0_MAX_K {
-        schema::exact(conn, info, &blob, k, version).await?
+        search::exact(conn, info, &blob, k, version).await?
     } else {
-        let mut hits = schema::knn(conn, info, &blob, k + 1, version).await?;
+        let mut hits = search::knn(conn, info, &blob, k + 1, version).await?;
         hits.sort_by(|a, b| cmp_hits(a.distance, &a.id, b.distance, &b.id));
         // Rows vec0 left out are at least as far as the last one it returned.
         let boundary = hits.get(k).map(|extra| extra.distance);
@@ -544,17 +546,17 @@ async fn search(
                 hits.retain(|hit| hit.distance < tie);
                 let wanted = k - hits.len();
                 let probe = (4 * (k + 1)).clamp(TIE_PROBE, VEC0_MAX_K);
-                let mut ids = match schema::tied(conn, info, &blob, tie, probe, version).await? {
+                let mut ids = match search::tied(conn, info, &blob, tie, probe, version).await? {
                     Some(mut ids) => {
                         ids.sort_unstable();
                         ids.truncate(wanted);
                         ids
                     }
-                    None => schema::tied_in_id_order(conn, info, &blob, tie, wanted, version).await?,
+                    None => search::tied_in_id_order(conn, info, &blob, tie, wanted, version).await?,
                 };
                 if ids.len() < wanted {
                     // The tie could not be read back (a NaN distance): fall back to the scan.
-                    schema::exact(conn, info, &blob, k, version).await?
+                    search::exact(conn, info, &blob, k, version).await?
                 } else {
                     hits.extend(ids.drain(..).map(|id| Hit { id, distance: tie }));
                     hits
@@ -627,9 +629,9 @@ impl VectorStore for SqliteVecStore {
             return Err(validate::metric_unsupported(NAME, metric, &METRICS));
         }
         let mut tx = self.write("create_kind").await?;
-        if let Some(mut info) = schema::kind(&mut tx, kind).await? {
+        if let Some(mut info) = layout::kind(&mut tx, kind).await? {
             validate::same_kind(&info, dim, metric)?;
-            info.count = schema::count(&mut tx, kind).await?;
+            info.count = layout::count(&mut tx, kind).await?;
             commit(tx, "create kind").await?;
             return Ok(info);
         }
@@ -646,10 +648,10 @@ impl VectorStore for SqliteVecStore {
         let (info, created) =
             self.kind_for_write(&mut tx, kind, vector.len(), |info| validate::against_kind(info, vector)).await?;
         let written_at_ms = vectorstore_core::now_ms();
-        let row = NewRow { id, blob: schema::encode_vector(vector), extractor_version, written_at_ms };
+        let row = NewRow { id, blob: layout::encode_vector(vector), extractor_version, written_at_ms };
         // Replace = rewrite in place when stored, insert otherwise, in one transaction.
-        if created || !schema::update(&mut tx, kind, &row).await? {
-            schema::insert_new(&mut tx, kind, std::slice::from_ref(&row)).await?;
+        if created || !records::update(&mut tx, kind, &row).await? {
+            records::insert_new(&mut tx, kind, std::slice::from_ref(&row)).await?;
         }
         let change = Change::Upserted {
             created: created.then_some((info.dim, info.metric)),
@@ -676,7 +678,7 @@ impl VectorStore for SqliteVecStore {
             .filter(|(i, item)| last.get(item.id.as_str()) == Some(i))
             .map(|(_, item)| NewRow {
                 id: &item.id,
-                blob: schema::encode_vector(&item.vector),
+                blob: layout::encode_vector(&item.vector),
                 extractor_version: item.extractor_version,
                 written_at_ms: item.written_at_or(now),
             })
@@ -685,12 +687,12 @@ impl VectorStore for SqliteVecStore {
             HashSet::new()
         } else {
             let ids: Vec<&str> = rows.iter().map(|row| row.id).collect();
-            schema::existing_ids(&mut tx, kind, &ids).await?
+            records::existing_ids(&mut tx, kind, &ids).await?
         };
         let (replaced, fresh): (Vec<NewRow<'_>>, Vec<NewRow<'_>>) =
             rows.into_iter().partition(|row| stored.contains(row.id));
-        schema::update_stored(&mut tx, kind, &replaced).await?;
-        schema::insert_new(&mut tx, kind, &fresh).await?;
+        records::update_stored(&mut tx, kind, &replaced).await?;
+        records::insert_new(&mut tx, kind, &fresh).await?;
         let change =
             Change::Upserted { created: created.then_some((info.dim, info.metric)), items: Items::Many { items, now } };
         self.commit_change(tx, kind, change, "insert_many").await
@@ -699,8 +701,8 @@ impl VectorStore for SqliteVecStore {
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
         validate::key(kind, id)?;
         let mut tx = self.read().await?;
-        let record = match schema::kind(&mut tx, kind).await? {
-            Some(info) => schema::get(&mut tx, &info, id).await?,
+        let record = match layout::kind(&mut tx, kind).await? {
+            Some(info) => records::get(&mut tx, &info, id).await?,
             None => None,
         };
         commit(tx, "get").await?;
@@ -710,8 +712,8 @@ impl VectorStore for SqliteVecStore {
     async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
         validate::key(kind, id)?;
         let mut tx = self.write("delete").await?;
-        let deleted = match schema::kind(&mut tx, kind).await? {
-            Some(_) => schema::delete(&mut tx, kind, id).await?,
+        let deleted = match layout::kind(&mut tx, kind).await? {
+            Some(_) => records::delete(&mut tx, kind, id).await?,
             None => false,
         };
         if deleted {
@@ -725,8 +727,8 @@ impl VectorStore for SqliteVecStore {
     async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
         validate::ids(kind, ids)?;
         let mut tx = self.read().await?;
-        let found = match schema::kind(&mut tx, kind).await? {
-            Some(info) if !ids.is_empty() => schema::get_many(&mut tx, &info, ids).await?,
+        let found = match layout::kind(&mut tx, kind).await? {
+            Some(info) if !ids.is_empty() => records::get_many(&mut tx, &info, ids).await?,
             _ => Vec::new(),
         };
         commit(tx, "get_many").await?;
@@ -736,8 +738,8 @@ impl VectorStore for SqliteVecStore {
     async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
         validate::ids(kind, ids)?;
         let mut tx = self.write("delete_many").await?;
-        let deleted = match schema::kind(&mut tx, kind).await? {
-            Some(_) if !ids.is_empty() => schema::delete_many(&mut tx, kind, ids).await?,
+        let deleted = match layout::kind(&mut tx, kind).await? {
+            Some(_) if !ids.is_empty() => records::delete_many(&mut tx, kind, ids).await?,
             _ => 0,
         };
         if deleted > 0 {
@@ -751,8 +753,8 @@ impl VectorStore for SqliteVecStore {
     async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
         validate::delete_version(kind, extractor_version)?;
         let mut tx = self.write("delete_version").await?;
-        let deleted = match schema::kind(&mut tx, kind).await? {
-            Some(_) => schema::delete_version(&mut tx, kind, extractor_version).await?,
+        let deleted = match layout::kind(&mut tx, kind).await? {
+            Some(_) => records::delete_version(&mut tx, kind, extractor_version).await?,
             None => 0,
         };
         if deleted > 0 {
@@ -766,8 +768,8 @@ impl VectorStore for SqliteVecStore {
     async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
         validate::expire(kind, written_before_ms, vectorstore_core::now_ms())?;
         let mut tx = self.write("expire").await?;
-        let deleted = match schema::kind(&mut tx, kind).await? {
-            Some(_) => schema::expire(&mut tx, kind, written_before_ms).await?,
+        let deleted = match layout::kind(&mut tx, kind).await? {
+            Some(_) => records::expire(&mut tx, kind, written_before_ms).await?,
             None => 0,
         };
         if deleted > 0 {
@@ -781,7 +783,7 @@ impl VectorStore for SqliteVecStore {
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         validate::knn(kind, query, options)?;
         let mut tx = self.read().await?;
-        let Some(info) = schema::kind(&mut tx, kind).await? else {
+        let Some(info) = layout::kind(&mut tx, kind).await? else {
             commit(tx, "knn").await?;
             return Ok(Vec::new());
         };
@@ -803,7 +805,7 @@ impl VectorStore for SqliteVecStore {
     async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
         validate::knn_batch(kind, queries, options)?;
         let mut tx = self.read().await?;
-        let Some(info) = schema::kind(&mut tx, kind).await? else {
+        let Some(info) = layout::kind(&mut tx, kind).await? else {
             commit(tx, "knn_batch").await?;
             return Ok(vec![Vec::new(); queries.len()]);
         };
@@ -830,7 +832,7 @@ impl VectorStore for SqliteVecStore {
 
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
         let mut tx = self.read().await?;
-        let kinds = schema::kinds(&mut tx, true).await?;
+        let kinds = layout::kinds(&mut tx, true).await?;
         commit(tx, "kinds").await?;
         Ok(kinds)
     }
@@ -838,8 +840,8 @@ impl VectorStore for SqliteVecStore {
     async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
         validate::scan(kind, after_id, limit)?;
         let mut tx = self.read().await?;
-        let records = match schema::kind(&mut tx, kind).await? {
-            Some(info) if limit > 0 => schema::scan(&mut tx, &info, after_id, limit).await?,
+        let records = match layout::kind(&mut tx, kind).await? {
+            Some(info) if limit > 0 => records::scan(&mut tx, &info, after_id, limit).await?,
             _ => Vec::new(),
         };
         commit(tx, "scan").await?;
@@ -849,9 +851,9 @@ impl VectorStore for SqliteVecStore {
     async fn drop_kind(&self, kind: &str) -> Result<bool> {
         validate::kind(kind)?;
         let mut tx = self.write("drop_kind").await?;
-        let existed = schema::kind(&mut tx, kind).await?.is_some();
+        let existed = layout::kind(&mut tx, kind).await?.is_some();
         if existed {
-            schema::drop_kind(&mut tx, kind).await?;
+            layout::drop_kind(&mut tx, kind).await?;
             self.commit_change(tx, kind, Change::Dropped, "drop kind").await?;
         } else {
             commit(tx, "drop kind").await?;

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use sqlx::sqlite::SqliteConnection;
 use vectorstore_core::{ExactIndex, KindInfo, KnnOptions, Metric, Neighbor, NewVector, Result};
 
-use crate::schema;
+use crate::{layout, records};
 
 /// The copies of one store's kinds, within a memory limit.
 #[derive(Debug)]
@@ -164,7 +164,7 @@ impl Cache {
         if !self.enabled() {
             return Ok(None);
         }
-        let Some(counter) = schema::change_counter(conn, &info.kind).await? else { return Ok(None) };
+        let Some(counter) = layout::change_counter(conn, &info.kind).await? else { return Ok(None) };
         let slot = self.slot(&info.kind, true).expect("created on demand");
         {
             let copy = slot.copy.read().await;
@@ -180,14 +180,14 @@ impl Cache {
             return Ok(None);
         }
         let _loading = Loading(&slot.loading);
-        let rows = usize::try_from(schema::count(conn, &info.kind).await?).unwrap_or(usize::MAX);
+        let rows = usize::try_from(layout::count(conn, &info.kind).await?).unwrap_or(usize::MAX);
         let held = slot.copy.read().await.as_ref().map_or(0, |copy| copy.bytes);
         let free = self.limit.saturating_sub(self.used.load(Ordering::Relaxed).saturating_sub(held));
         if ExactIndex::estimated_bytes(rows, info.dim, 0) > free {
             return Ok(self.too_large(&slot, info, counter, rows));
         }
         let started = std::time::Instant::now();
-        let index = schema::load(conn, info, rows).await?;
+        let index = records::load(conn, info, rows).await?;
         let bytes = index.memory_bytes();
         let mut copy = slot.copy.write().await;
         if copy.as_ref().is_some_and(|current| current.counter >= counter && fits(current, info)) {

@@ -25,7 +25,8 @@ use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, Result};
 
 use crate::config::METRICS;
 use crate::error::operation_error;
-use crate::schema::{self, META_TABLE, NewRow};
+use crate::layout::{self, META_TABLE};
+use crate::records::{self, NewRow};
 
 /// The original's table of records.
 const LEGACY_TABLE: &str = "vectors";
@@ -411,7 +412,7 @@ async fn read_records(
             reject(format!("its vector (rowid {rowid:?}) is missing from {table}"));
             continue;
         };
-        let vector = match schema::decode_vector(&blob, dim, kind) {
+        let vector = match layout::decode_vector(&blob, dim, kind) {
             Ok(vector) => vector,
             Err(err) => {
                 reject(err.message().to_owned());
@@ -448,7 +449,7 @@ pub(crate) async fn adopt(
         targets.entry(legacy_kind_name(name)).or_default().push(name);
     }
     let current: HashMap<String, KindInfo> =
-        schema::kind_rows(conns.dst()).await?.into_iter().map(|info| (info.kind.clone(), info)).collect();
+        layout::kind_rows(conns.dst()).await?.into_iter().map(|info| (info.kind.clone(), info)).collect();
     let mut total_kinds = current.len();
 
     let mut adoption = LegacyAdoption { kinds: Vec::new(), skipped: Vec::new(), in_memory };
@@ -503,7 +504,7 @@ pub(crate) async fn adopt(
             continue;
         }
         if existing.is_none() {
-            schema::create_kind(conns.dst(), &target, dim, metric).await?;
+            layout::create_kind(conns.dst(), &target, dim, metric).await?;
             total_kinds += 1;
         }
         // The original kept no write times: adopted records count as written now.
@@ -511,7 +512,7 @@ pub(crate) async fn adopt(
         for batch in records.chunks(BATCH) {
             let stored = if existing.is_some() {
                 let ids: Vec<&str> = batch.iter().map(|r| r.id.as_str()).collect();
-                schema::existing_ids(conns.dst(), &target, &ids).await?
+                records::existing_ids(conns.dst(), &target, &ids).await?
             } else {
                 Default::default()
             };
@@ -525,12 +526,12 @@ pub(crate) async fn adopt(
                     written_at_ms: now,
                 })
                 .collect();
-            schema::insert_new(conns.dst(), &target, &rows).await?;
+            records::insert_new(conns.dst(), &target, &rows).await?;
             adopted.records += rows.len() as u64;
             adopted.superseded += (batch.len() - rows.len()) as u64;
         }
         // Processes keeping a copy of the kind see it changed.
-        schema::bump_counter(conns.dst(), &target).await?;
+        layout::bump_counter(conns.dst(), &target).await?;
         adoption.kinds.push(adopted);
     }
 
@@ -577,7 +578,7 @@ fn refusal(path: &Path, problems: &[Problem]) -> Error {
 async fn record(conn: &mut SqliteConnection, adoption: &LegacyAdoption) -> Result<()> {
     let write = |e| operation_error(e, "legacy adoption");
     let insert = format!("INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES (?1, ?2)");
-    sqlx::query(sql(insert.clone())).bind(ADOPTED_KEY).bind(schema::now()).execute(&mut *conn).await.map_err(write)?;
+    sqlx::query(sql(insert.clone())).bind(ADOPTED_KEY).bind(layout::now()).execute(&mut *conn).await.map_err(write)?;
     sqlx::query(sql(insert.clone()))
         .bind(SUMMARY_KEY)
         .bind(adoption.to_string())

@@ -6,16 +6,19 @@
 compile_error!("vectorstore-sqlite-vec supports little-endian targets only");
 
 mod backend;
+mod bootstrap;
 mod cache;
 mod config;
 mod error;
 mod extension;
+mod layout;
 mod legacy;
-mod schema;
+mod records;
+mod search;
 
 /// How records are laid out in SQLite, exposed for fuzzing and for tools that read the file.
 pub mod codec {
-    pub use crate::schema::{decode_vector, encode_vector, table_name};
+    pub use crate::layout::{decode_vector, encode_vector, table_name};
 }
 
 /// Registers sqlite-vec with every SQLite connection this process opens from now on (the store
