@@ -16,8 +16,8 @@ use vectorstore_core::{
 
 use crate::config::QdrantConfig;
 use crate::core::{Connection, Search, Upsert, version_filter, written_before_filter};
+use crate::layout::{self, KindMeta};
 use crate::scan::{self, SortIndexes};
-use crate::schema::{self, KindMeta};
 use crate::{CAPABILITIES, NAME};
 
 /// Most bytes of vectors and payload put in one upsert request (Qdrant refuses requests over
@@ -108,7 +108,7 @@ impl QdrantStore {
     }
 
     fn collection(&self, kind: &str) -> String {
-        schema::collection_name(&self.options.prefix, kind)
+        layout::collection_name(&self.options.prefix, kind)
     }
 
     fn cached(&self, kind: &str) -> Option<KindMeta> {
@@ -182,9 +182,9 @@ impl QdrantStore {
             self.forget(kind);
             return Ok(None);
         };
-        let Some(layout) = schema::kind_meta(name, kind, &info)? else { return Ok(Some(None)) };
+        let Some(layout) = layout::kind_meta(name, kind, &info)? else { return Ok(Some(None)) };
         let meta = layout.meta;
-        for field in [schema::VERSION_FIELD, schema::WRITTEN_FIELD] {
+        for field in [layout::VERSION_FIELD, layout::WRITTEN_FIELD] {
             if !info.payload_schema.contains_key(field) {
                 connection.create_index(name, field, false).await?;
             }
@@ -196,7 +196,7 @@ impl QdrantStore {
             return Ok(None);
         }
         self.remember(kind, meta);
-        if schema::has_sort_indexes(&info) {
+        if layout::has_sort_indexes(&info) {
             self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).insert(kind.to_owned());
         }
         Ok(Some(Some(meta)))
@@ -206,7 +206,7 @@ impl QdrantStore {
     /// time gets the time of the upgrade (one filtered payload update, safe to repeat and to
     /// race with writers, which always set the time), then the metadata records the new
     /// version. False when the collection vanished meanwhile.
-    async fn upgrade(&self, connection: &Connection, name: &str, layout: schema::Layout) -> Result<bool> {
+    async fn upgrade(&self, connection: &Connection, name: &str, layout: layout::Layout) -> Result<bool> {
         let Some(()) = connection.stamp_untimed(name, vectorstore_core::now_ms()).await? else { return Ok(false) };
         connection.record_schema_version(name, i64::from(vectorstore_core::SCHEMA_VERSION)).await?;
         tracing::warn!(
@@ -227,7 +227,7 @@ impl QdrantStore {
         }
         self.check_kind_limit(connection, kind).await?;
         let name = self.collection(kind);
-        let request = schema::create_collection(&name, kind, meta, &self.options);
+        let request = layout::create_collection(&name, kind, meta, &self.options);
         if !connection.create_collection(request, &name).await? {
             // Another process won the race: its kind stands.
             return self.kind(connection, kind).await?.ok_or_else(|| {
@@ -237,7 +237,7 @@ impl QdrantStore {
         self.settle_placement(connection, &name).await?;
         // Applied before any later write of the collection; search filters work meanwhile. The
         // sort indexes are built by the first scan that needs them (see `crate::scan`).
-        for field in [schema::VERSION_FIELD, schema::WRITTEN_FIELD] {
+        for field in [layout::VERSION_FIELD, layout::WRITTEN_FIELD] {
             connection.create_index(&name, field, false).await?;
         }
         tracing::info!(collection = %name, dim = meta.dim, metric = %meta.metric, "created Qdrant collection");
@@ -283,7 +283,7 @@ impl QdrantStore {
 
     async fn check_kind_limit(&self, connection: &Connection, kind: &str) -> Result<()> {
         let names = connection.collections().await?;
-        let candidates = names.iter().filter(|n| schema::kind_of_collection(&self.options.prefix, n).is_some()).count();
+        let candidates = names.iter().filter(|n| layout::kind_of_collection(&self.options.prefix, n).is_some()).count();
         // Names alone may over-count (a longer prefix's collections match too); count exactly
         // only near the limit.
         if candidates < MAX_KINDS || self.list_kinds(connection, false).await?.len() < MAX_KINDS {
@@ -300,7 +300,7 @@ impl QdrantStore {
             .await?
             .into_iter()
             .filter_map(|name| {
-                let kind = schema::kind_of_collection(&self.options.prefix, &name)?.to_owned();
+                let kind = layout::kind_of_collection(&self.options.prefix, &name)?.to_owned();
                 Some((kind, name))
             })
             .collect();
@@ -395,9 +395,9 @@ impl QdrantStore {
                 .iter()
                 .map(|item| {
                     PointStruct::new(
-                        schema::point_id(kind, &item.id),
+                        layout::point_id(kind, &item.id),
                         item.vector.clone(),
-                        schema::payload(
+                        layout::payload(
                             &item.id,
                             &item.vector,
                             item.extractor_version,
@@ -537,14 +537,14 @@ impl QdrantStore {
         ids: &[&str],
     ) -> Result<Option<Vec<VectorRecord>>> {
         let name = self.collection(kind);
-        let fields = schema::record_fields(meta.metric);
+        let fields = layout::record_fields(meta.metric);
         let point_ids = distinct_point_ids(kind, ids);
-        let Some(points) = connection.get(&name, point_ids, fields, schema::needs_stored_vector(meta.metric)).await?
+        let Some(points) = connection.get(&name, point_ids, fields, layout::needs_stored_vector(meta.metric)).await?
         else {
             self.forget(kind);
             return Ok(None);
         };
-        points.into_iter().map(|point| schema::record(kind, meta, point)).collect::<Result<_>>().map(Some)
+        points.into_iter().map(|point| layout::record(kind, meta, point)).collect::<Result<_>>().map(Some)
     }
 
     /// Health; with `detailed`, also the URL, the collection prefix and a failure's full text.
@@ -583,7 +583,7 @@ impl QdrantStore {
 /// The point ids of `ids` in `kind`, each id once.
 fn distinct_point_ids(kind: &str, ids: &[&str]) -> Vec<qdrant_client::qdrant::PointId> {
     let mut seen = HashSet::with_capacity(ids.len());
-    ids.iter().filter(|id| seen.insert(**id)).map(|id| schema::point_id(kind, id)).collect()
+    ids.iter().filter(|id| seen.insert(**id)).map(|id| layout::point_id(kind, id)).collect()
 }
 
 fn info(kind: &str, meta: KindMeta, count: u64) -> KindInfo {
@@ -675,7 +675,7 @@ impl VectorStore for QdrantStore {
             return Ok(false);
         }
         let name = self.collection(kind);
-        let point = schema::point_id(kind, id);
+        let point = layout::point_id(kind, id);
         let Some(found) = connection.get(&name, vec![point.clone()], Vec::new(), false).await? else {
             self.forget(kind);
             return Ok(false);
@@ -865,7 +865,7 @@ pub fn purge(config: Config) -> vectorstore_core::PurgeFuture {
                 continue;
             }
             if let Some(info) = connection.collection_info(&name).await?
-                && schema::is_ours(&info)
+                && layout::is_ours(&info)
             {
                 connection.delete_collection(&name).await?;
             }
@@ -901,7 +901,7 @@ fn search_request<'a>(
         query,
         limit,
         extractor_version: options.extractor_version,
-        score_threshold: options.max_distance.and_then(|max| schema::loose_score_threshold(meta.metric, max)),
+        score_threshold: options.max_distance.and_then(|max| layout::loose_score_threshold(meta.metric, max)),
     }
 }
 
@@ -910,11 +910,11 @@ fn neighbors(kind: &str, meta: KindMeta, points: Vec<qdrant_client::qdrant::Scor
     let mut hits: Vec<Neighbor> = points
         .into_iter()
         .filter_map(|point| {
-            let id = schema::stored_id(&point.payload)?.to_owned();
+            let id = layout::stored_id(&point.payload)?.to_owned();
             Some(Neighbor {
                 kind: kind.to_owned(),
                 id,
-                distance: schema::distance_from_score(meta.metric, point.score),
+                distance: layout::distance_from_score(meta.metric, point.score),
             })
         })
         .collect();

@@ -23,7 +23,7 @@ use crate::error::{
     map_error, setup_error,
 };
 use crate::grpc::{Client, ClientOptions};
-use crate::schema;
+use crate::layout;
 
 /// A Qdrant client with this store's options.
 #[derive(Clone)]
@@ -95,14 +95,14 @@ const MAX_VERSIONS_LISTED: u64 = 1 << 20;
 
 /// Points whose extractor version is `version`.
 pub(crate) fn version_filter(version: u32) -> Filter {
-    Filter::must([Condition::matches(schema::VERSION_FIELD, i64::from(version))])
+    Filter::must([Condition::matches(layout::VERSION_FIELD, i64::from(version))])
 }
 
 /// Points last written before `written_before_ms`. Qdrant's range bounds are `f64`, exact for
 /// every millisecond time up to the year 287,000.
 pub(crate) fn written_before_filter(written_before_ms: u64) -> Filter {
-    let range = Range { lt: Some(schema::stored_time(written_before_ms) as f64), ..Default::default() };
-    Filter::must([Condition::range(schema::WRITTEN_FIELD, range)])
+    let range = Range { lt: Some(layout::stored_time(written_before_ms) as f64), ..Default::default() };
+    Filter::must([Condition::range(layout::WRITTEN_FIELD, range)])
 }
 
 impl Connection {
@@ -184,7 +184,7 @@ impl Connection {
     /// with `wait`, returns once it and every earlier update of the collection are applied.
     pub(crate) async fn create_index(&self, name: &str, field: &str, wait: bool) -> Result<()> {
         let request = CreateFieldIndexCollectionBuilder::new(name, field, FieldType::Integer)
-            .field_index_params(schema::index_params(field))
+            .field_index_params(layout::index_params(field))
             .wait(wait);
         self.client
             .create_field_index(request)
@@ -243,14 +243,14 @@ impl Connection {
     /// so the facet always reads one replica; [`Connection::reads_several_replicas`] tells the
     /// caller when to confirm each count with [`Connection::count_version`].
     pub(crate) async fn version_counts(&self, name: &str) -> Result<Option<BTreeMap<u32, u64>>> {
-        let request = FacetCountsBuilder::new(name, schema::VERSION_FIELD)
+        let request = FacetCountsBuilder::new(name, layout::VERSION_FIELD)
             .exact(true)
             .limit(MAX_VERSIONS_LISTED)
             .read_consistency(read_consistency::Value::Factor(1));
         let mut reply = self.client.facet(request.clone()).await;
         if reply.as_ref().is_err_and(is_missing_facet_index) {
             // A kind created moments ago: wait until its index is applied, then ask again.
-            self.create_index(name, schema::VERSION_FIELD, true).await?;
+            self.create_index(name, layout::VERSION_FIELD, true).await?;
             reply = self.client.facet(request).await;
         }
         let reply = match reply {
@@ -296,8 +296,8 @@ impl Connection {
     /// payload update, and waits until reads see it; `None` when the collection is gone.
     pub(crate) async fn stamp_untimed(&self, name: &str, written_at_ms: u64) -> Result<Option<()>> {
         let payload: std::collections::HashMap<String, Value> =
-            [(schema::WRITTEN_FIELD.to_owned(), Value::from(schema::stored_time(written_at_ms)))].into();
-        let untimed = Filter::must([Condition::is_empty(schema::WRITTEN_FIELD)]);
+            [(layout::WRITTEN_FIELD.to_owned(), Value::from(layout::stored_time(written_at_ms)))].into();
+        let untimed = Filter::must([Condition::is_empty(layout::WRITTEN_FIELD)]);
         let mut request = SetPayloadPointsBuilder::new(name, payload).points_selector(untimed).wait(true);
         if let Some(ordering) = self.write_ordering() {
             request = request.ordering(ordering);
@@ -313,7 +313,7 @@ impl Connection {
     /// rest of it by Qdrant).
     pub(crate) async fn record_schema_version(&self, name: &str, version: i64) -> Result<()> {
         let mut request = UpdateCollectionBuilder::new(name).timeout(self.consensus_timeout()).build();
-        request.metadata = [(schema::META_SCHEMA.to_owned(), Value::from(version))].into();
+        request.metadata = [(layout::META_SCHEMA.to_owned(), Value::from(version))].into();
         self.client
             .update_collection(request)
             .await
@@ -416,11 +416,11 @@ impl Connection {
             .query(Query::new_nearest(search.query.to_vec()))
             .limit(search.limit as u64)
             .params(params)
-            .with_payload(PayloadIncludeSelector::new(vec![schema::ID_FIELD.to_owned()]))
+            .with_payload(PayloadIncludeSelector::new(vec![layout::ID_FIELD.to_owned()]))
             .with_vectors(false);
         if let Some(version) = search.extractor_version {
             // Filtered inside the search (the field is indexed), so k matching points come back.
-            request = request.filter(Filter::must([Condition::matches(schema::VERSION_FIELD, i64::from(version))]));
+            request = request.filter(Filter::must([Condition::matches(layout::VERSION_FIELD, i64::from(version))]));
         }
         if let Some(threshold) = search.score_threshold {
             request = request.score_threshold(threshold);

@@ -6,12 +6,12 @@ pub mod config;
 mod core;
 mod error;
 mod grpc;
+mod layout;
 mod scan;
-mod schema;
 
 /// How records map to Qdrant points, exposed for fuzzing and for tools that read collections.
 pub mod codec {
-    pub use crate::schema::{collection_name, decode_vector, encode_vector, payload, point_uuid, sort_keys};
+    pub use crate::layout::{collection_name, decode_vector, encode_vector, payload, point_uuid, sort_keys};
 }
 
 use std::sync::Arc;

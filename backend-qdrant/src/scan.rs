@@ -2,7 +2,7 @@
 //!
 //! Qdrant scrolls in point-id order (our point ids are hashes), or ordered by one numeric
 //! payload field, and it has no range filter on strings. So every point carries its id's
-//! [sort keys](crate::schema::sort_keys): bytes 0–5, 6–11, … 24–29 of the id as
+//! [sort keys](crate::layout::sort_keys): bytes 0–5, 6–11, … 24–29 of the id as
 //! order-preserving integers, each with an integer index. The ids after `after` are then found
 //! level by level: a set of points sharing the first `n` keys is either small enough to be
 //! read whole and sorted here (one call), or walked in order of key `n`, window by window.
@@ -33,7 +33,7 @@ use qdrant_client::qdrant::{Condition, Filter, Range, RetrievedPoint};
 use vectorstore_core::{Error, ErrorKind, Result};
 
 use crate::core::{Connection, Scroll, Scrolled};
-use crate::schema::{ID_FIELD, SORT_FIELDS, SORT_LEVELS, sort_keys, stored_id};
+use crate::layout::{ID_FIELD, SORT_FIELDS, SORT_LEVELS, sort_keys, stored_id};
 
 /// Least number of points read when probing whether a set fits in one read.
 const MIN_PROBE: usize = 100;
