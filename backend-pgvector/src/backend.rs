@@ -13,7 +13,8 @@ use vectorstore_core::{
 use crate::config::{IndexKind, PgVectorConfig};
 use crate::error::from_sqlx;
 use crate::index::Indexer;
-use crate::schema::{self, KindCreation, Names, ServerInfo, Written};
+use crate::layout::{self, KindCreation, Names, ServerInfo};
+use crate::records::{self, Written};
 use crate::search::{self, SearchSettings};
 use crate::{CAPABILITIES, NAME};
 
@@ -92,7 +93,7 @@ impl PgVectorStore {
     pub async fn explain_knn(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Option<String>> {
         validate::knn(kind, query, options)?;
         let pool = self.pool()?;
-        let Some(info) = schema::lookup_kind(&pool, &self.names, kind).await? else { return Ok(None) };
+        let Some(info) = layout::lookup_kind(&pool, &self.names, kind).await? else { return Ok(None) };
         validate::against_kind(&info, query)?;
         let options = KnnOptions { k: options.k.max(1), ..options.clone() };
         search::explain(&pool, &self.names, &info, &[query], &options, &self.search_settings()).await.map(Some)
@@ -112,7 +113,7 @@ impl PgVectorStore {
             return Err(Error::new(ErrorKind::InvalidArgument, "explain_knn_batch needs at least one query"));
         }
         let pool = self.pool()?;
-        let Some(info) = schema::lookup_kind(&pool, &self.names, kind).await? else { return Ok(None) };
+        let Some(info) = layout::lookup_kind(&pool, &self.names, kind).await? else { return Ok(None) };
         validate::queries_against_kind(&info, queries)?;
         let options = KnnOptions { k: options.k.max(1), ..options.clone() };
         let queries = if queries.len() == 1 { vec![queries[0]; 2] } else { queries.to_vec() };
@@ -143,7 +144,7 @@ impl PgVectorStore {
         dim: usize,
         check: impl Fn(&KindInfo) -> Result<()>,
     ) -> Result<KindInfo> {
-        if let Some(info) = schema::lookup_kind(pool, &self.names, kind).await? {
+        if let Some(info) = layout::lookup_kind(pool, &self.names, kind).await? {
             check(&info)?;
             return Ok(info);
         }
@@ -160,7 +161,7 @@ impl PgVectorStore {
     }
 
     async fn create(&self, pool: &PgPool, kind: &str, dim: usize, metric: Metric) -> Result<KindCreation> {
-        schema::create_kind(pool, &self.names, kind, dim, metric).await
+        layout::create_kind(pool, &self.names, kind, dim, metric).await
     }
 }
 
@@ -198,7 +199,7 @@ impl VectorStore for PgVectorStore {
                 )
             })
             .connect_lazy_with(self.config.connect_options());
-        match self.bounded("initialize", schema::initialize(&pool, &self.names, self.config.index)).await {
+        match self.bounded("initialize", layout::initialize(&pool, &self.names, self.config.index)).await {
             Ok(server) => {
                 tracing::info!(
                     url = %self.config.redacted_url(),
@@ -242,16 +243,16 @@ impl VectorStore for PgVectorStore {
         self.bounded("create_kind", async {
             validate::create_kind(kind, dim)?;
             let pool = self.pool()?;
-            if let Some(existing) = schema::lookup_kind(&pool, &self.names, kind).await? {
+            if let Some(existing) = layout::lookup_kind(&pool, &self.names, kind).await? {
                 validate::same_kind(&existing, dim, metric)?;
-                let count = schema::count(&pool, &self.names, kind).await?;
+                let count = records::count(&pool, &self.names, kind).await?;
                 return Ok(existing.with_count(count));
             }
             match self.create(&pool, kind, dim, metric).await? {
                 KindCreation::Created(info) => Ok(info),
                 KindCreation::Existing(existing) => {
                     validate::same_kind(&existing, dim, metric)?;
-                    let count = schema::count(&pool, &self.names, kind).await?;
+                    let count = records::count(&pool, &self.names, kind).await?;
                     Ok(existing.with_count(count))
                 }
                 KindCreation::LimitReached => Err(vectorstore_core::validate::too_many_kinds(kind)),
@@ -267,7 +268,7 @@ impl VectorStore for PgVectorStore {
             for _ in 0..WRITE_ATTEMPTS {
                 let info =
                     self.kind_for_write(&pool, kind, vector.len(), |info| validate::against_kind(info, vector)).await?;
-                if schema::upsert(&pool, &self.names, kind, id, vector, extractor_version).await? == Written::Done {
+                if records::upsert(&pool, &self.names, kind, id, vector, extractor_version).await? == Written::Done {
                     self.indexer.wrote(&info);
                     return Ok(());
                 }
@@ -287,7 +288,7 @@ impl VectorStore for PgVectorStore {
                     .kind_for_write(&pool, kind, first.vector.len(), |info| validate::batch_against_kind(info, items))
                     .await?;
                 self.indexer.before_batch(&pool, kind, items.len()).await?;
-                if schema::upsert_many(&pool, &self.names, kind, items).await? == Written::Done {
+                if records::upsert_many(&pool, &self.names, kind, items).await? == Written::Done {
                     self.indexer.wrote(&info);
                     return Ok(());
                 }
@@ -301,7 +302,7 @@ impl VectorStore for PgVectorStore {
         self.bounded("get", async {
             validate::key(kind, id)?;
             let pool = self.pool()?;
-            schema::get(&pool, &self.names, kind, id).await
+            records::get(&pool, &self.names, kind, id).await
         })
         .await
     }
@@ -310,7 +311,7 @@ impl VectorStore for PgVectorStore {
         self.bounded("delete", async {
             validate::key(kind, id)?;
             let pool = self.pool()?;
-            schema::delete(&pool, &self.names, kind, id).await
+            records::delete(&pool, &self.names, kind, id).await
         })
         .await
     }
@@ -322,7 +323,7 @@ impl VectorStore for PgVectorStore {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
-            Ok(in_request_order(ids, schema::get_many(&pool, &self.names, kind, ids).await?))
+            Ok(in_request_order(ids, records::get_many(&pool, &self.names, kind, ids).await?))
         })
         .await
     }
@@ -334,7 +335,7 @@ impl VectorStore for PgVectorStore {
             if ids.is_empty() {
                 return Ok(0);
             }
-            schema::delete_many(&pool, &self.names, kind, ids).await
+            records::delete_many(&pool, &self.names, kind, ids).await
         })
         .await
     }
@@ -343,7 +344,7 @@ impl VectorStore for PgVectorStore {
         self.bounded("delete_version", async {
             validate::delete_version(kind, extractor_version)?;
             let pool = self.pool()?;
-            schema::delete_version(&pool, &self.names, kind, extractor_version).await
+            records::delete_version(&pool, &self.names, kind, extractor_version).await
         })
         .await
     }
@@ -352,7 +353,7 @@ impl VectorStore for PgVectorStore {
         self.bounded("expire", async {
             validate::expire(kind, written_before_ms, vectorstore_core::now_ms())?;
             let pool = self.pool()?;
-            schema::expire(&pool, &self.names, kind, written_before_ms).await
+            records::expire(&pool, &self.names, kind, written_before_ms).await
         })
         .await
     }
@@ -364,7 +365,7 @@ impl VectorStore for PgVectorStore {
             // One connection for the lookup and the search: a pool checkout costs a round trip.
             let mut connection =
                 pool.acquire().await.map_err(|err| from_sqlx(err, &format!("knn in kind {kind:?}")))?;
-            let Some(info) = schema::lookup_kind(&mut *connection, &self.names, kind).await? else {
+            let Some(info) = layout::lookup_kind(&mut *connection, &self.names, kind).await? else {
                 return Ok(Vec::new());
             };
             validate::against_kind(&info, query)?;
@@ -386,7 +387,7 @@ impl VectorStore for PgVectorStore {
             let pool = self.pool()?;
             let mut connection =
                 pool.acquire().await.map_err(|err| from_sqlx(err, &format!("knn_batch in kind {kind:?}")))?;
-            let Some(info) = schema::lookup_kind(&mut *connection, &self.names, kind).await? else {
+            let Some(info) = layout::lookup_kind(&mut *connection, &self.names, kind).await? else {
                 return Ok(vec![Vec::new(); queries.len()]);
             };
             validate::queries_against_kind(&info, queries)?;
@@ -432,7 +433,7 @@ impl VectorStore for PgVectorStore {
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
         self.bounded("kinds", async {
             let pool = self.pool()?;
-            schema::kinds(&pool, &self.names, true).await
+            layout::kinds(&pool, &self.names, true).await
         })
         .await
     }
@@ -444,7 +445,7 @@ impl VectorStore for PgVectorStore {
             if limit == 0 {
                 return Ok(Vec::new());
             }
-            schema::scan(&pool, &self.names, kind, after_id, limit).await
+            records::scan(&pool, &self.names, kind, after_id, limit).await
         })
         .await
     }
@@ -454,7 +455,7 @@ impl VectorStore for PgVectorStore {
             validate::kind(kind)?;
             let pool = self.pool()?;
             self.indexer.dropping(kind);
-            let dropped = schema::drop_kind(&pool, &self.names, kind).await;
+            let dropped = layout::drop_kind(&pool, &self.names, kind).await;
             self.indexer.forget(kind);
             dropped
         })
@@ -467,7 +468,7 @@ impl VectorStore for PgVectorStore {
     async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
         validate::kind(kind)?;
         let pool = self.pool()?;
-        let Some(info) = self.bounded("settle", schema::lookup_kind(&pool, &self.names, kind)).await? else {
+        let Some(info) = self.bounded("settle", layout::lookup_kind(&pool, &self.names, kind)).await? else {
             return Ok(None);
         };
         self.indexer.settle(&info).await
@@ -482,7 +483,7 @@ impl PgVectorStore {
             return unhealthy;
         }
         let Some(pool) = self.pool.get() else { return Health::failed(NAME, "not initialized") };
-        let mut health = match self.bounded("health", schema::kinds(pool, &self.names, false)).await {
+        let mut health = match self.bounded("health", layout::kinds(pool, &self.names, false)).await {
             Ok(kinds) => Health::ok(NAME, kinds.len() as u64, kinds.iter().map(|kind| kind.count).sum()),
             Err(err) => Health::failed_with(NAME, &err, detailed),
         };
@@ -552,7 +553,7 @@ async fn drop_schema(config: Config) -> Result<()> {
         .await
         .unwrap_or(Err(sqlx::Error::PoolTimedOut))
         .map_err(|err| from_sqlx(err, "connect to purge the schema"))?;
-    let dropped = schema::drop_schema(&mut connection, &names).await;
+    let dropped = layout::drop_schema(&mut connection, &names).await;
     let _ = connection.close().await;
     dropped
 }

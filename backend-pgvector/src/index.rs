@@ -25,7 +25,7 @@ use vectorstore_core::{KindInfo, Result};
 
 use crate::config::{HnswParams, IndexBuild, IndexKind};
 use crate::error::from_sqlx;
-use crate::schema::{MAX_INDEXED_DIM, Names, audited, lock_key, lookup_kind, operator_class};
+use crate::layout::{MAX_INDEXED_DIM, Names, audited, lock_key, lookup_kind, operator_class};
 
 /// How long a kind known to have its index is not checked again (another process may have
 /// dropped and re-created it meanwhile).

@@ -5,7 +5,8 @@ mod backend;
 pub mod config;
 mod error;
 mod index;
-mod schema;
+mod layout;
+mod records;
 mod search;
 
 use std::sync::Arc;

@@ -30,7 +30,7 @@ use vectorstore_core::{KindInfo, KnnOptions, Neighbor, Result, distance};
 
 use crate::config::MAX_EF_SEARCH;
 use crate::error::{from_sqlx, is_undefined_table};
-use crate::schema::{MAX_INDEXED_DIM, Names, audited, operator, sql};
+use crate::layout::{MAX_INDEXED_DIM, Names, audited, operator, sql};
 use sqlx::AssertSqlSafe;
 
 /// How searches may use the index.

@@ -1,4 +1,6 @@
-//! The store's tables and the SQL that reads and writes them.
+//! The store's layout in its PostgreSQL schema: the tables and their names, creating them,
+//! upgrading an older layout, and the kinds table. Records are read and written in
+//! [`crate::records`], searched in [`crate::search`]; HNSW indexes are built in [`crate::index`].
 //!
 //! In the configured schema:
 //! - `meta (key, value)` holds `schema_version`;
@@ -17,12 +19,11 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use pgvector::Vector;
 use sqlx::postgres::PgPool;
-use sqlx::{Connection, Postgres, Row, Transaction};
+use sqlx::{Postgres, Row, Transaction};
 use vectorstore_core::fnv1a::Fnv1a64;
 use vectorstore_core::limits::MAX_KINDS;
-use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, NewVector, Result, SCHEMA_VERSION, VectorRecord};
+use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, Result, SCHEMA_VERSION};
 
 use sqlx::AssertSqlSafe;
 
@@ -39,7 +40,7 @@ pub(crate) fn audited(sql: String) -> AssertSqlSafe<String> {
 /// `format!` for SQL texts, through [`audited`].
 macro_rules! sql {
     ($($arg:tt)*) => {
-        $crate::schema::audited(format!($($arg)*))
+        $crate::layout::audited(format!($($arg)*))
     };
 }
 pub(crate) use sql;
@@ -337,7 +338,8 @@ fn parse_version(version: &str) -> (u32, u32, u32) {
     (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0))
 }
 
-fn corrupt(what: String) -> Error {
+/// A `Backend` error for stored data this build cannot read.
+pub(crate) fn corrupt(what: String) -> Error {
     Error::new(ErrorKind::Backend, what)
 }
 
@@ -451,238 +453,6 @@ pub(crate) async fn drop_kind(pool: &PgPool, names: &Names, kind: &str) -> Resul
     sqlx::query(sql!("DROP TABLE IF EXISTS {}", names.kind_table(kind))).execute(&mut *tx).await.map_err(failed)?;
     tx.commit().await.map_err(failed)?;
     Ok(removed > 0)
-}
-
-/// Whether a write found its kind's table.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Written {
-    /// The rows are written.
-    Done,
-    /// The kind's table is gone (dropped by someone else since it was looked up).
-    KindMissing,
-}
-
-fn written(result: sqlx::Result<()>, action: &str) -> Result<Written> {
-    match result {
-        Ok(()) => Ok(Written::Done),
-        Err(err) if is_undefined_table(&err) => Ok(Written::KindMissing),
-        Err(err) => Err(from_sqlx(err, action)),
-    }
-}
-
-const UPSERT_TAIL: &str = "ON CONFLICT (id) DO UPDATE SET extractor_version = EXCLUDED.extractor_version, \
-                           embedding = EXCLUDED.embedding, written_at_ms = EXCLUDED.written_at_ms";
-
-/// A write time as the `bigint` column holds it (validated times are far below `i64::MAX`).
-fn stored_time(written_at_ms: u64) -> i64 {
-    i64::try_from(written_at_ms).unwrap_or(i64::MAX)
-}
-
-/// Inserts or replaces one record.
-pub(crate) async fn upsert(
-    pool: &PgPool,
-    names: &Names,
-    kind: &str,
-    id: &str,
-    vector: &[f32],
-    extractor_version: u32,
-) -> Result<Written> {
-    let sql = format!(
-        "INSERT INTO {} (id, extractor_version, embedding, written_at_ms) VALUES ($1, $2, $3, $4) {UPSERT_TAIL}",
-        names.kind_table(kind)
-    );
-    let result = sqlx::query(audited(sql))
-        .bind(id)
-        .bind(i64::from(extractor_version))
-        .bind(Vector::from(vector.to_vec()))
-        .bind(stored_time(vectorstore_core::now_ms()))
-        .execute(pool)
-        .await
-        .map(|_| ());
-    written(result, &format!("insert into kind {kind:?}"))
-}
-
-/// Inserts or replaces a batch in one statement (one round trip, one transaction). A repeated
-/// id keeps its last item: `ON CONFLICT` cannot touch the same row twice in one statement.
-pub(crate) async fn upsert_many(pool: &PgPool, names: &Names, kind: &str, items: &[NewVector]) -> Result<Written> {
-    let mut last = std::collections::HashMap::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        last.insert(item.id.as_str(), index);
-    }
-    let mut ids = Vec::with_capacity(last.len());
-    let mut versions = Vec::with_capacity(last.len());
-    let mut vectors = Vec::with_capacity(last.len());
-    let mut times = Vec::with_capacity(last.len());
-    let now = vectorstore_core::now_ms();
-    for (index, item) in items.iter().enumerate() {
-        if last.get(item.id.as_str()) == Some(&index) {
-            ids.push(item.id.as_str());
-            versions.push(i64::from(item.extractor_version));
-            vectors.push(Vector::from(item.vector.clone()));
-            times.push(stored_time(item.written_at_or(now)));
-        }
-    }
-    let sql = format!(
-        "INSERT INTO {} (id, extractor_version, embedding, written_at_ms) \
-         SELECT * FROM UNNEST($1::text[], $2::int8[], $3::vector[], $4::int8[]) {UPSERT_TAIL}",
-        names.kind_table(kind)
-    );
-    let result = sqlx::query(audited(sql))
-        .bind(&ids)
-        .bind(&versions)
-        .bind(&vectors)
-        .bind(&times)
-        .execute(pool)
-        .await
-        .map(|_| ());
-    written(result, &format!("insert a batch into kind {kind:?}"))
-}
-
-/// A record's row: `(id, extractor_version, embedding, written_at_ms)`.
-type RecordRow = (String, i64, Vector, i64);
-
-/// The columns of a [`RecordRow`].
-const RECORD_COLUMNS: &str = "id, extractor_version, embedding, written_at_ms";
-
-/// Runs `query` (rows of `(id, extractor_version, embedding, written_at_ms)`) on one connection, once more
-/// after a stale cached statement (see `get`), as records of `kind`; a missing table has none.
-async fn fetch_records<'q>(
-    pool: &PgPool,
-    kind: &str,
-    failed: impl Fn(sqlx::Error) -> Error,
-    query: impl Fn() -> sqlx::query::QueryAs<'q, Postgres, RecordRow, sqlx::postgres::PgArguments>,
-) -> Result<Vec<VectorRecord>> {
-    let mut connection = pool.acquire().await.map_err(&failed)?;
-    let mut result = query().fetch_all(&mut *connection).await;
-    if result.as_ref().is_err_and(is_stale_statement) {
-        connection.clear_cached_statements().await.map_err(&failed)?;
-        result = query().fetch_all(&mut *connection).await;
-    }
-    match result {
-        Ok(rows) => rows.into_iter().map(|row| record(kind, row)).collect(),
-        Err(err) if is_undefined_table(&err) => Ok(Vec::new()),
-        Err(err) => Err(failed(err)),
-    }
-}
-
-fn record(kind: &str, (id, version, embedding, written): RecordRow) -> Result<VectorRecord> {
-    let extractor_version = u32::try_from(version)
-        .map_err(|_| corrupt(format!("record {id:?} of kind {kind:?} has extractor_version {version}")))?;
-    let written_at_ms = u64::try_from(written)
-        .map_err(|_| corrupt(format!("record {id:?} of kind {kind:?} has written_at_ms {written}")))?;
-    let vector = embedding.to_vec();
-    Ok(VectorRecord { kind: kind.to_owned(), id, dim: vector.len(), vector, extractor_version, written_at_ms })
-}
-
-/// True when PostgreSQL refused a cached statement because its result type changed: a kind
-/// dropped and created again with another dimension changes the column's `vector(dim)` type.
-fn is_stale_statement(err: &sqlx::Error) -> bool {
-    err.as_database_error().is_some_and(|db| {
-        db.code().as_deref() == Some("0A000") && db.message().contains("cached plan must not change result type")
-    })
-}
-
-/// The record `(kind, id)`, or `None` (also when the kind has no table).
-pub(crate) async fn get(pool: &PgPool, names: &Names, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
-    let failed = |err| from_sqlx(err, &format!("get from kind {kind:?}"));
-    let sql = format!("SELECT {RECORD_COLUMNS} FROM {} WHERE id = $1", names.kind_table(kind));
-    let query = || sqlx::query_as::<_, RecordRow>(audited(sql.clone())).bind(id);
-    let mut connection = pool.acquire().await.map_err(failed)?;
-    let mut result = query().fetch_optional(&mut *connection).await;
-    if result.as_ref().is_err_and(is_stale_statement) {
-        connection.clear_cached_statements().await.map_err(failed)?;
-        result = query().fetch_optional(&mut *connection).await;
-    }
-    match result {
-        Ok(row) => row.map(|row| record(kind, row)).transpose(),
-        Err(err) if is_undefined_table(&err) => Ok(None),
-        Err(err) => Err(failed(err)),
-    }
-}
-
-/// Deletes `(kind, id)`; true if a row went.
-pub(crate) async fn delete(pool: &PgPool, names: &Names, kind: &str, id: &str) -> Result<bool> {
-    let sql = format!("DELETE FROM {} WHERE id = $1", names.kind_table(kind));
-    match sqlx::query(audited(sql)).bind(id).execute(pool).await {
-        Ok(done) => Ok(done.rows_affected() > 0),
-        Err(err) if is_undefined_table(&err) => Ok(false),
-        Err(err) => Err(from_sqlx(err, &format!("delete from kind {kind:?}"))),
-    }
-}
-
-/// The stored records among `ids` (in no particular order), in one statement; none when the
-/// kind has no table.
-pub(crate) async fn get_many(pool: &PgPool, names: &Names, kind: &str, ids: &[&str]) -> Result<Vec<VectorRecord>> {
-    let failed = |err| from_sqlx(err, &format!("get_many from kind {kind:?}"));
-    let sql = format!("SELECT {RECORD_COLUMNS} FROM {} WHERE id = ANY($1)", names.kind_table(kind));
-    let query = || sqlx::query_as::<_, RecordRow>(audited(sql.clone())).bind(ids);
-    fetch_records(pool, kind, failed, query).await
-}
-
-/// Deletes the stored records among `ids` in one statement; how many went (0 without a table).
-pub(crate) async fn delete_many(pool: &PgPool, names: &Names, kind: &str, ids: &[&str]) -> Result<u64> {
-    let sql = format!("DELETE FROM {} WHERE id = ANY($1)", names.kind_table(kind));
-    match sqlx::query(audited(sql)).bind(ids).execute(pool).await {
-        Ok(done) => Ok(done.rows_affected()),
-        Err(err) if is_undefined_table(&err) => Ok(0),
-        Err(err) => Err(from_sqlx(err, &format!("delete_many from kind {kind:?}"))),
-    }
-}
-
-/// Deletes every record of one extractor version in one statement; how many went.
-pub(crate) async fn delete_version(pool: &PgPool, names: &Names, kind: &str, version: u32) -> Result<u64> {
-    let sql = format!("DELETE FROM {} WHERE extractor_version = $1", names.kind_table(kind));
-    match sqlx::query(audited(sql)).bind(i64::from(version)).execute(pool).await {
-        Ok(done) => Ok(done.rows_affected()),
-        Err(err) if is_undefined_table(&err) => Ok(0),
-        Err(err) => Err(from_sqlx(err, &format!("delete version {version} from kind {kind:?}"))),
-    }
-}
-
-/// Deletes every record written before `written_before_ms` in one statement (by the write-time
-/// index); how many went (0 without a table).
-pub(crate) async fn expire(pool: &PgPool, names: &Names, kind: &str, written_before_ms: u64) -> Result<u64> {
-    let sql = format!("DELETE FROM {} WHERE written_at_ms < $1", names.kind_table(kind));
-    match sqlx::query(audited(sql)).bind(stored_time(written_before_ms)).execute(pool).await {
-        Ok(done) => Ok(done.rows_affected()),
-        Err(err) if is_undefined_table(&err) => Ok(0),
-        Err(err) => Err(from_sqlx(err, &format!("expire records of kind {kind:?}"))),
-    }
-}
-
-/// Up to `limit` records with ids after `after_id`, in byte order (the id column collates "C").
-pub(crate) async fn scan(
-    pool: &PgPool,
-    names: &Names,
-    kind: &str,
-    after_id: Option<&str>,
-    limit: usize,
-) -> Result<Vec<VectorRecord>> {
-    let failed = |err| from_sqlx(err, &format!("scan kind {kind:?}"));
-    let table = names.kind_table(kind);
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let sql = match after_id {
-        Some(_) => format!("SELECT {RECORD_COLUMNS} FROM {table} WHERE id > $2 ORDER BY id LIMIT $1"),
-        None => format!("SELECT {RECORD_COLUMNS} FROM {table} ORDER BY id LIMIT $1"),
-    };
-    let query = || {
-        let query = sqlx::query_as::<_, RecordRow>(audited(sql.clone())).bind(limit);
-        match after_id {
-            Some(after) => query.bind(after),
-            None => query,
-        }
-    };
-    fetch_records(pool, kind, failed, query).await
-}
-
-/// How many records `kind` holds (0 when its table is gone).
-pub(crate) async fn count(pool: &PgPool, names: &Names, kind: &str) -> Result<u64> {
-    let sql = format!("SELECT count(*) FROM {}", names.kind_table(kind));
-    match sqlx::query_scalar::<_, i64>(audited(sql)).fetch_one(pool).await {
-        Ok(count) => Ok(u64::try_from(count).unwrap_or(0)),
-        Err(err) if is_undefined_table(&err) => Ok(0),
-        Err(err) => Err(from_sqlx(err, &format!("count kind {kind:?}"))),
-    }
 }
 
 /// Every kind with its dimension, metric and count, sorted by name; with `versions`, also the
