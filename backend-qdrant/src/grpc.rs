@@ -337,9 +337,17 @@ fn broken(status: &Status) -> bool {
     matches!(status.code(), Code::Internal | Code::Unavailable | Code::Cancelled | Code::Unknown)
 }
 
-/// A points client that accepts replies of any size (large scroll pages and searches).
+/// Largest reply accepted from the server, in bytes. The largest the store asks for is a page
+/// of 10,000 records of 4,096 dimensions with their payload (`scan`, `get_many`): about
+/// 170 MB (see the test below); a batch search's reply holds no vectors and stays far below.
+/// A reply past this bound (a broken or hostile server) is an error, never an allocation of
+/// whatever size the server announces.
+pub(crate) const MAX_REPLY_BYTES: usize = 256 << 20;
+
+/// A points client that accepts replies up to [`MAX_REPLY_BYTES`] (gRPC's default of 4 MB is
+/// too small for scroll pages and batch searches).
 fn points(channel: Intercepted) -> PointsClient<Intercepted> {
-    PointsClient::new(channel).max_decoding_message_size(usize::MAX)
+    PointsClient::new(channel).max_decoding_message_size(MAX_REPLY_BYTES)
 }
 
 impl Pool {
@@ -371,5 +379,21 @@ impl Pool {
             .map_err(|err| Status::internal(format!("Failed to connect to {}: {err:?}", self.uri)))?;
         self.channels.write().unwrap_or_else(|p| p.into_inner())[index] = Some(channel.clone());
         Ok(channel)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vectorstore_core::limits::{MAX_DIM, MAX_ID_BYTES, MAX_IDS_PER_CALL, MAX_SCAN_LIMIT};
+
+    use super::MAX_REPLY_BYTES;
+
+    #[test]
+    fn the_reply_bound_covers_the_largest_page_the_store_asks_for() {
+        // Per point: the vector, the id twice (payload and sort keys), the UUID, the other
+        // payload fields and protobuf framing, generously.
+        let per_point = MAX_DIM * 4 + 2 * MAX_ID_BYTES + 4 * 1024;
+        let largest = MAX_SCAN_LIMIT.max(MAX_IDS_PER_CALL) * per_point;
+        assert!(largest < MAX_REPLY_BYTES, "{largest} bytes would be refused");
     }
 }
