@@ -29,9 +29,51 @@ pub const DEFAULT_READ_POOL_SIZE: u32 = 4;
 /// Largest accepted `READ_POOL_SIZE` (each connection is a thread and a file handle).
 pub const MAX_READ_POOL_SIZE: u32 = 64;
 
-/// Default of `DECNET_VECTORSTORE_SQLITE_VEC_CACHE_MB`: the in-memory copies of the kinds
-/// take at most this many MiB in all (100,000 vectors of 128 dimensions take about 63 MiB).
+/// Least default of `DECNET_VECTORSTORE_SQLITE_VEC_CACHE_MB` (see [`default_cache_mb`]): the
+/// in-memory copies of the kinds take at most this many MiB in all (100,000 vectors of 128
+/// dimensions take about 63 MiB).
 pub const DEFAULT_CACHE_MB: u64 = 512;
+
+/// The share of the machine's memory the copies may take by default: a quarter.
+const DEFAULT_CACHE_SHARE: u64 = 4;
+
+/// Default of `DECNET_VECTORSTORE_SQLITE_VEC_CACHE_MB`: a quarter of the memory this process
+/// may use (the machine's memory, or its cgroup's limit when lower), and at least
+/// [`DEFAULT_CACHE_MB`]. A fixed 512 MiB made a kind of a million 128-dimension vectors (about
+/// 530 MiB with its ids) fall back to sqlite-vec's own scan, five times slower, on a machine
+/// with memory to spare. Memory is taken only as kinds are searched.
+pub fn default_cache_mb() -> u64 {
+    let quarter = memory_limit_bytes().map_or(0, |bytes| (bytes / DEFAULT_CACHE_SHARE) >> 20);
+    quarter.clamp(DEFAULT_CACHE_MB, MAX_CACHE_MB)
+}
+
+/// The memory this process may use: the smaller of `MemTotal` and the cgroup limit (v2
+/// `memory.max`, v1 `memory.limit_in_bytes`), where they can be read.
+fn memory_limit_bytes() -> Option<u64> {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let total = read("/proc/meminfo").as_deref().and_then(mem_total_bytes);
+    let cgroup = ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]
+        .into_iter()
+        .find_map(|path| read(path).as_deref().and_then(cgroup_limit_bytes));
+    match (total, cgroup) {
+        (Some(total), Some(limit)) => Some(total.min(limit)),
+        (total, limit) => total.or(limit),
+    }
+}
+
+/// `MemTotal` of a `/proc/meminfo` text, in bytes.
+fn mem_total_bytes(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|line| line.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
+/// A cgroup memory limit file's value in bytes; `max` (v2) or a huge number (v1's "none")
+/// means no limit.
+fn cgroup_limit_bytes(text: &str) -> Option<u64> {
+    let bytes: u64 = text.trim().parse().ok()?;
+    (bytes < 1 << 60).then_some(bytes)
+}
 
 /// Largest accepted `CACHE_MB` (1 TiB: a larger value is a typo).
 pub const MAX_CACHE_MB: u64 = 1 << 20;
@@ -192,7 +234,7 @@ impl SqliteVecConfig {
         }
         let access = config.parse_option::<Access>(NAME, "read_only")?.unwrap_or_default();
         let legacy_skip_invalid = config.flag_option(NAME, "legacy_skip_invalid")?.unwrap_or(false);
-        let cache_mb = config.ranged_option(NAME, "cache_mb", 0..=MAX_CACHE_MB)?.unwrap_or(DEFAULT_CACHE_MB);
+        let cache_mb = config.ranged_option(NAME, "cache_mb", 0..=MAX_CACHE_MB)?.unwrap_or_else(default_cache_mb);
         Ok(SqliteVecConfig {
             path: config.sqlite_path(),
             busy_timeout,
@@ -292,6 +334,21 @@ mod tests {
     }
 
     #[test]
+    fn the_default_cache_follows_the_machine() {
+        let meminfo = "MemTotal:       24579740 kB\nMemFree:        20000000 kB\n";
+        assert_eq!(mem_total_bytes(meminfo), Some(24_579_740 * 1024));
+        assert_eq!(mem_total_bytes("MemFree: 1 kB\n"), None);
+        assert_eq!(cgroup_limit_bytes("max\n"), None);
+        assert_eq!(cgroup_limit_bytes("9223372036854771712\n"), None, "cgroup v1 without a limit");
+        assert_eq!(cgroup_limit_bytes("8589934592\n"), Some(8 << 30));
+        let default = default_cache_mb();
+        assert!((DEFAULT_CACHE_MB..=MAX_CACHE_MB).contains(&default), "{default}");
+        if let Some(memory) = memory_limit_bytes() {
+            assert_eq!(default, ((memory / 4) >> 20).max(DEFAULT_CACHE_MB), "a quarter of {memory} bytes");
+        }
+    }
+
+    #[test]
     fn defaults_are_documented_values() {
         let settings = config(&[("DECNET_VECTORSTORE_PATH", "/data/v.sqlite")]).unwrap();
         assert_eq!(settings.path, PathBuf::from("/data/v.sqlite"));
@@ -301,7 +358,7 @@ mod tests {
         assert_eq!(settings.default_metric, Metric::L2);
         assert_eq!(settings.access, Access::ReadWrite);
         assert!(!settings.legacy_skip_invalid);
-        assert_eq!(settings.cache_mb, 512);
+        assert_eq!(settings.cache_mb, default_cache_mb());
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub use backend::SqliteVecStore;
 pub use cache::CacheUsage;
 pub use config::{
     Access, DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_CACHE_MB, DEFAULT_READ_POOL_SIZE, MAX_CACHE_MB, MAX_READ_POOL_SIZE,
-    METRICS, SqliteVecConfig, Synchronous, isolate, purge,
+    METRICS, SqliteVecConfig, Synchronous, default_cache_mb, isolate, purge,
 };
 pub use legacy::{AdoptedKind, LegacyAdoption, legacy_kind_name};
 
