@@ -3,6 +3,7 @@ scan, create_kind / drop_kind, copy / verify, and the exception classes."""
 
 import datetime
 import pathlib
+import re
 import time
 from array import array
 from collections.abc import AsyncIterator
@@ -215,8 +216,18 @@ async def test_records_compare_by_value_and_are_immutable(fake: VectorStore) -> 
     assert repr(fake) == "<FakeVectorStore backend='fake'>"
 
 
+def project_backends() -> list[str]:
+    """The project's backends: the Fake, the Null store and the one list in vectorstore/src/lib.rs."""
+    source = (pathlib.Path(__file__).resolve().parents[2] / "vectorstore" / "src" / "lib.rs").read_text()
+    listed = source[source.index("project_backends! {") :]
+    listed = listed[: listed.index("\n}\n")]
+    names: list[str] = re.findall(r'^\s*(\w+): feature "', listed, re.MULTILINE)
+    assert names, "no backend found in the list"
+    return ["fake", "null", *names]
+
+
 def test_the_wheel_holds_every_backend_and_reports_capabilities(tmp_path: pathlib.Path) -> None:
-    assert decnet_vectorstore.compiled_backends() == ["fake", "null", "pgvector", "qdrant", "sqlite_vec"]
+    assert decnet_vectorstore.compiled_backends() == sorted(project_backends())
     sqlite = SqliteVecVectorStore(tmp_path / "caps.sqlite").capabilities()
     assert sqlite["metrics"] == ["l2", "cosine"] and sqlite["persistent"] is True
     assert FakeVectorStore().capabilities()["metrics"] == ["l2", "cosine", "dot"]

@@ -19,7 +19,52 @@
 //! The backend crates of this project take the same items from `vectorstore-core` directly.
 
 pub use vectorstore_core::{
-    BackendRegistration, Escaped, ExactIndex, Lifecycle, PurgeFuture, State, UNSHOWN_LOCATION, async_trait,
-    check_settings, escaped, fnv1a, in_request_order, inventory, is_secret_option, isolate_unchanged, open_among,
-    purge_nothing, url_secrets, validate,
+    BackendRegistration, ExactIndex, Lifecycle, PurgeFuture, State, UNSHOWN_LOCATION, async_trait, check_settings,
+    fnv1a, in_request_order, inventory, is_secret_option, isolate_unchanged, open_among, purge_nothing, url_secrets,
+    validate,
 };
+
+/// A backend of this project as the `vectorstore` crate links it: one entry of the list in
+/// `vectorstore/src/lib.rs` (`project_backends!`), the one place a backend is added to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProjectBackend {
+    /// Its registered name (`DECNET_VECTORSTORE_TYPE`), also its module here (`vectorstore::pgvector`).
+    pub name: &'static str,
+    /// The cargo feature of `vectorstore` that links it.
+    pub feature: &'static str,
+    /// Whether this build links it (its feature is on); then it must be registered.
+    pub linked: bool,
+    /// A location a store of it can be configured with: a file path (relative: put it in a
+    /// directory of your own) or a server URL (`scheme://...`), which need not answer.
+    pub location: &'static str,
+}
+
+impl ProjectBackend {
+    /// Whether [`location`](Self::location) is a server URL rather than a file path.
+    pub fn is_server(&self) -> bool {
+        self.location.contains("://")
+    }
+}
+
+/// Every backend of this project besides the Fake and Null stores, linked or not, in the order
+/// of the list.
+pub fn project_backends() -> &'static [ProjectBackend] {
+    crate::PROJECT_BACKEND_CRATES
+}
+
+/// Byte equality in a constant, for the list's check that each crate's `NAME` is its entry's.
+#[doc(hidden)]
+pub const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}

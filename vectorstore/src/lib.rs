@@ -14,23 +14,51 @@ pub use vectorstore_core::{
     is_escaped_on_display, limits, now_ms, parse_duration, redact_url, require_backend,
 };
 
-// Backends register themselves with `inventory`; a crate nothing names is not linked and its
-// registration silently vanishes. Naming each enabled backend here links it into every binary
-// that uses this crate, and lets applications reach its own types and options.
-/// The PostgreSQL + pgvector backend (feature `pgvector`).
-#[cfg(feature = "pgvector")]
-pub use vectorstore_pgvector as pgvector;
-/// The Qdrant backend (feature `qdrant`).
-#[cfg(feature = "qdrant")]
-pub use vectorstore_qdrant as qdrant;
-/// The embedded SQLite + sqlite-vec backend (feature `sqlite-vec`).
-#[cfg(feature = "sqlite-vec")]
-pub use vectorstore_sqlite_vec as sqlite_vec;
+/// The one list of this project's backends, besides the Fake and Null stores every build has.
+/// For each: the cargo feature of this crate that links it, its crate, and a location a store
+/// of it can be configured with (a file path, or a server URL), for tests that open one.
+///
+/// Each entry re-exports the backend's crate under the backend's name (`vectorstore::pgvector`)
+/// when its feature is on: a crate nothing names is not linked, and its `inventory`
+/// registration would silently vanish. It also checks at compile time that the crate's `NAME`
+/// is the listed name, and it makes [`PROJECT_BACKENDS`] and [`backend::project_backends`].
+macro_rules! project_backends {
+    ($($(#[$doc:meta])* $name:ident: feature $feature:literal, crate $krate:ident, location $location:literal;)+) => {
+        $(
+            $(#[$doc])*
+            #[cfg(feature = $feature)]
+            pub use $krate as $name;
 
-/// Every backend of this project, whether this build links it or not (each real backend is a
-/// cargo feature of this crate). Naming one that is not compiled in is a different mistake from
-/// naming one that does not exist, and the fallback rules of [`open`] apply to it.
-pub const PROJECT_BACKENDS: &[&str] = &["fake", "null", "pgvector", "qdrant", "sqlite_vec"];
+            #[cfg(feature = $feature)]
+            const _: () = assert!(
+                backend::same_name($krate::NAME, stringify!($name)),
+                concat!("the crate ", stringify!($krate), " registers another NAME than ", stringify!($name))
+            );
+        )+
+
+        /// Every backend of this project, whether this build links it or not (each real backend
+        /// is a cargo feature of this crate). Naming one that is not compiled in is a different
+        /// mistake from naming one that does not exist, and the fallback rules of [`open`] apply
+        /// to it.
+        pub const PROJECT_BACKENDS: &[&str] = &["fake", "null", $(stringify!($name)),+];
+
+        const PROJECT_BACKEND_CRATES: &[backend::ProjectBackend] = &[$(backend::ProjectBackend {
+            name: stringify!($name),
+            feature: $feature,
+            linked: cfg!(feature = $feature),
+            location: $location,
+        }),+];
+    };
+}
+
+project_backends! {
+    /// The PostgreSQL + pgvector backend (feature `pgvector`).
+    pgvector: feature "pgvector", crate vectorstore_pgvector, location "postgres://user@127.0.0.1:1/db";
+    /// The Qdrant backend (feature `qdrant`).
+    qdrant: feature "qdrant", crate vectorstore_qdrant, location "http://127.0.0.1:1";
+    /// The embedded SQLite + sqlite-vec backend (feature `sqlite-vec`).
+    sqlite_vec: feature "sqlite-vec", crate vectorstore_sqlite_vec, location "vectors.sqlite";
+}
 
 /// Opens (without initialising) the store `config` selects: the one way to open a store.
 ///

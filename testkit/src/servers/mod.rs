@@ -23,7 +23,7 @@ pub mod tls;
 use vectorstore_conformance::Unavailable;
 use vectorstore_core::Config;
 
-pub use fixture::ServerFactory;
+pub use fixture::{ServerFactory, ServerHandle, ServerStart};
 
 /// Variable choosing how servers are found: unset, empty or `auto` for the order above,
 /// `containers` for testcontainers only.

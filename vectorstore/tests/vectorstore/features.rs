@@ -2,23 +2,26 @@
 //! backend the build left out (an error naming the feature, or the configured fallback) from a
 //! name that is no backend at all. CI runs this with each backend feature alone and with none.
 
+use vectorstore::backend::project_backends;
 use vectorstore::{Config, ErrorKind, PROJECT_BACKENDS};
 
 /// Variables that give a backend its location.
 type Location = Vec<(&'static str, String)>;
 
-/// Each real backend, whether this build's features link it, and a location for it.
-fn real_backends(dir: &std::path::Path) -> [(&'static str, bool, Location); 3] {
-    let sqlite = dir.join("features.sqlite").display().to_string();
-    [
-        ("sqlite_vec", cfg!(feature = "sqlite-vec"), vec![("DECNET_VECTORSTORE_PATH", sqlite)]),
-        (
-            "pgvector",
-            cfg!(feature = "pgvector"),
-            vec![("DECNET_VECTORSTORE_URL", "postgres://u@127.0.0.1:1/db".into())],
-        ),
-        ("qdrant", cfg!(feature = "qdrant"), vec![("DECNET_VECTORSTORE_URL", "http://127.0.0.1:1".into())]),
-    ]
+/// Each real backend of the project's list, whether this build's features link it, and a
+/// location for it (its listed file name in `dir`, or its listed server URL).
+fn real_backends(dir: &std::path::Path) -> Vec<(&'static str, bool, Location)> {
+    project_backends()
+        .iter()
+        .map(|backend| {
+            let location = if backend.is_server() {
+                vec![("DECNET_VECTORSTORE_URL", backend.location.to_owned())]
+            } else {
+                vec![("DECNET_VECTORSTORE_PATH", dir.join(backend.location).display().to_string())]
+            };
+            (backend.name, backend.linked, location)
+        })
+        .collect()
 }
 
 fn config(backend: &str, extra: &[(&str, String)]) -> Config {
@@ -47,6 +50,36 @@ fn each_backend_is_linked_exactly_when_its_feature_is_on() {
     }
     for always in ["fake", "null"] {
         assert!(compiled.contains(&always), "{always} is always linked: {compiled:?}");
+    }
+}
+
+/// A backend crate whose registration is missing (no `inventory::submit!`, or one nothing
+/// links) would leave a linked backend that `open` cannot find: every linked backend of the
+/// list must be registered under its name, and the list must name every project backend.
+#[test]
+fn every_linked_backend_is_registered_under_its_listed_name() {
+    let listed: Vec<&str> = project_backends().iter().map(|backend| backend.name).collect();
+    assert_eq!(PROJECT_BACKENDS[2..], listed[..], "PROJECT_BACKENDS is the Fake, the Null store and the list");
+    for backend in project_backends() {
+        let registered = vectorstore::find_backend(backend.name);
+        if backend.linked {
+            let registration = registered.unwrap_or_else(|| {
+                panic!(
+                    "{} is linked (feature {}) but not registered: its crate submits no registration",
+                    backend.name, backend.feature
+                )
+            });
+            assert_eq!(registration.name, backend.name);
+        } else {
+            assert!(
+                registered.is_none(),
+                "{} is registered although its feature {} is off",
+                backend.name,
+                backend.feature
+            );
+        }
+        // scripts read the backend names from the features: the feature is the name, `-` for `_`.
+        assert_eq!(backend.feature.replace('-', "_"), backend.name, "feature of {}", backend.name);
     }
 }
 
