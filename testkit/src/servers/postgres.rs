@@ -80,7 +80,7 @@ impl PgTestServer {
     /// A `pgvector` configuration for this server with the `DECNET_VECTORSTORE_PGVECTOR_*`
     /// options of the environment (and nothing else from it).
     pub fn config(&self) -> Config {
-        super::config_for("pgvector", &self.url)
+        super::route::config_for("pgvector", &self.url)
     }
 
     /// Stops a local server (fast shutdown) and waits until it is gone; its data stays.
@@ -141,10 +141,10 @@ pub async fn shared() -> Result<PgTestServer, Unavailable> {
 /// `DECNET_TEST_PGVECTOR_URL` names, which cannot be restarted, nor a container: with
 /// `DECNET_TEST_SERVERS=containers` there is none.
 pub async fn dedicated() -> Result<PgTestServer, Unavailable> {
-    if super::containers_only()? {
+    if super::route::containers_only()? {
         return Err(Unavailable(format!(
             "{}=containers, and a server a test may restart is only ever a local one",
-            super::ROUTE_VAR
+            super::route::ROUTE_VAR
         )));
     }
     let local = tokio::task::spawn_blocking(LocalServer::launch)
@@ -171,12 +171,12 @@ async fn find_shared() -> Result<PgTestServer, Unavailable> {
 }
 
 async fn find_server() -> Result<PgTestServer, Unavailable> {
-    let (name, tag) = super::image_from_env(IMAGE_VAR, (IMAGE, IMAGE_TAG));
-    if super::containers_only()? {
+    let (name, tag) = super::route::image_from_env(IMAGE_VAR, (IMAGE, IMAGE_TAG));
+    if super::route::containers_only()? {
         return start_container(&name, &tag).await.map_err(|reason| {
             Unavailable(format!(
                 "no PostgreSQL + pgvector test server: {}=containers, and testcontainers ({name}:{tag}): {reason}",
-                super::ROUTE_VAR
+                super::route::ROUTE_VAR
             ))
         });
     }
@@ -510,7 +510,7 @@ async fn start_container(name: &str, tag: &str) -> Result<PgTestServer, String> 
     };
     // Kept until the process exits; testcontainers removes containers when they are dropped,
     // which a static never is: remove it with the Docker CLI once this process is gone.
-    super::remove_container_after_exit(container.id());
+    super::route::remove_container_after_exit(container.id());
     CONTAINERS.lock().unwrap_or_else(|p| p.into_inner()).push(container);
     Ok(server)
 }
@@ -578,7 +578,7 @@ impl PgTlsTestServer {
     /// A `pgvector` configuration for [`TLS_USER`] at `host` with `SSLMODE=verify-full` and
     /// `SSLROOTCERT` = the CA, plus the `DECNET_VECTORSTORE_PGVECTOR_*` options of the environment.
     pub fn config(&self, host: &str) -> Config {
-        super::config_for("pgvector", &self.url(host, TLS_PASSWORD))
+        super::route::config_for("pgvector", &self.url(host, TLS_PASSWORD))
             .with_option("pgvector", "SSLMODE", "verify-full")
             .with_option("pgvector", "SSLROOTCERT", self.ca_cert.display().to_string())
     }

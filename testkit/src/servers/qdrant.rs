@@ -49,7 +49,7 @@ pub const IMAGE: (&str, &str) = ("qdrant/qdrant", "v1.18.3");
 
 /// The image to start: [`IMAGE_VAR`], else [`IMAGE`].
 fn image() -> (String, String) {
-    super::image_from_env(IMAGE_VAR, IMAGE)
+    super::route::image_from_env(IMAGE_VAR, IMAGE)
 }
 
 const HTTP_PORT: u16 = 6333;
@@ -87,7 +87,7 @@ impl QdrantTestServer {
     /// A `qdrant` configuration for this server with the `DECNET_VECTORSTORE_QDRANT_*`
     /// options of the environment (and nothing else from it).
     pub fn config(&self) -> Config {
-        super::config_for("qdrant", &self.url)
+        super::route::config_for("qdrant", &self.url)
     }
 }
 
@@ -95,10 +95,10 @@ impl QdrantTestServer {
 /// process started once, else one container started once; the process and the container are
 /// removed when the test process exits.
 pub async fn shared() -> Result<QdrantTestServer, Unavailable> {
-    let containers_only = super::containers_only()?;
+    let containers_only = super::route::containers_only()?;
     let mut reasons = Vec::new();
     if containers_only {
-        reasons.push(format!("{}=containers", super::ROUTE_VAR));
+        reasons.push(format!("{}=containers", super::route::ROUTE_VAR));
     } else {
         if let Some(url) = std::env::var(URL_VAR).ok().filter(|url| !url.trim().is_empty()) {
             return Ok(QdrantTestServer { url: url.trim().to_owned(), origin: URL_VAR.to_owned(), _container: None });
@@ -139,8 +139,8 @@ pub async fn dedicated() -> Result<DedicatedQdrant, Unavailable> {
 pub async fn dedicated_with_env(env: &[(&str, &str)]) -> Result<DedicatedQdrant, Unavailable> {
     let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     let mut reasons = Vec::new();
-    let binary = if super::containers_only()? {
-        reasons.push(format!("{}=containers", super::ROUTE_VAR));
+    let binary = if super::route::containers_only()? {
+        reasons.push(format!("{}=containers", super::route::ROUTE_VAR));
         None
     } else {
         let binary = find_binary();
@@ -602,7 +602,7 @@ async fn start_container(fixed_ports: bool, env: Vec<(String, String)>) -> Resul
         };
         let container = request.start().await.map_err(|e| format!("Docker: {e}"))?;
         // Removed when dropped, and in any case once this process is gone.
-        super::remove_container_after_exit(container.id());
+        super::route::remove_container_after_exit(container.id());
         let http = container.get_host_port_ipv4(HTTP_PORT.tcp()).await.map_err(|e| format!("Docker: {e}"))?;
         let grpc = container.get_host_port_ipv4(GRPC_PORT.tcp()).await.map_err(|e| format!("Docker: {e}"))?;
         let origin = format!("container {image_name} ({})", container.id());
