@@ -54,6 +54,19 @@ pub fn is_escaped_on_display(c: char) -> bool {
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
+/// Longest excerpt of a bad value quoted in an error message.
+const SHOWN_CHARS: usize = 64;
+
+/// A printable excerpt of an untrusted string for error messages: at most 64 characters, with
+/// `…(N bytes)` appended when shortened. Quote it with `{:?}` so control characters are escaped.
+pub fn shown(value: &str) -> String {
+    if value.chars().count() <= SHOWN_CHARS {
+        return value.to_owned();
+    }
+    let head: String = value.chars().take(SHOWN_CHARS).collect();
+    format!("{head}…({} bytes)", value.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

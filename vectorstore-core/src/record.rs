@@ -70,7 +70,7 @@ impl FromStr for Metric {
             "dot" | "ip" | "inner_product" => Ok(Metric::Dot),
             _ => Err(Error::new(
                 ErrorKind::Config,
-                format!("unknown metric {:?}: expected one of l2, cosine, dot", crate::validate::shown(s)),
+                format!("unknown metric {:?}: expected one of l2, cosine, dot", crate::escape::shown(s)),
             )),
         }
     }

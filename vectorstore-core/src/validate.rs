@@ -12,18 +12,8 @@ use crate::limits::{
 };
 use crate::record::{KindInfo, KnnOptions, Metric, NewVector, Rows};
 
-/// Longest excerpt of a bad value quoted in an error message.
-const SHOWN_CHARS: usize = 64;
-
-/// A printable excerpt of an untrusted string for error messages: at most 64 characters, with
-/// `…(N bytes)` appended when shortened. Quote it with `{:?}` so control characters are escaped.
-pub fn shown(value: &str) -> String {
-    if value.chars().count() <= SHOWN_CHARS {
-        return value.to_owned();
-    }
-    let head: String = value.chars().take(SHOWN_CHARS).collect();
-    format!("{head}…({} bytes)", value.len())
-}
+/// Re-exported here, where backends quote bad values in their own checks.
+pub use crate::escape::shown;
 
 /// Checks a kind name: lowercase ASCII, `^[a-z][a-z0-9_]{0,47}$`.
 ///
