@@ -36,12 +36,23 @@ const RECHECK: Duration = Duration::from_secs(60);
 pub(crate) const BULK_BATCH: usize = 1_000;
 
 /// What a build needs, independent of the store handle (background builds outlive a call).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Builder {
     connect: PgConnectOptions,
     names: Names,
     hnsw: HnswParams,
     build: IndexBuild,
+}
+
+/// Without the connection options: sqlx's own `Debug` of them shows the password.
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("schema", &self.names.schema())
+            .field("hnsw", &self.hnsw)
+            .field("build", &self.build)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -296,5 +307,21 @@ impl Builder {
         .await
         .map_err(failed)?;
         Ok(Some(started.elapsed()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+    use crate::config::{DEFAULT_BUILD, DEFAULT_HNSW};
+
+    #[test]
+    fn debug_never_shows_the_connection_password() {
+        let connect = PgConnectOptions::from_str("postgres://app:Hunter2-S3cret@127.0.0.1/x").unwrap();
+        let indexer = Indexer::new(connect, Names::new("s"), IndexKind::Hnsw, DEFAULT_HNSW, DEFAULT_BUILD);
+        let shown = format!("{indexer:?}");
+        assert!(shown.contains("Builder") && !shown.contains("Hunter2-S3cret"), "{shown}");
     }
 }
