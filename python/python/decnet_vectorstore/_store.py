@@ -8,7 +8,6 @@ import datetime
 import difflib
 import json
 import math
-import os
 import time
 import weakref
 from collections.abc import Sequence
