@@ -27,6 +27,9 @@ def test_a_misspelt_keyword_option_names_the_closest(tmp_path: pathlib.Path) -> 
     assert isinstance(refused.value, ValueError)
     with pytest.raises(errors.Config, match="did you mean 'db_path'"):
         SqliteVecVectorStore(db_pat=str(tmp_path / "v.sqlite"))
+    # The keyword this package used before it took the original's name is refused, not dropped.
+    with pytest.raises(errors.Config, match="unknown sqlite_vec option 'path'; did you mean 'db_path'"):
+        SqliteVecVectorStore(path=str(tmp_path / "v.sqlite"))
     with pytest.raises(errors.Config, match="did you mean 'schema'"):
         PgvectorVectorStore("postgres://u@127.0.0.1:1/x", shema="decnet")
     with pytest.raises(errors.Config, match="did you mean 'api_key'"):
