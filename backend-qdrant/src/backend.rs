@@ -6,7 +6,7 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
-use qdrant_client::qdrant::PointStruct;
+use qdrant_client::qdrant::{Condition, Filter, PointStruct};
 use vectorstore_core::distance::sort_neighbors;
 use vectorstore_core::limits::MAX_KINDS;
 use vectorstore_core::{
@@ -184,7 +184,7 @@ impl QdrantStore {
         };
         let Some(layout) = layout::kind_meta(name, kind, &info)? else { return Ok(Some(None)) };
         let meta = layout.meta;
-        for field in [layout::VERSION_FIELD, layout::WRITTEN_FIELD] {
+        for field in [layout::VERSION_FIELD, layout::WRITTEN_FIELD, layout::HASH_FIELD] {
             if !info.payload_schema.contains_key(field) {
                 connection.create_index(name, field, false).await?;
             }
@@ -192,6 +192,10 @@ impl QdrantStore {
         if layout.version < i64::from(vectorstore_core::SCHEMA_VERSION)
             && !self.upgrade(connection, name, layout).await?
         {
+            self.forget(kind);
+            return Ok(None);
+        }
+        if !self.hash_vectors(connection, name, meta).await? {
             self.forget(kind);
             return Ok(None);
         }
@@ -219,6 +223,27 @@ impl QdrantStore {
         Ok(true)
     }
 
+    /// Gives every point of a collection written before vectors were hashed its vector hash,
+    /// page by page (see [`Connection::hash_unhashed`]), when this process first meets the
+    /// collection (one empty read when every point has its hash; an upgrade cut short goes on
+    /// the next time). Until it is done, searches that meet a tie take the legacy tie loop.
+    /// False when the collection vanished meanwhile.
+    async fn hash_vectors(&self, connection: &Connection, name: &str, meta: KindMeta) -> Result<bool> {
+        let started = Instant::now();
+        let mut hashed = 0;
+        loop {
+            match connection.hash_unhashed(name, meta.metric, HASH_PAGE).await? {
+                None => return Ok(false),
+                Some(0) => break,
+                Some(page) => hashed += page,
+            }
+        }
+        if hashed > 0 {
+            tracing::warn!(collection = %name, points = hashed, seconds = started.elapsed().as_secs_f64(), "upgraded the Qdrant collection once: its points now carry vector hashes");
+        }
+        Ok(true)
+    }
+
     /// Creates the kind, or adopts it when another process created it first.
     async fn create(&self, connection: &Connection, kind: &str, meta: KindMeta) -> Result<KindMeta> {
         let _creating = self.creating.lock().await;
@@ -237,7 +262,7 @@ impl QdrantStore {
         self.settle_placement(connection, &name).await?;
         // Applied before any later write of the collection; search filters work meanwhile. The
         // sort indexes are built by the first scan that needs them (see `crate::scan`).
-        for field in [layout::VERSION_FIELD, layout::WRITTEN_FIELD] {
+        for field in [layout::VERSION_FIELD, layout::WRITTEN_FIELD, layout::HASH_FIELD] {
             connection.create_index(&name, field, false).await?;
         }
         tracing::info!(collection = %name, dim = meta.dim, metric = %meta.metric, "created Qdrant collection");
@@ -418,6 +443,11 @@ impl QdrantStore {
     }
 
     /// The search itself, once the kind is known and the query checked.
+    ///
+    /// Qdrant orders equal scores arbitrarily, and an HNSW graph cannot be counted on to reach
+    /// every copy of a vector shared by many records: one more point than k is asked for, and
+    /// when the points at the last distance may continue past it (a tie), the tie is resolved
+    /// by groups of identical vectors (see [`resolve_ties`](Self::resolve_ties)).
     async fn search(
         &self,
         connection: &Connection,
@@ -427,11 +457,142 @@ impl QdrantStore {
         options: &KnnOptions,
     ) -> Result<Vec<Neighbor>> {
         let name = self.collection(kind);
-        // Qdrant orders equal scores arbitrarily: ask for one more than k, and for more again
-        // while the k-th distance ties up to the last one returned, so that the tie is cut by id.
-        let mut limit = options.k + 1;
+        let limit = options.k + 1;
+        let search = search_request(&name, meta, query, limit, options, None, &[]);
+        let Some(points) = connection.search(&search).await? else {
+            self.forget(kind);
+            return Ok(Vec::new());
+        };
+        let returned = points.len();
+        let candidates = candidates(kind, meta, points);
+        let hits: Vec<Neighbor> = candidates.iter().map(|c| c.hit.clone()).collect();
+        match self.whole(&hits, returned, limit, options.k) {
+            Whole::Yes => Ok(finish(hits, options)),
+            Whole::No | Whole::IfLimitCoversKind => {
+                self.resolve_ties(connection, kind, meta, query, options, candidates, returned == limit).await
+            }
+        }
+    }
+
+    /// The answer when the first reply may end inside a tie: round by round, the records of each
+    /// vector at the reply's last distance are read in id order through the vector-hash index
+    /// (their first k only), then Qdrant is asked for points of other vectors as near as the
+    /// k-th answer (every vector already read left out), until none is left or the k-th answer
+    /// is nearer than the reply's last distance. Each round holds one reply of at most k + 1
+    /// points and at most k ids of a group, whatever the group's size; at most
+    /// [`MAX_TIE_ROUNDS`] rounds. Points without a vector hash (written by an older version)
+    /// cannot be grouped: those kinds take the bounded legacy loop instead.
+    #[allow(clippy::too_many_arguments)]
+    async fn resolve_ties(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        meta: KindMeta,
+        query: &[f32],
+        options: &KnnOptions,
+        first: Vec<Candidate>,
+        first_full: bool,
+    ) -> Result<Vec<Neighbor>> {
+        let name = self.collection(kind);
+        let unhashed = Filter::must([Condition::is_empty(layout::HASH_FIELD)]);
+        let Some(without_hash) = connection.count_matching(&name, unhashed, "points without a vector hash").await?
+        else {
+            self.forget(kind);
+            return Ok(Vec::new());
+        };
+        if without_hash > 0 {
+            return self.legacy_ties(connection, kind, meta, query, options).await;
+        }
+        let k = options.k;
+        let several_replicas = self.options.reads_several_replicas();
+        let mut answer: Vec<Neighbor> = Vec::new();
+        let mut seen: Vec<i64> = Vec::new();
+        let (mut reply, mut full) = (first, first_full);
+        for round in 0.. {
+            let Some(last) = reply.last().map(|c| c.hit.distance) else { break };
+            let cut: Vec<i64> = unique(reply.iter().filter(|c| c.hit.distance == last).filter_map(|c| c.hash));
+            answer.extend(reply.iter().filter(|c| c.hit.distance < last).map(|c| c.hit.clone()));
+            seen.extend(reply.iter().filter_map(|c| c.hash));
+            let Some(members) = self.group_members(connection, kind, &cut, options).await? else {
+                return Ok(Vec::new());
+            };
+            answer.extend(members.into_iter().map(|id| Neighbor { kind: kind.to_owned(), id, distance: last }));
+            sort_neighbors(&mut answer);
+            let mut ids = HashSet::with_capacity(answer.len());
+            answer.retain(|hit| ids.insert(hit.id.clone()));
+            answer.truncate(k);
+            let settled = answer.len() >= k && answer[k - 1].distance < last;
+            if settled || (!full && !several_replicas) {
+                break;
+            }
+            if round + 1 == MAX_TIE_ROUNDS {
+                tracing::warn!(
+                    kind,
+                    k,
+                    rounds = MAX_TIE_ROUNDS,
+                    "tie not settled within the rounds allowed; answering with what was found"
+                );
+                break;
+            }
+            seen.sort_unstable();
+            seen.dedup();
+            let nearer_than = (answer.len() >= k).then(|| answer[k - 1].distance);
+            let search = search_request(&name, meta, query, k + 1, options, nearer_than, &seen);
+            let Some(points) = connection.search(&search).await? else {
+                self.forget(kind);
+                return Ok(Vec::new());
+            };
+            full = points.len() == k + 1;
+            reply = candidates(kind, meta, points);
+        }
+        Ok(finish(answer, options))
+    }
+
+    /// The first `options.k` ids, in id order, of the records whose vector hash is one of
+    /// `hashes` (and of the extractor version asked for); `None` when the kind is gone.
+    async fn group_members(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        hashes: &[i64],
+        options: &KnnOptions,
+    ) -> Result<Option<Vec<String>>> {
+        if hashes.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let name = self.collection(kind);
+        let mut filter = Filter::must([Condition::matches(layout::HASH_FIELD, hashes.to_vec())]);
+        if let Some(version) = options.extractor_version {
+            filter.must.push(Condition::matches(layout::VERSION_FIELD, i64::from(version)));
+        }
+        let before = self.sort_indexes(kind);
+        match scan::first_ids_matching(connection, &name, Some(filter), None, options.k, before).await? {
+            Some((ids, now)) => {
+                self.learn_sort_indexes(kind, before, now);
+                Ok(Some(ids))
+            }
+            None => {
+                self.forget(kind);
+                Ok(None)
+            }
+        }
+    }
+
+    /// The tie loop of kinds holding points without a vector hash: asks for twice as many points
+    /// while the k-th distance ties up to the last one returned, at most [`MAX_LEGACY_TIE_LIMIT`]
+    /// points; past that the answer is what the last reply held (logged).
+    async fn legacy_ties(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        meta: KindMeta,
+        query: &[f32],
+        options: &KnnOptions,
+    ) -> Result<Vec<Neighbor>> {
+        let name = self.collection(kind);
+        let mut limit = (options.k + 1).saturating_mul(2).min(MAX_LEGACY_TIE_LIMIT);
         loop {
-            let search = search_request(&name, meta, query, limit, options);
+            let search = search_request(&name, meta, query, limit, options, None, &[]);
             let Some(points) = connection.search(&search).await? else {
                 self.forget(kind);
                 return Ok(Vec::new());
@@ -449,11 +610,19 @@ impl QdrantStore {
                     limit as u64 >= count
                 }
             };
-            if !complete {
-                limit = limit.saturating_mul(2);
-                continue;
+            if complete {
+                return Ok(finish(hits, options));
             }
-            return Ok(finish(hits, options));
+            if limit >= MAX_LEGACY_TIE_LIMIT {
+                tracing::warn!(
+                    kind,
+                    limit,
+                    "a tie runs past the most points asked for in a kind whose points lack vector hashes; the answer \
+                     may not hold the tie's smallest ids (rewrite the kind to give its points hashes)"
+                );
+                return Ok(finish(hits, options));
+            }
+            limit = limit.saturating_mul(2).min(MAX_LEGACY_TIE_LIMIT);
         }
     }
 
@@ -475,17 +644,20 @@ impl QdrantStore {
         let mut answers = Vec::with_capacity(queries.len());
         for chunk in queries.chunks(per_request) {
             let searches: Vec<_> =
-                chunk.iter().map(|query| search_request(&name, meta, query, limit, options)).collect();
+                chunk.iter().map(|query| search_request(&name, meta, query, limit, options, None, &[])).collect();
             let Some(results) = connection.search_batch(&name, &searches).await? else {
                 self.forget(kind);
                 return Ok(vec![Vec::new(); queries.len()]);
             };
             for (query, points) in chunk.iter().zip(results) {
                 let returned = points.len();
-                let hits = neighbors(kind, meta, points);
+                let found = candidates(kind, meta, points);
+                let hits: Vec<Neighbor> = found.iter().map(|c| c.hit.clone()).collect();
                 let answer = match self.whole(&hits, returned, limit, options.k) {
                     Whole::Yes => finish(hits, options),
-                    Whole::No | Whole::IfLimitCoversKind => self.search(connection, kind, meta, query, options).await?,
+                    Whole::No | Whole::IfLimitCoversKind => {
+                        self.resolve_ties(connection, kind, meta, query, options, found, returned == limit).await?
+                    }
                 };
                 answers.push(answer);
             }
@@ -879,6 +1051,16 @@ const MAX_BATCH_QUERIES: usize = 1_000;
 /// Most points one batch request may return; a batch with a large `k` takes several requests.
 const MAX_BATCH_POINTS: usize = 50_000;
 
+/// Points given their vector hash per request when upgrading a collection.
+const HASH_PAGE: usize = 1_000;
+
+/// Most rounds of [`QdrantStore::resolve_ties`]: each reads a reply of at most k + 1 points and
+/// at most k ids of the groups it cut.
+const MAX_TIE_ROUNDS: usize = 8;
+
+/// Most points the legacy tie loop (kinds whose points lack vector hashes) asks for at once.
+const MAX_LEGACY_TIE_LIMIT: usize = 4 * vectorstore_core::limits::MAX_K;
+
 /// Whether a search's answer is whole (see [`QdrantStore::whole`]).
 enum Whole {
     Yes,
@@ -888,21 +1070,62 @@ enum Whole {
     IfLimitCoversKind,
 }
 
-/// The search for one query, asking for `limit` points.
+/// The search for one query, asking for `limit` points no farther than `options.max_distance`
+/// and `within` (both loosely: the caller applies the exact bound), the points of the vectors
+/// hashed in `exclude_hashes` left out.
 fn search_request<'a>(
     name: &'a str,
     meta: KindMeta,
     query: &'a [f32],
     limit: usize,
     options: &KnnOptions,
+    within: Option<f32>,
+    exclude_hashes: &'a [i64],
 ) -> Search<'a> {
+    let max = match (options.max_distance, within) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     Search {
         collection: name,
         query,
         limit,
         extractor_version: options.extractor_version,
-        score_threshold: options.max_distance.and_then(|max| layout::loose_score_threshold(meta.metric, max)),
+        score_threshold: max.and_then(|max| layout::loose_score_threshold(meta.metric, max)),
+        exclude_hashes,
     }
+}
+
+/// A point of a search's reply: the neighbour and its vector's hash (`None` for points written
+/// before vectors were hashed).
+struct Candidate {
+    hit: Neighbor,
+    hash: Option<i64>,
+}
+
+/// Qdrant's points as candidates: distances in the contract's terms, sorted, repeats removed.
+fn candidates(kind: &str, meta: KindMeta, points: Vec<qdrant_client::qdrant::ScoredPoint>) -> Vec<Candidate> {
+    let mut found: Vec<Candidate> = points
+        .into_iter()
+        .filter_map(|point| {
+            let id = layout::stored_id(&point.payload)?.to_owned();
+            let hash = point.payload.get(layout::HASH_FIELD).and_then(|value| value.as_integer());
+            let distance = layout::distance_from_score(meta.metric, point.score);
+            Some(Candidate { hit: Neighbor { kind: kind.to_owned(), id, distance }, hash })
+        })
+        .collect();
+    found.sort_by(|a, b| vectorstore_core::distance::cmp_hits(a.hit.distance, &a.hit.id, b.hit.distance, &b.hit.id));
+    // Reads of several replicas can list a point more than once when scores tie (Qdrant merges
+    // their answers as if in the same order; see `core::Scroll::one_replica`).
+    let mut seen = HashSet::with_capacity(found.len());
+    found.retain(|c| seen.insert(c.hit.id.clone()));
+    found
+}
+
+/// The distinct values of `values`, in first-seen order.
+fn unique(values: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut seen = HashSet::new();
+    values.filter(|v| seen.insert(*v)).collect()
 }
 
 /// Qdrant's points as neighbours: distances in the contract's terms, sorted, repeats removed.

@@ -10,10 +10,11 @@ use qdrant_client::QdrantError;
 use qdrant_client::qdrant::{
     CollectionInfo, Condition, CountPointsBuilder, CreateCollection, CreateFieldIndexCollectionBuilder,
     DeleteCollectionBuilder, DeletePointsBuilder, Direction, FacetCountsBuilder, FieldType, Filter, GetPointsBuilder,
-    OrderByBuilder, PayloadIncludeSelector, PointId, PointStruct, PointsIdsList, Query, QueryBatchPoints, QueryPoints,
-    QueryPointsBuilder, Range, ReadConsistencyType, ReplicaState, RetrievedPoint, ScoredPoint, ScrollPointsBuilder,
-    SearchParamsBuilder, SetPayloadPointsBuilder, UpdateCollectionBuilder, UpsertPointsBuilder, Value,
-    WriteOrderingType, facet_value, read_consistency, start_from,
+    OrderByBuilder, PayloadIncludeSelector, PointId, PointStruct, PointsIdsList, PointsUpdateOperation, Query,
+    QueryBatchPoints, QueryPoints, QueryPointsBuilder, Range, ReadConsistencyType, ReplicaState, RetrievedPoint,
+    ScoredPoint, ScrollPointsBuilder, SearchParamsBuilder, SetPayloadPointsBuilder, UpdateBatchPointsBuilder,
+    UpdateCollectionBuilder, UpsertPointsBuilder, Value, WriteOrderingType, facet_value, points_update_operation,
+    read_consistency, start_from,
 };
 use vectorstore_core::{Error, ErrorKind, Result};
 
@@ -70,6 +71,8 @@ pub(crate) struct Search<'a> {
     pub limit: usize,
     pub extractor_version: Option<u32>,
     pub score_threshold: Option<f32>,
+    /// Vector hashes whose points are left out (groups already read another way).
+    pub exclude_hashes: &'a [i64],
 }
 
 /// What a scroll asks for: points matching `filter`, either in Qdrant's point-id order from
@@ -309,6 +312,81 @@ impl Connection {
         }
     }
 
+    /// Gives up to `page` points without a vector hash theirs, read from their stored vector
+    /// (the raw payload copy under cosine, which Qdrant normalises), and waits until reads see
+    /// it. Each point is updated through a filter that also requires it to have no hash yet, so
+    /// a writer that rewrote the point meanwhile (with its own hash) is never overwritten.
+    /// `Some(n)`: the points hashed (0 when none is left); `None` when the collection is gone.
+    pub(crate) async fn hash_unhashed(
+        &self,
+        name: &str,
+        metric: vectorstore_core::Metric,
+        page: usize,
+    ) -> Result<Option<usize>> {
+        let unhashed = Filter::must([Condition::is_empty(layout::HASH_FIELD)]);
+        let raw = !layout::needs_stored_vector(metric);
+        let scroll = Scroll {
+            collection: name,
+            filter: Some(unhashed),
+            limit: page,
+            offset: None,
+            order_by: None,
+            fields: if raw { vec![layout::RAW_VECTOR_FIELD.to_owned()] } else { Vec::new() },
+            with_vectors: !raw,
+            one_replica: false,
+        };
+        let points = match self.scroll(scroll).await? {
+            Scrolled::Page(points, _) => points,
+            Scrolled::CollectionMissing => return Ok(None),
+            Scrolled::OrderIndexMissing => {
+                return Err(Error::new(ErrorKind::Backend, "Qdrant asked for an index on an unordered scroll"));
+            }
+        };
+        let mut operations = Vec::with_capacity(points.len());
+        for point in &points {
+            let Some(id) = point.id.clone() else { continue };
+            let vector = if raw {
+                point
+                    .payload
+                    .get(layout::RAW_VECTOR_FIELD)
+                    .and_then(|v| v.as_str())
+                    .and_then(|t| layout::decode_vector(t))
+            } else {
+                layout::stored_vector(point)
+            };
+            let Some(vector) = vector else {
+                return Err(Error::new(
+                    ErrorKind::Backend,
+                    format!("a point of {name} has no readable vector to hash"),
+                ));
+            };
+            let payload: std::collections::HashMap<String, Value> =
+                [(layout::HASH_FIELD.to_owned(), Value::from(layout::vector_hash(&vector)))].into();
+            let only_if_unhashed = Filter::must([Condition::has_id([id]), Condition::is_empty(layout::HASH_FIELD)]);
+            operations.push(PointsUpdateOperation {
+                operation: Some(points_update_operation::Operation::SetPayload(points_update_operation::SetPayload {
+                    payload,
+                    points_selector: Some(only_if_unhashed.into()),
+                    shard_key_selector: None,
+                    key: None,
+                })),
+            });
+        }
+        if operations.is_empty() {
+            return Ok(Some(0));
+        }
+        let hashed = operations.len();
+        let mut request = UpdateBatchPointsBuilder::new(name, operations).wait(true);
+        if let Some(ordering) = self.write_ordering() {
+            request = request.ordering(ordering);
+        }
+        match self.client.update_batch(request).await {
+            Ok(_) => Ok(Some(hashed)),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(self.fail(err, &format!("vector hashes of {name}"))),
+        }
+    }
+
     /// Records `version` as the collection's schema version in its metadata (merged with the
     /// rest of it by Qdrant).
     pub(crate) async fn record_schema_version(&self, name: &str, version: i64) -> Result<()> {
@@ -416,11 +494,18 @@ impl Connection {
             .query(Query::new_nearest(search.query.to_vec()))
             .limit(search.limit as u64)
             .params(params)
-            .with_payload(PayloadIncludeSelector::new(vec![layout::ID_FIELD.to_owned()]))
+            .with_payload(PayloadIncludeSelector::new(vec![layout::ID_FIELD.to_owned(), layout::HASH_FIELD.to_owned()]))
             .with_vectors(false);
+        // Filtered inside the search (the fields are indexed), so k matching points come back.
+        let mut filter = Filter::default();
         if let Some(version) = search.extractor_version {
-            // Filtered inside the search (the field is indexed), so k matching points come back.
-            request = request.filter(Filter::must([Condition::matches(layout::VERSION_FIELD, i64::from(version))]));
+            filter.must.push(Condition::matches(layout::VERSION_FIELD, i64::from(version)));
+        }
+        if !search.exclude_hashes.is_empty() {
+            filter.must_not.push(Condition::matches(layout::HASH_FIELD, search.exclude_hashes.to_vec()));
+        }
+        if !filter.must.is_empty() || !filter.must_not.is_empty() {
+            request = request.filter(filter);
         }
         if let Some(threshold) = search.score_threshold {
             request = request.score_threshold(threshold);

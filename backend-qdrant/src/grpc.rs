@@ -20,8 +20,8 @@ use qdrant_client::qdrant::{
     CountResponse, CreateCollection, CreateFieldIndexCollection, DeleteCollection, DeletePoints, FacetCounts,
     FacetResponse, GetCollectionInfoRequest, GetCollectionInfoResponse, GetPoints, GetResponse, HealthCheckReply,
     HealthCheckRequest, ListCollectionsRequest, ListCollectionsResponse, PointsOperationResponse, QueryBatchPoints,
-    QueryBatchResponse, QueryPoints, QueryResponse, ScrollPoints, ScrollResponse, SetPayloadPoints, UpdateCollection,
-    UpsertPoints,
+    QueryBatchResponse, QueryPoints, QueryResponse, ScrollPoints, ScrollResponse, SetPayloadPoints, UpdateBatchPoints,
+    UpdateBatchResponse, UpdateCollection, UpsertPoints,
 };
 use std::sync::RwLock;
 use tonic::metadata::MetadataValue;
@@ -259,6 +259,18 @@ impl Client {
         let request = &request.into();
         self.with_channel(|channel| async move { Ok(points(channel).set_payload(request.clone()).await?.into_inner()) })
             .await
+    }
+
+    /// Applies several point updates in one request, in order.
+    pub(crate) async fn update_batch(
+        &self,
+        request: impl Into<UpdateBatchPoints>,
+    ) -> Result<UpdateBatchResponse, QdrantError> {
+        let request = &request.into();
+        self.with_channel(
+            |channel| async move { Ok(points(channel).update_batch(request.clone()).await?.into_inner()) },
+        )
+        .await
     }
 
     /// Creates a payload index.

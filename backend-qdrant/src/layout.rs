@@ -29,6 +29,9 @@ pub const WRITTEN_FIELD: &str = "written_at_ms";
 /// Payload field holding the vector exactly as written (base64 of little-endian `f32`s), for
 /// cosine kinds only: Qdrant normalises cosine vectors when it stores them.
 pub const RAW_VECTOR_FIELD: &str = "vector_f32le";
+/// Payload field holding [`vector_hash`] of the record's vector (integer index, equality only):
+/// the records sharing a vector are found by it, in id order, without the similarity index.
+pub const HASH_FIELD: &str = "vector_hash";
 /// Id bytes per sort key: 48 bits, because Qdrant turns an ordered scroll's integer start
 /// into an `f64`, exact only up to 2^53.
 pub const SORT_KEY_BYTES: usize = 6;
@@ -124,10 +127,27 @@ pub fn stored_time(written_at_ms: u64) -> i64 {
     i64::try_from(written_at_ms).unwrap_or(i64::MAX)
 }
 
+/// The content hash of a vector: the first 8 bytes of the SHA-256 of its components' bits
+/// (little-endian), as a signed integer. Equal for bit-identical vectors, which Qdrant scores
+/// identically; a collision (two different vectors under one hash) is out of an attacker's
+/// reach at 64 bits of a cryptographic hash.
+pub fn vector_hash(vector: &[f32]) -> i64 {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for component in vector {
+        hasher.update(component.to_bits().to_le_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_le_bytes(first)
+}
+
 /// The payload of a record.
 pub fn payload(id: &str, vector: &[f32], extractor_version: u32, written_at_ms: u64, metric: Metric) -> Payload {
-    let mut payload = Payload::with_capacity(4 + SORT_LEVELS);
+    let mut payload = Payload::with_capacity(5 + SORT_LEVELS);
     payload.insert(ID_FIELD, id);
+    payload.insert(HASH_FIELD, vector_hash(vector));
     payload.insert(VERSION_FIELD, i64::from(extractor_version));
     payload.insert(WRITTEN_FIELD, stored_time(written_at_ms));
     for (field, key) in SORT_FIELDS.iter().zip(sort_keys(id)) {
@@ -211,6 +231,14 @@ pub fn record(kind: &str, meta: KindMeta, point: RetrievedPoint) -> Result<Vecto
         return Err(damaged(&format!("a vector of {} components, the kind has {}", vector.len(), meta.dim)));
     }
     Ok(VectorRecord { kind: kind.to_owned(), id, dim: meta.dim, vector, extractor_version: version, written_at_ms })
+}
+
+/// The dense vector Qdrant stores for a point read with its vectors (normalised under cosine).
+pub(crate) fn stored_vector(point: &RetrievedPoint) -> Option<Vec<f32>> {
+    point.vectors.clone().and_then(|vectors| vectors.get_vector()).and_then(|vector| match vector {
+        OutputVector::Dense(dense) => Some(dense.data),
+        _ => None,
+    })
 }
 
 /// The Qdrant distance that serves `metric`.
@@ -338,10 +366,11 @@ pub fn has_sort_indexes(info: &CollectionInfo) -> bool {
     SORT_FIELDS.iter().all(|field| info.payload_schema.contains_key(*field))
 }
 
-/// Integer index parameters for `field`: the version only needs equality; sort keys also
-/// need ranges, which ordered scrolls require; the write time only ranges.
+/// Integer index parameters for `field`: the version and the vector hash only need equality;
+/// sort keys also need ranges, which ordered scrolls require; the write time only ranges.
 pub fn index_params(field: &str) -> qdrant::IntegerIndexParams {
-    qdrant::IntegerIndexParamsBuilder::new(field != WRITTEN_FIELD, field != VERSION_FIELD).build()
+    qdrant::IntegerIndexParamsBuilder::new(field != WRITTEN_FIELD, field != VERSION_FIELD && field != HASH_FIELD)
+        .build()
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ mod scan;
 
 /// How records map to Qdrant points, exposed for fuzzing and for tools that read collections.
 pub mod codec {
-    pub use crate::layout::{collection_name, decode_vector, encode_vector, payload, point_uuid, sort_keys};
+    pub use crate::layout::{
+        collection_name, decode_vector, encode_vector, payload, point_uuid, sort_keys, vector_hash,
+    };
 }
 
 use std::sync::Arc;

@@ -63,7 +63,20 @@ pub(crate) async fn ids_after(
     limit: usize,
     indexes: SortIndexes,
 ) -> Result<Option<(Vec<String>, SortIndexes)>> {
-    let mut walk = Walk { connection, collection, limit, out: Vec::new(), missing: false, indexes, built: false };
+    first_ids_matching(connection, collection, None, after, limit, indexes).await
+}
+
+/// [`ids_after`] among the points matching `base` only (e.g. the members of one group of
+/// identical vectors): the same walk, every read also filtered by `base`.
+pub(crate) async fn first_ids_matching(
+    connection: &Connection,
+    collection: &str,
+    base: Option<Filter>,
+    after: Option<&str>,
+    limit: usize,
+    indexes: SortIndexes,
+) -> Result<Option<(Vec<String>, SortIndexes)>> {
+    let mut walk = Walk { connection, collection, base, limit, out: Vec::new(), missing: false, indexes, built: false };
     if limit > 0 {
         walk.collect(Vec::new(), after).await?;
     }
@@ -75,6 +88,8 @@ type Step<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 struct Walk<'a> {
     connection: &'a Connection,
     collection: &'a str,
+    /// What every read is also filtered by.
+    base: Option<Filter>,
     limit: usize,
     out: Vec<String>,
     missing: bool,
@@ -85,6 +100,15 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
+    /// Points whose first sort keys equal `fixed` and that match the walk's base filter.
+    fn filter(&self, fixed: &[i64]) -> Option<Filter> {
+        match (filter(fixed), &self.base) {
+            (None, base) => base.clone(),
+            (Some(keys), None) => Some(keys),
+            (Some(keys), Some(base)) => Some(Filter::must([Condition::from(keys), Condition::from(base.clone())])),
+        }
+    }
+
     fn remaining(&self) -> usize {
         self.limit.saturating_sub(self.out.len())
     }
@@ -191,7 +215,7 @@ impl<'a> Walk<'a> {
     /// Up to `limit` ids of the set `fixed`, in no particular order; with `range`, only those
     /// whose key of the next level lies in it (inclusive). Read with the configured consistency.
     async fn ids(&mut self, fixed: &[i64], range: Option<(i64, i64)>, limit: usize) -> Result<Vec<String>> {
-        let mut filter = filter(fixed);
+        let mut filter = self.filter(fixed);
         if let Some((from, to)) = range {
             let condition = Condition::range(SORT_FIELDS[fixed.len()], key_range(from, to));
             filter = Some(match filter {
@@ -240,7 +264,7 @@ impl<'a> Walk<'a> {
         loop {
             let scroll = Scroll {
                 collection: self.collection,
-                filter: filter(fixed),
+                filter: self.filter(fixed),
                 limit,
                 offset: None,
                 order_by: Some((SORT_FIELDS[level], from)),
@@ -308,7 +332,7 @@ impl<'a> Walk<'a> {
         loop {
             let scroll = Scroll {
                 collection: self.collection,
-                filter: filter(fixed),
+                filter: self.filter(fixed),
                 limit: GROUP_PAGE,
                 offset: offset.take(),
                 order_by: None,

@@ -396,3 +396,104 @@ async fn knn_batch_body(ctx: &Ctx) {
     let expected: Vec<String> = (3_000..3_030).map(|i| format!("p{i:05}")).collect();
     assert_eq!(ids, expected, "the tie at the k-th hit is cut by id");
 }
+
+qdrant_case!(collections_written_before_vector_hashes_are_upgraded_and_searched_exactly, [], hashes_body);
+
+/// What versions before vector hashes wrote, made from a current collection: no hash on any
+/// point, no index on it.
+async fn strip_hashes(client: &Qdrant, collection: &str) {
+    client
+        .delete_payload(
+            DeletePayloadPointsBuilder::new(collection, vec!["vector_hash".to_owned()])
+                .points_selector(Filter::must([]))
+                .wait(true),
+        )
+        .await
+        .unwrap();
+    client
+        .delete_field_index(DeleteFieldIndexCollectionBuilder::new(collection, "vector_hash").wait(true))
+        .await
+        .unwrap();
+}
+
+/// The vector hash of each point of `collection`, by id (`None`: the point has none).
+async fn hashes_of(client: &Qdrant, collection: &str) -> HashMap<String, Option<i64>> {
+    let points = client
+        .scroll(qdrant_client::qdrant::ScrollPointsBuilder::new(collection).limit(10_000).with_payload(true))
+        .await
+        .unwrap()
+        .result;
+    points
+        .into_iter()
+        .map(|p| {
+            let id = p.payload.get("id").and_then(|v| v.as_str()).unwrap().clone();
+            (id, p.payload.get("vector_hash").and_then(Value::as_integer))
+        })
+        .collect()
+}
+
+async fn hashes_body(ctx: &Ctx) {
+    let writer = ctx.store().await;
+    // A group of 300 identical vectors, its members spread through the id order, among others.
+    let shared = [3.0_f32, -1.0, 0.5];
+    let items: Vec<NewVector> = (0..500)
+        .map(|i| {
+            let vector = if i % 5 < 3 { shared.to_vec() } else { vec![i as f32, 1.0, 0.5] };
+            NewVector::new(format!("s-{i:04}"), vector)
+        })
+        .collect();
+    let group: Vec<String> = (0..500).filter(|i| i % 5 < 3).map(|i| format!("s-{i:04}")).collect();
+    let cosine: Vec<NewVector> = items
+        .iter()
+        .map(|item| NewVector::new(item.id.clone(), item.vector.iter().map(|v| v + 7.0).collect()))
+        .collect();
+    writer.insert_many("ja3", &items).await.unwrap();
+    writer.create_kind("cmd", 3, Metric::Cosine).await.unwrap();
+    writer.insert_many("cmd", &cosine).await.unwrap();
+    let (client, prefix) = inspect(&*writer).await;
+    for (kind, written) in [("ja3", &items), ("cmd", &cosine)] {
+        let hashes = hashes_of(&client, &format!("{prefix}{kind}")).await;
+        assert_eq!(hashes.len(), 500);
+        for item in written.iter() {
+            assert_eq!(
+                hashes[&item.id],
+                Some(vectorstore_qdrant::codec::vector_hash(&item.vector)),
+                "{kind}: {} carries the hash of the vector written",
+                item.id
+            );
+        }
+    }
+    let before = writer.scan_all("ja3", 100).await.unwrap();
+
+    // Hashes gone under a store that already knows the kinds: searches see points without a
+    // hash and take the legacy tie loop, still cutting the tie by id.
+    for kind in ["ja3", "cmd"] {
+        strip_hashes(&client, &format!("{prefix}{kind}")).await;
+    }
+    let smallest: Vec<&str> = group[..10].iter().map(String::as_str).collect();
+    let hits = writer.knn("ja3", &shared, 10).await.unwrap();
+    assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), smallest, "legacy loop: {hits:?}");
+
+    // Another process opens the old collections: every point gets its hash, records unchanged.
+    let reader = ctx.store().await;
+    let hits = reader.knn("ja3", &shared, 10).await.unwrap();
+    assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), smallest, "after the upgrade: {hits:?}");
+    assert!(hits.iter().all(|h| h.distance == 0.0), "{hits:?}");
+    assert_eq!(reader.scan_all("ja3", 100).await.unwrap(), before, "the upgrade changed no record");
+    let query: Vec<f32> = shared.iter().map(|v| v + 7.0).collect();
+    let hits = reader.knn("cmd", &query, 10).await.unwrap();
+    assert_eq!(hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), smallest, "cosine: {hits:?}");
+    for (kind, written) in [("ja3", &items), ("cmd", &cosine)] {
+        let hashes = hashes_of(&client, &format!("{prefix}{kind}")).await;
+        for item in written.iter() {
+            assert_eq!(
+                hashes[&item.id],
+                Some(vectorstore_qdrant::codec::vector_hash(&item.vector)),
+                "{kind}: {}",
+                item.id
+            );
+        }
+        let info = client.collection_info(format!("{prefix}{kind}")).await.unwrap().result.unwrap();
+        assert!(info.payload_schema.contains_key("vector_hash"), "{kind}: the hash index is back");
+    }
+}
