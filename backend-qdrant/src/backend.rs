@@ -261,12 +261,17 @@ impl QdrantStore {
         }
         self.settle_placement(connection, &name).await?;
         // Applied before any later write of the collection; search filters work meanwhile. The
-        // sort indexes are built by the first scan that needs them (see `crate::scan`).
-        for field in [layout::VERSION_FIELD, layout::WRITTEN_FIELD, layout::HASH_FIELD] {
+        // sort indexes too: a tie among identical vectors reads its group in id order through
+        // them (see "Duplicate vectors" in the crate docs), and built later, on a large
+        // collection that Qdrant is still optimising, they are not usable for a while.
+        for field in
+            [layout::VERSION_FIELD, layout::WRITTEN_FIELD, layout::HASH_FIELD].into_iter().chain(layout::SORT_FIELDS)
+        {
             connection.create_index(&name, field, false).await?;
         }
         tracing::info!(collection = %name, dim = meta.dim, metric = %meta.metric, "created Qdrant collection");
         self.remember(kind, meta);
+        self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).insert(kind.to_owned());
         Ok(meta)
     }
 
@@ -494,6 +499,8 @@ impl QdrantStore {
         first_full: bool,
     ) -> Result<Vec<Neighbor>> {
         let name = self.collection(kind);
+        let started = Instant::now();
+        let (mut walking, mut searching) = (Duration::ZERO, Duration::ZERO);
         let unhashed = Filter::must([Condition::is_empty(layout::HASH_FIELD)]);
         let Some(without_hash) = connection.count_matching(&name, unhashed, "points without a vector hash").await?
         else {
@@ -508,14 +515,18 @@ impl QdrantStore {
         let mut answer: Vec<Neighbor> = Vec::new();
         let mut seen: Vec<i64> = Vec::new();
         let (mut reply, mut full) = (first, first_full);
+        let mut rounds = 0;
         for round in 0.. {
+            rounds = round + 1;
             let Some(last) = reply.last().map(|c| c.hit.distance) else { break };
             let cut: Vec<i64> = unique(reply.iter().filter(|c| c.hit.distance == last).filter_map(|c| c.hash));
             answer.extend(reply.iter().filter(|c| c.hit.distance < last).map(|c| c.hit.clone()));
             seen.extend(reply.iter().filter_map(|c| c.hash));
+            let walk_started = Instant::now();
             let Some(members) = self.group_members(connection, kind, &cut, options).await? else {
                 return Ok(Vec::new());
             };
+            walking += walk_started.elapsed();
             answer.extend(members.into_iter().map(|id| Neighbor { kind: kind.to_owned(), id, distance: last }));
             sort_neighbors(&mut answer);
             let mut ids = HashSet::with_capacity(answer.len());
@@ -538,13 +549,25 @@ impl QdrantStore {
             seen.dedup();
             let nearer_than = (answer.len() >= k).then(|| answer[k - 1].distance);
             let search = search_request(&name, meta, query, k + 1, options, nearer_than, &seen);
+            let search_started = Instant::now();
             let Some(points) = connection.search(&search).await? else {
                 self.forget(kind);
                 return Ok(Vec::new());
             };
+            searching += search_started.elapsed();
             full = points.len() == k + 1;
             reply = candidates(kind, meta, points);
         }
+        tracing::debug!(
+            kind,
+            k,
+            rounds,
+            excluded = seen.len(),
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
+            walks_ms = walking.as_secs_f64() * 1e3,
+            searches_ms = searching.as_secs_f64() * 1e3,
+            "tie resolved by groups"
+        );
         Ok(finish(answer, options))
     }
 

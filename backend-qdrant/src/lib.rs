@@ -12,7 +12,7 @@ mod scan;
 /// How records map to Qdrant points, exposed for fuzzing and for tools that read collections.
 pub mod codec {
     pub use crate::layout::{
-        collection_name, decode_vector, encode_vector, payload, point_uuid, sort_keys, vector_hash,
+        SORT_FIELDS, collection_name, decode_vector, encode_vector, payload, point_uuid, sort_keys, vector_hash,
     };
 }
 

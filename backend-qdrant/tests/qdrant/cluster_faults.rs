@@ -201,12 +201,23 @@ async fn a_peer_killed_and_restarted_loses_no_acknowledged_write() {
     for (kind, dim, metric) in KINDS {
         setup.create_kind(kind, dim, metric).await.unwrap();
     }
-    // A kind only scanned while the peer is down, whose sort indexes (built by the first scan
-    // that needs them, a write the cluster refuses then) do not exist yet.
+    // A kind only scanned while the peer is down, whose sort indexes do not exist (as in a
+    // collection created before they were made with it: built by the first scan that needs
+    // them, a write the cluster refuses then).
     let cold: Vec<NewVector> =
         (0..300).map(|n| NewVector::new(format!("cold-{:03}", (n * 7) % 300), vec![n as f32, 1.0, 2.0])).collect();
     setup.create_kind("cold", 3, Metric::L2).await.unwrap();
     setup.insert_many("cold", &cold).await.unwrap();
+    let api_key = vectorstore_qdrant::QdrantConfig::from_config(&cluster.config()).unwrap().api_key;
+    let raw =
+        qdrant_client::Qdrant::from_url(&cluster.url()).api_key(api_key).skip_compatibility_check().build().unwrap();
+    for field in vectorstore_qdrant::codec::SORT_FIELDS {
+        raw.delete_field_index(
+            qdrant_client::qdrant::DeleteFieldIndexCollectionBuilder::new("faults_cold", field).wait(true),
+        )
+        .await
+        .unwrap();
+    }
     let store = open(&options(cluster.config())).await;
 
     let (stop, outage) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
