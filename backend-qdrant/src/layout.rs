@@ -75,14 +75,15 @@ pub fn collection_name(prefix: &str, kind: &str) -> String {
 }
 
 /// The kind a collection of this prefix holds, judged by its name alone.
-/// A collection under the prefix whose rest is not a valid kind (made by hand or by another
-/// tool) is reported and left out.
+/// A collection under the prefix whose rest is not a valid kind is left out and logged at
+/// debug: it is often not damage but another store's, whose longer prefix (which may hold `-`)
+/// starts with this one, and a warning would repeat at every listing and health check.
 pub fn kind_of_collection<'a>(prefix: &str, collection: &'a str) -> Option<&'a str> {
     let rest = collection.strip_prefix(prefix)?;
     if vectorstore_core::validate::kind(rest).is_ok() {
         return Some(rest);
     }
-    tracing::warn!(
+    tracing::debug!(
         collection = %vectorstore_core::Escaped(collection),
         "a collection under the store's prefix is not named for a valid kind; it is left out"
     );
