@@ -95,27 +95,27 @@ impl<W: Write> Write for EscapedLines<W> {
 
 /// Prints a table with a header row, columns padded to their widest cell.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) {
-    // Escaped before measuring, so that columns line up as shown.
-    let rows: Vec<Vec<String>> =
-        rows.iter().map(|row| row.iter().map(|cell| vectorstore::escaped(cell).into_owned()).collect()).collect();
-    let rows = &rows;
+    // Escaped before measuring, so that columns line up as shown; the lines are then written
+    // as they are (escaping them again would change nothing).
+    let rows: Vec<Vec<std::borrow::Cow<'_, str>>> =
+        rows.iter().map(|row| row.iter().map(|cell| vectorstore::escaped(cell)).collect()).collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(width) = widths.get_mut(i) {
                 *width = (*width).max(cell.chars().count());
             }
         }
     }
-    let line = |cells: Vec<&str>| {
+    let line = |cells: Vec<std::borrow::Cow<'_, str>>| {
         let padded: Vec<String> =
             cells.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}", width = *width)).collect();
-        out!("{}", padded.join("  ").trim_end());
+        write_out_raw(padded.join("  ").trim_end());
     };
-    line(headers.to_vec());
-    line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
+    line(headers.iter().map(|header| vectorstore::escaped(header)).collect());
+    line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(|dash| dash.as_str().into()).collect());
+    for row in &rows {
+        line(row.iter().map(|cell| cell.as_ref().into()).collect());
     }
 }
 
