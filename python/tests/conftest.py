@@ -130,6 +130,11 @@ class _LocalPostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+# A test server (one started here, or DECNET_TEST_PGVECTOR_URL's, often a CI service reached by
+# name) speaks no TLS: the password may go in the clear. The refusal itself is tested in Rust.
+PG_TEST_SERVER_OPTIONS: dict[str, Any] = {"allow_plaintext_password": True}
+
+
 @pytest.fixture(scope="session")
 def pgvector_server() -> Iterator[str]:
     url = os.environ.get("DECNET_TEST_PGVECTOR_URL")

@@ -11,7 +11,7 @@ import pytest
 
 from decnet_vectorstore import PgvectorVectorStore, QdrantVectorStore, SqliteVecVectorStore, VectorStore, errors
 
-from conftest import present
+from conftest import PG_TEST_SERVER_OPTIONS, present
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +23,9 @@ async def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Async
         s = SqliteVecVectorStore(tmp_path / "vectors.sqlite")
     elif request.param == "pgvector":
         url = request.getfixturevalue("pgvector_server")
-        s = PgvectorVectorStore(url, schema=request.getfixturevalue("pgvector_schema"), index="none")
+        s = PgvectorVectorStore(
+            url, schema=request.getfixturevalue("pgvector_schema"), index="none", **PG_TEST_SERVER_OPTIONS
+        )
     else:
         url = request.getfixturevalue("qdrant_server")
         s = QdrantVectorStore(url, collection_prefix=f"pytest_{uuid.uuid4().hex[:8]}_", exact=True)
@@ -110,7 +112,9 @@ async def test_kind_info_and_settle(store: VectorStore) -> None:
 async def test_settle_waits_for_pgvectors_deferred_index(pgvector_server: str, pgvector_schema: str) -> None:
     import datetime
 
-    store = PgvectorVectorStore(pgvector_server, schema=pgvector_schema, index_delay_ms=3_600_000)
+    store = PgvectorVectorStore(
+        pgvector_server, schema=pgvector_schema, index_delay_ms=3_600_000, **PG_TEST_SERVER_OPTIONS
+    )
     await store.initialize()
     try:
         await store.insert_many("ja3", [f"s{n}" for n in range(200)], np.random.default_rng(1).random((200, 16), dtype=np.float32))

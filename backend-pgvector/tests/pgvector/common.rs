@@ -19,10 +19,9 @@ pub async fn server(what: &str) -> Option<PgTestServer> {
     }
 }
 
-/// A configuration for `url` in a fresh schema, with extra pgvector options.
+/// A configuration for the test server at `url` in a fresh schema, with extra pgvector options.
 pub fn config(url: &str, options: &[(&str, &str)]) -> Config {
-    let mut config =
-        Config::new(NAME).with_url(url).with_option(NAME, "schema", format!("decnet_test_{}", unique_tag()));
+    let mut config = postgres::test_config(url).with_option(NAME, "schema", format!("decnet_test_{}", unique_tag()));
     for (key, value) in options {
         config = config.with_option(NAME, key, *value);
     }

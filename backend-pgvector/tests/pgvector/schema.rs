@@ -193,7 +193,7 @@ async fn concurrent_initialize_on_a_fresh_schema() {
 async fn purge_drops_the_schema() {
     let Some(server) = crate::common::server("purge_drops_the_schema").await else { return };
     let registration = vectorstore_core::require_backend(NAME).expect("registered");
-    let base = Config::new(NAME).with_url(server.url());
+    let base = server.config();
     let isolated = (registration.isolate)(&base, &vectorstore_conformance::unique_tag()).expect("isolate");
     let schema = isolated.option(NAME, "schema").expect("schema").to_owned();
     assert!(schema.starts_with("decnet_vectorstore_t"), "{schema}");

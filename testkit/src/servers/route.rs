@@ -53,13 +53,33 @@ pub(crate) fn remove_container_after_exit(id: &str) {
 /// the environment (and nothing else from it), so that a test run can be pointed at a
 /// server's settings (shards, index, API key, ...) the way a deployment is.
 pub fn config_for(backend: &str, url: &str) -> Config {
-    let prefix = format!("DECNET_VECTORSTORE_{}_", backend.to_ascii_uppercase());
+    let prefix = env_prefix(backend);
     std::env::vars().fold(Config::new(backend).with_url(url), |config, (name, value)| {
         match name.strip_prefix(&prefix) {
             Some(key) => config.with_option(backend, key, value),
             None => config,
         }
     })
+}
+
+/// `config` with the backend's `option` (one of its `ALLOW_PLAINTEXT_*` settings) set to `true`,
+/// unless the environment sets it (`DECNET_VECTORSTORE_<BACKEND>_<OPTION>`), which then wins.
+///
+/// A test server is one the test kit started (a local process, or a throw-away container that
+/// testcontainers may reach at the Docker bridge's address rather than at loopback) or one
+/// whoever runs the tests named for them (`DECNET_TEST_*_URL`, often a CI service container
+/// reached by name). Neither speaks TLS, and refusing to send it a credential in the clear would
+/// only stop every test. The refusal itself is tested in the backends with explicit URLs.
+pub(crate) fn trusting_plaintext(config: Config, backend: &str, option: &str) -> Config {
+    if std::env::var_os(format!("{}{option}", env_prefix(backend))).is_some() {
+        config
+    } else {
+        config.with_option(backend, option, "true")
+    }
+}
+
+fn env_prefix(backend: &str) -> String {
+    format!("DECNET_VECTORSTORE_{}_", backend.to_ascii_uppercase())
 }
 
 #[cfg(test)]
