@@ -8,7 +8,7 @@ import pytest
 
 from decnet_vectorstore import PgvectorVectorStore, QdrantVectorStore, errors
 from decnet_vectorstore.factory import get_vectorstore
-from decnet_vectorstore.fake import FakeVectorStore
+from decnet_vectorstore.fake import FakeVectorStore, NullVectorStore
 from decnet_vectorstore.sqlite_vec import SqliteVecVectorStore
 
 
@@ -61,3 +61,24 @@ def test_other_backends_variables_and_the_packages_own_pass(monkeypatch: pytest.
     monkeypatch.setenv("DECNET_VECTORSTORE_SQLITE_VEC_CACHE_MB", "0")
     monkeypatch.setenv("DECNET_VECTORSTORE_PYTHON_INLINE_WAIT_US", "0")
     assert isinstance(get_vectorstore(), FakeVectorStore)
+
+
+def test_a_disabled_store_opens_whatever_else_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DECNET with the store turned off must start, whatever else is left in its environment."""
+    monkeypatch.setenv("DECNET_VECTORSTORE_ENABLED", "false")
+    for name, value in [
+        ("DECNET_VECTORSTORE_TYPO", "1"),
+        ("DECNET_VECTORSTORE_SQLITE_VEC_BUSY_TIMOUT_MS", "5"),
+        ("DECNET_VECTORSTORE_METRIC", "hamming"),
+        ("DECNET_VECTORSTORE_FALLBACK", "maybe"),
+        ("DECNET_VECTORSTORE_TYPE", "no_such_backend"),
+    ]:
+        monkeypatch.setenv(name, value)
+        assert isinstance(get_vectorstore(), NullVectorStore), name
+        monkeypatch.delenv(name)
+    # Turned on, the same stray variable is refused.
+    monkeypatch.setenv("DECNET_VECTORSTORE_ENABLED", "true")
+    monkeypatch.setenv("DECNET_VECTORSTORE_TYPE", "fake")
+    monkeypatch.setenv("DECNET_VECTORSTORE_TYPO", "1")
+    with pytest.raises(errors.Config, match="DECNET_VECTORSTORE_TYPO"):
+        get_vectorstore()

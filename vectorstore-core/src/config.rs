@@ -142,7 +142,9 @@ impl Config {
     }
 
     /// Reads the given variables as if they were the environment; names without the
-    /// `DECNET_VECTORSTORE_` prefix are ignored.
+    /// `DECNET_VECTORSTORE_` prefix are ignored. A value that does not parse is a `Config`
+    /// error, except when `ENABLED=false`: a disabled store reads nothing else, so the value is
+    /// logged as a warning and left out (as the original package, which never read it, did).
     pub fn from_vars<I, K, V>(vars: I) -> Result<Self>
     where
         I: IntoIterator<Item = (K, V)>,
@@ -150,6 +152,7 @@ impl Config {
         V: AsRef<str>,
     {
         let mut config = Config::default();
+        let mut invalid = None;
         for (name, value) in vars {
             let Some(key) = name.as_ref().strip_prefix(ENV_PREFIX) else { continue };
             let value = value.as_ref();
@@ -163,18 +166,34 @@ impl Config {
                 }
                 "PATH" => config.path = non_empty(value).map(PathBuf::from),
                 "URL" => config.url = non_empty(value).map(str::to_owned),
-                "METRIC" => {
-                    if !value.trim().is_empty() {
-                        config.metric = value.parse().map_err(|_| invalid_var("METRIC", value, "l2, cosine or dot"))?;
+                "METRIC" if !value.trim().is_empty() => match value.parse() {
+                    Ok(metric) => config.metric = metric,
+                    Err(_) => {
+                        invalid.get_or_insert(invalid_var("METRIC", value, "l2, cosine or dot"));
                     }
-                }
-                "FALLBACK" => config.fallback = value.parse()?,
+                },
+                "METRIC" => {}
+                "FALLBACK" => match value.parse() {
+                    Ok(fallback) => config.fallback = fallback,
+                    Err(err) => {
+                        invalid.get_or_insert(err);
+                    }
+                },
                 _ => {
                     config.options.insert(key.to_owned(), value.to_owned());
                 }
             }
         }
-        Ok(config)
+        match invalid {
+            Some(err) if config.enabled => Err(err),
+            Some(err) => {
+                tracing::warn!(
+                    "the vector store is disabled (ENABLED=false); ignoring a setting it would refuse: {err}"
+                );
+                Ok(config)
+            }
+            None => Ok(config),
+        }
     }
 
     /// Sets the sqlite file.
@@ -477,6 +496,21 @@ mod tests {
         assert!(!config.backend_explicit);
         assert_eq!(config.metric, Metric::L2);
         assert_eq!(config.path, None);
+    }
+
+    #[test]
+    fn a_disabled_store_ignores_values_it_would_refuse() {
+        let disabled = Config::from_vars([
+            ("DECNET_VECTORSTORE_METRIC", "hamming"),
+            ("DECNET_VECTORSTORE_FALLBACK", "x"),
+            ("DECNET_VECTORSTORE_ENABLED", "false"),
+        ])
+        .expect("a disabled store opens whatever the other values");
+        assert!(!disabled.enabled);
+        assert_eq!((disabled.metric, disabled.fallback), (Metric::L2, Fallback::None));
+        let err = Config::from_vars([("DECNET_VECTORSTORE_METRIC", "hamming"), ("DECNET_VECTORSTORE_ENABLED", "true")])
+            .unwrap_err();
+        assert!(err.to_string().contains("hamming"), "{err}");
     }
 
     #[test]

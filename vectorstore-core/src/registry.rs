@@ -152,11 +152,16 @@ fn open_uninstrumented(
     known: &[&str],
     available: &[&'static BackendRegistration],
 ) -> Result<Arc<dyn VectorStore>> {
-    check_settings(config, known, available)?;
     if !config.enabled {
+        // Nothing else is read: a stray or misspelt setting must not stop a process that turned
+        // the store off, but it is still worth a word.
+        if let Err(err) = check_settings(config, known, available) {
+            tracing::warn!("the vector store is disabled (ENABLED=false); ignoring: {err}");
+        }
         tracing::info!("vector store disabled: using the null store");
         return Ok(Arc::new(NullVectorStore::new()));
     }
+    check_settings(config, known, available)?;
     if let Some(registration) = available.iter().find(|registration| registration.answers_to(&config.backend)) {
         return (registration.open)(config);
     }

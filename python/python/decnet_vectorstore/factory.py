@@ -66,7 +66,8 @@ def _default_db_path() -> str:
 def get_vectorstore(**kwargs: Any) -> VectorStore:
     """The store the ``DECNET_VECTORSTORE_*`` variables select, not yet initialised.
 
-    ``ENABLED=false`` gives the Null store whatever the type; ``TYPE`` names the backend
+    ``ENABLED=false`` gives the Null store whatever else is set (what would be refused is
+    logged as a warning instead: a process that turned the store off must start); ``TYPE`` names the backend
     (``sqlite_vec`` by default); an unknown type raises :class:`errors.Config` ("Unsupported
     vectorstore type ..."), as does an unknown ``DECNET_VECTORSTORE_*`` variable. ``db_path``
     (the original's keyword) is the sqlite file, before ``DECNET_VECTORSTORE_PATH``; other

@@ -179,7 +179,7 @@ fn a_misspelt_backend_option_names_the_closest() {
 fn a_misspelt_general_variable_names_the_closest() {
     let err = refused(&[("DECNET_VECTORSTORE_METRC", "cosine")]);
     assert!(err.message().contains("did you mean DECNET_VECTORSTORE_METRIC?"), "{err}");
-    let err = refused(&[("DECNET_VECTORSTORE_ENABLED", "false"), ("DECNET_VECTORSTORE_FALLBAK", "fake")]);
+    let err = refused(&[("DECNET_VECTORSTORE_FALLBAK", "fake")]);
     assert!(err.message().contains("did you mean DECNET_VECTORSTORE_FALLBACK?"), "{err}");
     // A lowercase name was never read either.
     let err = refused(&[("DECNET_VECTORSTORE_type", "fake")]);
@@ -206,4 +206,21 @@ fn other_backends_and_tools_settings_pass() {
     // A backend that is neither compiled in nor known: its variables are unknown.
     let err = refused(&[("DECNET_VECTORSTORE_CHROMA_URL", "x")]);
     assert!(err.message().contains("DECNET_VECTORSTORE_CHROMA_URL"), "{err}");
+}
+
+/// A process that turned the store off gets the Null store whatever else is set: an unknown
+/// or misspelt variable, a backend option nothing reads, a type that does not exist.
+#[test]
+fn a_disabled_store_opens_whatever_else_is_set() {
+    let stray = [
+        ("DECNET_VECTORSTORE_TYPO", "1"),
+        ("DECNET_VECTORSTORE_DEMO_STORE_BUSY_TIMOUT_MS", "5"),
+        ("DECNET_VECTORSTORE_TYPE", "no_such_backend"),
+    ];
+    for (name, value) in stray {
+        let pairs = [("DECNET_VECTORSTORE_ENABLED", "false"), (name, value)];
+        let store = open_among(&config(&pairs), KNOWN, &with_demo()).unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(store.backend(), "null", "{name}");
+        refused(&[("DECNET_VECTORSTORE_TYPE", "demo_store"), ("DECNET_VECTORSTORE_TYPO", "1")]);
+    }
 }
