@@ -40,6 +40,15 @@ use crate::{bootstrap, layout};
 /// Prepared statements kept per connection: a handful per kind.
 const STATEMENT_CACHE: usize = 256;
 
+/// sqlx warns about every statement over a second; an exact scan of a kind larger than the
+/// in-memory copy's cap takes that long by nature, and each search would warn. The store's
+/// own spans and latency metrics (see `vectorstore_core::instrument`) measure every operation;
+/// the statement-level note stays available at debug.
+fn slow_statements_at_debug(options: SqliteConnectOptions) -> SqliteConnectOptions {
+    use sqlx::ConnectOptions;
+    options.log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1))
+}
+
 /// Ties narrower than this are read whole with one kNN; wider ones are walked in id order,
 /// which visits about `k * rows / width` rows. Reading 4,096 tied rows costs more than
 /// walking for a 1,024-wide tie.
@@ -183,13 +192,14 @@ impl SqliteVecStore {
             .foreign_keys(false)
             .statement_cache_capacity(STATEMENT_CACHE)
             .pragma("trusted_schema", "OFF");
+        let options = slow_statements_at_debug(options);
         if writer { options } else { options.pragma("query_only", "ON") }
     }
 
     /// Read-only mode's connections to the file: SQLite's `mode=ro` (or `immutable=1`), and
     /// `query_only` besides. No pragma that writes (journal mode, synchronous) is sent.
     fn read_only_options(&self) -> SqliteConnectOptions {
-        SqliteConnectOptions::new()
+        let options = SqliteConnectOptions::new()
             .filename(&self.settings.path)
             .read_only(true)
             .create_if_missing(false)
@@ -198,19 +208,21 @@ impl SqliteVecStore {
             .foreign_keys(false)
             .statement_cache_capacity(STATEMENT_CACHE)
             .pragma("trusted_schema", "OFF")
-            .pragma("query_only", "ON")
+            .pragma("query_only", "ON");
+        slow_statements_at_debug(options)
     }
 
     /// Connections to a private in-memory database of this process, named `name`.
     fn memory_options(&self, name: &str) -> SqliteConnectOptions {
-        SqliteConnectOptions::new()
+        let options = SqliteConnectOptions::new()
             .filename(format!("file:{name}"))
             .in_memory(true)
             .shared_cache(true)
             .create_if_missing(true)
             .foreign_keys(false)
             .statement_cache_capacity(STATEMENT_CACHE)
-            .pragma("trusted_schema", "OFF")
+            .pragma("trusted_schema", "OFF");
+        slow_statements_at_debug(options)
     }
 
     fn readers_pool(&self, options: SqliteConnectOptions) -> SqlitePool {
