@@ -7,7 +7,7 @@ use sqlx::Connection;
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use vectorstore_core::{
     Capabilities, Config, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector,
-    Result, SearchKind, VectorRecord, VectorStore, async_trait, in_request_order, validate,
+    Result, SearchKind, StoreBackend, VectorRecord, async_trait, in_request_order, validate,
 };
 
 use crate::config::{IndexKind, PgVectorConfig};
@@ -20,7 +20,7 @@ use crate::{CAPABILITIES, NAME};
 
 /// A vector store in one schema of a PostgreSQL database with the pgvector extension.
 ///
-/// Opening does no I/O; [`initialize`](VectorStore::initialize) connects, creates the extension
+/// Opening does no I/O; [`initialize`](vectorstore_core::VectorStore::initialize) connects, creates the extension
 /// and the schema when missing (safely when several processes start at once) and checks the
 /// stored schema version. Kinds are read from the database on every call, never cached, so
 /// several processes can share one schema, and nothing is lost when the server restarts: calls
@@ -170,7 +170,7 @@ impl PgVectorStore {
 const WRITE_ATTEMPTS: usize = 2;
 
 #[async_trait]
-impl VectorStore for PgVectorStore {
+impl StoreBackend for PgVectorStore {
     fn backend(&self) -> &'static str {
         NAME
     }

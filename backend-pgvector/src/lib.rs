@@ -14,7 +14,7 @@ use std::sync::Arc;
 pub use backend::{PgVectorStore, purge};
 pub use config::{HnswParams, IndexKind, PgVectorConfig, SslMode, isolate};
 use vectorstore_core::limits::{MAX_DIM, MAX_K};
-use vectorstore_core::{BackendRegistration, Capabilities, Config, Metric, Result, SearchKind, VectorStore};
+use vectorstore_core::{BackendRegistration, Capabilities, Config, Metric, Result, SearchKind, StoreBackend};
 
 /// Registered name of this backend (`DECNET_VECTORSTORE_TYPE=pgvector`).
 pub const NAME: &str = "pgvector";
@@ -31,7 +31,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     shared: true,
 };
 
-fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
+fn open(config: &Config) -> Result<Arc<dyn StoreBackend>> {
     Ok(Arc::new(PgVectorStore::from_config(config)?))
 }
 

@@ -11,7 +11,7 @@ use vectorstore_core::distance::sort_neighbors;
 use vectorstore_core::limits::MAX_KINDS;
 use vectorstore_core::{
     Capabilities, Config, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector,
-    Result, SearchKind, VectorRecord, VectorStore, async_trait, in_request_order, validate,
+    Result, SearchKind, StoreBackend, VectorRecord, async_trait, in_request_order, validate,
 };
 
 use crate::config::QdrantConfig;
@@ -69,7 +69,7 @@ type KindCheck<'a> = &'a (dyn Fn(&KindInfo) -> Result<()> + Send + Sync);
 impl QdrantStore {
     /// A store for the server and options `config` describes (see
     /// [`QdrantConfig::from_config`]). Does no I/O: the connection is made by
-    /// [`initialize`](VectorStore::initialize).
+    /// [`initialize`](vectorstore_core::VectorStore::initialize).
     pub fn from_config(config: &Config) -> Result<Self> {
         QdrantStore::with_config(QdrantConfig::from_config(config)?)
     }
@@ -795,7 +795,7 @@ fn last_of_each_id(items: &[NewVector]) -> Vec<&NewVector> {
 
 /// Opens the store for the registry (no I/O).
 #[async_trait]
-impl VectorStore for QdrantStore {
+impl StoreBackend for QdrantStore {
     fn backend(&self) -> &'static str {
         NAME
     }

@@ -19,7 +19,7 @@ pub mod codec {
 use std::sync::Arc;
 
 use vectorstore_core::limits::{MAX_DIM, MAX_K};
-use vectorstore_core::{BackendRegistration, Capabilities, Config, Metric, Result, SearchKind, VectorStore};
+use vectorstore_core::{BackendRegistration, Capabilities, Config, Metric, Result, SearchKind, StoreBackend};
 
 pub use backend::{QdrantStore, purge};
 pub use config::{QdrantConfig, isolate};
@@ -41,7 +41,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     shared: true,
 };
 
-fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
+fn open(config: &Config) -> Result<Arc<dyn StoreBackend>> {
     Ok(Arc::new(QdrantStore::from_config(config)?))
 }
 

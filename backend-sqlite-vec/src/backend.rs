@@ -25,7 +25,7 @@ use vectorstore_core::distance::cmp_hits;
 use vectorstore_core::limits::MAX_KINDS;
 use vectorstore_core::{
     Capabilities, Config, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector,
-    Result, VectorRecord, VectorStore, in_request_order, validate,
+    Result, StoreBackend, VectorRecord, in_request_order, validate,
 };
 
 use crate::cache::{Cache, CacheUsage, Change, Items};
@@ -58,7 +58,7 @@ const TIE_PROBE: usize = 1024;
 ///
 /// Open it through the registry (`DECNET_VECTORSTORE_TYPE=sqlite_vec`) or with
 /// [`SqliteVecStore::from_config`]; no file is opened or created before
-/// [`initialize`](VectorStore::initialize).
+/// [`initialize`](vectorstore_core::VectorStore::initialize).
 #[derive(Debug)]
 pub struct SqliteVecStore {
     settings: SqliteVecConfig,
@@ -99,7 +99,7 @@ static MEMORY_COPIES: AtomicU64 = AtomicU64::new(0);
 
 impl SqliteVecStore {
     /// A store for the location and options of `config` (see [`SqliteVecConfig::from_config`]).
-    /// Does no I/O: the file is opened by [`initialize`](VectorStore::initialize).
+    /// Does no I/O: the file is opened by [`initialize`](vectorstore_core::VectorStore::initialize).
     pub fn from_config(config: &Config) -> Result<Self> {
         SqliteVecStore::with_config(SqliteVecConfig::from_config(config)?)
     }
@@ -587,7 +587,7 @@ async fn search(
 }
 
 #[async_trait]
-impl VectorStore for SqliteVecStore {
+impl StoreBackend for SqliteVecStore {
     fn backend(&self) -> &'static str {
         NAME
     }

@@ -30,7 +30,7 @@ pub fn register_extension() -> Result<()> {
 use std::sync::Arc;
 
 use vectorstore_core::limits::{MAX_DIM, MAX_K};
-use vectorstore_core::{BackendRegistration, Capabilities, Config, Result, SearchKind, VectorStore};
+use vectorstore_core::{BackendRegistration, Capabilities, Config, Result, SearchKind, StoreBackend};
 
 pub use backend::SqliteVecStore;
 pub use cache::CacheUsage;
@@ -56,7 +56,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     shared: true,
 };
 
-fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
+fn open(config: &Config) -> Result<Arc<dyn StoreBackend>> {
     Ok(Arc::new(SqliteVecStore::from_config(config)?))
 }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use vectorstore_core::limits::MAX_K;
 use vectorstore_core::{
     Capabilities, Error, ErrorKind, FakeVectorStore, Health, KindInfo, KnnOptions, Metric, Neighbor, NewVector, Result,
-    VectorRecord, VectorStore, async_trait,
+    StoreBackend, VectorRecord, async_trait,
 };
 
 /// One deliberate bug of a [`FaultyStore`].
@@ -27,8 +27,6 @@ pub enum Fault {
     ScanSkipsAfterCursor,
     /// Distances are squared (as an l2 kernel that forgets the square root).
     SquareDistances,
-    /// Kinds are lower-cased instead of validated (so `JA3` is accepted as `ja3`).
-    LowercaseKinds,
     /// `get_many` answers only the records found, in id order (not one entry per requested id).
     GetManyOnlyFound,
     /// `delete_version` removes every record of the kind, whatever its version.
@@ -42,10 +40,12 @@ pub enum Fault {
     HealthShowsLocation,
 }
 
-/// A store that forwards to `inner` except where its [`Fault`]s say otherwise.
+/// A store that forwards to `inner` except where its [`Fault`]s say otherwise. It is a
+/// [`StoreBackend`], used under the contract's layer like every store: its faults are of what a
+/// backend does, not of the input checks, which no store can skip.
 #[derive(Debug)]
 pub struct FaultyStore {
-    inner: Arc<dyn VectorStore>,
+    inner: Arc<dyn StoreBackend>,
     faults: Vec<Fault>,
     single_inserts: AtomicUsize,
     batches: AtomicUsize,
@@ -54,7 +54,7 @@ pub struct FaultyStore {
 
 impl FaultyStore {
     /// `inner` with `faults`.
-    pub fn new(inner: Arc<dyn VectorStore>, faults: &[Fault]) -> FaultyStore {
+    pub fn new(inner: Arc<dyn StoreBackend>, faults: &[Fault]) -> FaultyStore {
         FaultyStore {
             inner,
             faults: faults.to_vec(),
@@ -96,14 +96,10 @@ impl FaultyStore {
             _ => None,
         })
     }
-
-    fn kind<'a>(&self, kind: &'a str) -> std::borrow::Cow<'a, str> {
-        if self.has(Fault::LowercaseKinds) { kind.to_ascii_lowercase().into() } else { kind.into() }
-    }
 }
 
 #[async_trait]
-impl VectorStore for FaultyStore {
+impl StoreBackend for FaultyStore {
     fn backend(&self) -> &'static str {
         "faulty"
     }
@@ -130,14 +126,14 @@ impl VectorStore for FaultyStore {
         health
     }
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
-        self.inner.create_kind(&self.kind(kind), dim, metric).await
+        self.inner.create_kind(kind, dim, metric).await
     }
     async fn insert(&self, kind: &str, id: &str, vector: &[f32], version: u32) -> Result<()> {
         let n = self.single_inserts.fetch_add(1, Ordering::SeqCst) + 1;
         if self.lose_every().is_some_and(|every| n.is_multiple_of(every)) {
             return Ok(());
         }
-        self.inner.insert(&self.kind(kind), id, vector, version).await
+        self.inner.insert(kind, id, vector, version).await
     }
     async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
         if let Some(limit) = self.batch_limit()
@@ -148,18 +144,18 @@ impl VectorStore for FaultyStore {
         if self.has(Fault::ForgetsGivenWriteTimes) {
             let items: Vec<NewVector> =
                 items.iter().map(|item| NewVector { written_at_ms: None, ..item.clone() }).collect();
-            return self.inner.insert_many(&self.kind(kind), &items).await;
+            return self.inner.insert_many(kind, &items).await;
         }
-        self.inner.insert_many(&self.kind(kind), items).await
+        self.inner.insert_many(kind, items).await
     }
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
-        self.inner.get(&self.kind(kind), id).await
+        self.inner.get(kind, id).await
     }
     async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
-        self.inner.delete(&self.kind(kind), id).await
+        self.inner.delete(kind, id).await
     }
     async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
-        let mut found = self.inner.get_many(&self.kind(kind), ids).await?;
+        let mut found = self.inner.get_many(kind, ids).await?;
         if self.has(Fault::GetManyOnlyFound) {
             found.retain(Option::is_some);
             found.sort_by(|a, b| a.as_ref().map(|r| &r.id).cmp(&b.as_ref().map(|r| &r.id)));
@@ -168,11 +164,11 @@ impl VectorStore for FaultyStore {
         Ok(found)
     }
     async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
-        self.inner.delete_many(&self.kind(kind), ids).await
+        self.inner.delete_many(kind, ids).await
     }
     async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
         if !self.has(Fault::DeleteVersionIgnoresVersion) {
-            return self.inner.delete_version(&self.kind(kind), extractor_version).await;
+            return self.inner.delete_version(kind, extractor_version).await;
         }
         let mut removed = 0;
         for info in self.inner.kinds().await?.into_iter().filter(|info| info.kind == kind) {
@@ -183,9 +179,8 @@ impl VectorStore for FaultyStore {
         Ok(removed)
     }
     async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
-        vectorstore_core::validate::expire(kind, written_before_ms, vectorstore_core::now_ms())?;
         let cutoff = if self.has(Fault::ExpireIgnoresCutoff) { vectorstore_core::now_ms() } else { written_before_ms };
-        self.inner.expire(&self.kind(kind), cutoff).await
+        self.inner.expire(kind, cutoff).await
     }
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         let mut options = options.clone();
@@ -196,7 +191,7 @@ impl VectorStore for FaultyStore {
         if self.has(Fault::ReverseTies) {
             options.k = MAX_K;
         }
-        let mut hits = self.inner.knn_with(&self.kind(kind), query, &options).await?;
+        let mut hits = self.inner.knn_with(kind, query, &options).await?;
         if self.has(Fault::SquareDistances) {
             hits.iter_mut().for_each(|hit| hit.distance *= hit.distance);
         }
@@ -210,14 +205,14 @@ impl VectorStore for FaultyStore {
         self.inner.kinds().await
     }
     async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
-        let mut page = self.inner.scan(&self.kind(kind), after_id, limit).await?;
+        let mut page = self.inner.scan(kind, after_id, limit).await?;
         if self.has(Fault::ScanSkipsAfterCursor) && after_id.is_some() && !page.is_empty() {
             page.remove(0);
         }
         Ok(page)
     }
     async fn drop_kind(&self, kind: &str) -> Result<bool> {
-        self.inner.drop_kind(&self.kind(kind)).await
+        self.inner.drop_kind(kind).await
     }
 }
 

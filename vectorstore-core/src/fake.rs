@@ -12,7 +12,7 @@ use crate::health::{Capabilities, Health};
 use crate::lifecycle::Lifecycle;
 use crate::limits::MAX_KINDS;
 use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, Rows, VectorRecord};
-use crate::store::VectorStore;
+use crate::store::StoreBackend;
 use crate::validate;
 
 /// Registered name of the Fake store.
@@ -129,7 +129,7 @@ fn kind_for_write<'a>(
 }
 
 #[async_trait]
-impl VectorStore for FakeVectorStore {
+impl StoreBackend for FakeVectorStore {
     fn backend(&self) -> &'static str {
         FAKE
     }

@@ -29,10 +29,11 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tracing::Instrument as _;
 
+use crate::error::Error;
 use crate::error::Result;
 use crate::health::{Capabilities, Health};
 use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, Rows, VectorRecord};
-use crate::store::VectorStore;
+use crate::store::StoreBackend;
 
 /// Counter of finished operations, by `backend`, `operation` and `outcome`.
 pub const OPERATIONS_TOTAL: &str = "vectorstore_operations_total";
@@ -44,18 +45,21 @@ pub const ITEMS_TOTAL: &str = "vectorstore_items_total";
 
 /// A store whose every operation emits a `tracing` span and `metrics` (see the module docs).
 /// Everything else, `Debug` included, is the wrapped store's.
+///
+/// It wraps the backend under the contract's layer, so a call is checked once; calls the layer
+/// refuses are counted too, with their error kind as outcome (see [`StoreBackend::refused`]).
 pub struct Instrumented {
-    inner: Arc<dyn VectorStore>,
+    inner: Arc<dyn StoreBackend>,
 }
 
 impl Instrumented {
-    /// `store`, instrumented.
-    pub fn wrap(store: Arc<dyn VectorStore>) -> Arc<dyn VectorStore> {
+    /// `store`, instrumented, as the store applications use.
+    pub fn wrap(store: Arc<dyn StoreBackend>) -> Arc<dyn crate::store::VectorStore> {
         Arc::new(Instrumented { inner: store })
     }
 
     /// The wrapped store.
-    pub fn inner(&self) -> &Arc<dyn VectorStore> {
+    pub fn inner(&self) -> &Arc<dyn StoreBackend> {
         &self.inner
     }
 
@@ -114,7 +118,7 @@ impl fmt::Debug for Instrumented {
 }
 
 #[async_trait]
-impl VectorStore for Instrumented {
+impl StoreBackend for Instrumented {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
@@ -192,10 +196,6 @@ impl VectorStore for Instrumented {
         self.observe("delete", Some(kind), |removed| u64::from(*removed), self.inner.delete(kind, id)).await
     }
 
-    async fn knn(&self, kind: &str, query: &[f32], k: usize) -> Result<Vec<Neighbor>> {
-        self.observe("knn", Some(kind), |hits: &Vec<_>| len(hits), self.inner.knn(kind, query, k)).await
-    }
-
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         self.observe("knn", Some(kind), |hits: &Vec<_>| len(hits), self.inner.knn_with(kind, query, options)).await
     }
@@ -219,5 +219,13 @@ impl VectorStore for Instrumented {
 
     async fn settle(&self, kind: &str) -> Result<Option<Duration>> {
         self.observe("settle", Some(kind), |_| 0, self.inner.settle(kind)).await
+    }
+
+    /// A span and the counts of a call the layer refused, as `observe` records a failed one.
+    fn refused(&self, operation: &'static str, kind: Option<&str>, error: &Error) {
+        let backend = self.inner.backend();
+        let span = tracing::info_span!("vectorstore", backend, operation, kind = kind.map(shown_kind));
+        let _entered = span.enter();
+        record(backend, operation, error.kind().as_str(), Instant::now());
     }
 }

@@ -36,7 +36,7 @@ pub use registry::{
     open_with_fallback, purge_nothing, require_backend,
 };
 pub use secret::{UNSHOWN_LOCATION, is_loopback_host, is_secret_option, redact_url, url_host, url_secrets};
-pub use store::{VectorStore, VectorStoreExt};
+pub use store::{StoreBackend, VectorStore, VectorStoreExt};
 
 /// Re-exported so backend crates implement the trait with the same macro version.
 pub use async_trait::async_trait;

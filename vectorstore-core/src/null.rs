@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::health::{Capabilities, Health};
 use crate::lifecycle::Lifecycle;
 use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, VectorRecord};
-use crate::store::VectorStore;
+use crate::store::StoreBackend;
 use crate::validate;
 
 /// Registered name of the Null store.
@@ -35,7 +35,7 @@ impl NullVectorStore {
 }
 
 #[async_trait]
-impl VectorStore for NullVectorStore {
+impl StoreBackend for NullVectorStore {
     fn backend(&self) -> &'static str {
         NULL
     }

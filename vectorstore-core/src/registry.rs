@@ -14,7 +14,7 @@ use crate::fake::{FAKE, FakeVectorStore};
 use crate::health::Capabilities;
 use crate::instrument::Instrumented;
 use crate::null::{NULL, NullVectorStore};
-use crate::store::VectorStore;
+use crate::store::{StoreBackend, VectorStore};
 
 /// The future [`BackendRegistration::purge`] returns.
 pub type PurgeFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
@@ -34,8 +34,9 @@ pub struct BackendRegistration {
     /// other variable under its prefix is refused at open, naming the closest of these.
     pub options: &'static [&'static str],
     /// Builds an uninitialised store from the configuration. Must not do I/O that can block
-    /// for long; connecting belongs in `initialize`.
-    pub open: fn(&Config) -> Result<Arc<dyn VectorStore>>,
+    /// for long; connecting belongs in `initialize`. The opening functions of this module put
+    /// it under the contract's layer (see [`VectorStore`]).
+    pub open: fn(&Config) -> Result<Arc<dyn StoreBackend>>,
     /// A configuration addressing a fresh namespace named by `tag` (a sibling file, a schema,
     /// a collection prefix) on the same engine, so that a test run never touches real data.
     pub isolate: fn(&Config, &str) -> Result<Config>,
@@ -63,11 +64,11 @@ pub fn purge_nothing(_config: Config) -> PurgeFuture {
     Box::pin(async { Ok(()) })
 }
 
-fn open_fake(config: &Config) -> Result<Arc<dyn VectorStore>> {
+fn open_fake(config: &Config) -> Result<Arc<dyn StoreBackend>> {
     Ok(Arc::new(FakeVectorStore::with_metric(config.metric)))
 }
 
-fn open_null(_config: &Config) -> Result<Arc<dyn VectorStore>> {
+fn open_null(_config: &Config) -> Result<Arc<dyn StoreBackend>> {
     Ok(Arc::new(NullVectorStore::new()))
 }
 
@@ -146,12 +147,12 @@ pub fn open_among(
     open_uninstrumented(config, known, available).map(Instrumented::wrap)
 }
 
-/// [`open_among`] without the spans and metrics.
+/// [`open_among`] without the spans and metrics, nor the contract's layer.
 fn open_uninstrumented(
     config: &Config,
     known: &[&str],
     available: &[&'static BackendRegistration],
-) -> Result<Arc<dyn VectorStore>> {
+) -> Result<Arc<dyn StoreBackend>> {
     if !config.enabled {
         // Nothing else is read: a stray or misspelt setting must not stop a process that turned
         // the store off, but it is still worth a word.

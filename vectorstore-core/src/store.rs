@@ -1,18 +1,28 @@
-//! The [`VectorStore`] contract every backend implements, and [`VectorStoreExt`], the
-//! convenience methods built on it.
+//! The contract in two traits: [`VectorStore`], what applications call, and [`StoreBackend`],
+//! what a backend implements; one layer between them, the only implementation of
+//! `VectorStore`, applies the checks that need no stored data and the backend's error context
+//! to every store. [`VectorStoreExt`] holds the convenience methods built on the contract.
 
 use std::fmt::Debug;
 
 use async_trait::async_trait;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::health::{Capabilities, Health};
 use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, Rows, VectorRecord};
+use crate::validate;
 
 /// An async store of vectors keyed by `(kind, id)`, searched by nearest neighbours within one kind.
 ///
 /// Used as `Arc<dyn VectorStore>`; obtain one from `vectorstore::open_from_env` or
 /// `vectorstore::open` (the facade crate), never by naming a backend type in application code.
+///
+/// Backends do not implement this trait: they implement [`StoreBackend`], and every
+/// `StoreBackend` is a `VectorStore` through one layer, the only implementation, that checks
+/// each call's input (kind, id, vector shape and finiteness, extractor version, `k` and the
+/// other limits, batch sizes, expiry cutoffs) before the backend sees it, and adds the
+/// backend's name as `backend` context to the engine's errors (`Unavailable`, `Backend`,
+/// `Config`, `IncompatibleSchema`). A store can thus not skip the checks.
 ///
 /// # Contract
 ///
@@ -57,7 +67,7 @@ use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, Rows, Vec
 /// the source by copies and imports; [`expire`](VectorStore::expire) removes the records
 /// older than a cutoff natively, for retention policies.
 #[async_trait]
-pub trait VectorStore: Send + Sync + Debug {
+pub trait VectorStore: Send + Sync + Debug + sealed::Layer {
     /// The registered backend name (`fake`, `null`, `sqlite_vec`, `pgvector`, `qdrant`, ...).
     fn backend(&self) -> &'static str;
 
@@ -98,29 +108,13 @@ pub trait VectorStore: Send + Sync + Debug {
     ///
     /// An item's [`written_at_ms`](NewVector::written_at_ms), when given, is recorded as its
     /// write time (copies and imports keep records' ages so); otherwise the call's time.
-    ///
-    /// The default loops over `insert`, which records the call's time for every item;
-    /// backends override it with a batched write that keeps given times.
-    async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
-        crate::validate::insert_many(kind, items)?;
-        for item in items {
-            self.insert(kind, &item.id, &item.vector, item.extractor_version).await?;
-        }
-        Ok(())
-    }
+    async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()>;
 
     /// Inserts or replaces rows given as one row-major buffer (an array of shape (rows, dim),
     /// see [`Rows`]): exactly what [`insert_many`](VectorStore::insert_many) does with one
     /// [`NewVector`] per row, written at the time of the call: the same checks, the same
     /// errors (naming the bad row's index and id), the same atomicity.
-    ///
-    /// The default builds those items and calls `insert_many`, which checks every row (only
-    /// the kind and the count are checked first, before anything is built); stores that can
-    /// read rows in place (the Fake) override it and skip building a `Vec` per row.
-    async fn insert_rows(&self, kind: &str, rows: Rows<'_>) -> Result<()> {
-        crate::validate::batch(kind, rows.len())?;
-        self.insert_many(kind, &rows.to_new_vectors()).await
-    }
+    async fn insert_rows(&self, kind: &str, rows: Rows<'_>) -> Result<()>;
 
     /// The record `(kind, id)`, or `None` when absent (also for an unknown kind).
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>>;
@@ -161,9 +155,7 @@ pub trait VectorStore: Send + Sync + Debug {
     async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64>;
 
     /// The `k` nearest records of `kind` to `query` (see [`knn_with`](VectorStore::knn_with)).
-    async fn knn(&self, kind: &str, query: &[f32], k: usize) -> Result<Vec<Neighbor>> {
-        self.knn_with(kind, query, &KnnOptions::new(k)).await
-    }
+    async fn knn(&self, kind: &str, query: &[f32], k: usize) -> Result<Vec<Neighbor>>;
 
     /// The nearest records of `kind` to `query`: the options' filters are applied first, then
     /// the `k` closest are returned in ascending distance, ties by id. An unknown or empty kind
@@ -176,25 +168,7 @@ pub trait VectorStore: Send + Sync + Debug {
     /// vector under cosine) fails the whole call, naming its index. At most
     /// [`MAX_QUERIES_PER_CALL`](crate::limits::MAX_QUERIES_PER_CALL) queries; an empty batch
     /// gives an empty list.
-    ///
-    /// The default searches one query after another; stores override it with a batched search
-    /// (the Fake and the sqlite_vec copy scan each block of stored vectors for every query while
-    /// it is in cache).
-    async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
-        crate::validate::knn_batch(kind, queries, options)?;
-        let mut answers = Vec::with_capacity(queries.len());
-        for (index, query) in queries.iter().enumerate() {
-            let answer = self.knn_with(kind, query, options).await.map_err(|err| match err.kind() {
-                // Checked against the kind: the query is at fault, and the error says which.
-                crate::ErrorKind::DimensionMismatch | crate::ErrorKind::InvalidVector => {
-                    crate::validate::in_query(index, err)
-                }
-                _ => err,
-            })?;
-            answers.push(answer);
-        }
-        Ok(answers)
-    }
+    async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>>;
 
     /// Every kind with its dimension, metric, count and count per extractor version
     /// ([`KindInfo::versions`]), sorted by name.
@@ -213,14 +187,292 @@ pub trait VectorStore: Send + Sync + Debug {
     /// `None` when nothing was pending (always, for most stores, and for an unknown kind).
     /// Never needed for correct answers, only for search speed: call it after a bulk load to
     /// have the index ready (`vectorstore copy` and `import` do, and report the time).
+    async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>>;
+}
+
+/// What a backend implements: the operations of [`VectorStore`], with the same names,
+/// signatures and [contract](VectorStore#contract), but receiving input the layer has already
+/// checked.
+///
+/// Before a method is called, its arguments have passed every check of [`validate`] that needs
+/// no stored data: the kind and ids are valid names, vectors have 1..=4096 finite components,
+/// `k`, limits, batch sizes, extractor versions and expiry cutoffs are in range. What a backend
+/// still checks is what needs its data: a vector against its kind's stored dimension and metric
+/// ([`validate::against_kind`], [`validate::batch_against_kind`], [`validate::rows_against_kind`],
+/// [`validate::queries_against_kind`]), an existing kind's dimension and metric
+/// ([`validate::same_kind`]), the metrics it supports, and its lifecycle ([`crate::Lifecycle`]:
+/// input errors come before `NotInitialized` and `Closed`).
+///
+/// Errors of kind `Unavailable`, `Backend`, `Config` or `IncompatibleSchema` get the backend's
+/// name as `backend` context from the layer; a backend need not add it.
+///
+/// Wrappers (spans and metrics, test faults, an application's own counting store) implement
+/// this trait around an `Arc<dyn StoreBackend>`, so that one call is checked once.
+#[async_trait]
+pub trait StoreBackend: Send + Sync + Debug {
+    /// See [`VectorStore::backend`].
+    fn backend(&self) -> &'static str;
+
+    /// See [`VectorStore::capabilities`].
+    fn capabilities(&self) -> Capabilities;
+
+    /// See [`VectorStore::initialize`].
+    async fn initialize(&self) -> Result<()>;
+
+    /// See [`VectorStore::close`].
+    async fn close(&self) -> Result<()>;
+
+    /// See [`VectorStore::health`].
+    async fn health(&self) -> Health;
+
+    /// See [`VectorStore::health_detailed`].
+    async fn health_detailed(&self) -> Health;
+
+    /// See [`VectorStore::create_kind`]; `kind` and `dim` are checked.
+    async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo>;
+
+    /// See [`VectorStore::insert`]; the key, the vector and the version are checked, not the
+    /// vector against its kind.
+    async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()>;
+
+    /// See [`VectorStore::insert_many`]; the kind, the count and every item are checked, not
+    /// the items against their kind.
+    ///
+    /// The default loops over `insert`, which records the call's time for every item;
+    /// backends override it with a batched write that keeps given times.
+    async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
+        for item in items {
+            self.insert(kind, &item.id, &item.vector, item.extractor_version).await?;
+        }
+        Ok(())
+    }
+
+    /// See [`VectorStore::insert_rows`]; the kind, the count and every row are checked, not
+    /// the rows against their kind.
+    ///
+    /// The default builds one [`NewVector`] per row and calls `insert_many`; stores that can
+    /// read rows in place (the Fake) override it and skip building a `Vec` per row.
+    async fn insert_rows(&self, kind: &str, rows: Rows<'_>) -> Result<()> {
+        self.insert_many(kind, &rows.to_new_vectors()).await
+    }
+
+    /// See [`VectorStore::get`]; the key is checked.
+    async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>>;
+
+    /// See [`VectorStore::delete`]; the key is checked.
+    async fn delete(&self, kind: &str, id: &str) -> Result<bool>;
+
+    /// See [`VectorStore::get_many`]; the kind and every id are checked.
+    async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>>;
+
+    /// See [`VectorStore::delete_many`]; the kind and every id are checked.
+    async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64>;
+
+    /// See [`VectorStore::delete_version`]; the kind and the version are checked.
+    async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64>;
+
+    /// See [`VectorStore::expire`]; the kind and the cutoff are checked.
+    async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64>;
+
+    /// See [`VectorStore::knn_with`]; the kind, the query's shape and the options are checked,
+    /// not the query against its kind.
+    async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>>;
+
+    /// See [`VectorStore::knn_batch`]; the kind, the options, the count and every query's
+    /// shape are checked, not the queries against their kind.
+    ///
+    /// The default searches one query after another; stores override it with a batched search
+    /// (the Fake and the sqlite_vec copy scan each block of stored vectors for every query while
+    /// it is in cache).
+    async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
+        let mut answers = Vec::with_capacity(queries.len());
+        for (index, query) in queries.iter().enumerate() {
+            let answer = self.knn_with(kind, query, options).await.map_err(|err| match err.kind() {
+                // Checked against the kind: the query is at fault, and the error says which.
+                ErrorKind::DimensionMismatch | ErrorKind::InvalidVector => validate::in_query(index, err),
+                _ => err,
+            })?;
+            answers.push(answer);
+        }
+        Ok(answers)
+    }
+
+    /// See [`VectorStore::kinds`].
+    async fn kinds(&self) -> Result<Vec<KindInfo>>;
+
+    /// See [`VectorStore::scan`]; the kind, the cursor and the limit are checked.
+    async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>>;
+
+    /// See [`VectorStore::drop_kind`]; the kind is checked.
+    async fn drop_kind(&self, kind: &str) -> Result<bool>;
+
+    /// See [`VectorStore::settle`]; the kind is checked.
     ///
     /// The default, for stores that defer nothing, reads one record of the kind so that the
-    /// kind and the store's lifecycle are checked as for every operation; wrappers forward it.
+    /// store's lifecycle is checked as for every operation; wrappers forward it.
     async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
-        crate::validate::kind(kind)?;
         self.scan(kind, None, 1).await?;
         Ok(None)
     }
+
+    /// Told by the layer that it refused a call's input before this backend saw it: `operation`
+    /// is the method's name (`knn` for `knn` and `knn_with`), `kind` the kind it named. For
+    /// wrappers that observe every call ([`crate::Instrumented`] counts refused calls in its
+    /// metrics); the default does nothing.
+    fn refused(&self, operation: &'static str, kind: Option<&str>, error: &Error) {
+        let _ = (operation, kind, error);
+    }
+}
+
+mod sealed {
+    /// Implemented only by the layer over [`super::StoreBackend`]: no store can implement
+    /// [`super::VectorStore`] around the checks.
+    pub trait Layer {}
+
+    impl<B: super::StoreBackend + ?Sized> Layer for B {}
+}
+
+/// The layer: every `StoreBackend` is a `VectorStore` that checks each call's input first, in
+/// the order the contract gives (input, then lifecycle, then data), and names the backend in
+/// the engine's errors.
+#[async_trait]
+impl<B: StoreBackend + ?Sized> VectorStore for B {
+    fn backend(&self) -> &'static str {
+        StoreBackend::backend(self)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        StoreBackend::capabilities(self)
+    }
+
+    async fn initialize(&self) -> Result<()> {
+        named(self, StoreBackend::initialize(self).await)
+    }
+
+    async fn close(&self) -> Result<()> {
+        named(self, StoreBackend::close(self).await)
+    }
+
+    async fn health(&self) -> Health {
+        StoreBackend::health(self).await
+    }
+
+    async fn health_detailed(&self) -> Health {
+        StoreBackend::health_detailed(self).await
+    }
+
+    async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
+        checked(self, "create_kind", Some(kind), validate::create_kind(kind, dim))?;
+        named(self, StoreBackend::create_kind(self, kind, dim, metric).await)
+    }
+
+    async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
+        checked(self, "insert", Some(kind), validate::insert(kind, id, vector, extractor_version))?;
+        named(self, StoreBackend::insert(self, kind, id, vector, extractor_version).await)
+    }
+
+    async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
+        checked(self, "insert_many", Some(kind), validate::insert_many(kind, items))?;
+        named(self, StoreBackend::insert_many(self, kind, items).await)
+    }
+
+    async fn insert_rows(&self, kind: &str, rows: Rows<'_>) -> Result<()> {
+        checked(self, "insert_rows", Some(kind), validate::insert_rows(kind, &rows))?;
+        named(self, StoreBackend::insert_rows(self, kind, rows).await)
+    }
+
+    async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
+        checked(self, "get", Some(kind), validate::key(kind, id))?;
+        named(self, StoreBackend::get(self, kind, id).await)
+    }
+
+    async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
+        checked(self, "delete", Some(kind), validate::key(kind, id))?;
+        named(self, StoreBackend::delete(self, kind, id).await)
+    }
+
+    async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
+        checked(self, "get_many", Some(kind), validate::ids(kind, ids))?;
+        named(self, StoreBackend::get_many(self, kind, ids).await)
+    }
+
+    async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
+        checked(self, "delete_many", Some(kind), validate::ids(kind, ids))?;
+        named(self, StoreBackend::delete_many(self, kind, ids).await)
+    }
+
+    async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
+        checked(self, "delete_version", Some(kind), validate::delete_version(kind, extractor_version))?;
+        named(self, StoreBackend::delete_version(self, kind, extractor_version).await)
+    }
+
+    async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
+        checked(self, "expire", Some(kind), validate::expire(kind, written_before_ms, crate::now_ms()))?;
+        named(self, StoreBackend::expire(self, kind, written_before_ms).await)
+    }
+
+    async fn knn(&self, kind: &str, query: &[f32], k: usize) -> Result<Vec<Neighbor>> {
+        VectorStore::knn_with(self, kind, query, &KnnOptions::new(k)).await
+    }
+
+    async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
+        checked(self, "knn", Some(kind), validate::knn(kind, query, options))?;
+        named(self, StoreBackend::knn_with(self, kind, query, options).await)
+    }
+
+    async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
+        checked(self, "knn_batch", Some(kind), validate::knn_batch(kind, queries, options))?;
+        named(self, StoreBackend::knn_batch(self, kind, queries, options).await)
+    }
+
+    async fn kinds(&self) -> Result<Vec<KindInfo>> {
+        named(self, StoreBackend::kinds(self).await)
+    }
+
+    async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
+        checked(self, "scan", Some(kind), validate::scan(kind, after_id, limit))?;
+        named(self, StoreBackend::scan(self, kind, after_id, limit).await)
+    }
+
+    async fn drop_kind(&self, kind: &str) -> Result<bool> {
+        checked(self, "drop_kind", Some(kind), validate::kind(kind))?;
+        named(self, StoreBackend::drop_kind(self, kind).await)
+    }
+
+    async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
+        checked(self, "settle", Some(kind), validate::kind(kind))?;
+        named(self, StoreBackend::settle(self, kind).await)
+    }
+}
+
+/// The outcome of the layer's checks of one call, told to the backend when it refuses.
+fn checked<B: StoreBackend + ?Sized>(
+    backend: &B,
+    operation: &'static str,
+    kind: Option<&str>,
+    outcome: Result<()>,
+) -> Result<()> {
+    if let Err(err) = &outcome {
+        backend.refused(operation, kind, err);
+    }
+    outcome
+}
+
+/// `result` with the backend's name as `backend` context on an engine's error (`Unavailable`,
+/// `Backend`, `Config`, `IncompatibleSchema`) that does not name it yet. Input errors and
+/// lifecycle errors (whose message names the store) are left as they are.
+fn named<B: StoreBackend + ?Sized, T>(backend: &B, result: Result<T>) -> Result<T> {
+    result.map_err(|err| {
+        let engine = matches!(
+            err.kind(),
+            ErrorKind::Unavailable | ErrorKind::Backend | ErrorKind::Config | ErrorKind::IncompatibleSchema
+        );
+        if engine && !err.context().iter().any(|(key, _)| *key == "backend") {
+            err.with_context("backend", StoreBackend::backend(backend))
+        } else {
+            err
+        }
+    })
 }
 
 /// Convenience methods for every [`VectorStore`], built only on the contract.

@@ -1,13 +1,15 @@
 //! For authors of backends, not for applications: what a crate needs to implement
-//! [`VectorStore`](crate::VectorStore) and register itself so that [`open`](crate::open) finds
-//! it by name (see the README's "Adding a backend").
+//! [`StoreBackend`] and register itself so that [`open`](crate::open) finds it by name (see the
+//! README's "Adding a backend"). Every `StoreBackend` is a [`VectorStore`](crate::VectorStore)
+//! through the contract's one layer, which checks each call's input before the backend sees it.
 //!
 //! - Registration: a const [`BackendRegistration`] submitted with [`inventory::submit!`] next
 //!   to the backend's name constant; [`isolate_unchanged`] and [`purge_nothing`] for stores with
 //!   nothing to isolate or remove; [`check_settings`] is what `open` checks the
 //!   `DECNET_VECTORSTORE_*` settings with.
 //! - Implementing the trait: [`async_trait`] (the macro version the trait is declared with),
-//!   [`validate`] (the contract's checks, at every entry point), [`Lifecycle`] (`initialize` /
+//!   [`validate`] (the contract's checks: the layer runs those that need no stored data; a
+//!   backend runs those against a kind's stored dimension and metric), [`Lifecycle`] (`initialize` /
 //!   `close` states and the errors of calls outside them), [`in_request_order`] (the order
 //!   `get_many` answers in), [`ExactIndex`] (the Fake's exact search over vectors kept in
 //!   memory), [`fnv1a`] (a hash whose values never change, for stored names and keys).
@@ -19,9 +21,9 @@
 //! The backend crates of this project take the same items from `vectorstore-core` directly.
 
 pub use vectorstore_core::{
-    BackendRegistration, ExactIndex, Lifecycle, PurgeFuture, State, UNSHOWN_LOCATION, async_trait, check_settings,
-    fnv1a, in_request_order, inventory, is_secret_option, isolate_unchanged, open_among, purge_nothing, url_secrets,
-    validate,
+    BackendRegistration, ExactIndex, Lifecycle, PurgeFuture, State, StoreBackend, UNSHOWN_LOCATION, async_trait,
+    check_settings, fnv1a, in_request_order, inventory, is_secret_option, isolate_unchanged, open_among, purge_nothing,
+    url_secrets, validate,
 };
 
 /// A backend of this project as the `vectorstore` crate links it: one entry of the list in

@@ -5,18 +5,17 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use vectorstore::backend::{BackendRegistration, PurgeFuture, async_trait};
-use vectorstore::{
-    Capabilities, Config, Health, KindInfo, KnnOptions, Metric, Neighbor, NewVector, Result, VectorRecord, VectorStore,
-};
+use vectorstore::backend::{BackendRegistration, PurgeFuture, StoreBackend, async_trait};
+use vectorstore::{Capabilities, Config, Health, KindInfo, KnnOptions, Metric, Neighbor, NewVector, Result, VectorRecord};
 
 /// The registered name.
 pub const NAME: &str = "counted_sqlite";
 
-/// The sqlite_vec store, counting writes.
+/// The sqlite_vec store, counting writes. A [`StoreBackend`] like the store it wraps: the
+/// contract's layer checks each call once, before it reaches either.
 #[derive(Debug)]
 pub struct CountedStore {
-    inner: Arc<dyn VectorStore>,
+    inner: Arc<dyn StoreBackend>,
     writes: AtomicU64,
 }
 
@@ -42,7 +41,7 @@ fn sqlite_vec() -> Result<&'static BackendRegistration> {
 }
 
 #[async_trait]
-impl VectorStore for CountedStore {
+impl StoreBackend for CountedStore {
     fn backend(&self) -> &'static str {
         NAME
     }
@@ -123,7 +122,7 @@ impl VectorStore for CountedStore {
     }
 }
 
-fn open(config: &Config) -> Result<Arc<dyn VectorStore>> {
+fn open(config: &Config) -> Result<Arc<dyn StoreBackend>> {
     Ok(Arc::new(CountedStore::from_config(config)?))
 }
 

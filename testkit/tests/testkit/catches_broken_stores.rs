@@ -92,12 +92,6 @@ async fn squared_distances_are_caught() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lenient_kind_validation_is_caught() {
-    must_fail(Fault::LowercaseKinds, &["invalid_kinds_are_rejected_everywhere", "random_operations_match_the_fake"])
-        .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_many_answering_only_found_records_is_caught() {
     must_fail(
         Fault::GetManyOnlyFound,

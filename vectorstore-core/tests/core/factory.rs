@@ -130,7 +130,7 @@ async fn aliases_metric_and_listing() {
 // ---------------------------------------------------------------------------------------------
 // Strict settings
 
-fn open_demo(_config: &Config) -> vectorstore_core::Result<std::sync::Arc<dyn vectorstore_core::VectorStore>> {
+fn open_demo(_config: &Config) -> vectorstore_core::Result<std::sync::Arc<dyn vectorstore_core::StoreBackend>> {
     Ok(std::sync::Arc::new(vectorstore_core::FakeVectorStore::new()))
 }
 

@@ -17,7 +17,8 @@ fn run<F: std::future::Future<Output = ()>>(work: F) {
 }
 
 /// Operations on a Fake store from `open`: three inserts (one batch of two), a wrong-length
-/// insert, a search with two hits, a get that misses, a health check.
+/// insert, an insert of a bad id (refused by the contract's layer before the store), a search
+/// with two hits, a get that misses, a health check.
 async fn workload() {
     let store = open_with_fallback(&Config::new("fake"), &[]).expect("open");
     store.initialize().await.unwrap();
@@ -26,6 +27,8 @@ async fn workload() {
     store.insert_many("ja3", &batch).await.unwrap();
     let err = store.insert("ja3", "attacker-4", &[1.0, 2.0, 3.0], 1).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DimensionMismatch);
+    let err = store.insert("ja3", "", &[1.0, 0.0], 1).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidId);
     assert_eq!(store.knn("ja3", &[1.0, 0.0], 2).await.unwrap().len(), 2);
     assert!(store.get("ja3", "nobody").await.unwrap().is_none());
     assert!(store.health().await.ok);
@@ -62,6 +65,7 @@ fn every_operation_is_counted_and_timed_by_backend_operation_and_outcome() {
         (op("initialize", "ok"), 1),
         (op("insert", "ok"), 1),
         (op("insert", "dimension_mismatch"), 1),
+        (op("insert", "invalid_id"), 1),
         (op("insert_many", "ok"), 1),
         (op("knn", "ok"), 1),
         (op("get", "ok"), 1),
@@ -115,7 +119,7 @@ fn every_operation_has_a_span_with_backend_operation_and_kind_but_no_ids_or_vect
     let ours: Vec<&BTreeMap<String, String>> =
         seen.iter().filter(|(name, _)| name == "vectorstore").map(|(_, fields)| fields).collect();
     let operations: Vec<&str> = ours.iter().map(|fields| fields["operation"].as_str()).collect();
-    assert_eq!(operations, ["initialize", "insert", "insert_many", "insert", "knn", "get", "health"], "{seen:#?}");
+    assert_eq!(operations, ["initialize", "insert", "insert_many", "insert", "insert", "knn", "get", "health"], "{seen:#?}");
     for fields in &ours {
         assert_eq!(fields["backend"], "fake", "{fields:?}");
         let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
