@@ -177,7 +177,6 @@ impl StoreBackend for FakeVectorStore {
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
-        validate::create_kind(kind, dim)?;
         let mut kinds = self.write()?;
         if let Some(existing) = kinds.get(kind) {
             let info = existing.info(kind);
@@ -188,7 +187,6 @@ impl StoreBackend for FakeVectorStore {
     }
 
     async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
-        validate::insert(kind, id, vector, extractor_version)?;
         let mut kinds = self.write()?;
         match kinds.get(kind) {
             Some(existing) => validate::against_kind(&existing.info(kind), vector)?,
@@ -204,7 +202,6 @@ impl StoreBackend for FakeVectorStore {
     }
 
     async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
-        validate::insert_many(kind, items)?;
         let Some(first) = items.first() else {
             return self.life.check(FAKE);
         };
@@ -215,7 +212,6 @@ impl StoreBackend for FakeVectorStore {
     }
 
     async fn insert_rows(&self, kind: &str, rows: Rows<'_>) -> Result<()> {
-        validate::insert_rows(kind, &rows)?;
         if rows.is_empty() {
             return self.life.check(FAKE);
         }
@@ -224,26 +220,22 @@ impl StoreBackend for FakeVectorStore {
     }
 
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
-        validate::key(kind, id)?;
         let kinds = self.read()?;
         Ok(kinds.get(kind).and_then(|data| data.get(kind, id)))
     }
 
     async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
-        validate::key(kind, id)?;
         let mut kinds = self.write()?;
         Ok(kinds.get_mut(kind).is_some_and(|data| data.remove(id)))
     }
 
     async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
-        validate::ids(kind, ids)?;
         let kinds = self.read()?;
         let Some(data) = kinds.get(kind) else { return Ok(vec![None; ids.len()]) };
         Ok(ids.iter().map(|id| data.get(kind, id)).collect())
     }
 
     async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
-        validate::ids(kind, ids)?;
         let mut kinds = self.write()?;
         let Some(data) = kinds.get_mut(kind) else { return Ok(0) };
         // A repeated id is found only the first time, so it counts once.
@@ -251,21 +243,18 @@ impl StoreBackend for FakeVectorStore {
     }
 
     async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
-        validate::delete_version(kind, extractor_version)?;
         let mut kinds = self.write()?;
         let Some(data) = kinds.get_mut(kind) else { return Ok(0) };
         Ok(data.remove_version(extractor_version))
     }
 
     async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
-        validate::expire(kind, written_before_ms, crate::now_ms())?;
         let mut kinds = self.write()?;
         let Some(data) = kinds.get_mut(kind) else { return Ok(0) };
         Ok(data.remove_written_before(written_before_ms))
     }
 
     async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
-        validate::knn_batch(kind, queries, options)?;
         let kinds = self.read()?;
         let Some(data) = kinds.get(kind) else { return Ok(vec![Vec::new(); queries.len()]) };
         validate::queries_against_kind(&data.info(kind), queries)?;
@@ -273,7 +262,6 @@ impl StoreBackend for FakeVectorStore {
     }
 
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
-        validate::knn(kind, query, options)?;
         let kinds = self.read()?;
         let Some(data) = kinds.get(kind) else { return Ok(Vec::new()) };
         validate::against_kind(&data.info(kind), query)?;
@@ -286,20 +274,17 @@ impl StoreBackend for FakeVectorStore {
     }
 
     async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
-        validate::scan(kind, after_id, limit)?;
         let kinds = self.read()?;
         let Some(data) = kinds.get(kind) else { return Ok(Vec::new()) };
         Ok(data.page(kind, after_id, limit))
     }
 
     async fn drop_kind(&self, kind: &str) -> Result<bool> {
-        validate::kind(kind)?;
         Ok(self.write()?.remove(kind).is_some())
     }
 
     /// Nothing is ever deferred: every search scans the kind exactly.
-    async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
-        validate::kind(kind)?;
+    async fn settle(&self, _kind: &str) -> Result<Option<std::time::Duration>> {
         drop(self.read()?);
         Ok(None)
     }
