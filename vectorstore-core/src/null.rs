@@ -1,5 +1,5 @@
-//! [`NullVectorStore`]: validates like every store, stores nothing. Selected by
-//! `DECNET_VECTORSTORE_ENABLED=false`.
+//! [`NullVectorStore`]: stores nothing; its calls are validated by the contract's layer like
+//! every store's. Selected by `DECNET_VECTORSTORE_ENABLED=false`.
 
 use async_trait::async_trait;
 
@@ -8,7 +8,6 @@ use crate::health::{Capabilities, Health};
 use crate::lifecycle::Lifecycle;
 use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, VectorRecord};
 use crate::store::StoreBackend;
-use crate::validate;
 
 /// Registered name of the Null store.
 pub const NULL: &str = "null";
@@ -71,63 +70,53 @@ impl StoreBackend for NullVectorStore {
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
-        validate::create_kind(kind, dim)?;
         self.life.check(NULL)?;
         Ok(KindInfo::new(kind, dim, metric))
     }
 
-    async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
-        validate::insert(kind, id, vector, extractor_version)?;
+    async fn insert(&self, _kind: &str, _id: &str, _vector: &[f32], _extractor_version: u32) -> Result<()> {
         self.life.check(NULL)
     }
 
-    async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
-        validate::insert_many(kind, items)?;
+    async fn insert_many(&self, _kind: &str, _items: &[NewVector]) -> Result<()> {
         self.life.check(NULL)
     }
 
-    async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
-        validate::key(kind, id)?;
+    async fn get(&self, _kind: &str, _id: &str) -> Result<Option<VectorRecord>> {
         self.life.check(NULL)?;
         Ok(None)
     }
 
-    async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
-        validate::key(kind, id)?;
+    async fn delete(&self, _kind: &str, _id: &str) -> Result<bool> {
         self.life.check(NULL)?;
         Ok(false)
     }
 
     /// Every entry `None`, one per id, after the same validation as every store.
-    async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
-        validate::ids(kind, ids)?;
+    async fn get_many(&self, _kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
         self.life.check(NULL)?;
         Ok(vec![None; ids.len()])
     }
 
     /// Always 0, after the same validation as every store.
-    async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
-        validate::ids(kind, ids)?;
+    async fn delete_many(&self, _kind: &str, _ids: &[&str]) -> Result<u64> {
         self.life.check(NULL)?;
         Ok(0)
     }
 
     /// Always 0, after the same validation as every store.
-    async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
-        validate::delete_version(kind, extractor_version)?;
+    async fn delete_version(&self, _kind: &str, _extractor_version: u32) -> Result<u64> {
         self.life.check(NULL)?;
         Ok(0)
     }
 
     /// Always 0, after the same validation as every store.
-    async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
-        validate::expire(kind, written_before_ms, crate::now_ms())?;
+    async fn expire(&self, _kind: &str, _written_before_ms: u64) -> Result<u64> {
         self.life.check(NULL)?;
         Ok(0)
     }
 
-    async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
-        validate::knn(kind, query, options)?;
+    async fn knn_with(&self, _kind: &str, _query: &[f32], _options: &KnnOptions) -> Result<Vec<Neighbor>> {
         self.life.check(NULL)?;
         Ok(Vec::new())
     }
@@ -137,20 +126,17 @@ impl StoreBackend for NullVectorStore {
         Ok(Vec::new())
     }
 
-    async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
-        validate::scan(kind, after_id, limit)?;
+    async fn scan(&self, _kind: &str, _after_id: Option<&str>, _limit: usize) -> Result<Vec<VectorRecord>> {
         self.life.check(NULL)?;
         Ok(Vec::new())
     }
 
-    async fn drop_kind(&self, kind: &str) -> Result<bool> {
-        validate::kind(kind)?;
+    async fn drop_kind(&self, _kind: &str) -> Result<bool> {
         self.life.check(NULL)?;
         Ok(false)
     }
 
-    async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
-        validate::kind(kind)?;
+    async fn settle(&self, _kind: &str) -> Result<Option<std::time::Duration>> {
         self.life.check(NULL)?;
         Ok(None)
     }
