@@ -119,7 +119,11 @@ fn every_operation_has_a_span_with_backend_operation_and_kind_but_no_ids_or_vect
     let ours: Vec<&BTreeMap<String, String>> =
         seen.iter().filter(|(name, _)| name == "vectorstore").map(|(_, fields)| fields).collect();
     let operations: Vec<&str> = ours.iter().map(|fields| fields["operation"].as_str()).collect();
-    assert_eq!(operations, ["initialize", "insert", "insert_many", "insert", "insert", "knn", "get", "health"], "{seen:#?}");
+    assert_eq!(
+        operations,
+        ["initialize", "insert", "insert_many", "insert", "insert", "knn", "get", "health"],
+        "{seen:#?}"
+    );
     for fields in &ours {
         assert_eq!(fields["backend"], "fake", "{fields:?}");
         let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
