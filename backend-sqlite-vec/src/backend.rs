@@ -159,7 +159,6 @@ impl SqliteVecStore {
                     self.settings.access
                 ),
             )
-            .with_context("backend", NAME)
         })
     }
 
@@ -277,7 +276,6 @@ impl SqliteVecStore {
                 err.message()
             ),
         )
-        .with_context("backend", NAME)
     }
 
     /// Looks at the file through `src` (in one read transaction, so one snapshot) and builds
@@ -636,7 +634,6 @@ impl StoreBackend for SqliteVecStore {
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
-        validate::create_kind(kind, dim)?;
         if !METRICS.contains(&metric) {
             return Err(validate::metric_unsupported(NAME, metric, &METRICS));
         }
@@ -655,7 +652,6 @@ impl StoreBackend for SqliteVecStore {
     }
 
     async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
-        validate::insert(kind, id, vector, extractor_version)?;
         let mut tx = self.write("insert").await?;
         let (info, created) =
             self.kind_for_write(&mut tx, kind, vector.len(), |info| validate::against_kind(info, vector)).await?;
@@ -673,7 +669,6 @@ impl StoreBackend for SqliteVecStore {
     }
 
     async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
-        validate::insert_many(kind, items)?;
         let Some(first) = items.first() else {
             return self.writer("insert_many").map(|_| ());
         };
@@ -711,7 +706,6 @@ impl StoreBackend for SqliteVecStore {
     }
 
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
-        validate::key(kind, id)?;
         let mut tx = self.read().await?;
         let record = match layout::kind(&mut tx, kind).await? {
             Some(info) => records::get(&mut tx, &info, id).await?,
@@ -722,7 +716,6 @@ impl StoreBackend for SqliteVecStore {
     }
 
     async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
-        validate::key(kind, id)?;
         let mut tx = self.write("delete").await?;
         let deleted = match layout::kind(&mut tx, kind).await? {
             Some(_) => records::delete(&mut tx, kind, id).await?,
@@ -737,7 +730,6 @@ impl StoreBackend for SqliteVecStore {
     }
 
     async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
-        validate::ids(kind, ids)?;
         let mut tx = self.read().await?;
         let found = match layout::kind(&mut tx, kind).await? {
             Some(info) if !ids.is_empty() => records::get_many(&mut tx, &info, ids).await?,
@@ -748,7 +740,6 @@ impl StoreBackend for SqliteVecStore {
     }
 
     async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
-        validate::ids(kind, ids)?;
         let mut tx = self.write("delete_many").await?;
         let deleted = match layout::kind(&mut tx, kind).await? {
             Some(_) if !ids.is_empty() => records::delete_many(&mut tx, kind, ids).await?,
@@ -763,7 +754,6 @@ impl StoreBackend for SqliteVecStore {
     }
 
     async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
-        validate::delete_version(kind, extractor_version)?;
         let mut tx = self.write("delete_version").await?;
         let deleted = match layout::kind(&mut tx, kind).await? {
             Some(_) => records::delete_version(&mut tx, kind, extractor_version).await?,
@@ -778,7 +768,6 @@ impl StoreBackend for SqliteVecStore {
     }
 
     async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
-        validate::expire(kind, written_before_ms, vectorstore_core::now_ms())?;
         let mut tx = self.write("expire").await?;
         let deleted = match layout::kind(&mut tx, kind).await? {
             Some(_) => records::expire(&mut tx, kind, written_before_ms).await?,
@@ -793,7 +782,6 @@ impl StoreBackend for SqliteVecStore {
     }
 
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
-        validate::knn(kind, query, options)?;
         let mut tx = self.read().await?;
         let Some(info) = layout::kind(&mut tx, kind).await? else {
             commit(tx, "knn").await?;
@@ -815,7 +803,6 @@ impl StoreBackend for SqliteVecStore {
     /// One read transaction for the whole batch; the in-memory copy answers every query in one
     /// blocked scan when it can, else sqlite-vec answers them one by one in that transaction.
     async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
-        validate::knn_batch(kind, queries, options)?;
         let mut tx = self.read().await?;
         let Some(info) = layout::kind(&mut tx, kind).await? else {
             commit(tx, "knn_batch").await?;
@@ -850,7 +837,6 @@ impl StoreBackend for SqliteVecStore {
     }
 
     async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
-        validate::scan(kind, after_id, limit)?;
         let mut tx = self.read().await?;
         let records = match layout::kind(&mut tx, kind).await? {
             Some(info) if limit > 0 => records::scan(&mut tx, &info, after_id, limit).await?,
@@ -861,7 +847,6 @@ impl StoreBackend for SqliteVecStore {
     }
 
     async fn drop_kind(&self, kind: &str) -> Result<bool> {
-        validate::kind(kind)?;
         let mut tx = self.write("drop_kind").await?;
         let existed = layout::kind(&mut tx, kind).await?.is_some();
         if existed {
@@ -874,8 +859,7 @@ impl StoreBackend for SqliteVecStore {
     }
 
     /// Nothing is deferred: writes update sqlite-vec's tables in their transaction.
-    async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
-        validate::kind(kind)?;
+    async fn settle(&self, _kind: &str) -> Result<Option<std::time::Duration>> {
         self.life.check(NAME)?;
         Ok(None)
     }

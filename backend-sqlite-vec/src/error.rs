@@ -81,9 +81,7 @@ pub(crate) fn operation_error(err: sqlx::Error, operation: &'static str) -> Erro
         Class::Closed => ErrorKind::Closed,
         Class::Location | Class::Other => ErrorKind::Backend,
     };
-    Error::new(kind, format!("{NAME} {operation} failed: {}", reason(&err)))
-        .with_context("backend", NAME)
-        .with_source(err)
+    Error::new(kind, format!("{NAME} {operation} failed: {}", reason(&err))).with_source(err)
 }
 
 /// An error met while opening the file at `path` in `initialize`.
@@ -100,7 +98,6 @@ pub(crate) fn open_error(err: sqlx::Error, path: &Path) -> Error {
 /// A problem with the location itself (its directory cannot be created, it is a directory, ...).
 pub(crate) fn location_error(kind: ErrorKind, path: &Path, problem: &str) -> Error {
     Error::new(kind, format!("cannot open the {NAME} store at {} (DECNET_VECTORSTORE_PATH): {problem}", path.display()))
-        .with_context("backend", NAME)
 }
 
 #[cfg(test)]

@@ -571,7 +571,6 @@ fn refusal(path: &Path, problems: &[Problem]) -> Error {
             listed(problems).join("; ")
         ),
     )
-    .with_context("backend", crate::NAME)
 }
 
 /// Records the adoption in `vectorstore_meta`: when, what, and the renamed kinds.
