@@ -241,7 +241,6 @@ impl StoreBackend for PgVectorStore {
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
         self.bounded("create_kind", async {
-            validate::create_kind(kind, dim)?;
             let pool = self.pool()?;
             if let Some(existing) = layout::lookup_kind(&pool, &self.names, kind).await? {
                 validate::same_kind(&existing, dim, metric)?;
@@ -263,7 +262,6 @@ impl StoreBackend for PgVectorStore {
 
     async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
         self.bounded("insert", async {
-            validate::insert(kind, id, vector, extractor_version)?;
             let pool = self.pool()?;
             for _ in 0..WRITE_ATTEMPTS {
                 let info =
@@ -280,7 +278,6 @@ impl StoreBackend for PgVectorStore {
 
     async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
         self.bounded("insert_many", async {
-            validate::insert_many(kind, items)?;
             let pool = self.pool()?;
             let Some(first) = items.first() else { return Ok(()) };
             for _ in 0..WRITE_ATTEMPTS {
@@ -300,7 +297,6 @@ impl StoreBackend for PgVectorStore {
 
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
         self.bounded("get", async {
-            validate::key(kind, id)?;
             let pool = self.pool()?;
             records::get(&pool, &self.names, kind, id).await
         })
@@ -309,7 +305,6 @@ impl StoreBackend for PgVectorStore {
 
     async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
         self.bounded("delete", async {
-            validate::key(kind, id)?;
             let pool = self.pool()?;
             records::delete(&pool, &self.names, kind, id).await
         })
@@ -318,7 +313,6 @@ impl StoreBackend for PgVectorStore {
 
     async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
         self.bounded("get_many", async {
-            validate::ids(kind, ids)?;
             let pool = self.pool()?;
             if ids.is_empty() {
                 return Ok(Vec::new());
@@ -330,7 +324,6 @@ impl StoreBackend for PgVectorStore {
 
     async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
         self.bounded("delete_many", async {
-            validate::ids(kind, ids)?;
             let pool = self.pool()?;
             if ids.is_empty() {
                 return Ok(0);
@@ -342,7 +335,6 @@ impl StoreBackend for PgVectorStore {
 
     async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
         self.bounded("delete_version", async {
-            validate::delete_version(kind, extractor_version)?;
             let pool = self.pool()?;
             records::delete_version(&pool, &self.names, kind, extractor_version).await
         })
@@ -351,7 +343,6 @@ impl StoreBackend for PgVectorStore {
 
     async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
         self.bounded("expire", async {
-            validate::expire(kind, written_before_ms, vectorstore_core::now_ms())?;
             let pool = self.pool()?;
             records::expire(&pool, &self.names, kind, written_before_ms).await
         })
@@ -360,7 +351,6 @@ impl StoreBackend for PgVectorStore {
 
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         self.bounded("knn", async {
-            validate::knn(kind, query, options)?;
             let pool = self.pool()?;
             // One connection for the lookup and the search: a pool checkout costs a round trip.
             let mut connection =
@@ -383,7 +373,6 @@ impl StoreBackend for PgVectorStore {
         let statements = queries.len().div_ceil(search::queries_per_statement(options)).max(1);
         let bound = self.config.timeout.saturating_mul(u32::try_from(statements * 2).unwrap_or(u32::MAX));
         self.bounded_by(bound, "knn_batch", async {
-            validate::knn_batch(kind, queries, options)?;
             let pool = self.pool()?;
             let mut connection =
                 pool.acquire().await.map_err(|err| from_sqlx(err, &format!("knn_batch in kind {kind:?}")))?;
@@ -421,7 +410,6 @@ impl StoreBackend for PgVectorStore {
             while let Some(joined) = running.join_next().await {
                 let (part, part_answers) = joined.map_err(|err| {
                     Error::new(ErrorKind::Backend, format!("knn_batch: a part of the batch failed: {err}"))
-                        .with_context("backend", NAME)
                 })??;
                 answers[part] = part_answers;
             }
@@ -440,7 +428,6 @@ impl StoreBackend for PgVectorStore {
 
     async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
         self.bounded("scan", async {
-            validate::scan(kind, after_id, limit)?;
             let pool = self.pool()?;
             if limit == 0 {
                 return Ok(Vec::new());
@@ -452,7 +439,6 @@ impl StoreBackend for PgVectorStore {
 
     async fn drop_kind(&self, kind: &str) -> Result<bool> {
         self.bounded("drop_kind", async {
-            validate::kind(kind)?;
             let pool = self.pool()?;
             self.indexer.dropping(kind);
             let dropped = layout::drop_kind(&pool, &self.names, kind).await;
@@ -466,7 +452,6 @@ impl StoreBackend for PgVectorStore {
     /// process is running), and returns the time spent building. Not bounded by `TIMEOUT_MS`:
     /// a large kind's build takes as long as it takes.
     async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
-        validate::kind(kind)?;
         let pool = self.pool()?;
         let Some(info) = self.bounded("settle", layout::lookup_kind(&pool, &self.names, kind)).await? else {
             return Ok(None);
@@ -525,8 +510,7 @@ impl PgVectorStore {
                     "pgvector {operation} got no answer from {} within {bound:?} (DECNET_VECTORSTORE_PGVECTOR_TIMEOUT_MS)",
                     self.config.redacted_url(),
                 ),
-            )
-            .with_context("backend", NAME)),
+            )),
         }
     }
 }
@@ -536,7 +520,6 @@ fn kind_vanished(kind: &str) -> Error {
         ErrorKind::Backend,
         format!("kind {kind:?} keeps disappearing while being written (dropped concurrently)"),
     )
-    .with_context("backend", NAME)
 }
 
 /// The [`BackendRegistration::purge`](vectorstore_core::BackendRegistration::purge) of this
