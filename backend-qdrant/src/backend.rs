@@ -833,7 +833,6 @@ impl StoreBackend for QdrantStore {
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
-        validate::create_kind(kind, dim)?;
         let connection = self.connection()?;
         let meta = match self.kind(&connection, kind).await? {
             Some(existing) => existing,
@@ -845,18 +844,15 @@ impl StoreBackend for QdrantStore {
     }
 
     async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
-        validate::insert(kind, id, vector, extractor_version)?;
         let item = [NewVector::new(id, vector.to_vec()).with_extractor_version(extractor_version)];
         self.write(kind, &item, &|info: &KindInfo| validate::against_kind(info, vector)).await
     }
 
     async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
-        validate::insert_many(kind, items)?;
         self.write(kind, items, &|info: &KindInfo| validate::batch_against_kind(info, items)).await
     }
 
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
-        validate::key(kind, id)?;
         let connection = self.connection()?;
         let Some(meta) = self.kind(&connection, kind).await? else { return Ok(None) };
         let ids = [id.to_owned()];
@@ -864,7 +860,6 @@ impl StoreBackend for QdrantStore {
     }
 
     async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
-        validate::key(kind, id)?;
         let connection = self.connection()?;
         if self.kind(&connection, kind).await?.is_none() {
             return Ok(false);
@@ -883,7 +878,6 @@ impl StoreBackend for QdrantStore {
 
     /// One retrieve of the requested point ids.
     async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
-        validate::ids(kind, ids)?;
         let connection = self.connection()?;
         let Some(meta) = self.kind(&connection, kind).await? else { return Ok(vec![None; ids.len()]) };
         if ids.is_empty() {
@@ -896,7 +890,6 @@ impl StoreBackend for QdrantStore {
     /// One retrieve of the requested point ids (to count those stored), then one delete of
     /// the ones found. The count is what the retrieve saw.
     async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
-        validate::ids(kind, ids)?;
         let connection = self.connection()?;
         if self.kind(&connection, kind).await?.is_none() || ids.is_empty() {
             return Ok(0);
@@ -921,7 +914,6 @@ impl StoreBackend for QdrantStore {
     /// One exact filtered count, then one filtered delete. The count is what was stored just
     /// before the delete.
     async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
-        validate::delete_version(kind, extractor_version)?;
         let connection = self.connection()?;
         if self.kind(&connection, kind).await?.is_none() {
             return Ok(0);
@@ -945,7 +937,6 @@ impl StoreBackend for QdrantStore {
     /// One exact filtered count, then one filtered delete by the write-time index. The count
     /// is what was stored just before the delete.
     async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
-        validate::expire(kind, written_before_ms, vectorstore_core::now_ms())?;
         let connection = self.connection()?;
         if self.kind(&connection, kind).await?.is_none() {
             return Ok(0);
@@ -968,7 +959,6 @@ impl StoreBackend for QdrantStore {
     }
 
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
-        validate::knn(kind, query, options)?;
         let connection = self.connection()?;
         let Some(meta) = self.kind(&connection, kind).await? else { return Ok(Vec::new()) };
         validate::against_kind(&info(kind, meta, 0), query)?;
@@ -979,7 +969,6 @@ impl StoreBackend for QdrantStore {
     }
 
     async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
-        validate::knn_batch(kind, queries, options)?;
         let connection = self.connection()?;
         let Some(meta) = self.kind(&connection, kind).await? else { return Ok(vec![Vec::new(); queries.len()]) };
         validate::queries_against_kind(&info(kind, meta, 0), queries)?;
@@ -995,7 +984,6 @@ impl StoreBackend for QdrantStore {
     }
 
     async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
-        validate::scan(kind, after_id, limit)?;
         let connection = self.connection()?;
         let Some(meta) = self.kind(&connection, kind).await? else { return Ok(Vec::new()) };
         if limit == 0 {
@@ -1028,7 +1016,6 @@ impl StoreBackend for QdrantStore {
     }
 
     async fn drop_kind(&self, kind: &str) -> Result<bool> {
-        validate::kind(kind)?;
         let connection = self.connection()?;
         if self.kind(&connection, kind).await?.is_none() {
             return Ok(false);
@@ -1040,8 +1027,7 @@ impl StoreBackend for QdrantStore {
 
     /// Nothing is waited for: Qdrant indexes in the background and searches what it has not
     /// indexed yet exactly, so answers are the same before and after.
-    async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
-        validate::kind(kind)?;
+    async fn settle(&self, _kind: &str) -> Result<Option<std::time::Duration>> {
         self.connection()?;
         Ok(None)
     }

@@ -478,8 +478,7 @@ impl Connection {
             Ok(reply) => Err(Error::new(
                 ErrorKind::Backend,
                 format!("batch search in {collection}: {} answers to {} searches", reply.result.len(), searches.len()),
-            )
-            .with_context("backend", crate::NAME)),
+            )),
             Err(err) if is_not_found(&err) => Ok(None),
             Err(err) => Err(self.fail(err, &format!("batch search in {collection}"))),
         }
