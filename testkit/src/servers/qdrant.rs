@@ -831,6 +831,39 @@ impl QdrantCluster {
         self.wait_agreed().await
     }
 
+    /// Waits until every running peer reports every replica of `collection` `Active` and no
+    /// shard transfer under way (a minute at most). A restarted peer's replicas catch up through
+    /// transfers; a read it serves before then may see an older copy.
+    pub async fn wait_replicas_active(&self, collection: &str) -> Result<(), Unavailable> {
+        let ports: Vec<u16> = self.peers.iter().filter(|p| p.process.is_some()).map(|p| p.http).collect();
+        let path = format!("/collections/{collection}/cluster");
+        blocking(move || {
+            let mut last = Vec::new();
+            let settled = wait_until(AGREE_TIMEOUT, || {
+                last = ports.iter().map(|port| replicas_view(*port, &path)).collect();
+                last.iter().all(|view| view.as_ref().is_ok_and(|pending| pending.is_empty()))
+            });
+            if settled {
+                return Ok(());
+            }
+            let views: Vec<String> = ports
+                .iter()
+                .zip(&last)
+                .map(|(port, view)| match view {
+                    Ok(pending) => format!("port {port}: {}", pending.join(", ")),
+                    Err(reason) => format!("port {port}: {reason}"),
+                })
+                .collect();
+            Err(format!(
+                "the replicas of {path} were not all Active within {} s ({})",
+                AGREE_TIMEOUT.as_secs(),
+                views.join("; ")
+            ))
+        })
+        .await
+        .map_err(Unavailable)
+    }
+
     /// Waits until every running peer answers `GET /cluster` with all [`CLUSTER_PEERS`] peers
     /// and the same known leader (a minute at most).
     pub async fn wait_agreed(&self) -> Result<(), Unavailable> {
@@ -980,6 +1013,28 @@ fn agree(ports: &[u16]) -> Result<(), String> {
         AGREE_TIMEOUT.as_secs(),
         views.join("; ")
     ))
+}
+
+/// What one peer reports on `GET path` (`/collections/NAME/cluster`) that is not settled yet:
+/// each replica not `Active` and each shard transfer; empty when everything is.
+fn replicas_view(port: u16, path: &str) -> Result<Vec<String>, String> {
+    let body = http_get(port, path)?;
+    let json: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("{path} is not JSON: {e}"))?;
+    let result = &json["result"];
+    let mut pending = Vec::new();
+    for side in ["local_shards", "remote_shards"] {
+        for shard in result[side].as_array().into_iter().flatten() {
+            let state = shard["state"].as_str().unwrap_or("unknown");
+            if state != "Active" {
+                pending.push(format!("shard {} {state}", shard["shard_id"]));
+            }
+        }
+    }
+    let transfers = result["shard_transfers"].as_array().map_or(0, Vec::len);
+    if transfers > 0 {
+        pending.push(format!("{transfers} shard transfers"));
+    }
+    Ok(pending)
 }
 
 /// The number of peers and the leader one peer reports on `GET /cluster`.
