@@ -10,7 +10,9 @@ use vectorstore_core::{
     StoreBackend, VectorRecord, VectorStore, async_trait, now_ms,
 };
 
-/// Accepts every call and records its name; fails `kinds` with an engine error.
+/// Accepts every call and records its name; fails `kinds` with an engine error, `drop_kind`
+/// with one that names the backend already, and `create_kind` with an input error found
+/// against stored data.
 #[derive(Debug, Default)]
 struct Recording {
     calls: Mutex<Vec<&'static str>>,
@@ -49,9 +51,9 @@ impl StoreBackend for Recording {
     async fn health_detailed(&self) -> Health {
         Health::ok("recording", 0, 0)
     }
-    async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
+    async fn create_kind(&self, kind: &str, _dim: usize, _metric: Metric) -> Result<KindInfo> {
         self.saw("create_kind");
-        Ok(KindInfo::new(kind, dim, metric))
+        Err(Error::new(ErrorKind::MetricMismatch, format!("kind {kind} has another metric")))
     }
     async fn insert(&self, _kind: &str, _id: &str, _vector: &[f32], _version: u32) -> Result<()> {
         self.saw("insert");
@@ -107,7 +109,7 @@ impl StoreBackend for Recording {
     }
     async fn drop_kind(&self, _kind: &str) -> Result<bool> {
         self.saw("drop_kind");
-        Ok(false)
+        Err(Error::new(ErrorKind::Backend, "the engine failed").with_context("backend", "recording"))
     }
     async fn settle(&self, _kind: &str) -> Result<Option<std::time::Duration>> {
         self.saw("settle");
@@ -195,4 +197,22 @@ async fn an_engine_error_names_the_backend_once() {
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     let named: Vec<_> = err.context().iter().filter(|(key, _)| *key == "backend").collect();
     assert_eq!(named, [&("backend", "recording".to_owned())], "{err}");
+}
+
+#[tokio::test]
+async fn an_error_naming_the_backend_already_is_not_named_twice() {
+    let backend = Recording::default();
+    let store: &dyn VectorStore = &backend;
+    let err = store.drop_kind("ja3").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Backend);
+    assert_eq!(err.context(), [("backend", "recording".to_owned())], "{err}");
+}
+
+#[tokio::test]
+async fn an_input_error_found_against_stored_data_gets_no_backend_context() {
+    let backend = Recording::default();
+    let store: &dyn VectorStore = &backend;
+    let err = store.create_kind("ja3", 2, Metric::Cosine).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MetricMismatch);
+    assert!(err.context().is_empty(), "{err}");
 }
