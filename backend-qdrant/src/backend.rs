@@ -452,7 +452,9 @@ impl QdrantStore {
     /// Qdrant orders equal scores arbitrarily, and an HNSW graph cannot be counted on to reach
     /// every copy of a vector shared by many records: one more point than k is asked for, and
     /// when the points at the last distance may continue past it (a tie), the tie is resolved
-    /// by groups of identical vectors (see [`resolve_ties`](Self::resolve_ties)).
+    /// by groups of identical vectors (see [`resolve_ties`](Self::resolve_ties)). Searches read
+    /// one replica of each shard (see [`Connection::search`]); under a read consistency of
+    /// several replicas what they found is then [confirmed](Self::confirmed).
     async fn search(
         &self,
         connection: &Connection,
@@ -471,12 +473,16 @@ impl QdrantStore {
         let returned = points.len();
         let candidates = candidates(kind, meta, points);
         let hits: Vec<Neighbor> = candidates.iter().map(|c| c.hit.clone()).collect();
-        match self.whole(&hits, returned, limit, options.k) {
-            Whole::Yes => Ok(finish(hits, options)),
-            Whole::No | Whole::IfLimitCoversKind => {
-                self.resolve_ties(connection, kind, meta, query, options, candidates, returned == limit).await
-            }
+        if !whole(&hits, returned, limit, options.k) {
+            return self.resolve_ties(connection, kind, meta, query, options, candidates, returned == limit).await;
         }
+        let found = found_by_search(&candidates);
+        let mut answers = [finish(hits, options)];
+        if self.confirmed(connection, kind, &mut answers, &found).await?.is_none() {
+            return Ok(Vec::new());
+        }
+        let [answer] = answers;
+        Ok(answer)
     }
 
     /// The answer when the first reply may end inside a tie: round by round, the records of each
@@ -486,7 +492,9 @@ impl QdrantStore {
     /// is nearer than the reply's last distance. Each round holds one reply of at most k + 1
     /// points and at most k ids of a group, whatever the group's size; at most
     /// [`MAX_TIE_ROUNDS`] rounds. Points without a vector hash (written by an older version)
-    /// cannot be grouped: those kinds take the bounded legacy loop instead.
+    /// cannot be grouped: those kinds take the bounded legacy loop instead. The group members
+    /// are read with the configured read consistency; the other hits, found by searches of one
+    /// replica, are [confirmed](Self::confirmed) at the end.
     #[allow(clippy::too_many_arguments)]
     async fn resolve_ties(
         &self,
@@ -511,8 +519,9 @@ impl QdrantStore {
             return self.legacy_ties(connection, kind, meta, query, options).await;
         }
         let k = options.k;
-        let several_replicas = self.options.reads_several_replicas();
         let mut answer: Vec<Neighbor> = Vec::new();
+        // The hits taken from searches' replies (not read as group members), with their hash.
+        let mut found: HashMap<String, Option<i64>> = HashMap::new();
         let mut seen: Vec<i64> = Vec::new();
         let (mut reply, mut full) = (first, first_full);
         let mut rounds = 0;
@@ -520,7 +529,9 @@ impl QdrantStore {
             rounds = round + 1;
             let Some(last) = reply.last().map(|c| c.hit.distance) else { break };
             let cut: Vec<i64> = unique(reply.iter().filter(|c| c.hit.distance == last).filter_map(|c| c.hash));
-            answer.extend(reply.iter().filter(|c| c.hit.distance < last).map(|c| c.hit.clone()));
+            let below = reply.iter().filter(|c| c.hit.distance < last);
+            found.extend(below.clone().map(|c| (c.hit.id.clone(), c.hash)));
+            answer.extend(below.map(|c| c.hit.clone()));
             seen.extend(reply.iter().filter_map(|c| c.hash));
             let walk_started = Instant::now();
             let Some(members) = self.group_members(connection, kind, &cut, options).await? else {
@@ -533,7 +544,8 @@ impl QdrantStore {
             answer.retain(|hit| ids.insert(hit.id.clone()));
             answer.truncate(k);
             let settled = answer.len() >= k && answer[k - 1].distance < last;
-            if settled || (!full && !several_replicas) {
+            // A reply of one replica per shard that is not full left nothing out.
+            if settled || !full {
                 break;
             }
             if round + 1 == MAX_TIE_ROUNDS {
@@ -568,7 +580,12 @@ impl QdrantStore {
             searches_ms = searching.as_secs_f64() * 1e3,
             "tie resolved by groups"
         );
-        Ok(finish(answer, options))
+        let mut answers = [finish(answer, options)];
+        if self.confirmed(connection, kind, &mut answers, &found).await?.is_none() {
+            return Ok(Vec::new());
+        }
+        let [answer] = answers;
+        Ok(answer)
     }
 
     /// The first `options.k` ids, in id order, of the records whose vector hash is one of
@@ -621,29 +638,25 @@ impl QdrantStore {
                 return Ok(Vec::new());
             };
             let returned = points.len();
-            let hits = neighbors(kind, meta, points);
-            let complete = match self.whole(&hits, returned, limit, options.k) {
-                Whole::Yes => true,
-                Whole::No => false,
-                Whole::IfLimitCoversKind => {
-                    let Some(count) = connection.count(&name).await? else {
-                        self.forget(kind);
-                        return Ok(Vec::new());
-                    };
-                    limit as u64 >= count
+            let candidates = candidates(kind, meta, points);
+            let hits: Vec<Neighbor> = candidates.iter().map(|c| c.hit.clone()).collect();
+            let complete = whole(&hits, returned, limit, options.k);
+            if complete || limit >= MAX_LEGACY_TIE_LIMIT {
+                if !complete {
+                    tracing::warn!(
+                        kind,
+                        limit,
+                        "a tie runs past the most points asked for in a kind whose points lack vector hashes; the \
+                         answer may not hold the tie's smallest ids (rewrite the kind to give its points hashes)"
+                    );
                 }
-            };
-            if complete {
-                return Ok(finish(hits, options));
-            }
-            if limit >= MAX_LEGACY_TIE_LIMIT {
-                tracing::warn!(
-                    kind,
-                    limit,
-                    "a tie runs past the most points asked for in a kind whose points lack vector hashes; the answer \
-                     may not hold the tie's smallest ids (rewrite the kind to give its points hashes)"
-                );
-                return Ok(finish(hits, options));
+                let found = found_by_search(&candidates);
+                let mut answers = [finish(hits, options)];
+                if self.confirmed(connection, kind, &mut answers, &found).await?.is_none() {
+                    return Ok(Vec::new());
+                }
+                let [answer] = answers;
+                return Ok(answer);
             }
             limit = limit.saturating_mul(2).min(MAX_LEGACY_TIE_LIMIT);
         }
@@ -666,6 +679,9 @@ impl QdrantStore {
         let per_request = (MAX_BATCH_POINTS / limit).clamp(1, MAX_BATCH_QUERIES);
         let mut answers = Vec::with_capacity(queries.len());
         for chunk in queries.chunks(per_request) {
+            // Hits of answers taken whole from this chunk's replies, confirmed in one read.
+            let mut found: HashMap<String, Option<i64>> = HashMap::new();
+            let mut taken_whole = Vec::new();
             let searches: Vec<_> =
                 chunk.iter().map(|query| search_request(&name, meta, query, limit, options, None, &[])).collect();
             let Some(results) = connection.search_batch(&name, &searches).await? else {
@@ -674,38 +690,85 @@ impl QdrantStore {
             };
             for (query, points) in chunk.iter().zip(results) {
                 let returned = points.len();
-                let found = candidates(kind, meta, points);
-                let hits: Vec<Neighbor> = found.iter().map(|c| c.hit.clone()).collect();
-                let answer = match self.whole(&hits, returned, limit, options.k) {
-                    Whole::Yes => finish(hits, options),
-                    Whole::No | Whole::IfLimitCoversKind => {
-                        self.resolve_ties(connection, kind, meta, query, options, found, returned == limit).await?
-                    }
+                let candidates = candidates(kind, meta, points);
+                let hits: Vec<Neighbor> = candidates.iter().map(|c| c.hit.clone()).collect();
+                let answer = if whole(&hits, returned, limit, options.k) {
+                    let answer = finish(hits, options);
+                    let mut by_id = found_by_search(&candidates);
+                    found.extend(answer.iter().filter_map(|hit| by_id.remove_entry(&hit.id)));
+                    taken_whole.push(answers.len());
+                    answer
+                } else {
+                    self.resolve_ties(connection, kind, meta, query, options, candidates, returned == limit).await?
                 };
                 answers.push(answer);
+            }
+            let mut whole_answers: Vec<Vec<Neighbor>> =
+                taken_whole.iter().map(|at| std::mem::take(&mut answers[*at])).collect();
+            if self.confirmed(connection, kind, &mut whole_answers, &found).await?.is_none() {
+                return Ok(vec![Vec::new(); queries.len()]);
+            }
+            for (at, answer) in taken_whole.into_iter().zip(whole_answers) {
+                answers[at] = answer;
             }
         }
         Ok(answers)
     }
 
-    /// Whether `hits`, from `returned` points of the `limit` asked for, hold the whole answer
-    /// for `k`.
-    fn whole(&self, hits: &[Neighbor], returned: usize, limit: usize, k: usize) -> Whole {
-        let kth = hits.get(k - 1).map(|h| h.distance);
-        let last = hits.last().map(|h| h.distance);
-        if self.options.reads_several_replicas() {
-            // Qdrant keeps, of the replicas' answers, the points they agree on: where a tie is
-            // cut by the limit, each replica cuts it elsewhere and the answer ends short, inside
-            // the tie, with members missing. It is whole when it holds a hit strictly beyond
-            // the k-th distance (the replicas that listed that hit listed the whole tie before
-            // it), or when the limit covers every point of the kind.
-            if hits.len() > k && last > kth { Whole::Yes } else { Whole::IfLimitCoversKind }
-        } else {
-            // A full answer may end too early: in the k-th distance's tie, or (repeats taking
-            // room) before k distinct points.
-            let tie_reaches_the_end = returned == limit && (hits.len() <= k || last <= kth);
-            if tie_reaches_the_end { Whole::No } else { Whole::Yes }
+    /// Under a read consistency of several replicas, removes from `answers` the hits found by
+    /// searches (`found`: their ids, with the vector hash each search saw) that the replicas
+    /// consulted do not all hold, or hold with another vector: one retrieve of their point ids,
+    /// read with the configured consistency, which Qdrant merges correctly (points by id). A
+    /// search reads one replica of each shard, so this keeps the guarantee asked for; hits
+    /// read otherwise (members of a group, read with that consistency) are kept as they are.
+    /// `None` when the kind is gone. In a cluster whose replicas agree nothing is removed.
+    async fn confirmed(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        answers: &mut [Vec<Neighbor>],
+        found: &HashMap<String, Option<i64>>,
+    ) -> Result<Option<()>> {
+        if !self.options.reads_several_replicas() {
+            return Ok(Some(()));
         }
+        let asked: Vec<&str> =
+            answers.iter().flatten().filter(|hit| found.contains_key(&hit.id)).map(|hit| hit.id.as_str()).collect();
+        if asked.is_empty() {
+            return Ok(Some(()));
+        }
+        let name = self.collection(kind);
+        let fields = vec![layout::ID_FIELD.to_owned(), layout::HASH_FIELD.to_owned()];
+        let Some(points) = connection.get(&name, distinct_point_ids(kind, &asked), fields, false).await? else {
+            self.forget(kind);
+            return Ok(None);
+        };
+        let held: HashMap<&str, Option<i64>> = points
+            .iter()
+            .filter_map(|point| {
+                let id = layout::stored_id(&point.payload)?;
+                Some((id, point.payload.get(layout::HASH_FIELD).and_then(|value| value.as_integer())))
+            })
+            .collect();
+        let mut removed = 0;
+        for answer in answers.iter_mut() {
+            answer.retain(|hit| {
+                let keep = match found.get(&hit.id) {
+                    None => true,
+                    Some(seen) => held.get(hit.id.as_str()).is_some_and(|stored| seen.is_none() || stored == seen),
+                };
+                removed += usize::from(!keep);
+                keep
+            });
+        }
+        if removed > 0 {
+            tracing::warn!(
+                kind,
+                removed,
+                "hits found by a search are not held alike by every replica read; left out of the answer"
+            );
+        }
+        Ok(Some(()))
     }
 
     /// Records of `kind` by id, in the order of `ids`; ids no longer stored are left out.
@@ -1070,13 +1133,20 @@ const MAX_TIE_ROUNDS: usize = 8;
 /// Most points the legacy tie loop (kinds whose points lack vector hashes) asks for at once.
 const MAX_LEGACY_TIE_LIMIT: usize = 4 * vectorstore_core::limits::MAX_K;
 
-/// Whether a search's answer is whole (see [`QdrantStore::whole`]).
-enum Whole {
-    Yes,
-    /// Ask for more points.
-    No,
-    /// Whole if the limit asked for covers every point of the kind; else ask for more.
-    IfLimitCoversKind,
+/// Whether `hits`, from `returned` points of the `limit` asked for (one replica of each
+/// shard), hold the whole answer for `k`: a full reply may end too early, in the k-th
+/// distance's tie, or (repeats taking room) before k distinct points.
+fn whole(hits: &[Neighbor], returned: usize, limit: usize, k: usize) -> bool {
+    let kth = hits.get(k - 1).map(|h| h.distance);
+    let last = hits.last().map(|h| h.distance);
+    let tie_reaches_the_end = returned == limit && (hits.len() <= k || last <= kth);
+    !tie_reaches_the_end
+}
+
+/// The hash of each candidate, by id: the hits a search found, to be
+/// [confirmed](QdrantStore::confirmed).
+fn found_by_search(candidates: &[Candidate]) -> HashMap<String, Option<i64>> {
+    candidates.iter().map(|c| (c.hit.id.clone(), c.hash)).collect()
 }
 
 /// The search for one query, asking for `limit` points no farther than `options.max_distance`
@@ -1124,8 +1194,8 @@ fn candidates(kind: &str, meta: KindMeta, points: Vec<qdrant_client::qdrant::Sco
         })
         .collect();
     found.sort_by(|a, b| vectorstore_core::distance::cmp_hits(a.hit.distance, &a.hit.id, b.hit.distance, &b.hit.id));
-    // Reads of several replicas can list a point more than once when scores tie (Qdrant merges
-    // their answers as if in the same order; see `core::Scroll::one_replica`).
+    // Searches read one replica (see `Connection::search`); a point listed twice all the same
+    // (as merged reads of several replicas did) must not take two places.
     let mut seen = HashSet::with_capacity(found.len());
     found.retain(|c| seen.insert(c.hit.id.clone()));
     found
@@ -1135,27 +1205,6 @@ fn candidates(kind: &str, meta: KindMeta, points: Vec<qdrant_client::qdrant::Sco
 fn unique(values: impl Iterator<Item = i64>) -> Vec<i64> {
     let mut seen = HashSet::new();
     values.filter(|v| seen.insert(*v)).collect()
-}
-
-/// Qdrant's points as neighbours: distances in the contract's terms, sorted, repeats removed.
-fn neighbors(kind: &str, meta: KindMeta, points: Vec<qdrant_client::qdrant::ScoredPoint>) -> Vec<Neighbor> {
-    let mut hits: Vec<Neighbor> = points
-        .into_iter()
-        .filter_map(|point| {
-            let id = layout::stored_id(&point.payload)?.to_owned();
-            Some(Neighbor {
-                kind: kind.to_owned(),
-                id,
-                distance: layout::distance_from_score(meta.metric, point.score),
-            })
-        })
-        .collect();
-    sort_neighbors(&mut hits);
-    // Reads of several replicas can list a point more than once when scores tie (Qdrant merges
-    // their answers as if in the same order; see `core::Scroll::one_replica`).
-    let mut seen = HashSet::with_capacity(hits.len());
-    hits.retain(|hit| seen.insert(hit.id.clone()));
-    hits
 }
 
 /// The contract's answer from a whole list of hits: within max_distance, at most k.

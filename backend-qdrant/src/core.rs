@@ -448,6 +448,14 @@ impl Connection {
     }
 
     /// The `limit` best points for a query, by Qdrant's score, with their stored id.
+    ///
+    /// Read from one replica of each shard whatever the configured read consistency: Qdrant
+    /// (1.18.3 at least) merges several replicas' answers as if they listed the same points in
+    /// the same order, and where a shard's answer ends inside a tie of equal scores each
+    /// replica ends it elsewhere, so the merge leaves out points of that shard, invisibly in
+    /// the collection's answer (another shard's farther points fill it). One replica's answer
+    /// leaves nothing nearer out; the caller confirms what it keeps with reads that merge
+    /// correctly (see `QdrantStore::confirmed`).
     pub(crate) async fn search(&self, search: &Search<'_>) -> Result<Option<Vec<ScoredPoint>>> {
         match self.client.query(self.query_request(search)).await {
             Ok(reply) => Ok(Some(reply.result)),
@@ -466,9 +474,10 @@ impl Connection {
         let request = QueryBatchPoints {
             collection_name: collection.to_owned(),
             query_points: searches.iter().map(|search| self.query_request(search)).collect(),
-            read_consistency: self
-                .read_consistency()
-                .map(|value| qdrant_client::qdrant::ReadConsistency { value: Some(value) }),
+            // One replica, as for `search`.
+            read_consistency: Some(qdrant_client::qdrant::ReadConsistency {
+                value: Some(read_consistency::Value::Factor(1)),
+            }),
             timeout: None,
         };
         match self.client.query_batch(request).await {
@@ -509,10 +518,8 @@ impl Connection {
         if let Some(threshold) = search.score_threshold {
             request = request.score_threshold(threshold);
         }
-        if let Some(consistency) = self.read_consistency() {
-            request = request.read_consistency(consistency);
-        }
-        request.into()
+        // One replica of each shard: see `search`.
+        request.read_consistency(read_consistency::Value::Factor(1)).into()
     }
 
     /// One page of a scroll.

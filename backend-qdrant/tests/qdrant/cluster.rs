@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use vectorstore_conformance::{Unavailable, skip, unique_tag};
-use vectorstore_core::{Config, ErrorKind, Metric, NewVector, VectorStore, distance};
+use vectorstore_core::{Config, ErrorKind, KnnOptions, Metric, NewVector, VectorStore, distance};
 use vectorstore_qdrant::{NAME, QdrantStore};
 use vectorstore_testkit::servers::qdrant::{CLUSTER_PEERS, QdrantTestServer, shared_cluster};
 
@@ -144,7 +144,15 @@ async fn scans_and_searches_are_exact_under_every_read_consistency() {
             }
             let got: Vec<&str> = hits.iter().map(|hit| hit.id.as_str()).collect();
             let want: Vec<&str> = nearest.iter().take(k).map(|(_, id)| id.as_str()).collect();
-            assert!(got == want, "read consistency {shown}, k = {k}: not the k nearest, ties cut by id");
+            assert!(
+                got == want,
+                "read consistency {shown}, k = {k}: not the k nearest, ties cut by id: {} hits, first {:?}, want {} \
+                 from {:?}",
+                got.len(),
+                got.first(),
+                want.len(),
+                want.first()
+            );
         }
         store.close().await.unwrap();
     }
@@ -189,4 +197,61 @@ async fn a_replication_factor_above_the_peers_is_a_config_error() {
         let err = QdrantStore::from_config(&config.clone().with_option(NAME, key, value)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config, "{key}={value}: {err}");
     }
+}
+
+/// Groups of identical vectors of 1 to 11 records on a line (group `g` at `[g, 0, 0]`), so that a
+/// query at a group ties at distance 0 with its group and at every further distance with the two
+/// groups either side. Placed by hash, a group's records fall unevenly on the 3 shards: a
+/// shard's reply can end inside a tie that the others end beyond. Qdrant merges several
+/// replicas' replies as if they listed tied points in the same order, so it leaves out the
+/// points of such a shard that its replicas list differently, unseen in the collection's reply
+/// (another shard's farther points fill it). Under every read consistency of several replicas,
+/// each answer (single and batch, k from 1 to past the group) is the exact one, ties cut by id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_groups_spread_over_shards_are_cut_by_id_under_every_read_consistency() {
+    let Some(server) = cluster("cluster_small_groups").await else { return };
+    let base = replicated(&server, "groups");
+    let writer = open(&base).await;
+    let mut items = Vec::new();
+    for group in 0..120_usize {
+        for member in 0..1 + (group * 5) % 11 {
+            items.push(NewVector::new(format!("g{group:03}-{member:02}"), vec![group as f32, 0.0, 0.0]));
+        }
+    }
+    writer.create_kind("ja3", 3, Metric::L2).await.unwrap();
+    // Batches of uneven sizes: replicas' segments end up laid out differently.
+    for batch in items.chunks(97) {
+        writer.insert_many("ja3", batch).await.unwrap();
+    }
+    let exact = |query: &[f32], k: usize| -> Vec<String> {
+        let mut all: Vec<(f32, &str)> =
+            items.iter().map(|item| (distance::distance(Metric::L2, &item.vector, query), item.id.as_str())).collect();
+        all.sort_by(|a, b| distance::cmp_hits(a.0, a.1, b.0, b.1));
+        all.into_iter().take(k).map(|(_, id)| id.to_owned()).collect()
+    };
+    let mut asked = 0;
+    for consistency in ["2", "majority", "quorum", "all"] {
+        let store = open(&base.clone().with_option(NAME, "READ_CONSISTENCY", consistency)).await;
+        for group in (0..120_usize).step_by(3) {
+            let query = [group as f32, 0.0, 0.0];
+            let size = 1 + (group * 5) % 11;
+            let ks = [1, 2, size, size + 1, 2 * size + 1, 3 * size + 2];
+            for k in ks {
+                let got: Vec<String> =
+                    store.knn("ja3", &query, k).await.unwrap().into_iter().map(|hit| hit.id).collect();
+                assert_eq!(got, exact(&query, k), "read consistency {consistency}, group {group}, k = {k}");
+                asked += 1;
+            }
+            let queries: Vec<&[f32]> = vec![&query; 2];
+            let k = size + 1;
+            for answer in store.knn_batch("ja3", &queries, &KnnOptions::new(k)).await.unwrap() {
+                let got: Vec<String> = answer.into_iter().map(|hit| hit.id).collect();
+                assert_eq!(got, exact(&query, k), "read consistency {consistency}, group {group}, batch, k = {k}");
+            }
+        }
+        store.close().await.unwrap();
+    }
+    assert_eq!(asked, 4 * 40 * 6);
+    writer.drop_kind("ja3").await.unwrap();
+    writer.close().await.unwrap();
 }
