@@ -19,7 +19,7 @@ use vectorstore_core::limits::{MAX_DIM, MAX_ID_BYTES};
 use vectorstore_core::validate::shown;
 use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, NewVector, Result, VectorRecord};
 
-use super::{Decoder, Encoder, Entry, io_error};
+use super::entry::{Decoder, Encoder, Entry, io_error};
 
 /// The first bytes of a binary export.
 pub const MAGIC: &[u8; 8] = b"DNVSTORE";

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, NewVector, Result, VectorRecord, VectorStore, validate};
 
-use super::{Pages, Progress, chosen_kinds};
+use super::pages::{Pages, Progress, chosen_kinds};
 
 /// Options of [`copy`].
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, NewVector, Result, VectorRecord};
 
-use super::{Decoder, Encoder, Entry, io_error};
+use super::entry::{Decoder, Encoder, Entry, io_error};
 
 #[derive(Serialize)]
 struct KindLine<'a> {

@@ -30,34 +30,23 @@
 
 pub mod binary;
 mod copy;
+mod entry;
 mod jsonl;
+mod pages;
 mod verify;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
 use serde::Serialize;
-use vectorstore_core::{
-    Error, ErrorKind, KindInfo, Metric, NewVector, Result, VectorRecord, VectorStore, limits, validate,
-};
+use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, NewVector, Result, VectorStore, limits, validate};
 
 pub use copy::{CopyOptions, CopyReport, KindCopy, copy};
+use entry::{Decoder, Encoder, Entry};
 pub use jsonl::MAX_LINE_BYTES as MAX_JSONL_LINE_BYTES;
+pub use pages::Progress;
+use pages::{Pages, chosen_kinds};
 pub use verify::{KindCheck, VerifyReport, verify};
-
-/// Progress of a transfer, for a progress bar.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Progress<'a> {
-    /// A kind starts; its record count when known.
-    Kind {
-        /// The kind.
-        kind: &'a str,
-        /// Records it holds, when known.
-        total: Option<u64>,
-    },
-    /// This many more records were read or written.
-    Records(u64),
-}
 
 /// The file format of an export or import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -111,81 +100,6 @@ pub struct TransferSummary {
     /// Import only: milliseconds the store spent after the load on work it deferred (pgvector:
     /// building each loaded kind's HNSW index once), measured apart from the load.
     pub settle_ms: u64,
-}
-
-/// One unit of a file: a kind declaration or a record.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Entry {
-    Kind { kind: String, dim: usize, metric: Metric },
-    Record { kind: String, item: NewVector },
-}
-
-/// Writes entries in one format.
-pub(crate) trait Encoder {
-    fn kind(&mut self, info: &KindInfo) -> Result<()>;
-    fn record(&mut self, record: &VectorRecord) -> Result<()>;
-    fn finish(&mut self) -> Result<()>;
-}
-
-/// Reads entries in one format, saying where the last one came from.
-pub(crate) trait Decoder {
-    fn next_entry(&mut self) -> Option<Result<Entry>>;
-    /// Where the entry just returned starts (`line 9`, `record 9 at byte 1234`).
-    fn location(&self) -> String;
-}
-
-/// Reads a kind page by page with `scan`, in id order.
-pub(crate) struct Pages<'a> {
-    store: &'a dyn VectorStore,
-    kind: &'a str,
-    after: Option<String>,
-    page: usize,
-    done: bool,
-}
-
-impl<'a> Pages<'a> {
-    pub(crate) fn new(store: &'a dyn VectorStore, kind: &'a str, page: usize) -> Self {
-        Pages { store, kind, after: None, page: page.clamp(1, limits::MAX_SCAN_LIMIT), done: false }
-    }
-
-    /// The next page, or `None` after the last.
-    pub(crate) async fn next(&mut self) -> Result<Option<Vec<VectorRecord>>> {
-        if self.done {
-            return Ok(None);
-        }
-        let records = self.store.scan(self.kind, self.after.as_deref(), self.page).await?;
-        if let (Some(previous), Some(first)) = (&self.after, records.first())
-            && first.id.as_str() <= previous.as_str()
-        {
-            return Err(Error::new(
-                ErrorKind::Backend,
-                format!("scan of kind {:?} did not advance past {previous:?}", self.kind),
-            ));
-        }
-        self.done = records.len() < self.page;
-        match records.last() {
-            Some(last) => {
-                self.after = Some(last.id.clone());
-                Ok(Some(records))
-            }
-            None => {
-                self.done = true;
-                Ok(None)
-            }
-        }
-    }
-}
-
-/// The kinds to move: all of `store`'s, or the chosen ones (each must exist).
-pub(crate) async fn chosen_kinds(store: &dyn VectorStore, chosen: &[String]) -> Result<Vec<KindInfo>> {
-    let kinds = store.kinds().await?;
-    for wanted in chosen {
-        validate::kind(wanted)?;
-        if !kinds.iter().any(|k| &k.kind == wanted) {
-            return Err(Error::new(ErrorKind::InvalidArgument, format!("the store has no kind {wanted:?}")));
-        }
-    }
-    Ok(kinds.into_iter().filter(|k| chosen.is_empty() || chosen.contains(&k.kind)).collect())
 }
 
 /// Writes every kind and record of `store` (or of the chosen kinds) to `out`.
@@ -350,8 +264,4 @@ pub async fn export_to_string(store: &dyn VectorStore) -> Result<String> {
     let mut out = Vec::new();
     export(store, &mut out, &ExportOptions::default(), &mut |_| {}).await?;
     String::from_utf8(out).map_err(|e| Error::new(ErrorKind::Backend, "export produced invalid UTF-8").with_source(e))
-}
-
-pub(crate) fn io_error(err: std::io::Error) -> Error {
-    Error::new(ErrorKind::Backend, format!("I/O error: {err}")).with_source(err)
 }

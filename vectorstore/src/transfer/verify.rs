@@ -5,7 +5,7 @@ use serde::Serialize;
 use vectorstore_core::fnv1a::Fnv1a64;
 use vectorstore_core::{KindInfo, Metric, Neighbor, Result, SearchKind, VectorStore};
 
-use super::{Pages, chosen_kinds};
+use super::pages::{Pages, chosen_kinds};
 
 /// Relative tolerance on distances between two stores' answers.
 const TOLERANCE: f32 = 1e-4;
