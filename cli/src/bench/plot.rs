@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::BenchReport;
+use super::report::BenchReport;
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 420.0;

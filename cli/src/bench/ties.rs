@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use vectorstore::{FakeVectorStore, Neighbor, NewVector, Result, VectorStore};
 
-use super::{BenchOptions, BenchProgress, BenchReport, bench_kind, recall, search};
+use super::report::{BenchOptions, BenchProgress, BenchReport, bench_kind, recall, search};
 use vectorstore_conformance::data::{Rng, clustered};
 
 /// The record id of the `i`-th record of a ties kind: fixed width, so id order is number order.
