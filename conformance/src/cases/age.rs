@@ -6,7 +6,7 @@ use std::time::Duration;
 use vectorstore_core::limits::MAX_CLOCK_SKEW_MS;
 use vectorstore_core::{ErrorKind, NewVector, VectorRecord, VectorStoreExt, now_ms};
 
-use super::stores_data;
+use super::support::stores_data;
 use crate::check::{expect_error, ok, snapshot};
 use crate::runner::Ctx;
 

@@ -7,7 +7,7 @@ use crate::data;
 use vectorstore_core::limits::MAX_IDS_PER_CALL;
 use vectorstore_core::{ErrorKind, FakeVectorStore, Metric, NewVector, VectorStore, VectorStoreExt};
 
-use super::stores_data;
+use super::support::stores_data;
 use crate::check::{assert_publishable, bits, expect_error, ok, snapshot, timeless};
 use crate::runner::Ctx;
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use vectorstore_core::{NewVector, VectorStore};
 
-use super::stores_data;
+use super::support::stores_data;
 use crate::check::ok;
 use crate::runner::Ctx;
 

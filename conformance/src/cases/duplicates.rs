@@ -5,7 +5,7 @@
 
 use vectorstore_core::{KnnOptions, Metric, Neighbor, NewVector, VectorStore};
 
-use super::{oracle_of, stores_data, supports};
+use super::support::{oracle_of, stores_data, supports};
 use crate::check::{TOLERANCE, ok};
 use crate::data::{Rng, id};
 use crate::runner::Ctx;

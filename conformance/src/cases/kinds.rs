@@ -3,7 +3,7 @@
 use vectorstore_core::limits::MAX_ID_BYTES;
 use vectorstore_core::{KnnOptions, Metric, NewVector, VectorStoreExt};
 
-use super::stores_data;
+use super::support::stores_data;
 use crate::check::{bits, ids, ok, snapshot};
 use crate::data::Rng;
 use crate::runner::Ctx;

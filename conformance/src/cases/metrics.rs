@@ -2,7 +2,7 @@
 
 use vectorstore_core::{ErrorKind, Metric, Neighbor, VectorStore};
 
-use super::{stores_data, supports};
+use super::support::{stores_data, supports};
 use crate::check::{expect_error, ok};
 use crate::runner::Ctx;
 

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use vectorstore_core::{ErrorKind, FakeVectorStore, KnnOptions, Metric, NewVector, SearchKind, VectorStore};
 
-use super::stores_data;
+use super::support::stores_data;
 use crate::check::{Recall, bits, compare_hits, snapshot};
 use crate::runner::Ctx;
 

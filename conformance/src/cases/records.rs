@@ -3,7 +3,7 @@
 
 use vectorstore_core::{Metric, NewVector, Rows};
 
-use super::stores_data;
+use super::support::stores_data;
 use crate::check::{bits, ids, ok, snapshot};
 use crate::runner::Ctx;
 

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use vectorstore_core::NewVector;
 
-use super::stores_data;
+use super::support::stores_data;
 use crate::check::{bits, ok};
 use crate::data::Rng;
 use crate::runner::Ctx;

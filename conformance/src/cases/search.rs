@@ -4,7 +4,7 @@
 use vectorstore_core::limits::MAX_K;
 use vectorstore_core::{KnnOptions, Metric, NewVector, SearchKind, VectorStore};
 
-use super::{load, oracle_of, stores_data};
+use super::support::{load, oracle_of, stores_data};
 use crate::check::{Recall, compare_search, ids, ok};
 use crate::data::{Rng, clustered};
 use crate::runner::Ctx;

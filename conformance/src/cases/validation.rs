@@ -4,7 +4,7 @@
 use vectorstore_core::limits::{MAX_DIM, MAX_ID_BYTES, MAX_K, MAX_SCAN_LIMIT};
 use vectorstore_core::{ErrorKind, KnnOptions, Metric, NewVector, Result, Rows, VectorStore};
 
-use super::{stores_data, supports};
+use super::support::{stores_data, supports};
 use crate::check::{expect_error, ok, snapshot};
 use crate::runner::Ctx;
 
@@ -143,7 +143,7 @@ pub async fn invalid_vectors_are_rejected_everywhere(ctx: &Ctx) {
 /// Under cosine the zero vector has no direction: InvalidVector on insert, insert_many and knn.
 pub async fn cosine_zero_vector_is_rejected(ctx: &Ctx) {
     let store = ctx.store().await;
-    if !super::stores_data(ctx, &*store) || !supports(ctx, &*store, Metric::Cosine) {
+    if !stores_data(ctx, &*store) || !supports(ctx, &*store, Metric::Cosine) {
         return;
     }
     ok(store.create_kind("dwell", 3, Metric::Cosine).await, "create_kind");
@@ -286,7 +286,7 @@ pub async fn create_kind_conflicts_are_rejected(ctx: &Ctx) {
 /// Deleting every vector of a kind keeps its dimension: a vector of another length is still refused.
 pub async fn dimension_survives_deleting_every_vector(ctx: &Ctx) {
     let store = ctx.store().await;
-    if !super::stores_data(ctx, &*store) {
+    if !stores_data(ctx, &*store) {
         return;
     }
     ok(store.insert("ja3", "only", &[1.0, 2.0, 3.0], 1).await, "insert");
