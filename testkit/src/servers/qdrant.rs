@@ -846,18 +846,10 @@ impl QdrantCluster {
             if settled {
                 return Ok(());
             }
-            let views: Vec<String> = ports
-                .iter()
-                .zip(&last)
-                .map(|(port, view)| match view {
-                    Ok(pending) => format!("port {port}: {}", pending.join(", ")),
-                    Err(reason) => format!("port {port}: {reason}"),
-                })
-                .collect();
             Err(format!(
                 "the replicas of {path} were not all Active within {} s ({})",
                 AGREE_TIMEOUT.as_secs(),
-                views.join("; ")
+                per_port(&ports, &last, |pending| pending.join(", "))
             ))
         })
         .await
@@ -999,19 +991,11 @@ fn agree(ports: &[u16]) -> Result<(), String> {
     if agreed {
         return Ok(());
     }
-    let views: Vec<String> = ports
-        .iter()
-        .zip(&seen)
-        .map(|(port, view)| match view {
-            Ok((peers, leader)) => format!("port {port}: {peers} peers, leader {leader:?}"),
-            Err(reason) => format!("port {port}: {reason}"),
-        })
-        .collect();
     Err(format!(
         "the {} peers did not agree on {CLUSTER_PEERS} members and a leader within {} s ({})",
         ports.len(),
         AGREE_TIMEOUT.as_secs(),
-        views.join("; ")
+        per_port(ports, &seen, |(peers, leader)| format!("{peers} peers, leader {leader:?}"))
     ))
 }
 
@@ -1035,6 +1019,20 @@ fn replicas_view(port: u16, path: &str) -> Result<Vec<String>, String> {
         pending.push(format!("{transfers} shard transfers"));
     }
     Ok(pending)
+}
+
+/// What each peer last reported (`shown`) or why it did not answer, for a message:
+/// `port 6333: ...; port 6335: ...`.
+fn per_port<T>(ports: &[u16], views: &[Result<T, String>], shown: impl Fn(&T) -> String) -> String {
+    let views: Vec<String> = ports
+        .iter()
+        .zip(views)
+        .map(|(port, view)| match view {
+            Ok(view) => format!("port {port}: {}", shown(view)),
+            Err(reason) => format!("port {port}: {reason}"),
+        })
+        .collect();
+    views.join("; ")
 }
 
 /// The number of peers and the leader one peer reports on `GET /cluster`.
