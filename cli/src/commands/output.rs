@@ -95,32 +95,50 @@ impl<W: Write> Write for EscapedLines<W> {
 
 /// Prints a table with a header row, columns padded to their widest cell.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) {
-    // Escaped before measuring, so that columns line up as shown; the lines are then written
-    // as they are (escaping them again would change nothing).
+    for line in table_lines(headers, rows) {
+        write_out_raw(&line);
+    }
+}
+
+/// The lines of [`table`]. Cells are escaped before they are measured, so that columns line up
+/// as shown (the lines are then written as they are: escaping them again would change nothing),
+/// and measured in terminal columns, not characters: an id in CJK script or with an emoji takes
+/// two columns per such character.
+fn table_lines(headers: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+
     let rows: Vec<Vec<std::borrow::Cow<'_, str>>> =
         rows.iter().map(|row| row.iter().map(|cell| vectorstore::escaped(cell)).collect()).collect();
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    let headers: Vec<std::borrow::Cow<'_, str>> = headers.iter().map(|header| vectorstore::escaped(header)).collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
     for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(width) = widths.get_mut(i) {
-                *width = (*width).max(cell.chars().count());
+                *width = (*width).max(cell.width());
             }
         }
     }
-    let line = |cells: Vec<std::borrow::Cow<'_, str>>| {
-        let padded: Vec<String> =
-            cells.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}", width = *width)).collect();
-        write_out_raw(padded.join("  ").trim_end());
+    let line = |cells: &[std::borrow::Cow<'_, str>]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell}{}", " ".repeat(width.saturating_sub(cell.width()))))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
     };
-    line(headers.iter().map(|header| vectorstore::escaped(header)).collect());
-    line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(|dash| dash.as_str().into()).collect());
-    for row in &rows {
-        line(row.iter().map(|cell| cell.as_ref().into()).collect());
-    }
+    let dashes: Vec<std::borrow::Cow<'_, str>> = widths.iter().map(|w| "-".repeat(*w).into()).collect();
+    let mut lines = vec![line(&headers), line(&dashes)];
+    lines.extend(rows.iter().map(|row| line(row)));
+    lines
 }
 
 /// A vector shown briefly: the first components and the length.
 /// A time in milliseconds since the Unix epoch as UTC, `2026-12-02T14:00:00.000Z`.
+///
+/// Kept here rather than taken from `jiff`/`chrono`: write times come from files and servers
+/// anyone may shape, and this formats every `u64` (a date crate refuses years past 9999, and
+/// the CLI would need an error path to show a number); the civil-date arithmetic is the
+/// standard days-from-civil inverse, tested below against known dates.
 pub fn utc(ms: u64) -> String {
     let days = (ms / 86_400_000) as i64;
     let in_day = ms % 86_400_000;
@@ -161,6 +179,32 @@ pub fn percent(ratio: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_columns_line_up_in_terminal_columns() {
+        use unicode_width::UnicodeWidthStr;
+
+        let rows = vec![
+            vec!["s-1".to_owned(), "ja3".to_owned()],
+            vec!["会话-攻击者".to_owned(), "hassh".to_owned()],
+            vec!["bot🤖".to_owned(), "ja3".to_owned()],
+            vec!["a\nb".to_owned(), "ja3".to_owned()],
+        ];
+        let lines = table_lines(&["id", "kind"], &rows);
+        assert_eq!(lines.len(), 2 + rows.len());
+        // The second column starts at the same terminal column on every line.
+        let starts: Vec<usize> = lines
+            .iter()
+            .map(|line| {
+                let cut = line.rfind("  ").expect("two columns") + 2;
+                line[..cut].width()
+            })
+            .collect();
+        assert!(starts.iter().all(|start| *start == starts[0]), "{lines:#?}");
+        // "会话-攻击者" is 11 columns wide, the widest cell.
+        assert_eq!(starts[0], 11 + 2, "{lines:#?}");
+        assert!(lines.iter().all(|line| !line.contains('\n')), "{lines:#?}");
+    }
 
     #[test]
     fn times_print_as_utc_calendar_dates() {
