@@ -395,6 +395,10 @@ impl FromStr for Flag {
 /// Parses a duration: a whole number in `unit`, or a number with one of the units `ms`, `s`,
 /// `m`, `h`, `d` (`500ms`, `30s`, `1.5h`, `180d`). Negative, non-finite and overflowing values
 /// are refused with the reason.
+///
+/// Kept here rather than taken from `humantime`: settings need a bare number in a default
+/// unit (`TIMEOUT_MS=500`) and fractions (`1.5h`), which `humantime` refuses, and the core
+/// crate stays free of a dependency for twenty lines.
 pub fn parse_duration(text: &str, unit: Duration) -> std::result::Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
