@@ -77,6 +77,10 @@ macro_rules! __for_each_case {
             // duplicate vectors: ties by id at any group size
             one_duplicate_group_answers_as_the_fake,
             zipf_duplicate_groups_answer_as_the_fake,
+            // distinct vectors: how many records share each neighbour
+            knn_distinct_counts_one_big_group,
+            knn_distinct_counts_zipf_groups,
+            knn_distinct_edges_and_invalid_input,
             // kinds and keys
             kinds_are_isolated,
             similar_kind_names_never_share_storage,

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, OnceLock};
 
 use crate::distance;
+use crate::distinct::{DistinctCollector, DistinctNeighbor};
 use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, VectorRecord};
 
 /// Rows each thread of a split scan gets at least, in `f32`s (1 Mi floats = 4 MiB, about
@@ -306,6 +307,62 @@ impl ExactIndex {
         best.into_iter()
             .map(|hit| Neighbor { kind: kind.to_owned(), id: hit.id.to_owned(), distance: hit.distance })
             .collect()
+    }
+
+    /// The `k` nearest distinct vectors to `query` (of the index's dimension) under `options`,
+    /// each with how many rows share it and its first `ids_per_vector` ids, exactly as
+    /// [`crate::VectorStore::knn_distinct`] orders them, named as `kind`'s. One scan of every
+    /// row on the caller's thread, with the distances [`ExactIndex::search`] reports; memory as
+    /// [`DistinctCollector`] bounds it.
+    pub fn search_distinct(
+        &self,
+        kind: &str,
+        query: &[f32],
+        options: &KnnOptions,
+        ids_per_vector: usize,
+    ) -> Vec<DistinctNeighbor> {
+        let mut collector = DistinctCollector::new(options.k, ids_per_vector);
+        if options.k == 0 || self.ids.is_empty() {
+            return Vec::new();
+        }
+        let (_active, _searching) = ActiveSearch::enter();
+        #[cfg(target_arch = "x86_64")]
+        if distance::wide_simd() {
+            // SAFETY: the CPU supports AVX2 (checked by wide_simd).
+            unsafe { self.distinct_avx2(query, options, &mut collector) };
+            return collector.finish(kind);
+        }
+        self.distinct_inline(query, options, &mut collector);
+        collector.finish(kind)
+    }
+
+    /// The distinct scan compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn distinct_avx2(&self, query: &[f32], options: &KnnOptions, collector: &mut DistinctCollector) {
+        self.distinct_inline(query, options, collector);
+    }
+
+    #[inline(always)]
+    fn distinct_inline(&self, query: &[f32], options: &KnnOptions, collector: &mut DistinctCollector) {
+        let query_norm = distance::dot_inline(query, query);
+        for (slot, row) in self.data.chunks_exact(self.dim.max(1)).enumerate() {
+            if options.extractor_version.is_some_and(|v| v != self.versions[slot]) {
+                continue;
+            }
+            // The distance exactly as `offer` computes it, so both searches agree bit for bit.
+            let d = match self.metric {
+                Metric::L2 => distance::l2_squared_inline(query, row).sqrt(),
+                Metric::Cosine => {
+                    distance::cosine_from_parts(distance::dot_inline(query, row), query_norm, self.norms[slot])
+                }
+                Metric::Dot => -distance::dot_inline(query, row),
+            } + 0.0;
+            if options.max_distance.is_some_and(|max| d > max) || !collector.wants(d) {
+                continue;
+            }
+            collector.offer(row, d, &self.ids[slot]);
+        }
     }
 
     /// The `k` best rows of `range` in the contract's order.

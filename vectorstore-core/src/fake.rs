@@ -6,6 +6,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 
+use crate::distinct::DistinctNeighbor;
 use crate::error::Result;
 use crate::exact_index::ExactIndex;
 use crate::health::{Capabilities, Health};
@@ -281,6 +282,20 @@ impl StoreBackend for FakeVectorStore {
 
     async fn drop_kind(&self, kind: &str) -> Result<bool> {
         Ok(self.write()?.remove(kind).is_some())
+    }
+
+    /// One exact scan of the kind in memory (see [`ExactIndex::search_distinct`]).
+    async fn knn_distinct(
+        &self,
+        kind: &str,
+        query: &[f32],
+        options: &KnnOptions,
+        ids_per_vector: usize,
+    ) -> Result<Vec<DistinctNeighbor>> {
+        let kinds = self.read()?;
+        let Some(data) = kinds.get(kind) else { return Ok(Vec::new()) };
+        validate::against_kind(&data.info(kind), query)?;
+        Ok(data.search_distinct(kind, query, options, ids_per_vector))
     }
 
     /// Nothing is ever deferred: every search scans the kind exactly.

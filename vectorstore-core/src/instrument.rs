@@ -221,6 +221,18 @@ impl StoreBackend for Instrumented {
         self.observe("settle", Some(kind), |_| 0, self.inner.settle(kind)).await
     }
 
+    async fn knn_distinct(
+        &self,
+        kind: &str,
+        query: &[f32],
+        options: &KnnOptions,
+        ids_per_vector: usize,
+    ) -> Result<Vec<crate::DistinctNeighbor>> {
+        let groups = |answer: &Vec<crate::DistinctNeighbor>| len(answer);
+        let search = self.inner.knn_distinct(kind, query, options, ids_per_vector);
+        self.observe("knn_distinct", Some(kind), groups, search).await
+    }
+
     /// A span and the counts of a call the layer refused, as `observe` records a failed one.
     fn refused(&self, operation: &'static str, kind: Option<&str>, error: &Error) {
         let backend = self.inner.backend();

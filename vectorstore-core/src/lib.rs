@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod distance;
+pub mod distinct;
 mod error;
 mod escape;
 mod exact_index;
@@ -20,6 +21,7 @@ mod store;
 pub mod validate;
 
 pub use config::{Config, Fallback, parse_duration};
+pub use distinct::DistinctNeighbor;
 pub use error::{Error, ErrorKind, Result};
 pub use escape::{Escaped, escaped, is_escaped_on_display};
 pub use exact_index::ExactIndex;

@@ -33,6 +33,12 @@ pub const MAX_QUERIES_PER_CALL: usize = 10_000;
 /// [`crate::ErrorKind::LimitExceeded`], before any work: split the batch.
 pub const MAX_NEIGHBORS_PER_CALL: usize = 1_000_000;
 
+/// Most ids a [`crate::VectorStore::knn_distinct`] answer lists per distinct vector; more is
+/// [`crate::ErrorKind::InvalidArgument`]. The answer says how many records share a vector
+/// ([`crate::DistinctNeighbor::count`]); the ids are a sample to look at, the group's first in
+/// id order, and keeping them bounds the memory of a search at a group of any size.
+pub const MAX_IDS_PER_VECTOR: usize = 1_000;
+
 /// Most kinds one store holds; creating one more is [`crate::ErrorKind::LimitExceeded`].
 pub const MAX_KINDS: usize = 1_024;
 

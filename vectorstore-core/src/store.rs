@@ -7,6 +7,7 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 
+use crate::distinct::DistinctNeighbor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::health::{Capabilities, Health};
 use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, Rows, VectorRecord};
@@ -188,6 +189,27 @@ pub trait VectorStore: Send + Sync + Debug + sealed::Layer {
     /// Never needed for correct answers, only for search speed: call it after a bulk load to
     /// have the index ready (`vectorstore copy` and `import` do, and report the time).
     async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>>;
+
+    /// The `k` nearest *distinct* vectors of `kind` to `query`: records whose vectors are bit
+    /// for bit the same form one group, answered once with its distance, how many records of
+    /// the group pass the options' filters ([`DistinctNeighbor::count`]) and its first
+    /// `ids_per_vector` ids in id order. Tells a rare fingerprint from one that thousands of
+    /// sessions share. The filters of [`knn_with`](VectorStore::knn_with) apply first; groups
+    /// come in ascending distance, ties by each group's smallest id. An unknown or empty kind
+    /// gives an empty list, as does `k = 0`.
+    ///
+    /// `ids_per_vector` is at most [`MAX_IDS_PER_VECTOR`](crate::limits::MAX_IDS_PER_VECTOR)
+    /// (`InvalidArgument`) and `k × ids_per_vector` at most
+    /// [`MAX_NEIGHBORS_PER_CALL`](crate::limits::MAX_NEIGHBORS_PER_CALL) (`LimitExceeded`).
+    /// Exact on every store; what it costs depends on the store (see
+    /// [`StoreBackend::knn_distinct`]).
+    async fn knn_distinct(
+        &self,
+        kind: &str,
+        query: &[f32],
+        options: &KnnOptions,
+        ids_per_vector: usize,
+    ) -> Result<Vec<DistinctNeighbor>>;
 }
 
 /// What a backend implements: the operations of [`VectorStore`], with the same names,
@@ -322,6 +344,24 @@ pub trait StoreBackend: Send + Sync + Debug {
     fn refused(&self, operation: &'static str, kind: Option<&str>, error: &Error) {
         let _ = (operation, kind, error);
     }
+
+    /// See [`VectorStore::knn_distinct`]; the kind, the query's shape, the options and
+    /// `ids_per_vector` are checked, not the query against its kind.
+    ///
+    /// The default reads the whole kind through [`scan`](StoreBackend::scan) and groups it as
+    /// it goes ([`crate::distinct::knn_distinct_by_scan`]): exact, memory bounded by one page
+    /// and about `2k` groups (plus those tied at the `k`-th distance) of at most
+    /// `ids_per_vector` ids, but `O(N)` per query. Stores that hold their vectors in memory
+    /// override it with a scan of that copy; wrappers forward it.
+    async fn knn_distinct(
+        &self,
+        kind: &str,
+        query: &[f32],
+        options: &KnnOptions,
+        ids_per_vector: usize,
+    ) -> Result<Vec<DistinctNeighbor>> {
+        crate::distinct::knn_distinct_by_scan(self, kind, query, options, ids_per_vector).await
+    }
 }
 
 mod sealed {
@@ -442,6 +482,18 @@ impl<B: StoreBackend + ?Sized> VectorStore for B {
     async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
         checked(self, "settle", Some(kind), validate::kind(kind))?;
         named(self, StoreBackend::settle(self, kind).await)
+    }
+
+    async fn knn_distinct(
+        &self,
+        kind: &str,
+        query: &[f32],
+        options: &KnnOptions,
+        ids_per_vector: usize,
+    ) -> Result<Vec<DistinctNeighbor>> {
+        let input = validate::knn_distinct(kind, query, options, ids_per_vector);
+        checked(self, "knn_distinct", Some(kind), input)?;
+        named(self, StoreBackend::knn_distinct(self, kind, query, options, ids_per_vector).await)
     }
 }
 

@@ -7,8 +7,8 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::{
-    MAX_BATCH, MAX_CLOCK_SKEW_MS, MAX_DIM, MAX_ID_BYTES, MAX_IDS_PER_CALL, MAX_K, MAX_KIND_LEN, MAX_NEIGHBORS_PER_CALL,
-    MAX_QUERIES_PER_CALL, MAX_SCAN_LIMIT,
+    MAX_BATCH, MAX_CLOCK_SKEW_MS, MAX_DIM, MAX_ID_BYTES, MAX_IDS_PER_CALL, MAX_IDS_PER_VECTOR, MAX_K, MAX_KIND_LEN,
+    MAX_NEIGHBORS_PER_CALL, MAX_QUERIES_PER_CALL, MAX_SCAN_LIMIT,
 };
 use crate::record::{KindInfo, KnnOptions, Metric, NewVector, Rows};
 
@@ -250,6 +250,32 @@ pub fn knn(kind_name: &str, query: &[f32], options: &KnnOptions) -> Result<()> {
         && max.is_nan()
     {
         return Err(Error::new(ErrorKind::InvalidArgument, "invalid max_distance NaN"));
+    }
+    Ok(())
+}
+
+/// Checks the arguments of [`crate::VectorStore::knn_distinct`] that need no kind: those of
+/// [`knn`], and `ids_per_vector` (at most [`MAX_IDS_PER_VECTOR`], `InvalidArgument`), and the
+/// ids the answer may hold, `k × ids_per_vector`, at most [`MAX_NEIGHBORS_PER_CALL`]
+/// (`LimitExceeded`).
+pub fn knn_distinct(kind_name: &str, query: &[f32], options: &KnnOptions, ids_per_vector: usize) -> Result<()> {
+    knn(kind_name, query, options)?;
+    if ids_per_vector > MAX_IDS_PER_VECTOR {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("invalid ids_per_vector {ids_per_vector}: the limit is {MAX_IDS_PER_VECTOR}"),
+        )
+        .with_context("ids_per_vector", ids_per_vector.to_string()));
+    }
+    let asked = options.k.saturating_mul(ids_per_vector);
+    if asked > MAX_NEIGHBORS_PER_CALL {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "k {} × ids_per_vector {ids_per_vector} asks for {asked} ids: the limit is {MAX_NEIGHBORS_PER_CALL} per call",
+                options.k
+            ),
+        ));
     }
     Ok(())
 }

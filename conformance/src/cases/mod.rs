@@ -4,6 +4,7 @@
 mod age;
 mod bulk;
 mod concurrency;
+mod distinct;
 mod duplicates;
 mod kinds;
 mod lifecycle;
@@ -19,6 +20,7 @@ mod validation;
 pub use age::*;
 pub use bulk::*;
 pub use concurrency::*;
+pub use distinct::*;
 pub use duplicates::*;
 pub use kinds::*;
 pub use lifecycle::*;

@@ -1,0 +1,280 @@
+//! Searches by distinct vector ([`crate::VectorStore::knn_distinct`]): the `k` nearest
+//! *distinct* vectors of a kind, each with how many records share it, so that a caller can tell
+//! a rare fingerprint from one thousands of sessions replay (a botnet's TLS or SSH client).
+//!
+//! [`DistinctCollector`] computes the answer exactly from records offered in any order, holding
+//! at most about `2k` groups plus the groups tied at the current `k`-th distance, each with at
+//! most `ids_per_vector` ids; [`knn_distinct_by_scan`] feeds it every record of a kind through
+//! [`StoreBackend::scan`], the default every store has.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::distance;
+use crate::error::Result;
+use crate::record::{KnnOptions, Metric};
+use crate::store::StoreBackend;
+use crate::validate;
+
+/// Records one page of the default search reads ([`knn_distinct_by_scan`]).
+pub const SCAN_PAGE: usize = 1_000;
+
+/// One distinct vector near a query, as [`crate::VectorStore::knn_distinct`] returns it: the
+/// records whose vectors are bit-for-bit this one form its group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistinctNeighbor {
+    /// The kind searched (always the query's kind).
+    pub kind: String,
+    /// Distance from the query to the shared vector under the kind's metric.
+    pub distance: f32,
+    /// How many records of the kind that pass the search's filters hold this vector.
+    pub count: u64,
+    /// The group's smallest ids (byte order), at most the `ids_per_vector` asked for.
+    pub ids: Vec<String>,
+}
+
+/// One group while collecting: its distance, its member count, its smallest id and its
+/// smallest ids to answer with, so far. The smallest id is kept even when no ids are asked
+/// for: it orders groups tied at one distance.
+#[derive(Debug)]
+struct Group {
+    distance: f32,
+    count: u64,
+    smallest_id: String,
+    ids: BTreeSet<String>,
+}
+
+/// The contract's order of distances (`-0.0` = `0.0`, NaN last), as [`distance::cmp_hits`].
+fn cmp_distance(a: f32, b: f32) -> Ordering {
+    distance::cmp_hits(a, "", b, "")
+}
+
+/// Collects the `k` nearest distinct vectors from records offered one by one, in any order.
+///
+/// Exactness: a vector's distance is the same for every record holding it, and the distance a
+/// group must beat (the `k`-th smallest group distance seen so far) only falls, so a group
+/// farther than it can be dropped for good: every later member is as far. Groups *at* that
+/// distance are kept to the end, since a later member may give one a smaller id and move it
+/// ahead of its ties (the answer orders ties by each group's smallest id).
+///
+/// Memory: at most `2k` groups plus those tied at the cut distance, each holding its vector's
+/// bits, its smallest id and at most `ids_per_vector` ids; pruning, when the groups reach that size, costs
+/// `O(g log g)` for `g` groups, so offering a record costs `O(dim + log ids_per_vector)`
+/// amortised.
+#[derive(Debug)]
+pub struct DistinctCollector {
+    k: usize,
+    ids_per_vector: usize,
+    groups: HashMap<Vec<u32>, Group>,
+    /// The `k`-th smallest group distance at the last pruning; farther records are skipped.
+    cut: Option<f32>,
+    /// Prune when this many groups are held.
+    prune_at: usize,
+}
+
+impl DistinctCollector {
+    /// A collector of the `k` nearest distinct vectors, keeping `ids_per_vector` ids of each.
+    pub fn new(k: usize, ids_per_vector: usize) -> Self {
+        DistinctCollector { k, ids_per_vector, groups: HashMap::new(), cut: None, prune_at: 2 * k.max(1) }
+    }
+
+    /// Whether a record at `distance` could still be in the answer: false once `k` groups
+    /// nearer or as near are known. Lets a caller skip work (reading the vector's bits).
+    pub fn wants(&self, distance: f32) -> bool {
+        self.k > 0 && self.cut.is_none_or(|cut| cmp_distance(distance, cut) != Ordering::Greater)
+    }
+
+    /// Offers one record that passed the search's filters: `vector` at `distance` from the
+    /// query, stored under `id`.
+    pub fn offer(&mut self, vector: &[f32], distance: f32, id: &str) {
+        if !self.wants(distance) {
+            return;
+        }
+        let key: Vec<u32> = vector.iter().map(|v| v.to_bits()).collect();
+        let ids_per_vector = self.ids_per_vector;
+        let group = self.groups.entry(key).or_insert_with(|| Group {
+            distance,
+            count: 0,
+            smallest_id: id.to_owned(),
+            ids: BTreeSet::new(),
+        });
+        group.count += 1;
+        if id < group.smallest_id.as_str() {
+            group.smallest_id = id.to_owned();
+        }
+        // Only ids that would be kept are copied.
+        let keep = group.ids.len() < ids_per_vector || group.ids.last().is_some_and(|last| id < last.as_str());
+        if keep && !group.ids.contains(id) {
+            group.ids.insert(id.to_owned());
+            if group.ids.len() > ids_per_vector {
+                group.ids.pop_last();
+            }
+        }
+        if self.groups.len() >= self.prune_at {
+            self.prune();
+        }
+    }
+
+    /// Drops every group farther than the `k`-th smallest group distance.
+    fn prune(&mut self) {
+        if self.groups.len() > self.k {
+            let mut distances: Vec<f32> = self.groups.values().map(|g| g.distance).collect();
+            let (_, kth, _) = distances.select_nth_unstable_by(self.k - 1, |a, b| cmp_distance(*a, *b));
+            let cut = *kth;
+            self.groups.retain(|_, g| cmp_distance(g.distance, cut) != Ordering::Greater);
+            self.cut = Some(cut);
+        }
+        // Groups tied at the cut stay; prune again only once as many more have come.
+        self.prune_at = (2 * self.k.max(1)).max(2 * self.groups.len());
+    }
+
+    /// The answer: the `k` nearest groups in ascending distance, ties by smallest id.
+    pub fn finish(self, kind: &str) -> Vec<DistinctNeighbor> {
+        let mut groups: Vec<Group> = self.groups.into_values().collect();
+        groups.sort_by(|a, b| distance::cmp_hits(a.distance, &a.smallest_id, b.distance, &b.smallest_id));
+        groups.truncate(self.k);
+        groups
+            .into_iter()
+            .map(|g| DistinctNeighbor {
+                kind: kind.to_owned(),
+                distance: g.distance,
+                count: g.count,
+                ids: g.ids.into_iter().collect(),
+            })
+            .collect()
+    }
+}
+
+/// Whether a record passes `options`' filters, given its version and distance (as the exact
+/// index filters: a NaN distance passes a max-distance filter).
+pub fn passes(options: &KnnOptions, extractor_version: u32, distance: f32) -> bool {
+    options.extractor_version.is_none_or(|v| v == extractor_version)
+        && options.max_distance.is_none_or(|max| distance <= max || distance.is_nan())
+}
+
+/// [`crate::VectorStore::knn_distinct`] over what every store has: the kind's metric from
+/// [`StoreBackend::kinds`], then every record through [`StoreBackend::scan`] in pages of
+/// [`SCAN_PAGE`], distances computed here with [`distance::distance`] (the Fake's numbers).
+///
+/// Exact, with memory bounded by one page and the collector (see [`DistinctCollector`]), but
+/// it reads the whole kind: `O(N × dim)` time and `N` records transferred per query. A fallback
+/// for stores with no faster path. Not a snapshot: records written during the scan may or may
+/// not be counted.
+pub async fn knn_distinct_by_scan<B: StoreBackend + ?Sized>(
+    store: &B,
+    kind: &str,
+    query: &[f32],
+    options: &KnnOptions,
+    ids_per_vector: usize,
+) -> Result<Vec<DistinctNeighbor>> {
+    let Some(info) = store.kinds().await?.into_iter().find(|info| info.kind == kind) else {
+        // Unknown kind; still subject to the store's lifecycle, as knn is.
+        store.scan(kind, None, 1).await?;
+        return Ok(Vec::new());
+    };
+    validate::against_kind(&info, query)?;
+    let metric: Metric = info.metric;
+    let mut collector = DistinctCollector::new(options.k, ids_per_vector);
+    if options.k == 0 {
+        return Ok(Vec::new());
+    }
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.scan(kind, after.as_deref(), SCAN_PAGE).await?;
+        for record in &page {
+            if record.vector.len() != query.len() {
+                continue;
+            }
+            let d = distance::distance(metric, query, &record.vector);
+            if passes(options, record.extractor_version, d) {
+                collector.offer(&record.vector, d, &record.id);
+            }
+        }
+        let full = page.len() == SCAN_PAGE;
+        match page.into_iter().next_back() {
+            Some(last) if full => {
+                if after.as_deref().is_some_and(|previous| last.id.as_str() <= previous) {
+                    return Err(crate::Error::new(
+                        crate::ErrorKind::Backend,
+                        format!("scan of kind {kind:?} returned ids not after {:?}", validate::shown(&last.id)),
+                    ));
+                }
+                after = Some(last.id);
+            }
+            _ => break,
+        }
+    }
+    Ok(collector.finish(kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The answer by brute force: every group, sorted, the first `k`.
+    fn brute(rows: &[(String, Vec<f32>)], query: &[f32], k: usize, ids: usize) -> Vec<(u32, u64, Vec<String>)> {
+        let mut groups: std::collections::BTreeMap<Vec<u32>, (f32, Vec<String>)> = Default::default();
+        for (id, v) in rows {
+            let entry = groups
+                .entry(v.iter().map(|x| x.to_bits()).collect())
+                .or_insert_with(|| (distance::distance(Metric::L2, query, v), Vec::new()));
+            entry.1.push(id.clone());
+        }
+        let mut all: Vec<(f32, Vec<String>)> = groups
+            .into_values()
+            .map(|(d, mut members)| {
+                members.sort();
+                (d, members)
+            })
+            .collect();
+        all.sort_by(|a, b| distance::cmp_hits(a.0, &a.1[0], b.0, &b.1[0]));
+        all.into_iter()
+            .take(k)
+            .map(|(d, members)| (d.to_bits(), members.len() as u64, members.into_iter().take(ids).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn a_collector_fed_in_any_order_gives_the_brute_force_answer() {
+        let mut state = 7u64;
+        let mut next = move |n: u64| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        // 3,000 records over about 60 vectors of small integers: many groups and many ties.
+        let rows: Vec<(String, Vec<f32>)> = (0..3_000)
+            .map(|i| (format!("r{:05}", (i * 7_919) % 3_000), (0..3).map(|_| next(4) as f32).collect()))
+            .collect();
+        for query in [[0.0, 0.0, 0.0], [1.5, 1.5, 1.5], [3.0, 0.0, 2.0]] {
+            for (k, ids) in [(1, 1), (1, 0), (10, 0), (3, 5), (10, 2), (40, 3), (100, 1)] {
+                let want = brute(&rows, &query, k, ids);
+                let mut collector = DistinctCollector::new(k, ids);
+                for (id, v) in &rows {
+                    collector.offer(v, distance::distance(Metric::L2, &query, v), id);
+                }
+                let got: Vec<(u32, u64, Vec<String>)> =
+                    collector.finish("k").into_iter().map(|n| (n.distance.to_bits(), n.count, n.ids)).collect();
+                assert_eq!(got, want, "query {query:?} k {k} ids {ids}");
+            }
+        }
+        assert!(DistinctCollector::new(0, 3).finish("k").is_empty());
+    }
+
+    #[test]
+    fn a_tied_group_seen_late_with_a_smaller_id_moves_ahead() {
+        // b's first members come when k = 1 is filled by a at the same distance; its smallest
+        // id comes last and must win the tie.
+        let mut collector = DistinctCollector::new(1, 1);
+        let (a, b) = ([1.0_f32, 0.0], [0.0_f32, 1.0]);
+        collector.offer(&a, 1.0, "m");
+        for n in 0..10 {
+            collector.offer(&b, 1.0, &format!("z{n}"));
+        }
+        collector.offer(&b, 1.0, "a");
+        let got = collector.finish("k");
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].count, got[0].ids.clone()), (11, vec!["a".to_owned()]));
+    }
+}
