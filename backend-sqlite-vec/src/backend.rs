@@ -24,8 +24,8 @@ use sqlx::{Connection, Sqlite, Transaction};
 use vectorstore_core::distance::cmp_hits;
 use vectorstore_core::limits::MAX_KINDS;
 use vectorstore_core::{
-    Capabilities, Config, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector,
-    Result, StoreBackend, VectorRecord, in_request_order, validate,
+    Capabilities, Config, DistinctNeighbor, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric,
+    Neighbor, NewVector, Result, StoreBackend, VectorRecord, in_request_order, validate,
 };
 
 use crate::cache::{Cache, CacheUsage, Change, Items};
@@ -827,6 +827,38 @@ impl StoreBackend for SqliteVecStore {
         };
         commit(tx, "knn_batch").await?;
         Ok(answers)
+    }
+
+    /// From the kind's in-memory copy when it can serve (one scan of it, as the Fake does);
+    /// otherwise the contract's default, which groups the kind read through `scan`.
+    async fn knn_distinct(
+        &self,
+        kind: &str,
+        query: &[f32],
+        options: &KnnOptions,
+        ids_per_vector: usize,
+    ) -> Result<Vec<DistinctNeighbor>> {
+        let mut tx = self.read().await?;
+        let Some(info) = layout::kind(&mut tx, kind).await? else {
+            commit(tx, "knn_distinct").await?;
+            return Ok(Vec::new());
+        };
+        validate::against_kind(&info, query)?;
+        if options.k == 0 {
+            commit(tx, "knn_distinct").await?;
+            return Ok(Vec::new());
+        }
+        let copied = self.cache.enabled() && self.pools()?.counted;
+        let cached = if copied {
+            self.cache.search_distinct(&mut tx, &info, query, options, ids_per_vector).await?
+        } else {
+            None
+        };
+        commit(tx, "knn_distinct").await?;
+        match cached {
+            Some(answer) => Ok(answer),
+            None => vectorstore_core::distinct::knn_distinct_by_scan(self, kind, query, options, ids_per_vector).await,
+        }
     }
 
     async fn kinds(&self) -> Result<Vec<KindInfo>> {

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sqlx::sqlite::SqliteConnection;
-use vectorstore_core::{ExactIndex, KindInfo, KnnOptions, Metric, Neighbor, NewVector, Result};
+use vectorstore_core::{DistinctNeighbor, ExactIndex, KindInfo, KnnOptions, Metric, Neighbor, NewVector, Result};
 
 use crate::{layout, records};
 
@@ -151,6 +151,20 @@ impl Cache {
         options: &KnnOptions,
     ) -> Result<Option<Vec<Vec<Neighbor>>>> {
         self.with_copy(conn, info, |index| index.search_batch(&info.kind, queries, options)).await
+    }
+
+    /// The `k` nearest distinct vectors from `info`'s copy (see
+    /// [`ExactIndex::search_distinct`]), or `None` when the copy cannot serve (see
+    /// [`Cache::search`]).
+    pub(crate) async fn search_distinct(
+        &self,
+        conn: &mut SqliteConnection,
+        info: &KindInfo,
+        query: &[f32],
+        options: &KnnOptions,
+        ids_per_vector: usize,
+    ) -> Result<Option<Vec<DistinctNeighbor>>> {
+        self.with_copy(conn, info, |index| index.search_distinct(&info.kind, query, options, ids_per_vector)).await
     }
 
     /// `run` on the kind's copy as of `conn`'s snapshot, loading it when it is missing or out
