@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 // The application API. What backend authors need is in `backend`.
 pub use vectorstore_core::{
-    Capabilities, Config, Error, ErrorKind, Escaped, FAKE, FakeVectorStore, Fallback, Health, Instrumented, KindInfo,
-    KnnOptions, Metric, NULL, Neighbor, NewVector, NullVectorStore, Result, Rows, SCHEMA_VERSION, SearchKind,
-    VectorRecord, VectorStore, VectorStoreExt, backends, config, distance, escaped, find_backend, instrument,
-    is_escaped_on_display, limits, now_ms, parse_duration, redact_url, require_backend,
+    Capabilities, Config, DistinctNeighbor, Error, ErrorKind, Escaped, FAKE, FakeVectorStore, Fallback, Health,
+    Instrumented, KindInfo, KnnOptions, Metric, NULL, Neighbor, NewVector, NullVectorStore, Result, Rows,
+    SCHEMA_VERSION, SearchKind, VectorRecord, VectorStore, VectorStoreExt, backends, config, distance, escaped,
+    find_backend, instrument, is_escaped_on_display, limits, now_ms, parse_duration, redact_url, require_backend,
 };
 
 /// The one list of this project's backends, besides the Fake and Null stores every build has.

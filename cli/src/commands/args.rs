@@ -137,6 +137,14 @@ pub enum Command {
         /// Only neighbours at this distance or closer.
         #[arg(long)]
         max_distance: Option<f32>,
+        /// Answer with the k nearest distinct vectors: each row gives a vector's distance, how
+        /// many records share it, and its first ids (see --ids), so that a fingerprint shared by
+        /// thousands of sessions stands out from a rare one.
+        #[arg(long, conflicts_with = "queries")]
+        distinct: bool,
+        /// With --distinct: how many ids of each vector to show, smallest first (at most 1000).
+        #[arg(long = "ids", value_name = "N", requires = "distinct", default_value_t = 5)]
+        ids_per_vector: usize,
     },
     /// Write the store (or some kinds) to a file: JSON Lines, or the compact binary form.
     Export {

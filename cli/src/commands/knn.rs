@@ -27,6 +27,36 @@ pub async fn run(cli: &Cli, kind: &str, vector: &str, options: &KnnOptions) -> R
     finish(&*store, ExitCode::SUCCESS).await
 }
 
+/// `knn KIND VECTOR --distinct`: the nearest distinct vectors, each with how many records share
+/// it and its first `ids_per_vector` ids; with `--json`, the list of `{kind, distance, count,
+/// ids}`.
+pub async fn run_distinct(
+    cli: &Cli,
+    kind: &str,
+    vector: &str,
+    options: &KnnOptions,
+    ids_per_vector: usize,
+) -> Result<ExitCode> {
+    let store = open(cli).await?;
+    let groups = store.knn_distinct(kind, &parse_vector(vector)?, options, ids_per_vector).await?;
+    if cli.json {
+        json(&groups);
+    } else {
+        let rows: Vec<Vec<String>> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let shown = g.ids.join(", ");
+                // Say when the row lists only some of the vector's records.
+                let ids = if (g.ids.len() as u64) < g.count { format!("{shown}, ...") } else { shown };
+                vec![(i + 1).to_string(), format!("{:.6}", g.distance), g.count.to_string(), ids]
+            })
+            .collect();
+        table(&["rank", "distance", "count", "ids"], &rows);
+    }
+    finish(&*store, ExitCode::SUCCESS).await
+}
+
 /// Queries per `knn_batch` call of `knn --queries`.
 const KNN_BATCH: usize = 1_000;
 

@@ -110,11 +110,13 @@ async fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Get { kind, id } => get::run(cli, kind, id).await,
         Command::Delete { kind, id } => delete::run(cli, kind, id).await,
         Command::DropKind { kind } => drop_kind::run(cli, kind).await,
-        Command::Knn { kind, vector, queries, k, extractor_version, max_distance } => {
+        Command::Knn { kind, vector, queries, k, extractor_version, max_distance, distinct, ids_per_vector } => {
             let options = KnnOptions { k: *k, extractor_version: *extractor_version, max_distance: *max_distance };
+            let vector = vector.as_deref().unwrap_or_default();
             match queries {
                 Some(path) => knn::run_many(cli, kind, path, &options).await,
-                None => knn::run(cli, kind, vector.as_deref().unwrap_or_default(), &options).await,
+                None if *distinct => knn::run_distinct(cli, kind, vector, &options, *ids_per_vector).await,
+                None => knn::run(cli, kind, vector, &options).await,
             }
         }
         Command::Export { kinds, output, format } => export::run(cli, kinds, output.as_deref(), *format).await,

@@ -302,3 +302,41 @@ fn hostile_values_are_shown_escaped_and_passwords_never() {
         assert!(!shown.contains("s3cr"), "{url}: {shown}");
     }
 }
+
+#[test]
+fn knn_distinct_prints_each_vector_once_with_its_count_and_first_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite_vec:{}", dir.path().join("v.sqlite").display());
+    // Four sessions replay one vector (one id with a terminal escape in it), one is alone.
+    for (id, vector) in [("s4", "1,1"), ("s2", "1,1"), ("s9", "1,1"), ("z\u{1b}[31m", "1,1"), ("rare", "4,5")] {
+        let output = vectorstore(&["--store", &store, "insert", "ja3", id, vector], &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let output = vectorstore(&["--store", &store, "--json", "knn", "ja3", "1,1", "--distinct", "--ids", "2"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let groups: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(
+        groups,
+        serde_json::json!([
+            {"kind": "ja3", "distance": 0.0, "count": 4, "ids": ["s2", "s4"]},
+            {"kind": "ja3", "distance": 5.0, "count": 1, "ids": ["rare"]},
+        ])
+    );
+
+    let output = vectorstore(&["--store", &store, "knn", "ja3", "1,1", "--distinct", "--ids", "4", "-k", "1"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let shown = stdout(&output);
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 3, "a header, its rule and one row: {shown}");
+    assert!(lines[0].contains("distance") && lines[0].contains("count") && lines[0].contains("ids"), "{shown}");
+    assert!(lines[2].contains("0.000000") && lines[2].contains(" 4 "), "{shown}");
+    assert!(lines[2].contains("s2, s4, s9, z\\u{1b}[31m"), "{shown}");
+    assert!(!shown.contains('\u{1b}'), "an id's escape sequence is shown escaped: {shown:?}");
+
+    // --ids beyond its limit is refused naming the value; --ids without --distinct too.
+    let output = vectorstore(&["--store", &store, "knn", "ja3", "1,1", "--distinct", "--ids", "1001"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("ids_per_vector 1001"), "{}", stderr(&output));
+    let output = vectorstore(&["--store", &store, "knn", "ja3", "1,1", "--ids", "3"], &[]);
+    assert!(!output.status.success(), "--ids needs --distinct");
+}
