@@ -1,4 +1,4 @@
-//! The records Python code gets back. `VectorRecord` and `Neighbor` are the frozen dataclasses
+//! The records Python code gets back. `VectorRecord`, `Neighbor` and `DistinctNeighbor` are the frozen dataclasses
 //! of `decnet_vectorstore.base` (the original's types: hashable, picklable, `dataclasses`
 //! functions work on them), built here without running their `__init__`; `KindInfo` is a
 //! class of this module, immutable and compared by value.
@@ -15,6 +15,16 @@ pub struct VectorRecord(pub vectorstore::VectorRecord);
 /// One search hit, turned into a `decnet_vectorstore.base.Neighbor` when it reaches Python.
 pub struct Neighbor(pub vectorstore::Neighbor);
 
+/// One distinct vector near a query, turned into a `decnet_vectorstore.base.DistinctNeighbor`
+/// when it reaches Python.
+pub struct DistinctNeighbor(pub vectorstore::DistinctNeighbor);
+
+impl From<vectorstore::DistinctNeighbor> for DistinctNeighbor {
+    fn from(group: vectorstore::DistinctNeighbor) -> Self {
+        DistinctNeighbor(group)
+    }
+}
+
 impl From<vectorstore::VectorRecord> for VectorRecord {
     fn from(record: vectorstore::VectorRecord) -> Self {
         VectorRecord(record)
@@ -29,6 +39,7 @@ impl From<vectorstore::Neighbor> for Neighbor {
 
 static RECORD_CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static NEIGHBOR_CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static DISTINCT_CLASS: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// The class `name` of `decnet_vectorstore.base`, looked up once.
 fn base_class<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyType>>, name: &str) -> PyResult<Bound<'py, PyType>> {
@@ -84,6 +95,23 @@ impl<'py> IntoPyObject<'py> for Neighbor {
         set_field(&object, intern!(py, "kind"), PyString::new(py, &hit.kind).as_any())?;
         set_field(&object, intern!(py, "id"), PyString::new(py, &hit.id).as_any())?;
         set_field(&object, intern!(py, "distance"), PyFloat::new(py, f64::from(hit.distance)).as_any())?;
+        Ok(object)
+    }
+}
+
+impl<'py> IntoPyObject<'py> for DistinctNeighbor {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let group = self.0;
+        let object = bare_instance(&base_class(py, &DISTINCT_CLASS, "DistinctNeighbor")?)?;
+        set_field(&object, intern!(py, "kind"), PyString::new(py, &group.kind).as_any())?;
+        set_field(&object, intern!(py, "distance"), PyFloat::new(py, f64::from(group.distance)).as_any())?;
+        set_field(&object, intern!(py, "count"), PyInt::new(py, group.count).as_any())?;
+        let ids = PyTuple::new(py, group.ids.iter().map(|id| PyString::new(py, id)))?;
+        set_field(&object, intern!(py, "ids"), ids.as_any())?;
         Ok(object)
     }
 }

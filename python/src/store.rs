@@ -10,7 +10,7 @@ use vectorstore::{Config, Error, ErrorKind, KnnOptions, Metric, NewVector, Rows,
 
 use crate::awaitable::{ready, run};
 use crate::errors::{invalid_argument, to_python};
-use crate::records::{KindInfo, Neighbor, VectorRecord};
+use crate::records::{DistinctNeighbor, KindInfo, Neighbor, VectorRecord};
 use crate::vectors::{self, Ids, Many};
 
 /// One store, shared by every task and thread that holds it. Each method returns an awaitable;
@@ -240,6 +240,41 @@ impl NativeStore {
                 store.knn_with(&kind, &query, &options).await?
             };
             Ok(hits.into_iter().map(Neighbor::from).collect::<Vec<_>>())
+        })
+    }
+
+    /// The `k` nearest distinct vectors, each with how many records share it and its first
+    /// `ids_per_vector` ids; `k <= 0` gives `[]` as `knn` does. The filters apply first.
+    #[pyo3(signature = (kind, vector, k = 10, ids_per_vector = 5, extractor_version = None, max_distance = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn knn_distinct<'py>(
+        &self,
+        py: Python<'py>,
+        kind: String,
+        vector: &Bound<'py, PyAny>,
+        k: i64,
+        ids_per_vector: i64,
+        extractor_version: Option<i64>,
+        max_distance: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let query = vectors::one(vector)?;
+        let Ok(ids_per_vector) = usize::try_from(ids_per_vector) else {
+            return Err(invalid_argument(py, format!("invalid ids_per_vector {ids_per_vector}: it must be >= 0")));
+        };
+        let Ok(k) = usize::try_from(k) else {
+            return ready(py, Vec::<DistinctNeighbor>::new());
+        };
+        let mut options = KnnOptions::new(k);
+        if let Some(version) = extractor_version {
+            options = options.extractor_version(extractor_version_of(py, version)?);
+        }
+        if let Some(distance) = max_distance {
+            options = options.max_distance(distance as f32);
+        }
+        let store = self.store.clone();
+        run(py, self.inline, async move {
+            let groups = store.knn_distinct(&kind, &query, &options, ids_per_vector).await?;
+            Ok(groups.into_iter().map(DistinctNeighbor::from).collect::<Vec<_>>())
         })
     }
 

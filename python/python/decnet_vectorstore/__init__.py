@@ -22,7 +22,7 @@ from ._native import MAX_BATCH, KindInfo
 from ._native import copy as _native_copy
 from ._native import verify as _native_verify
 from ._store import VectorStore
-from .base import VECTORSTORE_SCHEMA_VERSION, BaseVectorStore, Neighbor, VectorRecord
+from .base import VECTORSTORE_SCHEMA_VERSION, BaseVectorStore, DistinctNeighbor, Neighbor, VectorRecord
 from .errors import DimensionMismatch, VectorStoreError
 from .factory import compiled_backends, get_vectorstore
 from .fake import FakeVectorStore, NullVectorStore
@@ -56,6 +56,7 @@ async def verify(source: VectorStore, target: VectorStore, *, kinds: Iterable[st
 __all__ = [
     "BaseVectorStore",
     "DimensionMismatch",
+    "DistinctNeighbor",
     "FakeVectorStore",
     "KindInfo",
     "MAX_BATCH",

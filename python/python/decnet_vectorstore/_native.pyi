@@ -4,7 +4,7 @@ method's return annotation; the store classes in ``_store`` wrap them in corouti
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, final
 
-from .base import Neighbor, VectorRecord
+from .base import DistinctNeighbor, Neighbor, VectorRecord
 
 SCHEMA_VERSION: int
 MAX_BATCH: int
@@ -64,6 +64,15 @@ class NativeStore:
         extractor_version: int | None = None,
         max_distance: float | None = None,
     ) -> Awaitable[list[Neighbor]]: ...
+    def knn_distinct(
+        self,
+        kind: str,
+        vector: Any,
+        k: int = 10,
+        ids_per_vector: int = 5,
+        extractor_version: int | None = None,
+        max_distance: float | None = None,
+    ) -> Awaitable[list[DistinctNeighbor]]: ...
     def knn_batch(
         self,
         kind: str,

@@ -17,7 +17,7 @@ from ._native import KindInfo, NativeStore
 from ._native import backend_options as _backend_options
 from ._native import open as _native_open
 from ._native import refresh_log_level
-from .base import BaseVectorStore, Neighbor, VectorRecord
+from .base import BaseVectorStore, DistinctNeighbor, Neighbor, VectorRecord
 from .errors import Config, InvalidArgument
 
 _PREFIX = "DECNET_VECTORSTORE_"
@@ -167,6 +167,23 @@ class VectorStore(BaseVectorStore):
         unknown or empty kind or ``k <= 0``. The keyword filters apply before the ``k`` nearest
         are taken."""
         return await self._native.knn(kind, vector, k, extractor_version, max_distance)
+
+    async def knn_distinct(
+        self,
+        kind: str,
+        vector: VectorLike,
+        k: int = 10,
+        *,
+        ids_per_vector: int = 5,
+        extractor_version: int | None = None,
+        max_distance: float | None = None,
+    ) -> list[DistinctNeighbor]:
+        """The ``k`` nearest *distinct* vectors: records whose vectors are bit for bit the same
+        are answered once, with how many share it (``count``) and their first ``ids_per_vector``
+        ids in id order (at most 1000). In ascending distance, ties by each vector's smallest
+        id; ``[]`` for an unknown or empty kind or ``k <= 0``. The keyword filters apply first.
+        Exact on every store; on pgvector and Qdrant it reads the whole kind."""
+        return await self._native.knn_distinct(kind, vector, k, ids_per_vector, extractor_version, max_distance)
 
     async def knn_batch(
         self,

@@ -1,5 +1,6 @@
 """The store contract of the original ``decnet.vectorstore.base``: :class:`BaseVectorStore`,
-the records :class:`VectorRecord` and :class:`Neighbor`, and ``VECTORSTORE_SCHEMA_VERSION``.
+the records :class:`VectorRecord` and :class:`Neighbor`, and ``VECTORSTORE_SCHEMA_VERSION``;
+and :class:`DistinctNeighbor`, what ``knn_distinct`` (not in the original) answers with.
 
 :class:`BaseVectorStore` is an abstract base class, as in the original: every store of this
 package derives from it, and DECNET's own test doubles may subclass it and implement the seven
@@ -55,6 +56,20 @@ class Neighbor:
     distance: float
 
 
+@dataclass(frozen=True, slots=True)
+class DistinctNeighbor:
+    """One distinct vector near a query (``knn_distinct``): its distance under the kind's
+    metric, how many records of the kind (passing the search's filters) hold exactly this
+    vector, and the first of their ids in id order (at most the ``ids_per_vector`` asked for).
+    A large ``count`` is a fingerprint many sessions share (a botnet's client), which says
+    little about who is behind one of them."""
+
+    kind: str
+    distance: float
+    count: int
+    ids: tuple[str, ...]
+
+
 class BaseVectorStore(abc.ABC):
     """Async interface of a vector store keyed by ``(kind, id)``, searched by nearest
     neighbours within one kind (the original's ABC).
@@ -98,4 +113,4 @@ class BaseVectorStore(abc.ABC):
         ``[]`` when the kind is unknown or empty."""
 
 
-__all__ = ["BaseVectorStore", "Neighbor", "VECTORSTORE_SCHEMA_VERSION", "VectorRecord"]
+__all__ = ["BaseVectorStore", "DistinctNeighbor", "Neighbor", "VECTORSTORE_SCHEMA_VERSION", "VectorRecord"]
