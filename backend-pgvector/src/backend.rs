@@ -183,6 +183,10 @@ impl StoreBackend for PgVectorStore {
         Capabilities { search, ..CAPABILITIES }
     }
 
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.life
+    }
+
     async fn initialize(&self) -> Result<()> {
         let _transition = self.transition.lock().await;
         if !self.life.needs_initialize(NAME)? {
@@ -223,9 +227,7 @@ impl StoreBackend for PgVectorStore {
     async fn close(&self) -> Result<()> {
         let _transition = self.transition.lock().await;
         self.indexer.stop();
-        if self.life.mark_closed()
-            && let Some(pool) = self.pool.get()
-        {
+        if let Some(pool) = self.pool.get() {
             pool.close().await;
         }
         Ok(())

@@ -868,6 +868,10 @@ impl StoreBackend for QdrantStore {
         Capabilities { search, ..CAPABILITIES }
     }
 
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.life
+    }
+
     async fn initialize(&self) -> Result<()> {
         if self.life.needs_initialize(NAME)? {
             let version = self.raw_connection()?.version().await?;
@@ -878,12 +882,10 @@ impl StoreBackend for QdrantStore {
     }
 
     async fn close(&self) -> Result<()> {
-        if self.life.mark_closed() {
-            self.connection.write().unwrap_or_else(|p| p.into_inner()).take();
-            self.kinds.write().unwrap_or_else(|p| p.into_inner()).clear();
-            self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).clear();
-            self.sort_index_failures.write().unwrap_or_else(|p| p.into_inner()).clear();
-        }
+        self.connection.write().unwrap_or_else(|p| p.into_inner()).take();
+        self.kinds.write().unwrap_or_else(|p| p.into_inner()).clear();
+        self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).clear();
+        self.sort_index_failures.write().unwrap_or_else(|p| p.into_inner()).clear();
         Ok(())
     }
 

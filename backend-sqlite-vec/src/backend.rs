@@ -594,6 +594,10 @@ impl StoreBackend for SqliteVecStore {
         CAPABILITIES
     }
 
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.life
+    }
+
     async fn initialize(&self) -> Result<()> {
         let _transition = self.transition.lock().await;
         if !self.life.needs_initialize(NAME)? {
@@ -614,9 +618,7 @@ impl StoreBackend for SqliteVecStore {
 
     async fn close(&self) -> Result<()> {
         let _transition = self.transition.lock().await;
-        if self.life.mark_closed()
-            && let Some(pools) = self.pools.get()
-        {
+        if let Some(pools) = self.pools.get() {
             // Waits for in-flight operations to return their connections; the last connection
             // to close checkpoints the WAL into the main file.
             close_pools(pools).await;

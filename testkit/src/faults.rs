@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use vectorstore_core::limits::MAX_K;
 use vectorstore_core::{
-    Capabilities, Error, ErrorKind, FakeVectorStore, Health, KindInfo, KnnOptions, Metric, Neighbor, NewVector, Result,
-    StoreBackend, VectorRecord, async_trait,
+    Capabilities, Error, ErrorKind, FakeVectorStore, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor,
+    NewVector, Result, StoreBackend, VectorRecord, async_trait,
 };
 
 /// One deliberate bug of a [`FaultyStore`].
@@ -105,6 +105,10 @@ impl StoreBackend for FaultyStore {
     }
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
+    }
+
+    fn lifecycle(&self) -> &Lifecycle {
+        self.inner.lifecycle()
     }
     async fn initialize(&self) -> Result<()> {
         self.inner.initialize().await

@@ -139,6 +139,10 @@ impl StoreBackend for FakeVectorStore {
         Capabilities::EXACT_IN_MEMORY
     }
 
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.life
+    }
+
     async fn initialize(&self) -> Result<()> {
         if self.life.needs_initialize(FAKE)? {
             if let Some(reason) = &self.fallback {
@@ -150,9 +154,7 @@ impl StoreBackend for FakeVectorStore {
     }
 
     async fn close(&self) -> Result<()> {
-        if self.life.mark_closed() {
-            self.kinds.write().unwrap_or_else(|p| p.into_inner()).clear();
-        }
+        self.kinds.write().unwrap_or_else(|p| p.into_inner()).clear();
         Ok(())
     }
 

@@ -32,6 +32,7 @@ use tracing::Instrument as _;
 use crate::error::Error;
 use crate::error::Result;
 use crate::health::{Capabilities, Health};
+use crate::lifecycle::Lifecycle;
 use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, Rows, VectorRecord};
 use crate::store::StoreBackend;
 
@@ -125,6 +126,10 @@ impl StoreBackend for Instrumented {
 
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
+    }
+
+    fn lifecycle(&self) -> &Lifecycle {
+        self.inner.lifecycle()
     }
 
     async fn initialize(&self) -> Result<()> {
@@ -239,5 +244,12 @@ impl StoreBackend for Instrumented {
         let span = tracing::info_span!("vectorstore", backend, operation, kind = kind.map(shown_kind));
         let _entered = span.enter();
         record(backend, operation, error.kind().as_str(), Instant::now());
+    }
+
+    fn answered(&self, operation: &'static str, outcome: &'static str) {
+        let backend = self.inner.backend();
+        let span = tracing::info_span!("vectorstore", backend, operation);
+        let _entered = span.enter();
+        record(backend, operation, outcome, Instant::now());
     }
 }

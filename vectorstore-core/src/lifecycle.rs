@@ -1,5 +1,9 @@
 //! The `new → open → closed` state every store shares, so that every store answers
 //! `NotInitialized` and `Closed` the same way.
+//!
+//! A store holds one [`Lifecycle`] and hands it to the contract's layer
+//! ([`StoreBackend::lifecycle`](crate::StoreBackend::lifecycle)); the layer makes every
+//! transition and answers every call made outside the open state, so a store never calls it.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -10,7 +14,7 @@ const NEW: u8 = 0;
 const OPEN: u8 = 1;
 const CLOSED: u8 = 2;
 
-/// A store's lifecycle state. Lock-free; check it at the top of every operation.
+/// A store's lifecycle state. Lock-free; the contract's layer checks it before every operation.
 #[derive(Debug, Default)]
 pub struct Lifecycle(AtomicU8);
 
@@ -65,10 +69,10 @@ impl Lifecycle {
         }
     }
 
-    /// Marks the store open (call at the end of a successful `initialize`).
-    pub fn mark_open(&self) {
-        // A close that raced with initialize wins.
-        let _ = self.0.compare_exchange(NEW, OPEN, Ordering::AcqRel, Ordering::Acquire);
+    /// Marks the store open (at the end of a successful `initialize`); false when a close
+    /// came first: a close that raced with initialize wins, and the store stays closed.
+    pub fn mark_open(&self) -> bool {
+        self.0.compare_exchange(NEW, OPEN, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
     /// Marks the store closed; returns true the first time (when resources must be released).
@@ -95,14 +99,14 @@ mod tests {
         let life = Lifecycle::new();
         assert_eq!(life.check("x").unwrap_err().kind(), ErrorKind::NotInitialized);
         assert!(life.needs_initialize("x").unwrap());
-        life.mark_open();
+        assert!(life.mark_open());
         assert!(life.check("x").is_ok());
         assert!(!life.needs_initialize("x").unwrap());
         assert!(life.mark_closed());
         assert!(!life.mark_closed());
         assert_eq!(life.check("x").unwrap_err().kind(), ErrorKind::Closed);
         assert_eq!(life.needs_initialize("x").unwrap_err().kind(), ErrorKind::Closed);
-        life.mark_open();
+        assert!(!life.mark_open(), "a close wins over a late initialize");
         assert_eq!(life.state(), State::Closed);
     }
 }

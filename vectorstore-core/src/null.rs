@@ -43,6 +43,10 @@ impl StoreBackend for NullVectorStore {
         Capabilities { persistent: false, stores_data: false, ..Capabilities::EXACT_IN_MEMORY }
     }
 
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.life
+    }
+
     async fn initialize(&self) -> Result<()> {
         if self.life.needs_initialize(NULL)? {
             self.life.mark_open();
@@ -50,8 +54,8 @@ impl StoreBackend for NullVectorStore {
         Ok(())
     }
 
+    /// Nothing to release.
     async fn close(&self) -> Result<()> {
-        self.life.mark_closed();
         Ok(())
     }
 

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use crate::distinct::DistinctNeighbor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::health::{Capabilities, Health};
+use crate::lifecycle::{Lifecycle, State};
 use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, NewVector, Rows, VectorRecord};
 use crate::validate;
 
@@ -222,8 +223,15 @@ pub trait VectorStore: Send + Sync + Debug + sealed::Layer {
 /// still checks is what needs its data: a vector against its kind's stored dimension and metric
 /// ([`validate::against_kind`], [`validate::batch_against_kind`], [`validate::rows_against_kind`],
 /// [`validate::queries_against_kind`]), an existing kind's dimension and metric
-/// ([`validate::same_kind`]), the metrics it supports, and its lifecycle ([`crate::Lifecycle`]:
-/// input errors come before `NotInitialized` and `Closed`).
+/// ([`validate::same_kind`]) and the metrics it supports.
+///
+/// **Lifecycle.** The layer walks the store's [`Lifecycle`] (see [`lifecycle`](StoreBackend::lifecycle)):
+/// it calls [`initialize`](StoreBackend::initialize) only on a new store and marks it open
+/// after, marks it closed before calling [`close`](StoreBackend::close), answers `health` of a
+/// store that is not open itself, and refuses every other call outside the open state with
+/// `NotInitialized` or `Closed`, after the input checks. A backend's operations thus run only
+/// on an open store; where one still reaches for a resource that `close` releases (a pool in an
+/// `Option`), a close racing the call may have taken it, and the backend answers `Closed`.
 ///
 /// Errors of kind `Unavailable`, `Backend`, `Config` or `IncompatibleSchema` get the backend's
 /// name as `backend` context from the layer; a backend need not add it.
@@ -238,16 +246,26 @@ pub trait StoreBackend: Send + Sync + Debug {
     /// See [`VectorStore::capabilities`].
     fn capabilities(&self) -> Capabilities;
 
-    /// See [`VectorStore::initialize`].
+    /// The store's lifecycle state, which the layer walks and checks (see the trait's docs):
+    /// a store holds one [`Lifecycle`] and returns it here; a wrapper returns its inner store's.
+    fn lifecycle(&self) -> &Lifecycle;
+
+    /// Acquires the store's resources (files, connections, schema), called by the layer's
+    /// [`VectorStore::initialize`] only on a new store; the layer marks it open when this
+    /// succeeds. A failure leaves the store new, so `initialize` can be tried again.
     async fn initialize(&self) -> Result<()>;
 
-    /// See [`VectorStore::close`].
+    /// Releases the store's resources, called by the layer's [`VectorStore::close`] once the
+    /// store is marked closed (so no new operation starts): once per store, and once more when
+    /// an `initialize` that a close overtook finishes afterwards. Must therefore tolerate being
+    /// called again and on a store that never acquired anything.
     async fn close(&self) -> Result<()>;
 
-    /// See [`VectorStore::health`].
+    /// See [`VectorStore::health`]; called only on an open store (the layer answers for a new
+    /// or closed one).
     async fn health(&self) -> Health;
 
-    /// See [`VectorStore::health_detailed`].
+    /// See [`VectorStore::health_detailed`]; called only on an open store.
     async fn health_detailed(&self) -> Health;
 
     /// See [`VectorStore::create_kind`]; `kind` and `dim` are checked.
@@ -362,6 +380,14 @@ pub trait StoreBackend: Send + Sync + Debug {
     ) -> Result<Vec<DistinctNeighbor>> {
         crate::distinct::knn_distinct_by_scan(self, kind, query, options, ids_per_vector).await
     }
+
+    /// Told by the layer that it answered a lifecycle call itself, without this backend:
+    /// `initialize` of an open store and `close` of a closed one (`outcome` `ok`), `health` and
+    /// `health_detailed` of a store that is not open (`unhealthy`). For wrappers that observe
+    /// every call, as [`refused`](StoreBackend::refused); the default does nothing.
+    fn answered(&self, operation: &'static str, outcome: &'static str) {
+        let _ = (operation, outcome);
+    }
 }
 
 mod sealed {
@@ -386,68 +412,110 @@ impl<B: StoreBackend + ?Sized> VectorStore for B {
     }
 
     async fn initialize(&self) -> Result<()> {
-        named(self, StoreBackend::initialize(self).await)
+        let life = self.lifecycle();
+        let name = StoreBackend::backend(self);
+        let needed = life.needs_initialize(name);
+        if let Err(err) = &needed {
+            self.refused("initialize", None, err);
+        }
+        if !needed? {
+            self.answered("initialize", "ok");
+            return Ok(());
+        }
+        named(self, StoreBackend::initialize(self).await)?;
+        if !life.mark_open() && life.state() == State::Closed {
+            // A close came while the backend was acquiring its resources: the close wins, and
+            // what this initialize acquired after the close released is released now.
+            named(self, StoreBackend::close(self).await)?;
+        }
+        Ok(())
     }
 
     async fn close(&self) -> Result<()> {
+        if !self.lifecycle().mark_closed() {
+            self.answered("close", "ok");
+            return Ok(());
+        }
         named(self, StoreBackend::close(self).await)
     }
 
     async fn health(&self) -> Health {
-        StoreBackend::health(self).await
+        match self.lifecycle().unhealthy(StoreBackend::backend(self)) {
+            Some(unhealthy) => {
+                self.answered("health", "unhealthy");
+                unhealthy
+            }
+            None => StoreBackend::health(self).await,
+        }
     }
 
     async fn health_detailed(&self) -> Health {
-        StoreBackend::health_detailed(self).await
+        match self.lifecycle().unhealthy(StoreBackend::backend(self)) {
+            Some(unhealthy) => {
+                self.answered("health_detailed", "unhealthy");
+                unhealthy
+            }
+            None => StoreBackend::health_detailed(self).await,
+        }
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
         checked(self, "create_kind", Some(kind), validate::create_kind(kind, dim))?;
+        open(self, "create_kind", Some(kind))?;
         named(self, StoreBackend::create_kind(self, kind, dim, metric).await)
     }
 
     async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
         checked(self, "insert", Some(kind), validate::insert(kind, id, vector, extractor_version))?;
+        open(self, "insert", Some(kind))?;
         named(self, StoreBackend::insert(self, kind, id, vector, extractor_version).await)
     }
 
     async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
         checked(self, "insert_many", Some(kind), validate::insert_many(kind, items))?;
+        open(self, "insert_many", Some(kind))?;
         named(self, StoreBackend::insert_many(self, kind, items).await)
     }
 
     async fn insert_rows(&self, kind: &str, rows: Rows<'_>) -> Result<()> {
         checked(self, "insert_rows", Some(kind), validate::insert_rows(kind, &rows))?;
+        open(self, "insert_rows", Some(kind))?;
         named(self, StoreBackend::insert_rows(self, kind, rows).await)
     }
 
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
         checked(self, "get", Some(kind), validate::key(kind, id))?;
+        open(self, "get", Some(kind))?;
         named(self, StoreBackend::get(self, kind, id).await)
     }
 
     async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
         checked(self, "delete", Some(kind), validate::key(kind, id))?;
+        open(self, "delete", Some(kind))?;
         named(self, StoreBackend::delete(self, kind, id).await)
     }
 
     async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
         checked(self, "get_many", Some(kind), validate::ids(kind, ids))?;
+        open(self, "get_many", Some(kind))?;
         named(self, StoreBackend::get_many(self, kind, ids).await)
     }
 
     async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
         checked(self, "delete_many", Some(kind), validate::ids(kind, ids))?;
+        open(self, "delete_many", Some(kind))?;
         named(self, StoreBackend::delete_many(self, kind, ids).await)
     }
 
     async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
         checked(self, "delete_version", Some(kind), validate::delete_version(kind, extractor_version))?;
+        open(self, "delete_version", Some(kind))?;
         named(self, StoreBackend::delete_version(self, kind, extractor_version).await)
     }
 
     async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
         checked(self, "expire", Some(kind), validate::expire(kind, written_before_ms, crate::now_ms()))?;
+        open(self, "expire", Some(kind))?;
         named(self, StoreBackend::expire(self, kind, written_before_ms).await)
     }
 
@@ -457,30 +525,36 @@ impl<B: StoreBackend + ?Sized> VectorStore for B {
 
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
         checked(self, "knn", Some(kind), validate::knn(kind, query, options))?;
+        open(self, "knn", Some(kind))?;
         named(self, StoreBackend::knn_with(self, kind, query, options).await)
     }
 
     async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
         checked(self, "knn_batch", Some(kind), validate::knn_batch(kind, queries, options))?;
+        open(self, "knn_batch", Some(kind))?;
         named(self, StoreBackend::knn_batch(self, kind, queries, options).await)
     }
 
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
+        open(self, "kinds", None)?;
         named(self, StoreBackend::kinds(self).await)
     }
 
     async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
         checked(self, "scan", Some(kind), validate::scan(kind, after_id, limit))?;
+        open(self, "scan", Some(kind))?;
         named(self, StoreBackend::scan(self, kind, after_id, limit).await)
     }
 
     async fn drop_kind(&self, kind: &str) -> Result<bool> {
         checked(self, "drop_kind", Some(kind), validate::kind(kind))?;
+        open(self, "drop_kind", Some(kind))?;
         named(self, StoreBackend::drop_kind(self, kind).await)
     }
 
     async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
         checked(self, "settle", Some(kind), validate::kind(kind))?;
+        open(self, "settle", Some(kind))?;
         named(self, StoreBackend::settle(self, kind).await)
     }
 
@@ -493,6 +567,7 @@ impl<B: StoreBackend + ?Sized> VectorStore for B {
     ) -> Result<Vec<DistinctNeighbor>> {
         let input = validate::knn_distinct(kind, query, options, ids_per_vector);
         checked(self, "knn_distinct", Some(kind), input)?;
+        open(self, "knn_distinct", Some(kind))?;
         named(self, StoreBackend::knn_distinct(self, kind, query, options, ids_per_vector).await)
     }
 }
@@ -508,6 +583,12 @@ fn checked<B: StoreBackend + ?Sized>(
         backend.refused(operation, kind, err);
     }
     outcome
+}
+
+/// Ok when the store is open; else its lifecycle's `NotInitialized` or `Closed`, told to the
+/// backend as a refused call. Checked after the input, before the backend sees the call.
+fn open<B: StoreBackend + ?Sized>(backend: &B, operation: &'static str, kind: Option<&str>) -> Result<()> {
+    checked(backend, operation, kind, backend.lifecycle().check(StoreBackend::backend(backend)))
 }
 
 /// `result` with the backend's name as `backend` context on an engine's error (`Unavailable`,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use vectorstore::backend::{BackendRegistration, PurgeFuture, StoreBackend, async_trait};
+use vectorstore::backend::{BackendRegistration, Lifecycle, PurgeFuture, StoreBackend, async_trait};
 use vectorstore::{Capabilities, Config, Health, KindInfo, KnnOptions, Metric, Neighbor, NewVector, Result, VectorRecord};
 
 /// The registered name.
@@ -47,6 +47,10 @@ impl StoreBackend for CountedStore {
     }
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
+    }
+
+    fn lifecycle(&self) -> &Lifecycle {
+        self.inner.lifecycle()
     }
     async fn initialize(&self) -> Result<()> {
         self.inner.initialize().await
