@@ -67,7 +67,8 @@ impl FaultyStore {
     /// An initialised, empty Fake with `faults`.
     pub async fn on_fake(faults: &[Fault]) -> FaultyStore {
         let inner = FakeVectorStore::new();
-        inner.initialize().await.expect("a new Fake initialises");
+        // Through the layer, which opens it: the backend's own initialize only acquires.
+        vectorstore_core::VectorStore::initialize(&inner).await.expect("a new Fake initialises");
         FaultyStore::new(Arc::new(inner), faults)
     }
 

@@ -64,7 +64,7 @@ impl FakeVectorStore {
         check: impl FnOnce(&KindInfo) -> Result<()>,
         rows: impl ExactSizeIterator<Item = (&'r str, &'r [f32], u32, Option<u64>)>,
     ) -> Result<()> {
-        let mut kinds = self.write()?;
+        let mut kinds = self.write();
         let info = match kinds.get(kind) {
             Some(existing) => existing.info(kind),
             None => KindInfo::new(kind, dim, self.default_metric),
@@ -100,16 +100,14 @@ impl FakeVectorStore {
         FakeVectorStore { fallback: Some(reason.into()), ..FakeVectorStore::with_metric(metric) }
     }
 
-    fn read(&self) -> Result<RwLockReadGuard<'_, BTreeMap<String, ExactIndex>>> {
-        self.life.check(FAKE)?;
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, ExactIndex>> {
         // A panic while holding the lock cannot leave a half-written row: every mutation is
         // completed by infallible code after validation, so a poisoned lock is still consistent.
-        Ok(self.kinds.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
+        self.kinds.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> Result<RwLockWriteGuard<'_, BTreeMap<String, ExactIndex>>> {
-        self.life.check(FAKE)?;
-        Ok(self.kinds.write().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<String, ExactIndex>> {
+        self.kinds.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -143,18 +141,18 @@ impl StoreBackend for FakeVectorStore {
         &self.life
     }
 
+    /// Nothing to acquire; a fallback says so once.
     async fn initialize(&self) -> Result<()> {
-        if self.life.needs_initialize(FAKE)? {
-            if let Some(reason) = &self.fallback {
-                tracing::warn!(reason = %reason, "vector store degraded: using the in-memory fake store");
-            }
-            self.life.mark_open();
+        if let Some(reason) = &self.fallback {
+            tracing::warn!(reason = %reason, "vector store degraded: using the in-memory fake store");
         }
         Ok(())
     }
 
+    /// Frees the vectors. A call that passed the layer's check just before the close may still
+    /// write into the emptied map, which nothing reads any more.
     async fn close(&self) -> Result<()> {
-        self.kinds.write().unwrap_or_else(|p| p.into_inner()).clear();
+        self.write().clear();
         Ok(())
     }
 
@@ -164,14 +162,9 @@ impl StoreBackend for FakeVectorStore {
 
     /// The same as `health`: an in-memory store has no location to show.
     async fn health_detailed(&self) -> Health {
-        let mut health = match self.life.unhealthy(FAKE) {
-            Some(unhealthy) => unhealthy,
-            None => {
-                let kinds = self.kinds.read().unwrap_or_else(|p| p.into_inner());
-                let vectors = kinds.values().map(|k| k.len() as u64).sum();
-                Health::ok(FAKE, kinds.len() as u64, vectors)
-            }
-        };
+        let kinds = self.read();
+        let vectors = kinds.values().map(|k| k.len() as u64).sum();
+        let mut health = Health::ok(FAKE, kinds.len() as u64, vectors);
         if let Some(reason) = &self.fallback {
             health.degraded = true;
             health.fallback = Some(reason.clone());
@@ -180,7 +173,7 @@ impl StoreBackend for FakeVectorStore {
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
-        let mut kinds = self.write()?;
+        let mut kinds = self.write();
         if let Some(existing) = kinds.get(kind) {
             let info = existing.info(kind);
             validate::same_kind(&info, dim, metric)?;
@@ -190,7 +183,7 @@ impl StoreBackend for FakeVectorStore {
     }
 
     async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
-        let mut kinds = self.write()?;
+        let mut kinds = self.write();
         match kinds.get(kind) {
             Some(existing) => validate::against_kind(&existing.info(kind), vector)?,
             None => validate::against_kind(&KindInfo::new(kind, vector.len(), self.default_metric), vector)?,
@@ -205,9 +198,7 @@ impl StoreBackend for FakeVectorStore {
     }
 
     async fn insert_many(&self, kind: &str, items: &[NewVector]) -> Result<()> {
-        let Some(first) = items.first() else {
-            return self.life.check(FAKE);
-        };
+        let Some(first) = items.first() else { return Ok(()) };
         let rows = items
             .iter()
             .map(|item| (item.id.as_str(), item.vector.as_slice(), item.extractor_version, item.written_at_ms));
@@ -216,74 +207,74 @@ impl StoreBackend for FakeVectorStore {
 
     async fn insert_rows(&self, kind: &str, rows: Rows<'_>) -> Result<()> {
         if rows.is_empty() {
-            return self.life.check(FAKE);
+            return Ok(());
         }
         let each = rows.iter().map(|(id, vector, version)| (id, vector, version, None));
         self.write_batch(kind, rows.dim(), |info| validate::rows_against_kind(info, &rows), each)
     }
 
     async fn get(&self, kind: &str, id: &str) -> Result<Option<VectorRecord>> {
-        let kinds = self.read()?;
+        let kinds = self.read();
         Ok(kinds.get(kind).and_then(|data| data.get(kind, id)))
     }
 
     async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
-        let mut kinds = self.write()?;
+        let mut kinds = self.write();
         Ok(kinds.get_mut(kind).is_some_and(|data| data.remove(id)))
     }
 
     async fn get_many(&self, kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
-        let kinds = self.read()?;
+        let kinds = self.read();
         let Some(data) = kinds.get(kind) else { return Ok(vec![None; ids.len()]) };
         Ok(ids.iter().map(|id| data.get(kind, id)).collect())
     }
 
     async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
-        let mut kinds = self.write()?;
+        let mut kinds = self.write();
         let Some(data) = kinds.get_mut(kind) else { return Ok(0) };
         // A repeated id is found only the first time, so it counts once.
         Ok(ids.iter().filter(|id| data.remove(id)).count() as u64)
     }
 
     async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
-        let mut kinds = self.write()?;
+        let mut kinds = self.write();
         let Some(data) = kinds.get_mut(kind) else { return Ok(0) };
         Ok(data.remove_version(extractor_version))
     }
 
     async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
-        let mut kinds = self.write()?;
+        let mut kinds = self.write();
         let Some(data) = kinds.get_mut(kind) else { return Ok(0) };
         Ok(data.remove_written_before(written_before_ms))
     }
 
     async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
-        let kinds = self.read()?;
+        let kinds = self.read();
         let Some(data) = kinds.get(kind) else { return Ok(vec![Vec::new(); queries.len()]) };
         validate::queries_against_kind(&data.info(kind), queries)?;
         Ok(data.search_batch(kind, queries, options))
     }
 
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
-        let kinds = self.read()?;
+        let kinds = self.read();
         let Some(data) = kinds.get(kind) else { return Ok(Vec::new()) };
         validate::against_kind(&data.info(kind), query)?;
         Ok(data.search(kind, query, options))
     }
 
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
-        let kinds = self.read()?;
+        let kinds = self.read();
         Ok(kinds.iter().map(|(name, data)| data.info_with_versions(name)).collect())
     }
 
     async fn scan(&self, kind: &str, after_id: Option<&str>, limit: usize) -> Result<Vec<VectorRecord>> {
-        let kinds = self.read()?;
+        let kinds = self.read();
         let Some(data) = kinds.get(kind) else { return Ok(Vec::new()) };
         Ok(data.page(kind, after_id, limit))
     }
 
     async fn drop_kind(&self, kind: &str) -> Result<bool> {
-        Ok(self.write()?.remove(kind).is_some())
+        Ok(self.write().remove(kind).is_some())
     }
 
     /// One exact scan of the kind in memory (see [`ExactIndex::search_distinct`]).
@@ -294,7 +285,7 @@ impl StoreBackend for FakeVectorStore {
         options: &KnnOptions,
         ids_per_vector: usize,
     ) -> Result<Vec<DistinctNeighbor>> {
-        let kinds = self.read()?;
+        let kinds = self.read();
         let Some(data) = kinds.get(kind) else { return Ok(Vec::new()) };
         validate::against_kind(&data.info(kind), query)?;
         Ok(data.search_distinct(kind, query, options, ids_per_vector))
@@ -302,7 +293,6 @@ impl StoreBackend for FakeVectorStore {
 
     /// Nothing is ever deferred: every search scans the kind exactly.
     async fn settle(&self, _kind: &str) -> Result<Option<std::time::Duration>> {
-        drop(self.read()?);
         Ok(None)
     }
 }

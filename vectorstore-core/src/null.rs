@@ -47,10 +47,8 @@ impl StoreBackend for NullVectorStore {
         &self.life
     }
 
+    /// Nothing to acquire.
     async fn initialize(&self) -> Result<()> {
-        if self.life.needs_initialize(NULL)? {
-            self.life.mark_open();
-        }
         Ok(())
     }
 
@@ -65,7 +63,7 @@ impl StoreBackend for NullVectorStore {
 
     /// The same as `health`: the Null store has no location to show.
     async fn health_detailed(&self) -> Health {
-        let mut health = self.life.unhealthy(NULL).unwrap_or_else(|| Health::ok(NULL, 0, 0));
+        let mut health = Health::ok(NULL, 0, 0);
         if let Some(reason) = &self.fallback {
             health.degraded = true;
             health.fallback = Some(reason.clone());
@@ -74,74 +72,62 @@ impl StoreBackend for NullVectorStore {
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
-        self.life.check(NULL)?;
         Ok(KindInfo::new(kind, dim, metric))
     }
 
     async fn insert(&self, _kind: &str, _id: &str, _vector: &[f32], _extractor_version: u32) -> Result<()> {
-        self.life.check(NULL)
+        Ok(())
     }
 
     async fn insert_many(&self, _kind: &str, _items: &[NewVector]) -> Result<()> {
-        self.life.check(NULL)
+        Ok(())
     }
 
     async fn get(&self, _kind: &str, _id: &str) -> Result<Option<VectorRecord>> {
-        self.life.check(NULL)?;
         Ok(None)
     }
 
     async fn delete(&self, _kind: &str, _id: &str) -> Result<bool> {
-        self.life.check(NULL)?;
         Ok(false)
     }
 
     /// Every entry `None`, one per id, after the same validation as every store.
     async fn get_many(&self, _kind: &str, ids: &[&str]) -> Result<Vec<Option<VectorRecord>>> {
-        self.life.check(NULL)?;
         Ok(vec![None; ids.len()])
     }
 
     /// Always 0, after the same validation as every store.
     async fn delete_many(&self, _kind: &str, _ids: &[&str]) -> Result<u64> {
-        self.life.check(NULL)?;
         Ok(0)
     }
 
     /// Always 0, after the same validation as every store.
     async fn delete_version(&self, _kind: &str, _extractor_version: u32) -> Result<u64> {
-        self.life.check(NULL)?;
         Ok(0)
     }
 
     /// Always 0, after the same validation as every store.
     async fn expire(&self, _kind: &str, _written_before_ms: u64) -> Result<u64> {
-        self.life.check(NULL)?;
         Ok(0)
     }
 
     async fn knn_with(&self, _kind: &str, _query: &[f32], _options: &KnnOptions) -> Result<Vec<Neighbor>> {
-        self.life.check(NULL)?;
         Ok(Vec::new())
     }
 
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
-        self.life.check(NULL)?;
         Ok(Vec::new())
     }
 
     async fn scan(&self, _kind: &str, _after_id: Option<&str>, _limit: usize) -> Result<Vec<VectorRecord>> {
-        self.life.check(NULL)?;
         Ok(Vec::new())
     }
 
     async fn drop_kind(&self, _kind: &str) -> Result<bool> {
-        self.life.check(NULL)?;
         Ok(false)
     }
 
     async fn settle(&self, _kind: &str) -> Result<Option<std::time::Duration>> {
-        self.life.check(NULL)?;
         Ok(None)
     }
 }

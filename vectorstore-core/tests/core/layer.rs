@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use vectorstore_core::limits::{MAX_BATCH, MAX_K, MAX_SCAN_LIMIT};
 use vectorstore_core::{
-    Capabilities, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector, Result,
-    Rows, State, StoreBackend, VectorRecord, VectorStore, async_trait, now_ms,
+    Capabilities, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector, Result, Rows,
+    State, StoreBackend, VectorRecord, VectorStore, async_trait, now_ms,
 };
 
 /// Accepts every call and records its name, never looking at its lifecycle; fails `kinds` with
@@ -352,8 +352,7 @@ async fn bad_input_is_refused_as_such_before_initialize_and_after_close() {
 /// and what the late initialize acquired is released once it finishes.
 #[tokio::test]
 async fn a_close_overtaking_an_initialize_wins_and_releases_what_it_acquired() {
-    let backend =
-        Arc::new(Recording { hold_initialize: Some(tokio::sync::Semaphore::new(0)), ..Recording::default() });
+    let backend = Arc::new(Recording { hold_initialize: Some(tokio::sync::Semaphore::new(0)), ..Recording::default() });
     let initializing = tokio::spawn({
         let backend = Arc::clone(&backend);
         async move { VectorStore::initialize(&*backend).await }
