@@ -260,6 +260,7 @@ async fn good_calls(store: &dyn VectorStore) -> Vec<(&'static str, Result<()>)> 
         ("knn", store.knn("ja3", good, 1).await.map(drop)),
         ("knn", store.knn_with("ja3", good, &options).await.map(drop)),
         ("knn_batch", store.knn_batch("ja3", &[good], &options).await.map(drop)),
+        ("knn_distinct", store.knn_distinct("ja3", good, &options, 1).await.map(drop)),
         ("kinds", store.kinds().await.map(drop)),
         ("scan", store.scan("ja3", None, 10).await.map(drop)),
         ("drop_kind", store.drop_kind("ja3").await.map(drop)),
@@ -298,9 +299,10 @@ async fn the_layer_applies_the_lifecycle_for_a_backend_that_never_checks_it() {
     assert_eq!(backend.life.state(), State::Open);
     assert!(store.health().await.ok);
     let open_outcomes = good_calls(store).await;
-    // Recording itself fails create_kind, kinds and drop_kind; the other 14 calls succeed.
+    // Recording itself fails create_kind, kinds and drop_kind (and so the default knn_distinct,
+    // which reads the kind's description); the other calls succeed.
     let failed: Vec<_> = open_outcomes.iter().filter(|(_, outcome)| outcome.is_err()).map(|(op, _)| *op).collect();
-    assert_eq!(failed, ["create_kind", "kinds", "drop_kind"]);
+    assert_eq!(failed, ["create_kind", "knn_distinct", "kinds", "drop_kind"]);
     let opened_calls = backend.calls();
     assert_eq!(opened_calls.iter().filter(|call| **call == "initialize").count(), 1, "{opened_calls:?}");
 
