@@ -369,6 +369,32 @@ impl StoreBackend for PgVectorStore {
         .await
     }
 
+    /// One statement grouping the kind on the server (see the `distinct` module): exact, the
+    /// reply at most `k` rows of at most `ids_per_vector` ids, but a scan of the whole kind.
+    async fn knn_distinct(
+        &self,
+        kind: &str,
+        query: &[f32],
+        options: &KnnOptions,
+        ids_per_vector: usize,
+    ) -> Result<Vec<vectorstore_core::DistinctNeighbor>> {
+        self.bounded("knn_distinct", async {
+            let pool = self.pool()?;
+            let mut connection =
+                pool.acquire().await.map_err(|err| from_sqlx(err, &format!("knn_distinct in kind {kind:?}")))?;
+            let Some(info) = layout::lookup_kind(&mut *connection, &self.names, kind).await? else {
+                return Ok(Vec::new());
+            };
+            validate::against_kind(&info, query)?;
+            if options.k == 0 {
+                return Ok(Vec::new());
+            }
+            crate::distinct::nearest_distinct(&mut connection, &self.names, &info, query, options, ids_per_vector)
+                .await
+        })
+        .await
+    }
+
     async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
         // The timeout bounds each statement the batch sends (a chunk of queries, and its
         // fallback scan), not the whole call.

@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod distinct;
 pub mod config;
 mod error;
 mod index;

@@ -228,7 +228,7 @@ pub async fn knn_distinct_counts_zipf_groups(ctx: &Ctx) {
 
 /// An unknown kind and an empty kind answer `[]`; a bad kind, query, `k` or `ids_per_vector`
 /// is refused with its typed error, and a query of another dimension than its kind's is
-/// `DimensionMismatch`.
+/// `DimensionMismatch`; vectors differing only in the sign of a zero are two groups.
 pub async fn knn_distinct_edges_and_invalid_input(ctx: &Ctx) {
     let store = ctx.store().await;
     let options = KnnOptions::new(3);
@@ -264,4 +264,12 @@ pub async fn knn_distinct_edges_and_invalid_input(ctx: &Ctx) {
     let one = ok(store.knn_distinct("distinct_empty", &[1.0, 2.0], &options, 2).await, "one record");
     assert_eq!(one.len(), 1);
     assert_eq!((one[0].count, one[0].ids.as_slice(), one[0].distance), (1, &["only".to_owned()][..], 0.0));
+
+    // Groups are bit-identical vectors: -0.0 and 0.0 compare equal as numbers, not as bits.
+    ok(store.insert("distinct_zero", "p", &[0.0, 1.0], 1).await, "insert");
+    ok(store.insert("distinct_zero", "n", &[-0.0, 1.0], 1).await, "insert");
+    ok(store.insert("distinct_zero", "m", &[-0.0, 1.0], 1).await, "insert");
+    let signed = ok(store.knn_distinct("distinct_zero", &[0.0, 1.0], &options, 5).await, "signed zeros");
+    let groups: Vec<(u64, Vec<String>)> = signed.iter().map(|g| (g.count, g.ids.clone())).collect();
+    assert_eq!(groups, [(2, vec!["m".to_owned(), "n".to_owned()]), (1, vec!["p".to_owned()])], "{signed:?}");
 }
