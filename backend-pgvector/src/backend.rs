@@ -389,8 +389,7 @@ impl StoreBackend for PgVectorStore {
             if options.k == 0 {
                 return Ok(Vec::new());
             }
-            crate::distinct::nearest_distinct(&mut connection, &self.names, &info, query, options, ids_per_vector)
-                .await
+            crate::distinct::nearest_distinct(&mut connection, &self.names, &info, query, options, ids_per_vector).await
         })
         .await
     }

@@ -2,8 +2,8 @@
 #![deny(missing_docs)]
 
 mod backend;
-mod distinct;
 pub mod config;
+mod distinct;
 mod error;
 mod index;
 mod layout;

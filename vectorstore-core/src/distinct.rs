@@ -40,6 +40,8 @@ pub struct DistinctNeighbor {
 /// for: it orders groups tied at one distance.
 #[derive(Debug)]
 struct Group {
+    /// The shared vector's bits, what identifies the group.
+    bits: Box<[u32]>,
     distance: f32,
     count: u64,
     smallest_id: String,
@@ -67,7 +69,11 @@ fn cmp_distance(a: f32, b: f32) -> Ordering {
 pub struct DistinctCollector {
     k: usize,
     ids_per_vector: usize,
-    groups: HashMap<Vec<u32>, Group>,
+    /// Groups by a hash of their vector's bits (several in a bucket only on a collision), so
+    /// that offering a member of a known group allocates nothing.
+    groups: HashMap<u64, Vec<Group>>,
+    /// How many groups `groups` holds.
+    held: usize,
     /// The `k`-th smallest group distance at the last pruning; farther records are skipped.
     cut: Option<f32>,
     /// Prune when this many groups are held.
@@ -77,7 +83,7 @@ pub struct DistinctCollector {
 impl DistinctCollector {
     /// A collector of the `k` nearest distinct vectors, keeping `ids_per_vector` ids of each.
     pub fn new(k: usize, ids_per_vector: usize) -> Self {
-        DistinctCollector { k, ids_per_vector, groups: HashMap::new(), cut: None, prune_at: 2 * k.max(1) }
+        DistinctCollector { k, ids_per_vector, groups: HashMap::new(), held: 0, cut: None, prune_at: 2 * k.max(1) }
     }
 
     /// Whether a record at `distance` could still be in the answer: false once `k` groups
@@ -92,14 +98,25 @@ impl DistinctCollector {
         if !self.wants(distance) {
             return;
         }
-        let key: Vec<u32> = vector.iter().map(|v| v.to_bits()).collect();
         let ids_per_vector = self.ids_per_vector;
-        let group = self.groups.entry(key).or_insert_with(|| Group {
-            distance,
-            count: 0,
-            smallest_id: id.to_owned(),
-            ids: BTreeSet::new(),
-        });
+        let bucket = self.groups.entry(bits_hash(vector)).or_default();
+        let same = |group: &Group| {
+            group.bits.len() == vector.len() && group.bits.iter().zip(vector).all(|(b, v)| *b == v.to_bits())
+        };
+        let group = match bucket.iter().position(same) {
+            Some(at) => &mut bucket[at],
+            None => {
+                self.held += 1;
+                bucket.push(Group {
+                    bits: vector.iter().map(|v| v.to_bits()).collect(),
+                    distance,
+                    count: 0,
+                    smallest_id: id.to_owned(),
+                    ids: BTreeSet::new(),
+                });
+                bucket.last_mut().expect("pushed above")
+            }
+        };
         group.count += 1;
         if id < group.smallest_id.as_str() {
             group.smallest_id = id.to_owned();
@@ -112,27 +129,31 @@ impl DistinctCollector {
                 group.ids.pop_last();
             }
         }
-        if self.groups.len() >= self.prune_at {
+        if self.held >= self.prune_at {
             self.prune();
         }
     }
 
     /// Drops every group farther than the `k`-th smallest group distance.
     fn prune(&mut self) {
-        if self.groups.len() > self.k {
-            let mut distances: Vec<f32> = self.groups.values().map(|g| g.distance).collect();
+        if self.held > self.k {
+            let mut distances: Vec<f32> = self.groups.values().flatten().map(|g| g.distance).collect();
             let (_, kth, _) = distances.select_nth_unstable_by(self.k - 1, |a, b| cmp_distance(*a, *b));
             let cut = *kth;
-            self.groups.retain(|_, g| cmp_distance(g.distance, cut) != Ordering::Greater);
+            self.groups.retain(|_, bucket| {
+                bucket.retain(|g| cmp_distance(g.distance, cut) != Ordering::Greater);
+                !bucket.is_empty()
+            });
+            self.held = self.groups.values().map(Vec::len).sum();
             self.cut = Some(cut);
         }
         // Groups tied at the cut stay; prune again only once as many more have come.
-        self.prune_at = (2 * self.k.max(1)).max(2 * self.groups.len());
+        self.prune_at = (2 * self.k.max(1)).max(2 * self.held);
     }
 
     /// The answer: the `k` nearest groups in ascending distance, ties by smallest id.
     pub fn finish(self, kind: &str) -> Vec<DistinctNeighbor> {
-        let mut groups: Vec<Group> = self.groups.into_values().collect();
+        let mut groups: Vec<Group> = self.groups.into_values().flatten().collect();
         groups.sort_by(|a, b| distance::cmp_hits(a.distance, &a.smallest_id, b.distance, &b.smallest_id));
         groups.truncate(self.k);
         groups
@@ -145,6 +166,14 @@ impl DistinctCollector {
             })
             .collect()
     }
+}
+
+/// A hash of a vector's bits (a multiply-rotate fold: fast, and collisions only cost a
+/// comparison, since groups are told apart by their bits).
+fn bits_hash(vector: &[f32]) -> u64 {
+    vector.iter().fold(vector.len() as u64, |hash, v| {
+        (hash.rotate_left(5) ^ u64::from(v.to_bits())).wrapping_mul(0x517c_c1b7_2722_0a95)
+    })
 }
 
 /// Whether a record passes `options`' filters, given its version and distance (as the exact
