@@ -199,8 +199,6 @@ pub async fn knn_distinct_by_scan<B: StoreBackend + ?Sized>(
     ids_per_vector: usize,
 ) -> Result<Vec<DistinctNeighbor>> {
     let Some(info) = store.kinds().await?.into_iter().find(|info| info.kind == kind) else {
-        // Unknown kind; still subject to the store's lifecycle, as knn is.
-        store.scan(kind, None, 1).await?;
         return Ok(Vec::new());
     };
     validate::against_kind(&info, query)?;
