@@ -141,8 +141,11 @@ impl SqliteVecStore {
         self.adoption.get()
     }
 
+    /// The connections: set by `initialize` and never taken, so always there for the
+    /// operations the layer lets through (only on an open store). A resource guard, not a
+    /// lifecycle check; a close racing a call closes the pools, which then answer `Closed`
+    /// (see `error::operation_error`).
     fn pools(&self) -> Result<&Pools> {
-        self.life.check(NAME)?;
         self.pools.get().ok_or_else(|| Error::new(ErrorKind::NotInitialized, "the sqlite_vec store has no connections"))
     }
 
@@ -420,9 +423,6 @@ impl SqliteVecStore {
 impl SqliteVecStore {
     /// Health; with `detailed`, also the file's path and a failure's full text.
     async fn report(&self, detailed: bool) -> Health {
-        if let Some(unhealthy) = self.life.unhealthy(NAME) {
-            return unhealthy;
-        }
         let probe = async {
             let mut tx = self.read().await?;
             let versions = layout::versions(&mut tx).await?;
@@ -600,7 +600,8 @@ impl StoreBackend for SqliteVecStore {
 
     async fn initialize(&self) -> Result<()> {
         let _transition = self.transition.lock().await;
-        if !self.life.needs_initialize(NAME)? {
+        if self.pools.get().is_some() {
+            // Another initialize, waited for on the lock, opened them.
             return Ok(());
         }
         crate::extension::register()?;
@@ -612,7 +613,6 @@ impl StoreBackend for SqliteVecStore {
             // Unreachable: pools are only set here, once, under the transition lock.
             close_pools(&unused).await;
         }
-        self.life.mark_open();
         Ok(())
     }
 
@@ -894,7 +894,6 @@ impl StoreBackend for SqliteVecStore {
 
     /// Nothing is deferred: writes update sqlite-vec's tables in their transaction.
     async fn settle(&self, _kind: &str) -> Result<Option<std::time::Duration>> {
-        self.life.check(NAME)?;
         Ok(None)
     }
 }
