@@ -92,6 +92,8 @@ impl PgVectorStore {
     /// runs: shows whether the kind's HNSW index serves it. `None` for an unknown kind.
     pub async fn explain_knn(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Option<String>> {
         validate::knn(kind, query, options)?;
+        // Called on the store itself, not through the contract's layer: checks its lifecycle.
+        self.life.check(NAME)?;
         let pool = self.pool()?;
         let Some(info) = layout::lookup_kind(&pool, &self.names, kind).await? else { return Ok(None) };
         validate::against_kind(&info, query)?;
@@ -112,6 +114,8 @@ impl PgVectorStore {
         if queries.is_empty() {
             return Err(Error::new(ErrorKind::InvalidArgument, "explain_knn_batch needs at least one query"));
         }
+        // Called on the store itself, not through the contract's layer: checks its lifecycle.
+        self.life.check(NAME)?;
         let pool = self.pool()?;
         let Some(info) = layout::lookup_kind(&pool, &self.names, kind).await? else { return Ok(None) };
         validate::queries_against_kind(&info, queries)?;
@@ -120,9 +124,10 @@ impl PgVectorStore {
         search::explain(&pool, &self.names, &info, &queries, &options, &self.search_settings()).await.map(Some)
     }
 
-    /// The pool, once the store is open.
+    /// The pool: set by `initialize` and never taken, so always there for the operations the
+    /// layer lets through (only on an open store). A resource guard, not a lifecycle check; a
+    /// close racing a call closes the pool, which then answers `Closed` (see `error::from_sqlx`).
     fn pool(&self) -> Result<PgPool> {
-        self.life.check(NAME)?;
         self.pool.get().cloned().ok_or_else(|| Error::new(ErrorKind::NotInitialized, "the pgvector store has no pool"))
     }
 
@@ -189,7 +194,8 @@ impl StoreBackend for PgVectorStore {
 
     async fn initialize(&self) -> Result<()> {
         let _transition = self.transition.lock().await;
-        if !self.life.needs_initialize(NAME)? {
+        if self.pool.get().is_some() {
+            // Another initialize, waited for on the lock, connected.
             return Ok(());
         }
         let session = search::session_settings(self.config.hnsw.ef_search, self.config.timeout);
@@ -214,7 +220,6 @@ impl StoreBackend for PgVectorStore {
                 );
                 let _ = self.server.set(server);
                 let _ = self.pool.set(pool);
-                self.life.mark_open();
                 Ok(())
             }
             Err(err) => {
@@ -491,9 +496,6 @@ impl PgVectorStore {
     /// Health; with `detailed`, also the URL (password removed), the schema and a failure's
     /// full text.
     async fn report(&self, detailed: bool) -> Health {
-        if let Some(unhealthy) = self.life.unhealthy(NAME) {
-            return unhealthy;
-        }
         let Some(pool) = self.pool.get() else { return Health::failed(NAME, "not initialized") };
         let mut health = match self.bounded("health", layout::kinds(pool, &self.names, false)).await {
             Ok(kinds) => Health::ok(NAME, kinds.len() as u64, kinds.iter().map(|kind| kind.count).sum()),
