@@ -93,13 +93,10 @@ impl QdrantStore {
         &self.options
     }
 
-    /// The connection, once initialised and until closed.
+    /// The connection, until closed. The layer lets operations through only on an open store;
+    /// a resource guard, not a lifecycle check: a close racing a call takes the connection,
+    /// and the call answers `Closed`.
     fn connection(&self) -> Result<Connection> {
-        self.life.check(NAME)?;
-        self.raw_connection()
-    }
-
-    fn raw_connection(&self) -> Result<Connection> {
         self.connection
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -807,9 +804,6 @@ impl QdrantStore {
 
     /// Health; with `detailed`, also the URL, the collection prefix and a failure's full text.
     async fn report(&self, detailed: bool) -> Health {
-        if let Some(unhealthy) = self.life.unhealthy(NAME) {
-            return unhealthy;
-        }
         let described = |health: Health| {
             let health = health.with_detail("search", if self.options.exact { "exact" } else { "hnsw" });
             if detailed {
@@ -820,7 +814,7 @@ impl QdrantStore {
                 health
             }
         };
-        let connection = match self.raw_connection() {
+        let connection = match self.connection() {
             Ok(connection) => connection,
             Err(err) => return Health::failed_with(NAME, &err, detailed),
         };
@@ -873,11 +867,9 @@ impl StoreBackend for QdrantStore {
     }
 
     async fn initialize(&self) -> Result<()> {
-        if self.life.needs_initialize(NAME)? {
-            let version = self.raw_connection()?.version().await?;
-            tracing::info!(url = %self.options.shown_url(), version = %version, prefix = %self.options.prefix, "connected to Qdrant");
-            self.life.mark_open();
-        }
+        // The client connects lazily: what initialize acquires is a first answer from the server.
+        let version = self.connection()?.version().await?;
+        tracing::info!(url = %self.options.shown_url(), version = %version, prefix = %self.options.prefix, "connected to Qdrant");
         Ok(())
     }
 
