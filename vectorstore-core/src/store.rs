@@ -22,7 +22,8 @@ use crate::validate;
 /// Backends do not implement this trait: they implement [`StoreBackend`], and every
 /// `StoreBackend` is a `VectorStore` through one layer, the only implementation, that checks
 /// each call's input (kind, id, vector shape and finiteness, extractor version, `k` and the
-/// other limits, batch sizes, expiry cutoffs) before the backend sees it, and adds the
+/// other limits, batch sizes, expiry cutoffs) before the backend sees it, then the store's
+/// lifecycle (the **Lifecycle** rules below, the same for every store), and adds the
 /// backend's name as `backend` context to the engine's errors (`Unavailable`, `Backend`,
 /// `Config`, `IncompatibleSchema`). A store can thus not skip the checks.
 ///
@@ -348,10 +349,9 @@ pub trait StoreBackend: Send + Sync + Debug {
 
     /// See [`VectorStore::settle`]; the kind is checked.
     ///
-    /// The default, for stores that defer nothing, reads one record of the kind so that the
-    /// store's lifecycle is checked as for every operation; wrappers forward it.
-    async fn settle(&self, kind: &str) -> Result<Option<std::time::Duration>> {
-        self.scan(kind, None, 1).await?;
+    /// The default, for stores that defer nothing, answers `None` (the layer has checked the
+    /// store's lifecycle, as for every operation); wrappers forward it.
+    async fn settle(&self, _kind: &str) -> Result<Option<std::time::Duration>> {
         Ok(None)
     }
 

@@ -9,8 +9,10 @@
 //!   `DECNET_VECTORSTORE_*` settings with.
 //! - Implementing the trait: [`async_trait`] (the macro version the trait is declared with),
 //!   [`validate`] (the contract's checks: the layer runs those that need no stored data; a
-//!   backend runs those against a kind's stored dimension and metric), [`Lifecycle`] (`initialize` /
-//!   `close` states and the errors of calls outside them), [`in_request_order`] (the order
+//!   backend runs those against a kind's stored dimension and metric), [`Lifecycle`] (the
+//!   `initialize` / `close` state a store holds and returns from
+//!   [`StoreBackend::lifecycle`]; the layer walks it and refuses calls outside the open state),
+//!   [`in_request_order`] (the order
 //!   `get_many` answers in), [`ExactIndex`] (the Fake's exact search over vectors kept in
 //!   memory), [`fnv1a`] (a hash whose values never change, for stored names and keys).
 //! - Secrets: [`is_secret_option`] and [`url_secrets`] say what `Debug`, logs and errors must
