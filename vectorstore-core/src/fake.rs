@@ -164,12 +164,11 @@ impl StoreBackend for FakeVectorStore {
     async fn health_detailed(&self) -> Health {
         let kinds = self.read();
         let vectors = kinds.values().map(|k| k.len() as u64).sum();
-        let mut health = Health::ok(FAKE, kinds.len() as u64, vectors);
-        if let Some(reason) = &self.fallback {
-            health.degraded = true;
-            health.fallback = Some(reason.clone());
-        }
-        health
+        Health::ok(FAKE, kinds.len() as u64, vectors)
+    }
+
+    fn fallback_reason(&self) -> Option<&str> {
+        self.fallback.as_deref()
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {

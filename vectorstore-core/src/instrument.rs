@@ -132,6 +132,10 @@ impl StoreBackend for Instrumented {
         self.inner.lifecycle()
     }
 
+    fn fallback_reason(&self) -> Option<&str> {
+        self.inner.fallback_reason()
+    }
+
     async fn initialize(&self) -> Result<()> {
         self.observe("initialize", None, |_| 0, self.inner.initialize()).await
     }

@@ -63,12 +63,11 @@ impl StoreBackend for NullVectorStore {
 
     /// The same as `health`: the Null store has no location to show.
     async fn health_detailed(&self) -> Health {
-        let mut health = Health::ok(NULL, 0, 0);
-        if let Some(reason) = &self.fallback {
-            health.degraded = true;
-            health.fallback = Some(reason.clone());
-        }
-        health
+        Health::ok(NULL, 0, 0)
+    }
+
+    fn fallback_reason(&self) -> Option<&str> {
+        self.fallback.as_deref()
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {

@@ -381,6 +381,13 @@ pub trait StoreBackend: Send + Sync + Debug {
         crate::distinct::knn_distinct_by_scan(self, kind, query, options, ids_per_vector).await
     }
 
+    /// Why this store stands in for the configured backend (the Fake or Null store opened as a
+    /// fallback), or `None`. The layer marks each of its health answers `degraded` with this
+    /// reason, whether open or not; wrappers forward it. The default is `None`.
+    fn fallback_reason(&self) -> Option<&str> {
+        None
+    }
+
     /// Told by the layer that it answered a lifecycle call itself, without this backend:
     /// `initialize` of an open store and `close` of a closed one (`outcome` `ok`), `health` and
     /// `health_detailed` of a store that is not open (`unhealthy`). For wrappers that observe
@@ -440,23 +447,25 @@ impl<B: StoreBackend + ?Sized> VectorStore for B {
     }
 
     async fn health(&self) -> Health {
-        match self.lifecycle().unhealthy(StoreBackend::backend(self)) {
+        let health = match self.lifecycle().unhealthy(StoreBackend::backend(self)) {
             Some(unhealthy) => {
                 self.answered("health", "unhealthy");
                 unhealthy
             }
             None => StoreBackend::health(self).await,
-        }
+        };
+        degraded(self, health)
     }
 
     async fn health_detailed(&self) -> Health {
-        match self.lifecycle().unhealthy(StoreBackend::backend(self)) {
+        let health = match self.lifecycle().unhealthy(StoreBackend::backend(self)) {
             Some(unhealthy) => {
                 self.answered("health_detailed", "unhealthy");
                 unhealthy
             }
             None => StoreBackend::health_detailed(self).await,
-        }
+        };
+        degraded(self, health)
     }
 
     async fn create_kind(&self, kind: &str, dim: usize, metric: Metric) -> Result<KindInfo> {
@@ -589,6 +598,15 @@ fn checked<B: StoreBackend + ?Sized>(
 /// backend as a refused call. Checked after the input, before the backend sees the call.
 fn open<B: StoreBackend + ?Sized>(backend: &B, operation: &'static str, kind: Option<&str>) -> Result<()> {
     checked(backend, operation, kind, backend.lifecycle().check(StoreBackend::backend(backend)))
+}
+
+/// `health` marked degraded, with the reason, when the store stands in for another.
+fn degraded<B: StoreBackend + ?Sized>(backend: &B, mut health: Health) -> Health {
+    if let Some(reason) = backend.fallback_reason() {
+        health.degraded = true;
+        health.fallback = Some(reason.to_owned());
+    }
+    health
 }
 
 /// `result` with the backend's name as `backend` context on an engine's error (`Unavailable`,

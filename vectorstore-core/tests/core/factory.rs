@@ -66,6 +66,15 @@ async fn explicit_missing_backend_errors_unless_fallback_is_set() {
     let store =
         open(&config(&[("DECNET_VECTORSTORE_TYPE", "sqlite-vec"), ("DECNET_VECTORSTORE_FALLBACK", "null")])).unwrap();
     assert_eq!(store.backend(), "null");
+    // A fallback says so in every health answer, before initialize and after close too.
+    let health = store.health_detailed().await;
+    assert!(!health.ok && health.degraded && health.fallback.is_some(), "{health:?}");
+    store.initialize().await.unwrap();
+    let health = store.health().await;
+    assert!(health.ok && health.degraded && health.fallback.as_deref().is_some_and(|r| r.contains("sqlite-vec")));
+    store.close().await.unwrap();
+    let health = store.health().await;
+    assert!(!health.ok && health.degraded, "{health:?}");
 }
 
 /// `open_among` applies the same rules as if only the given registrations were compiled in:
