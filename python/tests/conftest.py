@@ -18,6 +18,14 @@ from typing import Any, NoReturn, TypeVar
 
 import pytest
 
+from decnet_vectorstore import (
+    FakeVectorStore,
+    PgvectorVectorStore,
+    QdrantVectorStore,
+    SqliteVecVectorStore,
+    VectorStore,
+)
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 T = TypeVar("T")
@@ -133,6 +141,31 @@ class _LocalPostgres:
 # A test server (one started here, or DECNET_TEST_PGVECTOR_URL's, often a CI service reached by
 # name) speaks no TLS: the password may go in the clear. The refusal itself is tested in Rust.
 PG_TEST_SERVER_OPTIONS: dict[str, Any] = {"allow_plaintext_password": True}
+
+
+def open_backend(name: str, request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> VectorStore:
+    """A fresh store of backend ``name`` for one test, not yet initialised: the Fake, a sqlite
+    file under ``tmp_path``, a schema of its own on the session's PostgreSQL, or a collection
+    prefix of its own on the session's Qdrant (exact search)."""
+    if name == "fake":
+        return FakeVectorStore()
+    if name == "sqlite_vec":
+        return SqliteVecVectorStore(tmp_path / "vectors.sqlite")
+    if name == "pgvector":
+        url = request.getfixturevalue("pgvector_server")
+        schema = request.getfixturevalue("pgvector_schema")
+        return PgvectorVectorStore(url, schema=schema, index="none", **PG_TEST_SERVER_OPTIONS)
+    if name == "qdrant":
+        url = request.getfixturevalue("qdrant_server")
+        return QdrantVectorStore(url, collection_prefix=f"pytest_{uuid.uuid4().hex[:8]}_", exact=True)
+    raise ValueError(f"no test store for backend {name!r}")
+
+
+async def dispose(store: VectorStore) -> None:
+    """Drops every kind the test left, then closes the store."""
+    for info in await store.kinds():
+        await store.drop_kind(info.kind)
+    await store.close()
 
 
 @pytest.fixture(scope="session")

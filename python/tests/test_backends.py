@@ -2,38 +2,25 @@
 schema per test on the session's server) and qdrant (a collection prefix per test)."""
 
 import pathlib
-import uuid
 from array import array
 from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
 
-from decnet_vectorstore import PgvectorVectorStore, QdrantVectorStore, SqliteVecVectorStore, VectorStore, errors
+from decnet_vectorstore import PgvectorVectorStore, VectorStore, errors
 
-from conftest import PG_TEST_SERVER_OPTIONS, present
+from conftest import PG_TEST_SERVER_OPTIONS, dispose, open_backend, present
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(params=["sqlite_vec", "pgvector", "qdrant"])
 async def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> AsyncIterator[VectorStore]:
-    s: VectorStore
-    if request.param == "sqlite_vec":
-        s = SqliteVecVectorStore(tmp_path / "vectors.sqlite")
-    elif request.param == "pgvector":
-        url = request.getfixturevalue("pgvector_server")
-        s = PgvectorVectorStore(
-            url, schema=request.getfixturevalue("pgvector_schema"), index="none", **PG_TEST_SERVER_OPTIONS
-        )
-    else:
-        url = request.getfixturevalue("qdrant_server")
-        s = QdrantVectorStore(url, collection_prefix=f"pytest_{uuid.uuid4().hex[:8]}_", exact=True)
+    s = open_backend(request.param, request, tmp_path)
     await s.initialize()
     yield s
-    for info in await s.kinds():
-        await s.drop_kind(info.kind)
-    await s.close()
+    await dispose(s)
 
 
 async def test_round_trip(store: VectorStore) -> None:

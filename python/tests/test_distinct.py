@@ -5,7 +5,6 @@ import dataclasses
 import math
 import pathlib
 import pickle
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,38 +12,21 @@ import pytest
 from decnet_vectorstore import (
     DistinctNeighbor,
     FakeVectorStore,
-    PgvectorVectorStore,
-    QdrantVectorStore,
-    SqliteVecVectorStore,
     VectorStore,
     errors,
 )
 
-from conftest import PG_TEST_SERVER_OPTIONS
+from conftest import dispose, open_backend
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(params=["fake", "sqlite_vec", "pgvector", "qdrant"])
 async def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> AsyncIterator[VectorStore]:
-    s: VectorStore
-    if request.param == "fake":
-        s = FakeVectorStore()
-    elif request.param == "sqlite_vec":
-        s = SqliteVecVectorStore(tmp_path / "vectors.sqlite")
-    elif request.param == "pgvector":
-        url = request.getfixturevalue("pgvector_server")
-        s = PgvectorVectorStore(
-            url, schema=request.getfixturevalue("pgvector_schema"), index="none", **PG_TEST_SERVER_OPTIONS
-        )
-    else:
-        url = request.getfixturevalue("qdrant_server")
-        s = QdrantVectorStore(url, collection_prefix=f"pytest_{uuid.uuid4().hex[:8]}_", exact=True)
+    s = open_backend(request.param, request, tmp_path)
     await s.initialize()
     yield s
-    for info in await s.kinds():
-        await s.drop_kind(info.kind)
-    await s.close()
+    await dispose(s)
 
 
 def brute_force(

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use vectorstore_core::limits::{MAX_IDS_PER_VECTOR, MAX_K};
 use vectorstore_core::{DistinctNeighbor, ErrorKind, KnnOptions, Metric, NewVector, VectorStore, distance};
 
-use super::support::{stores_data, supports};
+use super::support::{shuffled_ids, stores_data, supports};
 use crate::check::{TOLERANCE, expect_error, ok};
-use crate::data::{Rng, id};
+use crate::data::Rng;
 use crate::runner::Ctx;
 
 /// What the case wrote: id -> (vector, extractor version).
@@ -93,15 +93,6 @@ async fn write(store: &dyn VectorStore, kind: &str, dim: usize, metric: Metric, 
     for chunk in items.chunks(1000) {
         ok(store.insert_many(kind, chunk).await, "insert_many");
     }
-}
-
-/// `n` ids of `data::id` form, shuffled, so that a group's members are spread in id order.
-fn shuffled_ids(rng: &mut Rng, n: usize) -> Vec<String> {
-    let mut ids: Vec<String> = (0..n).map(id).collect();
-    for i in (1..n).rev() {
-        ids.swap(i, rng.below(i + 1));
-    }
-    ids
 }
 
 /// One big group (1,000 records at A), a second (300 at B, equidistant with A from a query

@@ -5,9 +5,9 @@
 
 use vectorstore_core::{KnnOptions, Metric, Neighbor, NewVector, VectorStore};
 
-use super::support::{oracle_of, stores_data, supports};
+use super::support::{oracle_of, shuffled_ids, stores_data, supports};
 use crate::check::{TOLERANCE, ok};
-use crate::data::{Rng, id};
+use crate::data::Rng;
 use crate::runner::Ctx;
 
 /// Records in the big duplicate group of [`one_duplicate_group_answers_as_the_fake`]; sized so
@@ -73,16 +73,6 @@ async fn assert_searches_match(
         let want = ok(oracle.knn_with(kind, query, options).await, "oracle knn");
         assert_same_answer(&format!("{what} query {name}"), answer, &want);
     }
-}
-
-/// `n` ids of `data::id` form, shuffled, so that a group's members are spread among the others
-/// in id order.
-fn shuffled_ids(rng: &mut Rng, n: usize) -> Vec<String> {
-    let mut ids: Vec<String> = (0..n).map(id).collect();
-    for i in (1..n).rev() {
-        ids.swap(i, rng.below(i + 1));
-    }
-    ids
 }
 
 /// A kind of 2,000 vectors of small integers and two groups of identical vectors: A (1,000 records at

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use vectorstore_core::{FakeVectorStore, Metric, NewVector, VectorStore};
 
 use crate::check::{ok, snapshot};
+use crate::data::{Rng, id};
 use crate::runner::Ctx;
 
 /// True when the store keeps data; otherwise reports the case as not applicable.
@@ -56,4 +57,14 @@ pub(crate) async fn oracle_of(store: &dyn VectorStore) -> Arc<FakeVectorStore> {
         ok(oracle.insert(&kind, &id, &vector, version).await, "oracle insert");
     }
     oracle
+}
+
+/// `n` ids of `data::id` form, shuffled, so that a group's members are spread among the others
+/// in id order.
+pub(crate) fn shuffled_ids(rng: &mut Rng, n: usize) -> Vec<String> {
+    let mut ids: Vec<String> = (0..n).map(id).collect();
+    for i in (1..n).rev() {
+        ids.swap(i, rng.below(i + 1));
+    }
+    ids
 }
