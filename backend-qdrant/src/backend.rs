@@ -444,6 +444,24 @@ impl QdrantStore {
         Ok(Upsert::Done)
     }
 
+    /// One search's reply as candidates (see [`candidates`]) and how many points Qdrant
+    /// returned (repeats included, for the tie rules); `None` when the kind's collection is gone,
+    /// which this store then forgets.
+    async fn candidates_of(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        meta: KindMeta,
+        search: &Search<'_>,
+    ) -> Result<Option<(Vec<Candidate>, usize)>> {
+        let Some(points) = connection.search(search).await? else {
+            self.forget(kind);
+            return Ok(None);
+        };
+        let returned = points.len();
+        Ok(Some((candidates(kind, meta, points), returned)))
+    }
+
     /// The search itself, once the kind is known and the query checked.
     ///
     /// Qdrant orders equal scores arbitrarily, and an HNSW graph cannot be counted on to reach
@@ -463,12 +481,9 @@ impl QdrantStore {
         let name = self.collection(kind);
         let limit = options.k + 1;
         let search = search_request(&name, meta, query, limit, options, None, &[]);
-        let Some(points) = connection.search(&search).await? else {
-            self.forget(kind);
+        let Some((candidates, returned)) = self.candidates_of(connection, kind, meta, &search).await? else {
             return Ok(Vec::new());
         };
-        let returned = points.len();
-        let candidates = candidates(kind, meta, points);
         let hits: Vec<Neighbor> = candidates.iter().map(|c| c.hit.clone()).collect();
         if !whole(&hits, returned, limit, options.k) {
             return self.resolve_ties(connection, kind, meta, query, options, candidates, returned == limit).await;
@@ -559,13 +574,12 @@ impl QdrantStore {
             let nearer_than = (answer.len() >= k).then(|| answer[k - 1].distance);
             let search = search_request(&name, meta, query, k + 1, options, nearer_than, &seen);
             let search_started = Instant::now();
-            let Some(points) = connection.search(&search).await? else {
-                self.forget(kind);
+            let Some((next, returned)) = self.candidates_of(connection, kind, meta, &search).await? else {
                 return Ok(Vec::new());
             };
             searching += search_started.elapsed();
-            full = points.len() == k + 1;
-            reply = candidates(kind, meta, points);
+            full = returned == k + 1;
+            reply = next;
         }
         tracing::debug!(
             kind,
@@ -630,12 +644,9 @@ impl QdrantStore {
         let mut limit = (options.k + 1).saturating_mul(2).min(MAX_LEGACY_TIE_LIMIT);
         loop {
             let search = search_request(&name, meta, query, limit, options, None, &[]);
-            let Some(points) = connection.search(&search).await? else {
-                self.forget(kind);
+            let Some((candidates, returned)) = self.candidates_of(connection, kind, meta, &search).await? else {
                 return Ok(Vec::new());
             };
-            let returned = points.len();
-            let candidates = candidates(kind, meta, points);
             let hits: Vec<Neighbor> = candidates.iter().map(|c| c.hit.clone()).collect();
             let complete = whole(&hits, returned, limit, options.k);
             if complete || limit >= MAX_LEGACY_TIE_LIMIT {
