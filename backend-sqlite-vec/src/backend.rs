@@ -891,9 +891,4 @@ impl StoreBackend for SqliteVecStore {
         }
         Ok(existed)
     }
-
-    /// Nothing is deferred: writes update sqlite-vec's tables in their transaction.
-    async fn settle(&self, _kind: &str) -> Result<Option<std::time::Duration>> {
-        Ok(None)
-    }
 }

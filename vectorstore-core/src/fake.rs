@@ -289,9 +289,4 @@ impl StoreBackend for FakeVectorStore {
         validate::against_kind(&data.info(kind), query)?;
         Ok(data.search_distinct(kind, query, options, ids_per_vector))
     }
-
-    /// Nothing is ever deferred: every search scans the kind exactly.
-    async fn settle(&self, _kind: &str) -> Result<Option<std::time::Duration>> {
-        Ok(None)
-    }
 }

@@ -125,8 +125,4 @@ impl StoreBackend for NullVectorStore {
     async fn drop_kind(&self, _kind: &str) -> Result<bool> {
         Ok(false)
     }
-
-    async fn settle(&self, _kind: &str) -> Result<Option<std::time::Duration>> {
-        Ok(None)
-    }
 }
