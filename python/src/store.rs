@@ -225,13 +225,7 @@ impl NativeStore {
         let Ok(k) = usize::try_from(k) else {
             return ready(py, Vec::<Neighbor>::new());
         };
-        let mut options = KnnOptions::new(k);
-        if let Some(version) = extractor_version {
-            options = options.extractor_version(extractor_version_of(py, version)?);
-        }
-        if let Some(distance) = max_distance {
-            options = options.max_distance(distance as f32);
-        }
+        let options = knn_options(py, k, extractor_version, max_distance)?;
         let store = self.store.clone();
         run(py, self.inline, async move {
             let hits = if options.extractor_version.is_none() && options.max_distance.is_none() {
@@ -264,13 +258,7 @@ impl NativeStore {
         let Ok(k) = usize::try_from(k) else {
             return ready(py, Vec::<DistinctNeighbor>::new());
         };
-        let mut options = KnnOptions::new(k);
-        if let Some(version) = extractor_version {
-            options = options.extractor_version(extractor_version_of(py, version)?);
-        }
-        if let Some(distance) = max_distance {
-            options = options.max_distance(distance as f32);
-        }
+        let options = knn_options(py, k, extractor_version, max_distance)?;
         let store = self.store.clone();
         run(py, self.inline, async move {
             let groups = store.knn_distinct(&kind, &query, &options, ids_per_vector).await?;
@@ -292,13 +280,7 @@ impl NativeStore {
     ) -> PyResult<Bound<'py, PyAny>> {
         let queries = vectors::many(vectors)?;
         let k = usize::try_from(k).unwrap_or(0);
-        let mut options = KnnOptions::new(k);
-        if let Some(version) = extractor_version {
-            options = options.extractor_version(extractor_version_of(py, version)?);
-        }
-        if let Some(distance) = max_distance {
-            options = options.max_distance(distance as f32);
-        }
+        let options = knn_options(py, k, extractor_version, max_distance)?;
         let store = self.store.clone();
         run(py, self.inline, async move {
             let refs = queries.slices();
@@ -530,6 +512,23 @@ fn json(report: &serde_json::Value, extra: &[(&str, serde_json::Value)]) -> vect
         }
     }
     Ok(report.to_string())
+}
+
+/// The search options the Python keyword arguments describe.
+fn knn_options(
+    py: Python<'_>,
+    k: usize,
+    extractor_version: Option<i64>,
+    max_distance: Option<f64>,
+) -> PyResult<KnnOptions> {
+    let mut options = KnnOptions::new(k);
+    if let Some(version) = extractor_version {
+        options = options.extractor_version(extractor_version_of(py, version)?);
+    }
+    if let Some(distance) = max_distance {
+        options = options.max_distance(distance as f32);
+    }
+    Ok(options)
 }
 
 fn extractor_version_of(py: Python<'_>, version: i64) -> PyResult<u32> {
