@@ -13,21 +13,13 @@ use vectorstore_core::{DistinctNeighbor, KindInfo, KnnOptions, Result};
 
 use crate::error::{from_sqlx, is_undefined_table};
 use crate::layout::{Names, audited, operator};
+use crate::search::{bind_exact, exact_filter};
 
 /// The statement: `$1` the query, then the version and max-distance filters that are set.
 fn distinct_sql(names: &Names, info: &KindInfo, options: &KnnOptions, ids_per_vector: usize) -> String {
     let op = operator(info.metric);
-    let mut filters = Vec::new();
-    let mut next = 2;
-    if options.extractor_version.is_some() {
-        filters.push(format!("extractor_version = ${next}"));
-        next += 1;
-    }
-    if options.max_distance.is_some() {
-        // As the exact knn compares it: in float4, the precision the contract reports.
-        filters.push(format!("(embedding {op} $1)::float4 <= ${next}"));
-    }
-    let filter = if filters.is_empty() { String::new() } else { format!("WHERE {}", filters.join(" AND ")) };
+    // The exact knn's filters, so both compare max_distance alike (in float4).
+    let filter = exact_filter(info, options, "$1");
     let ids = if ids_per_vector == 0 {
         "ARRAY[]::text[]".to_owned()
     } else {
@@ -53,13 +45,7 @@ pub(crate) async fn nearest_distinct(
     ids_per_vector: usize,
 ) -> Result<Vec<DistinctNeighbor>> {
     let sql = distinct_sql(names, info, options, ids_per_vector);
-    let mut statement = sqlx::query(audited(sql)).bind(pgvector::Vector::from(query.to_vec()));
-    if let Some(version) = options.extractor_version {
-        statement = statement.bind(i64::from(version));
-    }
-    if let Some(max) = options.max_distance {
-        statement = statement.bind(max);
-    }
+    let statement = bind_exact(sqlx::query(audited(sql)), query, options);
     let rows = match statement.fetch_all(connection).await {
         Ok(rows) => rows,
         Err(err) if is_undefined_table(&err) => return Ok(Vec::new()),

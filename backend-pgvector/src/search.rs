@@ -264,6 +264,19 @@ fn index_sql(names: &Names, info: &KindInfo, options: &KnnOptions, limit: usize,
 /// The exact path's search for the query `query` (`$1`, or a batch's `q.v`).
 fn exact_sql(names: &Names, info: &KindInfo, options: &KnnOptions, query: &str) -> String {
     let op = operator(info.metric);
+    let filter = exact_filter(info, options, query);
+    format!(
+        "SELECT id, (embedding {op} {query})::float8 AS d FROM {} {filter} ORDER BY (embedding {op} {query})::float4, id LIMIT {}",
+        names.kind_table(&info.kind),
+        options.k
+    )
+}
+
+/// The `WHERE` clause of an exact search for the query `query` (`$1`, or a batch's `q.v`): the
+/// extractor_version and max_distance filters that are set, numbered from `$2` in the order
+/// [`bind_exact`] binds them; empty when none is.
+pub(crate) fn exact_filter(info: &KindInfo, options: &KnnOptions, query: &str) -> String {
+    let op = operator(info.metric);
     let mut filters = Vec::new();
     let mut next = 2;
     if options.extractor_version.is_some() {
@@ -275,15 +288,10 @@ fn exact_sql(names: &Names, info: &KindInfo, options: &KnnOptions, query: &str) 
         // for exactly the distances it returns.
         filters.push(format!("(embedding {op} {query})::float4 <= ${next}"));
     }
-    let filter = if filters.is_empty() { String::new() } else { format!("WHERE {}", filters.join(" AND ")) };
-    format!(
-        "SELECT id, (embedding {op} {query})::float8 AS d FROM {} {filter} ORDER BY (embedding {op} {query})::float4, id LIMIT {}",
-        names.kind_table(&info.kind),
-        options.k
-    )
+    if filters.is_empty() { String::new() } else { format!("WHERE {}", filters.join(" AND ")) }
 }
 
-type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 /// Binds the search parameters in the order the SQL numbers them: the query vector, then the
 /// extractor_version and (exact path only) max_distance filters that are set. Both paths write
@@ -291,6 +299,12 @@ type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArgu
 /// prepared statement after a few runs) then knows it, and the index path keeps the index.
 fn bind_search<'q>(query: PgQuery<'q>, vector: &[f32], options: &KnnOptions, path: Path) -> PgQuery<'q> {
     bind_filters(query.bind(pgvector::Vector::from(vector.to_vec())), options, path)
+}
+
+/// Binds an exact search's parameters: the query vector as `$1`, then the filters
+/// [`exact_filter`] numbered.
+pub(crate) fn bind_exact<'q>(query: PgQuery<'q>, vector: &[f32], options: &KnnOptions) -> PgQuery<'q> {
+    bind_search(query, vector, options, Path::Exact)
 }
 
 /// Binds the filters after the query (or queries) bound as `$1`.
