@@ -183,10 +183,16 @@ pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
 /// The contract's result order: ascending distance, then id ascending (byte order).
 /// `-0.0` equals `0.0`; NaN (from overflowing vectors) sorts last.
 pub fn cmp_hits(distance_a: f32, id_a: &str, distance_b: f32, id_b: &str) -> Ordering {
+    cmp_distances(distance_a, distance_b).then_with(|| id_a.cmp(id_b))
+}
+
+/// The distance part of [`cmp_hits`]: ascending, `-0.0` equal to `0.0`, NaN last.
+#[inline]
+pub(crate) fn cmp_distances(a: f32, b: f32) -> Ordering {
     // total_cmp puts a negative NaN first, and an overflowing cosine yields one on x86: map
     // every NaN to the positive one so it sorts last, as documented.
     let key = |d: f32| if d.is_nan() { f32::NAN } else { d + 0.0 };
-    key(distance_a).total_cmp(&key(distance_b)).then_with(|| id_a.cmp(id_b))
+    key(a).total_cmp(&key(b))
 }
 
 /// Sorts neighbours into the contract's order (see [`cmp_hits`]).

@@ -66,6 +66,11 @@ pub struct ExactIndex {
     norms: Vec<f32>,
     /// id -> slot, ordered for keyset scans.
     slots: BTreeMap<Arc<str>, usize>,
+    /// Per slot, a number that orders the ids as their strings do (see [`OrderLabels`]): a
+    /// search cuts ties at equal distances by comparing these in the scan, rather than
+    /// reading each id's bytes, which for a group of identical vectors (a botnet's replayed
+    /// fingerprint) cost a cache miss per member.
+    labels: Vec<u64>,
     /// Heap bytes of the ids' allocations, kept as ids come and go.
     id_bytes: usize,
 }
@@ -87,6 +92,7 @@ impl ExactIndex {
             written: Vec::new(),
             norms: Vec::new(),
             slots: BTreeMap::new(),
+            labels: Vec::new(),
             id_bytes: 0,
         }
     }
@@ -118,6 +124,7 @@ impl ExactIndex {
         self.versions.reserve_exact(rows);
         self.written.reserve_exact(rows);
         self.norms.reserve_exact(rows);
+        self.labels.reserve_exact(rows);
     }
 
     /// Room for one more row, growing by a sixteenth (at least 64 rows) instead of doubling,
@@ -134,9 +141,9 @@ impl ExactIndex {
     pub fn estimated_bytes(rows: usize, dim: usize, id_bytes: usize) -> usize {
         // Arc<str> allocation: two counters + the bytes, rounded up by the allocator.
         let id = (16 + id_bytes).next_multiple_of(16);
-        // slot list (Arc pointer) + version + write time + norm + B-tree entry (key, value) at
-        // ~2/3 fill.
-        let per_row = dim * 4 + id + 16 + 4 + 8 + 4 + (16 + 8) * 3 / 2;
+        // slot list (Arc pointer) + version + write time + norm + order label + B-tree entry
+        // (key, value) at ~2/3 fill.
+        let per_row = dim * 4 + id + 16 + 4 + 8 + 4 + 8 + (16 + 8) * 3 / 2;
         rows * per_row
     }
 
@@ -149,6 +156,7 @@ impl ExactIndex {
             + self.versions.capacity() * 4
             + self.written.capacity() * 8
             + self.norms.capacity() * 4
+            + self.labels.capacity() * 8
             + self.slots.len() * (16 + 8) * 3 / 2
     }
 
@@ -186,11 +194,39 @@ impl ExactIndex {
         self.id_bytes += id_allocation(id);
         let id: Arc<str> = Arc::from(id);
         self.slots.insert(id.clone(), self.ids.len());
+        let label = self.label_for(&id);
+        self.labels.push(label);
         self.ids.push(id);
         self.versions.push(version);
         self.written.push(written_at_ms);
         self.norms.push(norm);
         self.data.extend_from_slice(vector);
+    }
+
+    /// An order label for `id`, just entered in `slots` (its own slot not yet labelled): one
+    /// strictly between its neighbours' labels, relabelling every id when they leave no room.
+    fn label_for(&mut self, id: &str) -> u64 {
+        let before = self.slots.range::<str, _>((Bound::Unbounded, Bound::Excluded(id))).next_back();
+        let after = self.slots.range::<str, _>((Bound::Excluded(id), Bound::Unbounded)).next();
+        let below = before.map(|(_, &slot)| self.labels[slot]);
+        let above = after.map(|(_, &slot)| self.labels[slot]);
+        OrderLabels::between(below, above).unwrap_or_else(|| self.relabel(id))
+    }
+
+    /// Gives every id an evenly spaced label in id order and answers `pending`'s (in `slots`,
+    /// its slot not labelled yet). O(n), and rare: see [`OrderLabels`].
+    fn relabel(&mut self, pending: &str) -> u64 {
+        let step = OrderLabels::step(self.slots.len());
+        let mut pending_label = 0;
+        for (rank, (id, &slot)) in self.slots.iter().enumerate() {
+            let label = OrderLabels::spread(rank, step);
+            if &**id == pending {
+                pending_label = label;
+            } else {
+                self.labels[slot] = label;
+            }
+        }
+        pending_label
     }
 
     /// Removes every vector of one extractor version; how many went.
@@ -221,6 +257,7 @@ impl ExactIndex {
             self.versions.swap(slot, last);
             self.written.swap(slot, last);
             self.norms.swap(slot, last);
+            self.labels.swap(slot, last);
             if let Some(moved) = self.slots.get_mut(&self.ids[slot]) {
                 *moved = slot;
             }
@@ -229,6 +266,7 @@ impl ExactIndex {
         self.versions.pop();
         self.written.pop();
         self.norms.pop();
+        self.labels.pop();
         self.data.truncate(last * self.dim);
         true
     }
@@ -457,9 +495,9 @@ impl ExactIndex {
             return;
         }
         if best.len() < k {
-            best.push(Hit { distance: d, id: &self.ids[slot] });
+            best.push(Hit { distance: d, label: self.labels[slot], id: &self.ids[slot] });
         } else if let Some(mut worst) = best.peek_mut() {
-            let hit = Hit { distance: d, id: &self.ids[slot] };
+            let hit = Hit { distance: d, label: self.labels[slot], id: &self.ids[slot] };
             if hit < *worst {
                 *worst = hit;
             }
@@ -467,15 +505,58 @@ impl ExactIndex {
     }
 }
 
-/// A candidate during a scan, ordered by the contract's (distance, id) order.
+/// Numbers that order a kind's ids as their strings do, kept per slot so that a scan compares
+/// two rows at the same distance without reading their ids.
+///
+/// A new id takes a label strictly between its neighbours' in id order: the midpoint, or
+/// [`OrderLabels::STRIDE`] past the last (before the first), so that ids arriving in
+/// ascending order (counters, timestamps, the usual case) use 2^32 apart and never run out.
+/// When two neighbours leave no room every id is relabelled, evenly spaced over the lower half
+/// of the range (the upper half for later appends): O(n), after at least about
+/// 64 - log2(n) inserts squeezed into one gap, which ids from a counter, a clock or a random
+/// generator never do. Replacing a record keeps its label; removing one leaves a gap.
+struct OrderLabels;
+
+impl OrderLabels {
+    /// Room left between an id appended (prepended) and the last (first) one.
+    const STRIDE: u64 = 1 << 32;
+
+    /// A label strictly between `below` and `above` (absent: the ends of the range), or none
+    /// when they are adjacent.
+    fn between(below: Option<u64>, above: Option<u64>) -> Option<u64> {
+        match (below, above) {
+            (None, None) => Some(u64::MAX / 4),
+            (Some(low), None) => {
+                let room = u64::MAX - low;
+                (room > 0).then(|| low + Self::STRIDE.min(room.div_ceil(2)))
+            }
+            (None, Some(high)) => (high > 0).then(|| high - Self::STRIDE.min(high.div_ceil(2))),
+            (Some(low), Some(high)) => (high - low >= 2).then(|| low + (high - low) / 2),
+        }
+    }
+
+    /// The spacing of `ids` labels spread evenly over the lower half of the range.
+    fn step(ids: usize) -> u64 {
+        (u64::MAX / 2) / (ids as u64 + 1)
+    }
+
+    /// The label of the id ranked `rank` (from 0) in id order, at `step` spacing.
+    fn spread(rank: usize, step: u64) -> u64 {
+        (rank as u64 + 1) * step
+    }
+}
+
+/// A candidate during a scan, ordered by the contract's (distance, id) order: ids by their
+/// order labels, which compare as the ids do.
 struct Hit<'a> {
     distance: f32,
+    label: u64,
     id: &'a str,
 }
 
 impl Ord for Hit<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
-        distance::cmp_hits(self.distance, self.id, other.distance, other.id)
+        distance::cmp_distances(self.distance, other.distance).then(self.label.cmp(&other.label))
     }
 }
 
@@ -558,6 +639,59 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// True when the order labels sort the slots exactly as their ids sort.
+    fn labels_follow_ids(index: &ExactIndex) -> bool {
+        let in_id_order: Vec<u64> = index.slots.values().map(|&slot| index.labels[slot]).collect();
+        index.labels.len() == index.ids.len() && in_id_order.windows(2).all(|pair| pair[0] < pair[1])
+    }
+
+    #[test]
+    fn order_labels_follow_the_ids_through_squeezes_relabels_and_removes() {
+        let mut index = ExactIndex::new(2, Metric::L2);
+        // Every new id lands between "a" and the previous one ("a", "a0", "a00", ... descend
+        // toward "a"), halving one gap each time: relabels are forced many times over.
+        index.upsert("a", &[1.0, 1.0], 1, 5);
+        index.upsert("b", &[1.0, 1.0], 1, 5);
+        let mut squeezed = String::from("a");
+        for _ in 0..300 {
+            squeezed.push('0');
+            index.upsert(&squeezed, &[1.0, 1.0], 1, 5);
+            assert!(labels_follow_ids(&index), "after {squeezed:?}");
+        }
+        // Ascending, descending and scattered ids, replacements and removes.
+        for i in 0..2_000u32 {
+            index.upsert(&format!("c{i:05}"), &[1.0, 1.0], 1, 5);
+            index.upsert(&format!("B{:05}", 2_000 - i), &[1.0, 1.0], 1, 5);
+            index.upsert(&format!("m{:05}", (i * 7_919) % 2_000), &[1.0, 1.0], 1, 5);
+            if i % 3 == 0 {
+                index.remove(&format!("m{:05}", (i * 7_919) % 2_000));
+            }
+        }
+        index.upsert("a", &[1.0, 1.0], 2, 6);
+        assert!(labels_follow_ids(&index));
+        // Every vector is the same: the answer is the k smallest ids, as strings order them.
+        let mut ids: Vec<&str> = index.slots.keys().map(|id| &**id).collect();
+        ids.sort_unstable();
+        for k in [1, 10, 500, ids.len() + 1] {
+            let got: Vec<String> =
+                index.search("k", &[1.0, 1.0], &KnnOptions::new(k)).into_iter().map(|hit| hit.id).collect();
+            assert_eq!(got, ids[..k.min(ids.len())], "k = {k}");
+        }
+    }
+
+    #[test]
+    fn order_labels_leave_room_at_the_ends() {
+        assert_eq!(OrderLabels::between(Some(u64::MAX - 1), None), Some(u64::MAX));
+        assert_eq!(OrderLabels::between(Some(u64::MAX), None), None);
+        assert_eq!(OrderLabels::between(None, Some(1)), Some(0));
+        assert_eq!(OrderLabels::between(None, Some(0)), None);
+        assert_eq!(OrderLabels::between(Some(4), Some(6)), Some(5));
+        assert_eq!(OrderLabels::between(Some(4), Some(5)), None);
+        // Ascending ids step 2^32 apart: billions fit before a relabel.
+        let first = OrderLabels::between(None, None).unwrap_or(0);
+        assert_eq!(OrderLabels::between(Some(first), None), Some(first + OrderLabels::STRIDE));
     }
 
     #[test]
