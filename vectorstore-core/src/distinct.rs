@@ -8,7 +8,8 @@
 //! [`StoreBackend::scan`], the default every store has.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
@@ -36,16 +37,16 @@ pub struct DistinctNeighbor {
 }
 
 /// One group while collecting: its distance, its member count, its smallest id and its
-/// smallest ids to answer with, so far. The smallest id is kept even when no ids are asked
-/// for: it orders groups tied at one distance.
+/// smallest ids to answer with, so far, each under its order number. The smallest id is kept
+/// even when no ids are asked for: it orders groups tied at one distance.
 #[derive(Debug)]
 struct Group {
     /// The shared vector's bits, what identifies the group.
     bits: Box<[u32]>,
     distance: f32,
     count: u64,
-    smallest_id: String,
-    ids: BTreeSet<String>,
+    smallest: (u64, String),
+    ids: BTreeMap<u64, String>,
 }
 
 /// The contract's order of distances (`-0.0` = `0.0`, NaN last), as [`distance::cmp_hits`].
@@ -71,19 +72,31 @@ pub struct DistinctCollector {
     ids_per_vector: usize,
     /// Groups by a hash of their vector's bits (several in a bucket only on a collision), so
     /// that offering a member of a known group allocates nothing.
-    groups: HashMap<u64, Vec<Group>>,
+    groups: HashMap<u64, Vec<Group>, BuildHasherDefault<Prehashed>>,
     /// How many groups `groups` holds.
     held: usize,
     /// The `k`-th smallest group distance at the last pruning; farther records are skipped.
     cut: Option<f32>,
     /// Prune when this many groups are held.
     prune_at: usize,
+    /// Where the group last offered to sits in `groups` (its hash, its place in the bucket):
+    /// members of one large group, offered one after another, are matched by comparing their
+    /// bits with it, without hashing each.
+    last: Option<(u64, usize)>,
 }
 
 impl DistinctCollector {
     /// A collector of the `k` nearest distinct vectors, keeping `ids_per_vector` ids of each.
     pub fn new(k: usize, ids_per_vector: usize) -> Self {
-        DistinctCollector { k, ids_per_vector, groups: HashMap::new(), held: 0, cut: None, prune_at: 2 * k.max(1) }
+        DistinctCollector {
+            k,
+            ids_per_vector,
+            groups: HashMap::default(),
+            held: 0,
+            cut: None,
+            prune_at: 2 * k.max(1),
+            last: None,
+        }
     }
 
     /// Whether a record at `distance` could still be in the answer: false once `k` groups
@@ -93,17 +106,25 @@ impl DistinctCollector {
     }
 
     /// Offers one record that passed the search's filters: `vector` at `distance` from the
-    /// query, stored under `id`.
-    pub fn offer(&mut self, vector: &[f32], distance: f32, id: &str) {
+    /// query, stored under `id`, with `order` a number that sorts as `id` does among the
+    /// records offered (e.g. the record's position in a scan, which pages in id order).
+    /// Comparing these rather than the ids keeps a large group cheap: a member that cannot
+    /// change the answer's ids is counted without its id being read.
+    pub fn offer(&mut self, vector: &[f32], distance: f32, id: &str, order: u64) {
         if !self.wants(distance) {
             return;
         }
         let ids_per_vector = self.ids_per_vector;
-        let bucket = self.groups.entry(bits_hash(vector)).or_default();
         let same = |group: &Group| {
             group.bits.len() == vector.len() && group.bits.iter().zip(vector).all(|(b, v)| *b == v.to_bits())
         };
-        let group = match bucket.iter().position(same) {
+        let last =
+            self.last.filter(|(hash, at)| self.groups.get(hash).and_then(|bucket| bucket.get(*at)).is_some_and(same));
+        let hash = last.map_or_else(|| bits_hash(vector), |(hash, _)| hash);
+        let bucket = self.groups.entry(hash).or_default();
+        let found = last.map(|(_, at)| at).or_else(|| bucket.iter().position(same));
+        self.last = Some((hash, found.unwrap_or(bucket.len())));
+        let group = match found {
             Some(at) => &mut bucket[at],
             None => {
                 self.held += 1;
@@ -111,20 +132,21 @@ impl DistinctCollector {
                     bits: vector.iter().map(|v| v.to_bits()).collect(),
                     distance,
                     count: 0,
-                    smallest_id: id.to_owned(),
-                    ids: BTreeSet::new(),
+                    smallest: (order, id.to_owned()),
+                    ids: BTreeMap::new(),
                 });
                 bucket.last_mut().expect("pushed above")
             }
         };
         group.count += 1;
-        if id < group.smallest_id.as_str() {
-            group.smallest_id = id.to_owned();
+        if order < group.smallest.0 {
+            group.smallest = (order, id.to_owned());
         }
         // Only ids that would be kept are copied.
-        let keep = group.ids.len() < ids_per_vector || group.ids.last().is_some_and(|last| id < last.as_str());
-        if keep && !group.ids.contains(id) {
-            group.ids.insert(id.to_owned());
+        let keep =
+            group.ids.len() < ids_per_vector || group.ids.last_key_value().is_some_and(|(last, _)| order < *last);
+        if keep && !group.ids.contains_key(&order) {
+            group.ids.insert(order, id.to_owned());
             if group.ids.len() > ids_per_vector {
                 group.ids.pop_last();
             }
@@ -146,6 +168,7 @@ impl DistinctCollector {
             });
             self.held = self.groups.values().map(Vec::len).sum();
             self.cut = Some(cut);
+            self.last = None;
         }
         // Groups tied at the cut stay; prune again only once as many more have come.
         self.prune_at = (2 * self.k.max(1)).max(2 * self.held);
@@ -154,7 +177,7 @@ impl DistinctCollector {
     /// The answer: the `k` nearest groups in ascending distance, ties by smallest id.
     pub fn finish(self, kind: &str) -> Vec<DistinctNeighbor> {
         let mut groups: Vec<Group> = self.groups.into_values().flatten().collect();
-        groups.sort_by(|a, b| distance::cmp_hits(a.distance, &a.smallest_id, b.distance, &b.smallest_id));
+        groups.sort_by(|a, b| cmp_distance(a.distance, b.distance).then(a.smallest.0.cmp(&b.smallest.0)));
         groups.truncate(self.k);
         groups
             .into_iter()
@@ -162,9 +185,32 @@ impl DistinctCollector {
                 kind: kind.to_owned(),
                 distance: g.distance,
                 count: g.count,
-                ids: g.ids.into_iter().collect(),
+                ids: g.ids.into_values().collect(),
             })
             .collect()
+    }
+}
+
+/// The hasher of [`DistinctCollector`]'s map, whose keys are [`bits_hash`]es already: each
+/// key is its own hash. Keys an attacker aligns only lengthen the probes among the few groups
+/// a collector holds (see its memory bound).
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; any other input still gets a deterministic value.
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -208,6 +254,8 @@ pub async fn knn_distinct_by_scan<B: StoreBackend + ?Sized>(
         return Ok(Vec::new());
     }
     let mut after: Option<String> = None;
+    // The scan pages in id order, so a record's position orders it as its id does.
+    let mut position = 0u64;
     loop {
         let page = store.scan(kind, after.as_deref(), SCAN_PAGE).await?;
         for record in &page {
@@ -216,8 +264,9 @@ pub async fn knn_distinct_by_scan<B: StoreBackend + ?Sized>(
             }
             let d = distance::distance(metric, query, &record.vector);
             if passes(options, record.extractor_version, d) {
-                collector.offer(&record.vector, d, &record.id);
+                collector.offer(&record.vector, d, &record.id, position);
             }
+            position += 1;
         }
         let full = page.len() == SCAN_PAGE;
         match page.into_iter().next_back() {
@@ -263,6 +312,13 @@ mod tests {
             .collect()
     }
 
+    /// An order number for ids of at most 8 bytes: their bytes, big-endian, zero-padded.
+    fn order_of(id: &str) -> u64 {
+        let mut bytes = [0u8; 8];
+        bytes[..id.len()].copy_from_slice(id.as_bytes());
+        u64::from_be_bytes(bytes)
+    }
+
     #[test]
     fn a_collector_fed_in_any_order_gives_the_brute_force_answer() {
         let mut state = 7u64;
@@ -279,7 +335,7 @@ mod tests {
                 let want = brute(&rows, &query, k, ids);
                 let mut collector = DistinctCollector::new(k, ids);
                 for (id, v) in &rows {
-                    collector.offer(v, distance::distance(Metric::L2, &query, v), id);
+                    collector.offer(v, distance::distance(Metric::L2, &query, v), id, order_of(id));
                 }
                 let got: Vec<(u32, u64, Vec<String>)> =
                     collector.finish("k").into_iter().map(|n| (n.distance.to_bits(), n.count, n.ids)).collect();
@@ -295,11 +351,12 @@ mod tests {
         // id comes last and must win the tie.
         let mut collector = DistinctCollector::new(1, 1);
         let (a, b) = ([1.0_f32, 0.0], [0.0_f32, 1.0]);
-        collector.offer(&a, 1.0, "m");
+        collector.offer(&a, 1.0, "m", order_of("m"));
         for n in 0..10 {
-            collector.offer(&b, 1.0, &format!("z{n}"));
+            let id = format!("z{n}");
+            collector.offer(&b, 1.0, &id, order_of(&id));
         }
-        collector.offer(&b, 1.0, "a");
+        collector.offer(&b, 1.0, "a", order_of("a"));
         let got = collector.finish("k");
         assert_eq!(got.len(), 1);
         assert_eq!((got[0].count, got[0].ids.clone()), (11, vec!["a".to_owned()]));

@@ -398,7 +398,7 @@ impl ExactIndex {
             if options.max_distance.is_some_and(|max| d > max) || !collector.wants(d) {
                 continue;
             }
-            collector.offer(row, d, &self.ids[slot]);
+            collector.offer(row, d, &self.ids[slot], self.labels[slot]);
         }
     }
 
