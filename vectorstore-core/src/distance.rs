@@ -165,7 +165,14 @@ pub fn norm_squared(a: &[f32]) -> f32 {
 /// clamped to `[-1, 1]` so rounding never reports a distance below 0 or above 2.
 #[inline]
 pub fn cosine_from_parts(dot: f32, norm_squared_a: f32, norm_squared_b: f32) -> f32 {
-    let similarity = f64::from(dot) / (f64::from(norm_squared_a) * f64::from(norm_squared_b)).sqrt();
+    cosine_from_wide_parts(f64::from(dot), norm_squared_a, norm_squared_b)
+}
+
+/// [`cosine_from_parts`] of a dot product given in `f64`: the same operations, each monotone in
+/// `dot`, so a bound on the dot product gives a bound on the distance (pruned searches use it).
+#[inline]
+pub(crate) fn cosine_from_wide_parts(dot: f64, norm_squared_a: f32, norm_squared_b: f32) -> f32 {
+    let similarity = dot / (f64::from(norm_squared_a) * f64::from(norm_squared_b)).sqrt();
     (1.0 - similarity.clamp(-1.0, 1.0)) as f32
 }
 

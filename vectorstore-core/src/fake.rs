@@ -2,6 +2,7 @@
 //! compared with.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
@@ -44,6 +45,8 @@ pub struct FakeVectorStore {
     life: Lifecycle,
     default_metric: Metric,
     fallback: Option<String>,
+    /// Whether searches skip rows on their 8-bit bounds (see [`ExactIndex::set_pruning`]).
+    pruning: AtomicBool,
     kinds: RwLock<BTreeMap<String, ExactIndex>>,
 }
 
@@ -70,7 +73,7 @@ impl FakeVectorStore {
             None => KindInfo::new(kind, dim, self.default_metric),
         };
         check(&info)?;
-        let data = kind_for_write(&mut kinds, kind, info.dim, info.metric)?;
+        let data = kind_for_write(&mut kinds, kind, info.dim, info.metric, self.pruning())?;
         data.reserve(rows.len());
         let now = crate::now_ms();
         for (id, vector, version, written_at_ms) in rows {
@@ -90,8 +93,23 @@ impl FakeVectorStore {
             life: Lifecycle::new(),
             default_metric: metric,
             fallback: None,
+            pruning: AtomicBool::new(true),
             kinds: RwLock::new(BTreeMap::new()),
         }
+    }
+
+    /// Turns off (or back on) the skipping of rows that a large kind's 8-bit copy proves too
+    /// far, in every kind now and later: searches then scan every vector, which the benchmark
+    /// times beside the default. Answers are identical either way, bit for bit.
+    pub fn set_pruning(&self, on: bool) {
+        self.pruning.store(on, Ordering::Relaxed);
+        for index in self.write().values_mut() {
+            index.set_pruning(on);
+        }
+    }
+
+    fn pruning(&self) -> bool {
+        self.pruning.load(Ordering::Relaxed)
     }
 
     /// A Fake standing in for a configured backend that cannot be had; its health says
@@ -117,12 +135,15 @@ fn kind_for_write<'a>(
     kind: &str,
     dim: usize,
     metric: Metric,
+    pruning: bool,
 ) -> Result<&'a mut ExactIndex> {
     if !kinds.contains_key(kind) {
         if kinds.len() >= MAX_KINDS {
             return Err(validate::too_many_kinds(kind));
         }
-        kinds.insert(kind.to_owned(), ExactIndex::new(dim, metric));
+        let mut index = ExactIndex::new(dim, metric);
+        index.set_pruning(pruning);
+        kinds.insert(kind.to_owned(), index);
     }
     Ok(kinds.get_mut(kind).expect("inserted above"))
 }
@@ -178,7 +199,7 @@ impl StoreBackend for FakeVectorStore {
             validate::same_kind(&info, dim, metric)?;
             return Ok(info);
         }
-        Ok(kind_for_write(&mut kinds, kind, dim, metric)?.info(kind))
+        Ok(kind_for_write(&mut kinds, kind, dim, metric, self.pruning())?.info(kind))
     }
 
     async fn insert(&self, kind: &str, id: &str, vector: &[f32], extractor_version: u32) -> Result<()> {
@@ -187,7 +208,7 @@ impl StoreBackend for FakeVectorStore {
             Some(existing) => validate::against_kind(&existing.info(kind), vector)?,
             None => validate::against_kind(&KindInfo::new(kind, vector.len(), self.default_metric), vector)?,
         }
-        kind_for_write(&mut kinds, kind, vector.len(), self.default_metric)?.upsert(
+        kind_for_write(&mut kinds, kind, vector.len(), self.default_metric, self.pruning())?.upsert(
             id,
             vector,
             extractor_version,

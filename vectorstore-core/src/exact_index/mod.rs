@@ -13,11 +13,29 @@ use crate::distinct::{DistinctCollector, DistinctNeighbor};
 use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, VectorRecord};
 
 mod batch;
+mod quantized;
+
+use quantized::{Pruner, Quantized, QueryCodes};
 
 /// Rows each thread of a split scan gets at least, in `f32`s (1 Mi floats = 4 MiB, about
 /// 0.4 ms of scanning here): below twice this a search runs on the caller's thread alone, so
 /// small searches never pay for starting a thread.
 const PARALLEL_MIN_FLOATS: usize = 1 << 20;
+
+/// Vectors of at least this many bytes get an 8-bit copy that single searches read first
+/// (see [`quantized`]): twice this machine's 32 MiB L3, past which a full scan streams from
+/// memory and the copy's quarter of the bytes is what a search costs. Smaller kinds are scanned
+/// from cache anyway and keep their memory (about 1.2× the raw vectors, the Fake's target).
+const QUANTIZE_MIN_BYTES: usize = 64 << 20;
+
+/// Rows a pruned search puts through the 8-bit pass at a time.
+const PRUNE_BLOCK_ROWS: usize = 256;
+
+/// Rows (past the first `k`) after which a pruned search checks how much it skips: when it
+/// computes the exact distance of more than half of them (data all at nearly the same distance,
+/// which no bound separates), the rest is scanned plainly, so such data costs no more than a
+/// plain scan plus this window's pass over the codes.
+const PRUNE_WINDOW_ROWS: usize = 4096;
 
 /// Searches running right now in this process, across every index: a search splits its scan
 /// only over the cores the others leave idle, so many concurrent clients each scan on their
@@ -73,6 +91,15 @@ pub struct ExactIndex {
     labels: Vec<u64>,
     /// Heap bytes of the ids' allocations, kept as ids come and go.
     id_bytes: usize,
+    /// The 8-bit copy of `data`, row for row, once the vectors reach [`QUANTIZE_MIN_BYTES`].
+    quantized: Option<Quantized>,
+    /// Rows when a copy was last built or found impossible, so a failure is retried only after
+    /// the kind has doubled.
+    quantized_at_rows: usize,
+    /// [`QUANTIZE_MIN_BYTES`], lowered by tests.
+    quantize_min_bytes: usize,
+    /// Whether single searches skip rows on the copy's bounds (the default) or scan every row.
+    pruning: bool,
 }
 
 /// Heap bytes of one `Arc<str>` id: two counters and the bytes, rounded up by the allocator.
@@ -94,7 +121,48 @@ impl ExactIndex {
             slots: BTreeMap::new(),
             labels: Vec::new(),
             id_bytes: 0,
+            quantized: None,
+            quantized_at_rows: 0,
+            quantize_min_bytes: QUANTIZE_MIN_BYTES,
+            pruning: true,
         }
+    }
+
+    /// Turns the skipping of rows on their 8-bit bounds on (the default) or off, for comparing
+    /// with a full scan: the answers are the same either way, bit for bit.
+    pub fn set_pruning(&mut self, on: bool) {
+        self.pruning = on;
+    }
+
+    /// True when single searches may skip rows on their 8-bit bounds.
+    pub fn pruning(&self) -> bool {
+        self.pruning
+    }
+
+    /// Builds the 8-bit copy when the vectors reach [`QUANTIZE_MIN_BYTES`] (or rebuilds it
+    /// when many rows fell outside its grid), and drops it when they shrink well below.
+    fn maintain_quantized(&mut self) {
+        let rows = self.ids.len();
+        let bytes = self.data.len() * 4;
+        match &self.quantized {
+            Some(_) if bytes < self.quantize_min_bytes / 2 => {
+                self.quantized = None;
+                self.quantized_at_rows = 0;
+            }
+            Some(copy) if copy.is_loose() => self.quantize(),
+            None if bytes >= self.quantize_min_bytes && rows >= self.quantized_at_rows.saturating_mul(2) => {
+                self.quantize()
+            }
+            _ => {}
+        }
+    }
+
+    fn quantize(&mut self) {
+        self.quantized = Quantized::build(self.dim, &self.data);
+        if let Some(copy) = &mut self.quantized {
+            copy.reserve(self.ids.capacity() - self.ids.len());
+        }
+        self.quantized_at_rows = self.ids.len();
     }
 
     /// The dimension of every vector.
@@ -125,6 +193,9 @@ impl ExactIndex {
         self.written.reserve_exact(rows);
         self.norms.reserve_exact(rows);
         self.labels.reserve_exact(rows);
+        if let Some(copy) = &mut self.quantized {
+            copy.reserve(rows);
+        }
     }
 
     /// Room for one more row, growing by a sixteenth (at least 64 rows) instead of doubling,
@@ -143,8 +214,11 @@ impl ExactIndex {
         let id = (16 + id_bytes).next_multiple_of(16);
         // slot list (Arc pointer) + version + write time + norm + order label + B-tree entry
         // (key, value) at ~2/3 fill.
-        let per_row = dim * 4 + id + 16 + 4 + 8 + 4 + 8 + (16 + 8) * 3 / 2;
-        rows * per_row
+        let mut per_row = dim * 4 + id + 16 + 4 + 8 + 4 + 8 + (16 + 8) * 3 / 2;
+        if rows.saturating_mul(dim * 4) >= QUANTIZE_MIN_BYTES {
+            per_row += Quantized::bytes_per_row(dim);
+        }
+        rows.saturating_mul(per_row)
     }
 
     /// An estimate of the heap memory this index takes, as [`ExactIndex::estimated_bytes`]
@@ -158,6 +232,7 @@ impl ExactIndex {
             + self.norms.capacity() * 4
             + self.labels.capacity() * 8
             + self.slots.len() * (16 + 8) * 3 / 2
+            + self.quantized.as_ref().map_or(0, Quantized::memory_bytes)
     }
 
     /// The kind's description with this index's dimension, metric and count.
@@ -188,6 +263,10 @@ impl ExactIndex {
             self.versions[slot] = version;
             self.written[slot] = written_at_ms;
             self.norms[slot] = norm;
+            if let Some(copy) = &mut self.quantized {
+                copy.set(slot, vector);
+                self.maintain_quantized();
+            }
             return;
         }
         self.grow_for_one();
@@ -201,6 +280,15 @@ impl ExactIndex {
         self.written.push(written_at_ms);
         self.norms.push(norm);
         self.data.extend_from_slice(vector);
+        match &mut self.quantized {
+            Some(copy) => {
+                copy.push(vector);
+                if copy.is_loose() {
+                    self.maintain_quantized();
+                }
+            }
+            None => self.maintain_quantized(),
+        }
     }
 
     /// An order label for `id`, just entered in `slots` (its own slot not yet labelled): one
@@ -268,6 +356,10 @@ impl ExactIndex {
         self.norms.pop();
         self.labels.pop();
         self.data.truncate(last * self.dim);
+        if let Some(copy) = &mut self.quantized {
+            copy.swap_remove(slot);
+            self.maintain_quantized();
+        }
         true
     }
 
@@ -308,19 +400,19 @@ impl ExactIndex {
         let (_active, searching) = ActiveSearch::enter();
         let by_size = self.data.len() / PARALLEL_MIN_FLOATS;
         let parts = (cores() / searching).max(1).min(by_size).max(1);
-        self.search_in_parts(kind, query, options, parts)
+        self.search_in_parts(kind, query, options, parts).0
     }
 
     /// [`ExactIndex::search`] with the scan split into `parts` (at least 1) chunks, each but
-    /// the first on its own thread.
-    fn search_in_parts(&self, kind: &str, query: &[f32], options: &KnnOptions, parts: usize) -> Vec<Neighbor> {
+    /// the first on its own thread; also how many rows went through the exact kernel.
+    fn search_in_parts(&self, kind: &str, query: &[f32], options: &KnnOptions, parts: usize) -> (Vec<Neighbor>, usize) {
         let rows = self.ids.len();
         let k = options.k.min(rows);
         if k == 0 {
-            return Vec::new();
+            return (Vec::new(), 0);
         }
         let parts = parts.clamp(1, rows);
-        let best = if parts == 1 {
+        let (best, exact) = if parts == 1 {
             self.scan(0..rows, query, options, k)
         } else {
             let chunk = rows.div_ceil(parts);
@@ -331,19 +423,23 @@ impl ExactIndex {
                         scope.spawn(move || self.scan(range, query, options, k))
                     })
                     .collect();
-                let mut best = self.scan(0..chunk.min(rows), query, options, k);
+                let (mut best, mut exact) = self.scan(0..chunk.min(rows), query, options, k);
                 for other in others {
-                    best.extend(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+                    let (hits, count) = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    best.extend(hits);
+                    exact += count;
                 }
                 // The k best of the union are the k best of the chunks' own k best.
                 best.sort_unstable();
                 best.truncate(k);
-                best
+                (best, exact)
             })
         };
-        best.into_iter()
+        let neighbors = best
+            .into_iter()
             .map(|hit| Neighbor { kind: kind.to_owned(), id: hit.id.to_owned(), distance: hit.distance })
-            .collect()
+            .collect();
+        (neighbors, exact)
     }
 
     /// The `k` nearest distinct vectors to `query` (of the index's dimension) under `options`,
@@ -402,14 +498,115 @@ impl ExactIndex {
         }
     }
 
-    /// The `k` best rows of `range` in the contract's order.
-    fn scan(&self, range: Range<usize>, query: &[f32], options: &KnnOptions, k: usize) -> Vec<Hit<'_>> {
+    /// The `k` best rows of `range` in the contract's order, and how many rows went through
+    /// the exact kernel: through the 8-bit copy when there is one and pruning is on.
+    fn scan(&self, range: Range<usize>, query: &[f32], options: &KnnOptions, k: usize) -> (Vec<Hit<'_>>, usize) {
+        let pruned = self.quantized.as_ref().filter(|_| self.pruning);
+        if let Some((copy, codes)) = pruned.and_then(|copy| Some((copy, copy.prepare(query)?))) {
+            debug_assert_eq!(copy.len(), self.ids.len(), "the copy follows the rows");
+            #[cfg(target_arch = "x86_64")]
+            if distance::wide_simd() {
+                // SAFETY: the CPU supports AVX2 (checked by wide_simd).
+                return unsafe { self.scan_pruned_avx2(copy, &codes, range, query, options, k) };
+            }
+            return self.scan_pruned_inline(copy, &codes, range, query, options, k);
+        }
+        let rows = range.len();
         #[cfg(target_arch = "x86_64")]
         if distance::wide_simd() {
             // SAFETY: the CPU supports AVX2 (checked by wide_simd).
-            return unsafe { self.scan_avx2(range, query, options, k) };
+            return (unsafe { self.scan_avx2(range, query, options, k) }, rows);
         }
-        self.scan_inline(range, query, options, k)
+        (self.scan_inline(range, query, options, k), rows)
+    }
+
+    /// The pruned scan compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn scan_pruned_avx2<'s>(
+        &'s self,
+        copy: &Quantized,
+        codes: &QueryCodes,
+        range: Range<usize>,
+        query: &[f32],
+        options: &KnnOptions,
+        k: usize,
+    ) -> (Vec<Hit<'s>>, usize) {
+        self.scan_pruned_inline(copy, codes, range, query, options, k)
+    }
+
+    /// [`ExactIndex::scan`] through the 8-bit copy: block by block, each row's code distance
+    /// first, then the exact kernel only for rows whose bound does not prove them worse than
+    /// the current k-th (or than `max_distance`). Every row that could be in the answer is
+    /// offered exactly as the full scan offers it, and the k best of a set holding the k best
+    /// are those k, so the answer is the full scan's (see [`quantized`] for the bounds).
+    #[inline(always)]
+    fn scan_pruned_inline<'s>(
+        &'s self,
+        copy: &Quantized,
+        codes: &QueryCodes,
+        range: Range<usize>,
+        query: &[f32],
+        options: &KnnOptions,
+        k: usize,
+    ) -> (Vec<Hit<'s>>, usize) {
+        let query_norm = distance::dot_inline(query, query);
+        let mut pruner = Pruner::new(copy, self.metric, codes, query_norm);
+        // Rows above max_distance are filtered anyway (a NaN limit filters nothing).
+        let max_distance = options.max_distance.filter(|max| !max.is_nan());
+        pruner.set_limit(max_distance);
+        let mut best: BinaryHeap<Hit<'_>> = BinaryHeap::with_capacity(k + 1);
+        let mut kth_bits = None;
+        let mut sums = [0u32; PRUNE_BLOCK_ROWS];
+        let (mut exact, mut window_rows, mut window_exact, mut windows) = (0, 0, 0, 0);
+        let mut start = range.start;
+        while start < range.end {
+            let end = (start + PRUNE_BLOCK_ROWS).min(range.end);
+            let sums = &mut sums[..end - start];
+            copy.code_distances(codes, start..end, sums);
+            for (slot, &sum) in (start..end).zip(sums.iter()) {
+                if options.extractor_version.is_some_and(|v| v != self.versions[slot]) {
+                    continue;
+                }
+                let counted = best.len() == k;
+                window_rows += usize::from(counted);
+                if pruner.skips(sum, copy.error(slot), self.norms[slot]) {
+                    continue;
+                }
+                window_exact += usize::from(counted);
+                exact += 1;
+                let row = self.row(slot);
+                let value = match self.metric {
+                    Metric::L2 => distance::l2_squared_inline(query, row),
+                    Metric::Cosine | Metric::Dot => distance::dot_inline(query, row),
+                };
+                self.offer(slot, value, query_norm, options, k, &mut best);
+                // A NaN k-th bounds nothing: it sorts after every number.
+                let kth = (best.len() == k).then(|| best.peek().map(|worst| worst.distance)).flatten();
+                let bits = kth.map(f32::to_bits);
+                if bits != kth_bits {
+                    kth_bits = bits;
+                    let kth = kth.filter(|d| !d.is_nan());
+                    let limit = match (kth, max_distance) {
+                        (Some(kth), Some(max)) => Some(kth.min(max)),
+                        (kth, max) => kth.or(max),
+                    };
+                    pruner.set_limit(limit);
+                }
+            }
+            start = end;
+            if window_rows >= PRUNE_WINDOW_ROWS {
+                windows += 1;
+                // The first window is spent finding good neighbours; judge from the second.
+                if windows >= 2 && window_exact * 2 > window_rows {
+                    self.scan_into(start..range.end, query, query_norm, options, k, &mut best, false);
+                    exact += range.end - start;
+                    break;
+                }
+                (window_rows, window_exact) = (0, 0);
+            }
+        }
+        (best.into_sorted_vec(), exact)
     }
 
     /// The scan compiled for AVX2, so the inlined kernels use 256-bit registers.
@@ -626,6 +823,7 @@ mod tests {
                 for parts in [1, 2, 3, 7, 64] {
                     let got: Vec<(String, f32)> = index
                         .search_in_parts("k", &query, &options, parts)
+                        .0
                         .into_iter()
                         .map(|hit| (hit.id, hit.distance))
                         .collect();
