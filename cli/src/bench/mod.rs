@@ -49,7 +49,7 @@ struct Data {
 
 fn generate(options: &BenchOptions) -> Data {
     let total = options.count + options.single_inserts + options.queries;
-    let clusters = (options.count / 1000).clamp(16, 256);
+    let clusters = if options.clusters > 0 { options.clusters } else { (options.count / 1000).clamp(16, 256) };
     let (mut all, _) = clustered(options.seed, total, options.dim, clusters, 1.0);
     let queries = all.split_off(options.count + options.single_inserts);
     let singles = all.split_off(options.count);
@@ -158,16 +158,22 @@ pub async fn run(
         // The Fake holding the same data, searched in the same rounds (1 client): the
         // store's ratio to the memory-speed limit, measured in one run.
         let reference: Option<Arc<dyn VectorStore>> =
-            (store.backend() != "fake").then_some(oracle as Arc<dyn VectorStore>);
+            (store.backend() != "fake").then_some(oracle.clone() as Arc<dyn VectorStore>);
         if let Some(raw) = &raw {
             raw.settle(&kind).await?;
         }
         for &clients in &options.clients {
             progress(&format!("knn x{clients}"), 0, data.queries.len() as u64);
             let reference = if clients == 1 { reference.clone() } else { None };
-            let [(store_latencies, store_seconds, store_answers), (raw_latencies, raw_seconds, raw_answers), fake_run] =
-                interleaved_queries(&store, raw.as_ref(), reference.as_ref(), &kind, &data.queries, options.k, clients)
-                    .await?;
+            // The same Fake with pruning off: the full exact f32 scan of the same data.
+            let full_scan = (clients == 1).then_some(&oracle);
+            let beside = Beside { raw: raw.as_ref(), reference: reference.as_ref(), full_scan };
+            let [
+                (store_latencies, store_seconds, store_answers),
+                (raw_latencies, raw_seconds, raw_answers),
+                fake_run,
+                (full_latencies, full_seconds, full_answers),
+            ] = interleaved_queries(&store, beside, &kind, &data.queries, options.k, clients).await?;
             let store_recall = Some(recall(&store_answers, &exact));
             report.measurements.push(search("knn", "store", clients, n, store_latencies, store_seconds, store_recall));
             if raw.is_some() {
@@ -177,6 +183,10 @@ pub async fn run(
             if reference.is_some() {
                 let (latencies, seconds, _) = fake_run;
                 report.measurements.push(search("knn", "fake", clients, n, latencies, seconds, Some(1.0)));
+            }
+            if full_scan.is_some() {
+                let recall = Some(recall(&full_answers, &exact));
+                report.measurements.push(search("knn", "full_scan", clients, n, full_latencies, full_seconds, recall));
             }
         }
         report.copy = copy_memory(&*store, n, options.dim).await;
@@ -386,33 +396,49 @@ async fn load_beside(
 /// Rounds a knn workload is split into when a raw engine runs beside the store.
 const KNN_ROUNDS: usize = 4;
 
-/// The queries through the store and, when given, the raw engine and a reference Fake holding
-/// the same data, in [`KNN_ROUNDS`] rounds taking turns (and which goes first), so that
-/// background work on the machine or the server (compaction, index building, another tenant)
-/// weighs on all alike. Runs: store, raw, reference; answers stay in query order.
+/// What a knn round times beside the store, each optional.
+#[derive(Clone, Copy)]
+struct Beside<'a> {
+    raw: Option<&'a Arc<dyn RawEngine>>,
+    /// A Fake holding the same data.
+    reference: Option<&'a Arc<dyn VectorStore>>,
+    /// A Fake holding the same data, timed with pruning off (a full exact scan).
+    full_scan: Option<&'a Arc<FakeVectorStore>>,
+}
+
+/// The queries through the store and, when given, the raw engine, a reference Fake holding
+/// the same data and that Fake with pruning off, in [`KNN_ROUNDS`] rounds taking turns (and
+/// which goes first), so that background work on the machine or the server (compaction, index
+/// building, another tenant) weighs on all alike. Runs: store, raw, reference, full scan;
+/// answers stay in query order.
 async fn interleaved_queries(
     store: &Arc<dyn VectorStore>,
-    raw: Option<&Arc<dyn RawEngine>>,
-    reference: Option<&Arc<dyn VectorStore>>,
+    beside: Beside<'_>,
     kind: &str,
     queries: &[Vec<f32>],
     k: usize,
     clients: usize,
-) -> Result<[QueryRun; 3]> {
-    /// Who answers a round's queries: the store, the raw engine, or the reference Fake.
+) -> Result<[QueryRun; 4]> {
+    /// Who answers a round's queries: the store, the raw engine, the reference Fake, or the
+    /// oracle Fake with pruning off.
     #[derive(Clone, Copy)]
     enum Engine {
         Store,
         Raw,
         Reference,
+        FullScan,
     }
-    let mut runs: [QueryRun; 3] = Default::default();
+    let Beside { raw, reference, full_scan } = beside;
+    let mut runs: [QueryRun; 4] = Default::default();
     let mut engines = vec![Engine::Store];
     if raw.is_some() {
         engines.push(Engine::Raw);
     }
     if reference.is_some() {
         engines.push(Engine::Reference);
+    }
+    if full_scan.is_some() {
+        engines.push(Engine::FullScan);
     }
     let rounds = if engines.len() > 1 { KNN_ROUNDS } else { 1 };
     let per_round = queries.len().div_ceil(rounds).max(1);
@@ -427,6 +453,13 @@ async fn interleaved_queries(
                 Engine::Reference => {
                     let Some(reference) = reference else { continue };
                     (2, run_queries(reference.clone(), None, kind, slice, k, clients).await?)
+                }
+                Engine::FullScan => {
+                    let Some(oracle) = full_scan else { continue };
+                    oracle.set_pruning(false);
+                    let run = run_queries(oracle.clone(), None, kind, slice, k, clients).await;
+                    oracle.set_pruning(true);
+                    (3, run?)
                 }
             };
             runs[slot].0.extend(run.0);

@@ -57,6 +57,9 @@ pub struct BenchOptions {
     pub seed: u64,
     /// Group sizes of the `ties` workload (records sharing one vector, among as many others).
     pub tie_groups: Vec<usize>,
+    /// Clusters of the generated data; 0: one per 1,000 vectors (16 to 256). 1 gives one
+    /// Gaussian cloud, data on which no bound prunes much.
+    pub clusters: usize,
 }
 
 impl Default for BenchOptions {
@@ -76,6 +79,7 @@ impl Default for BenchOptions {
             scaling: Vec::new(),
             seed: 42,
             tie_groups: vec![1_000, 10_000, 100_000],
+            clusters: 0,
         }
     }
 }

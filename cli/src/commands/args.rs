@@ -305,6 +305,10 @@ pub struct BenchRun {
     /// share one vector, among as many others.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
     pub tie_groups: Vec<usize>,
+    /// Clusters of the generated data (default: one per 1,000 vectors, 16 to 256); 1 gives
+    /// one Gaussian cloud, which the exact stores cannot prune much.
+    #[arg(long, default_value_t = 0)]
+    pub clusters: usize,
     /// Skip the raw-engine baseline.
     #[arg(long)]
     pub no_raw: bool,

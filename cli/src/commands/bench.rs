@@ -61,6 +61,7 @@ async fn run_bench(cli: &Cli, args: &BenchRun) -> Result<ExitCode> {
         scaling: args.scaling.clone(),
         seed: args.seed,
         tie_groups: args.tie_groups.clone(),
+        clusters: args.clusters,
         ..BenchOptions::default()
     };
     let bar = progress_bar(Some(options.count as u64));
@@ -137,6 +138,23 @@ pub fn print_report(report: &BenchReport) {
             store.p50_ms / fake.p50_ms.max(f64::MIN_POSITIVE),
             store.p50_ms,
             fake.p50_ms
+        );
+    }
+    if let Some(full) = report.find("knn", "full_scan", 1).and_then(|m| m.latency) {
+        let mut parts = Vec::new();
+        for engine in ["store", "fake"] {
+            if let Some(latency) = report.find("knn", engine, 1).and_then(|m| m.latency) {
+                parts.push(format!(
+                    "{engine} {:.2}× ({:.3} ms)",
+                    latency.p50_ms / full.p50_ms.max(f64::MIN_POSITIVE),
+                    latency.p50_ms
+                ));
+            }
+        }
+        out!(
+            "knn p50 x1 relative to a full exact scan (the Fake with pruning off, {:.3} ms), same rounds: {}",
+            full.p50_ms,
+            parts.join(", ")
         );
     }
     let overheads = report.overheads();
