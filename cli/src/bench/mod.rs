@@ -51,6 +51,15 @@ fn generate(options: &BenchOptions) -> Data {
     let total = options.count + options.single_inserts + options.queries;
     let clusters = if options.clusters > 0 { options.clusters } else { (options.count / 1000).clamp(16, 256) };
     let (mut all, _) = clustered(options.seed, total, options.dim, clusters, 1.0);
+    if options.equidistant {
+        // Every stored vector at distance 10 from the origin, every query within 10⁻³ of it.
+        let count = options.count + options.single_inserts;
+        for (n, vector) in all.iter_mut().enumerate() {
+            let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+            let radius = if n < count { 10.0 } else { 1e-3 };
+            vector.iter_mut().for_each(|v| *v *= radius / norm);
+        }
+    }
     let queries = all.split_off(options.count + options.single_inserts);
     let singles = all.split_off(options.count);
     Data { vectors: all, singles, queries }

@@ -57,9 +57,12 @@ pub struct BenchOptions {
     pub seed: u64,
     /// Group sizes of the `ties` workload (records sharing one vector, among as many others).
     pub tie_groups: Vec<usize>,
-    /// Clusters of the generated data; 0: one per 1,000 vectors (16 to 256). 1 gives one
-    /// Gaussian cloud, data on which no bound prunes much.
+    /// Clusters of the generated data; 0: one per 1,000 vectors (16 to 256); 1: one Gaussian
+    /// cloud.
     pub clusters: usize,
+    /// Stored vectors all at the same distance from the origin, queries next to it: every
+    /// vector nearly equidistant from every query, which no bound of a pruned search separates.
+    pub equidistant: bool,
 }
 
 impl Default for BenchOptions {
@@ -80,6 +83,7 @@ impl Default for BenchOptions {
             seed: 42,
             tie_groups: vec![1_000, 10_000, 100_000],
             clusters: 0,
+            equidistant: false,
         }
     }
 }

@@ -306,9 +306,13 @@ pub struct BenchRun {
     #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
     pub tie_groups: Vec<usize>,
     /// Clusters of the generated data (default: one per 1,000 vectors, 16 to 256); 1 gives
-    /// one Gaussian cloud, which the exact stores cannot prune much.
+    /// one Gaussian cloud.
     #[arg(long, default_value_t = 0)]
     pub clusters: usize,
+    /// Put every stored vector at the same distance from the origin and the queries next to
+    /// it: data no bound separates (a pruned exact search's worst case).
+    #[arg(long)]
+    pub equidistant: bool,
     /// Skip the raw-engine baseline.
     #[arg(long)]
     pub no_raw: bool,

@@ -62,6 +62,7 @@ async fn run_bench(cli: &Cli, args: &BenchRun) -> Result<ExitCode> {
         seed: args.seed,
         tie_groups: args.tie_groups.clone(),
         clusters: args.clusters,
+        equidistant: args.equidistant,
         ..BenchOptions::default()
     };
     let bar = progress_bar(Some(options.count as u64));
