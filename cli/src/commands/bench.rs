@@ -131,15 +131,17 @@ pub fn print_report(report: &BenchReport) {
         })
         .collect();
     table(&["workload", "engine", "clients", "vectors", "rate", "p50 ms", "p95 ms", "p99 ms", "recall"], &rows);
-    if let (Some(store), Some(fake)) = (report.find("knn", "store", 1), report.find("knn", "fake", 1))
-        && let (Some(store), Some(fake)) = (store.latency, fake.latency)
-    {
-        out!(
-            "knn p50 x1 relative to the Fake with the same data, in the same rounds: {:.2}× ({:.3} ms vs {:.3} ms)",
-            store.p50_ms / fake.p50_ms.max(f64::MIN_POSITIVE),
-            store.p50_ms,
-            fake.p50_ms
-        );
+    for clients in [1, 8] {
+        if let (Some(store), Some(fake)) = (report.find("knn", "store", clients), report.find("knn", "fake", clients))
+            && let (Some(store), Some(fake)) = (store.latency, fake.latency)
+        {
+            out!(
+                "knn p50 x{clients} relative to the Fake with the same data, in the same rounds: {:.2}× ({:.3} ms vs {:.3} ms)",
+                store.p50_ms / fake.p50_ms.max(f64::MIN_POSITIVE),
+                store.p50_ms,
+                fake.p50_ms
+            );
+        }
     }
     if let Some(full) = report.find("knn", "full_scan", 1).and_then(|m| m.latency) {
         let mut parts = Vec::new();

@@ -103,10 +103,14 @@ async fn a_run_on_sqlite_vec_reports_its_in_memory_copy() {
     };
     let report = run(store.clone(), None, &options, &mut |_, _, _| {}).await.unwrap();
     assert_eq!(report.find("knn", "store", 1).unwrap().recall, Some(1.0), "exact");
-    // The Fake with the same data is timed in the same rounds, at 1 client only.
-    let reference = report.find("knn", "fake", 1).expect("the Fake is timed beside the store");
-    assert_eq!(reference.operations, 20, "every query, once");
-    assert!(report.find("knn", "fake", 8).is_none());
+    // The Fake with the same data is timed in the same rounds, with as many clients.
+    for clients in [1, 8] {
+        let reference = report.find("knn", "fake", clients).expect("the Fake is timed beside the store");
+        assert_eq!(reference.operations, 20, "every query, once, x{clients}");
+    }
+    // The full scan (pruning off) at 1 client only.
+    assert_eq!(report.find("knn", "full_scan", 1).map(|m| m.operations), Some(20));
+    assert!(report.find("knn", "full_scan", 8).is_none());
     let copy = report.copy.expect("the copy's memory is reported");
     assert_eq!(copy.raw_bytes, 2_100 * 128 * 4, "every searched vector, single inserts included");
     // The vectors themselves plus ids, versions, norms and the id map: within 1.3× at 128 dims.
