@@ -8,14 +8,26 @@
 //! recall@k against the Fake's answers. At the group every answer is `k` records at distance 0,
 //! so recall 1 there means every answer held exactly the group's k smallest ids; anything less
 //! is a wrong answer, counted and logged.
+//!
+//! Then the same alternation with `knn_distinct` (the `k` nearest distinct vectors, each with
+//! its count and first [`DISTINCT_IDS`] ids), at most [`DISTINCT_QUERIES`] rounds (a store
+//! without a fast path reads the whole kind per search): `ties_distinct_group` and
+//! `ties_distinct_away`, whose `recall` is the share of answers equal to the Fake's in every
+//! distance, count and id.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vectorstore::{FakeVectorStore, Neighbor, NewVector, Result, VectorStore};
+use vectorstore::{DistinctNeighbor, FakeVectorStore, KnnOptions, Neighbor, NewVector, Result, VectorStore};
 
 use super::report::{BenchOptions, BenchProgress, BenchReport, bench_kind, recall, search};
 use vectorstore_conformance::data::{Rng, clustered};
+
+/// Most rounds of distinct searches per group size.
+const DISTINCT_QUERIES: usize = 10;
+
+/// Ids asked for per distinct vector.
+const DISTINCT_IDS: usize = 5;
 
 /// The record id of the `i`-th record of a ties kind: fixed width, so id order is number order.
 fn tie_id(i: usize) -> String {
@@ -73,36 +85,52 @@ async fn one_size(
     }
     store.settle(&kind).await?;
 
-    // Alternating: at the group, away from it, each on the store then on the Fake, so that both
-    // places and both engines meet the same machine state.
+    let fake: &dyn VectorStore = &*fake;
     let queries = options.queries.max(1);
-    let mut latencies: [Vec<Duration>; 4] = Default::default();
-    let mut answers: [Vec<Vec<String>>; 4] = Default::default();
-    for q in 0..queries {
-        let away = &others[rng.below(others.len())];
-        for (slot, (engine, query)) in
-            [(store, &shared), (store, away), (&*fake as &dyn VectorStore, &shared), (&*fake as &dyn VectorStore, away)]
-                .into_iter()
-                .enumerate()
-        {
-            let began = Instant::now();
-            let hits = engine.knn(&kind, query, options.k).await?;
-            latencies[slot].push(began.elapsed());
-            answers[slot].push(ids(&hits));
-        }
-        progress(&format!("ties search, group {group}"), q as u64 + 1, queries as u64);
-    }
+    let k = options.k;
+    let label = format!("ties search, group {group}");
+    let (latencies, answers) =
+        alternate(store, fake, &shared, &others, &mut rng, queries, &label, progress, async |engine, query| {
+            engine.knn(&kind, query, k).await.map(|hits| ids(&hits))
+        })
+        .await?;
     let [store_group, store_away, fake_group, fake_away] = latencies;
     let wrong = answers[0].iter().zip(&answers[2]).filter(|(got, want)| got != want).count();
     if wrong > 0 {
         tracing::warn!(group, wrong, queries, "answers at the group differ from the Fake's");
     }
-    let measured = [
+    let mut measured = vec![
         ("ties_group", "store", store_group, recall(&answers[0], &answers[2])),
         ("ties_away", "store", store_away, recall(&answers[1], &answers[3])),
         ("ties_group", "fake", fake_group, 1.0),
         ("ties_away", "fake", fake_away, 1.0),
     ];
+
+    let rounds = queries.min(DISTINCT_QUERIES);
+    let label = format!("ties distinct search, group {group}");
+    let options = KnnOptions::new(k);
+    let (latencies, answers) =
+        alternate(store, fake, &shared, &others, &mut rng, rounds, &label, progress, async |engine, query| {
+            engine
+                .knn_distinct(&kind, query, &options, DISTINCT_IDS)
+                .await
+                .map(|groups| groups.iter().map(exactly).collect::<Vec<_>>())
+        })
+        .await?;
+    let [store_group, store_away, fake_group, fake_away] = latencies;
+    let equal = |got: &[Vec<Exactly>], want: &[Vec<Exactly>]| {
+        got.iter().zip(want).filter(|(got, want)| got == want).count() as f64 / want.len().max(1) as f64
+    };
+    let wrong = answers[0].iter().zip(&answers[2]).filter(|(got, want)| got != want).count();
+    if wrong > 0 {
+        tracing::warn!(group, wrong, rounds, "distinct answers at the group differ from the Fake's");
+    }
+    measured.extend([
+        ("ties_distinct_group", "store", store_group, equal(&answers[0], &answers[2])),
+        ("ties_distinct_away", "store", store_away, equal(&answers[1], &answers[3])),
+        ("ties_distinct_group", "fake", fake_group, 1.0),
+        ("ties_distinct_away", "fake", fake_away, 1.0),
+    ]);
     for (workload, engine, samples, found) in measured {
         // Searches one after another: the rate is the reciprocal of their mean time.
         let seconds = samples.iter().map(Duration::as_secs_f64).sum();
@@ -110,4 +138,44 @@ async fn one_size(
     }
     store.drop_kind(&kind).await?;
     Ok(())
+}
+
+/// A distinct answer as compared with the Fake's: distance bits, count and ids.
+type Exactly = (u32, u64, Vec<String>);
+
+fn exactly(group: &DistinctNeighbor) -> Exactly {
+    (group.distance.to_bits(), group.count, group.ids.clone())
+}
+
+/// Runs `rounds` rounds of `search`, each at the shared vector and away from it (at a random
+/// other's vector), each on the store then on the Fake, so that both places and both engines
+/// meet the same machine state. Latencies and answers in the order store at the group, store
+/// away, Fake at the group, Fake away.
+#[allow(clippy::too_many_arguments)]
+async fn alternate<T>(
+    store: &dyn VectorStore,
+    fake: &dyn VectorStore,
+    shared: &[f32],
+    others: &[Vec<f32>],
+    rng: &mut Rng,
+    rounds: usize,
+    label: &str,
+    progress: BenchProgress<'_>,
+    search: impl AsyncFn(&dyn VectorStore, &[f32]) -> Result<T>,
+) -> Result<([Vec<Duration>; 4], [Vec<T>; 4])> {
+    let mut latencies: [Vec<Duration>; 4] = Default::default();
+    let mut answers: [Vec<T>; 4] = Default::default();
+    for round in 0..rounds {
+        let away = &others[rng.below(others.len())];
+        for (slot, (engine, query)) in
+            [(store, shared), (store, away.as_slice()), (fake, shared), (fake, away.as_slice())].into_iter().enumerate()
+        {
+            let began = Instant::now();
+            let answer = search(engine, query).await?;
+            latencies[slot].push(began.elapsed());
+            answers[slot].push(answer);
+        }
+        progress(label, round as u64 + 1, rounds as u64);
+    }
+    Ok((latencies, answers))
 }
