@@ -107,11 +107,14 @@ pub(super) struct RowBound {
 }
 
 impl RowBound {
+    /// The bound of a row the proof does not cover: never skipped.
+    pub(super) const NONE: RowBound = RowBound { r: f32::NAN, h: f32::NAN };
+
     /// The bound of `row` for `metric`.
     pub(super) fn new(metric: Metric, row: &[f32]) -> RowBound {
         let squared = norm_squared_f64(row);
         if !tame(squared) {
-            return RowBound { r: f32::NAN, h: f32::NAN };
+            return RowBound::NONE;
         }
         // `r` is at most `||x||·(1 + 2^-22)`: the cosine bound relies on that.
         let r = f32_up(squared.sqrt() * (1.0 + F64_MARGIN));
