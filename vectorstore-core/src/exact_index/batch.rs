@@ -167,6 +167,10 @@ impl ExactIndex {
                     };
                     for (j, mut mask) in masks.into_iter().enumerate().take(in_panel) {
                         let slot = start + p + j;
+                        // A row of another extractor version is never offered: no kernel for it.
+                        if options.extractor_version.is_some_and(|v| v != self.versions[slot]) {
+                            continue;
+                        }
                         while mask != 0 {
                             let t = g * QUERIES + mask.trailing_zeros() as usize;
                             mask &= mask - 1;
