@@ -18,6 +18,10 @@
 //!   same data (engine `fake`) in the same run; n = 2G. Recall is against the Fake's answers:
 //!   below 1 at the group means wrong answers (not the group's k smallest ids), which are also
 //!   logged. It loads its own kinds; run alone, it loads nothing else.
+//! - `zipf`: half of `count` records in `zipf_groups` groups of identical vectors with
+//!   Zipf-distributed sizes, beside a plain kind of `count` distinct vectors: load rate into each
+//!   (in turns), and recall@k and latency against the Fake for searches at stored vectors and at
+//!   vectors outside the data (see [`zipf`]'s module docs). Its own kinds, like `ties`.
 //!
 //! Speed targets live here, never in tests.
 
@@ -27,6 +31,7 @@ mod report;
 pub mod soak;
 mod stats;
 mod ties;
+mod zipf;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -94,9 +99,13 @@ pub async fn run(
     };
     if options.workloads.contains(&Workload::Ties) {
         ties::run(&*store, options, &mut report, progress).await?;
-        if options.workloads.iter().all(|w| *w == Workload::Ties) {
-            return Ok(report);
-        }
+    }
+    if options.workloads.contains(&Workload::Zipf) {
+        zipf::run(&*store, options, &mut report, progress).await?;
+    }
+    // Those two load kinds of their own: run alone, nothing else is loaded.
+    if options.workloads.iter().all(|w| matches!(w, Workload::Ties | Workload::Zipf)) {
+        return Ok(report);
     }
     store.drop_kind(&kind).await?;
     store.create_kind(&kind, options.dim, options.metric).await?;

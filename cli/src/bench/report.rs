@@ -24,6 +24,10 @@ pub enum Workload {
     /// Searches at a group of identical vectors and away from it, for each group size of
     /// [`BenchOptions::tie_groups`], beside the Fake.
     Ties,
+    /// Recall and load rate on a kind where half the records fall into
+    /// [`BenchOptions::zipf_groups`] groups of identical vectors with Zipf-distributed sizes,
+    /// beside a plain kind of the same size, against the Fake.
+    Zipf,
 }
 
 /// What to run and at which size.
@@ -63,6 +67,8 @@ pub struct BenchOptions {
     /// Stored vectors all at the same distance from the origin, queries next to it: every
     /// vector nearly equidistant from every query, which no bound of a pruned search separates.
     pub equidistant: bool,
+    /// Groups of identical vectors in the `zipf` workload's kind (holding half its records).
+    pub zipf_groups: usize,
 }
 
 impl Default for BenchOptions {
@@ -84,6 +90,7 @@ impl Default for BenchOptions {
             tie_groups: vec![1_000, 10_000, 100_000],
             clusters: 0,
             equidistant: false,
+            zipf_groups: 500,
         }
     }
 }

@@ -313,6 +313,10 @@ pub struct BenchRun {
     /// it: data no bound separates (a pruned exact search's worst case).
     #[arg(long)]
     pub equidistant: bool,
+    /// Groups of identical vectors (Zipf-distributed sizes) holding half the records of the
+    /// zipf workload's kind.
+    #[arg(long, default_value_t = 500)]
+    pub zipf_groups: usize,
     /// Skip the raw-engine baseline.
     #[arg(long)]
     pub no_raw: bool,
@@ -341,6 +345,9 @@ pub enum BenchWorkload {
     Batch,
     /// Searches at a group of identical vectors and away from it (sizes: --tie-groups).
     Ties,
+    /// Recall and load rate with half of --count records in --zipf-groups groups of identical
+    /// vectors (Zipf sizes), beside a plain kind of the same size, against the Fake.
+    Zipf,
 }
 
 /// A file format of `export` and `import`.

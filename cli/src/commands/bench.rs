@@ -48,6 +48,7 @@ async fn run_bench(cli: &Cli, args: &BenchRun) -> Result<ExitCode> {
                 BenchWorkload::Mixed => Workload::Mixed,
                 BenchWorkload::Batch => Workload::Batch,
                 BenchWorkload::Ties => Workload::Ties,
+                BenchWorkload::Zipf => Workload::Zipf,
             })
             .collect(),
         count: args.count,
@@ -63,6 +64,7 @@ async fn run_bench(cli: &Cli, args: &BenchRun) -> Result<ExitCode> {
         tie_groups: args.tie_groups.clone(),
         clusters: args.clusters,
         equidistant: args.equidistant,
+        zipf_groups: args.zipf_groups,
         ..BenchOptions::default()
     };
     let bar = progress_bar(Some(options.count as u64));
@@ -92,8 +94,10 @@ async fn run_bench(cli: &Cli, args: &BenchRun) -> Result<ExitCode> {
 
 fn rate_unit(workload: &str) -> &'static str {
     match workload {
-        "insert_many" | "insert" | "index_build" => "vectors/s",
-        "knn" | "scaling" | "knn_singles" | "knn_batch" | "ties_group" | "ties_away" => "queries/s",
+        "insert_many" | "insert" | "index_build" | "zipf_insert_many" | "plain_insert_many" | "zipf_index_build"
+        | "plain_index_build" => "vectors/s",
+        "knn" | "scaling" | "knn_singles" | "knn_batch" | "ties_group" | "ties_away" | "zipf_data"
+        | "zipf_data_group" | "zipf_outside" | "plain_data" | "plain_outside" => "queries/s",
         _ => "ops/s",
     }
 }
@@ -158,6 +162,20 @@ pub fn print_report(report: &BenchReport) {
             "knn p50 x1 relative to a full exact scan (the Fake with pruning off, {:.3} ms), same rounds: {}",
             full.p50_ms,
             parts.join(", ")
+        );
+    }
+    if let (Some(zipf), Some(plain)) =
+        (report.find("zipf_insert_many", "store", 1), report.find("plain_insert_many", "store", 1))
+    {
+        let build = |workload: &str| report.find(workload, "store", 1).map_or(0.0, |m| m.seconds);
+        let (zipf_total, plain_total) =
+            (zipf.seconds + build("zipf_index_build"), plain.seconds + build("plain_index_build"));
+        out!(
+            "load with duplicates relative to a plain kind of the same size: insert_many {:.2}×, with the index build {:.2}× ({:.1} s vs {:.1} s)",
+            zipf.seconds / plain.seconds.max(f64::MIN_POSITIVE),
+            zipf_total / plain_total.max(f64::MIN_POSITIVE),
+            zipf_total,
+            plain_total
         );
     }
     let overheads = report.overheads();
