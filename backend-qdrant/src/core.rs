@@ -4,7 +4,7 @@
 //! Calls on one collection answer `None` when the collection does not exist, so that the
 //! store can tell "this kind was dropped (maybe by another process)" from a failure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use qdrant_client::QdrantError;
 use qdrant_client::qdrant::{
@@ -278,6 +278,41 @@ impl Connection {
                 counts.insert(version, hit.count);
             }
         }
+        Ok(Some(counts))
+    }
+
+    /// How many points hold each of `hashes` as their vector hash (and `version` as their
+    /// extractor version, when given), from the hash's payload index in one facet request to
+    /// one replica of each shard (see [`Connection::version_counts`] for why one); hashes
+    /// without points are left out. `None` when the collection is gone.
+    pub(crate) async fn hash_counts(
+        &self,
+        name: &str,
+        hashes: &[i64],
+        version: Option<u32>,
+    ) -> Result<Option<HashMap<i64, u64>>> {
+        let mut filter = Filter::must([Condition::matches(layout::HASH_FIELD, hashes.to_vec())]);
+        if let Some(version) = version {
+            filter.must.push(Condition::matches(layout::VERSION_FIELD, i64::from(version)));
+        }
+        let request = FacetCountsBuilder::new(name, layout::HASH_FIELD)
+            .exact(true)
+            .limit(hashes.len() as u64)
+            .filter(filter)
+            .read_consistency(read_consistency::Value::Factor(1));
+        let reply = match self.client.facet(request).await {
+            Ok(reply) => reply,
+            Err(err) if is_not_found(&err) => return Ok(None),
+            Err(err) => return Err(self.fail(err, &format!("vector-hash counts of {name}"))),
+        };
+        let counts = reply
+            .hits
+            .into_iter()
+            .filter_map(|hit| match hit.value.and_then(|value| value.variant) {
+                Some(facet_value::Variant::IntegerValue(hash)) if hit.count > 0 => Some((hash, hit.count)),
+                _ => None,
+            })
+            .collect();
         Ok(Some(counts))
     }
 
