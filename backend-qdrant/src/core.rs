@@ -300,7 +300,14 @@ impl Connection {
             .limit(hashes.len() as u64)
             .filter(filter)
             .read_consistency(read_consistency::Value::Factor(1));
-        let reply = match self.client.facet(request).await {
+        let mut reply = self.client.facet(request.clone()).await;
+        if reply.as_ref().is_err_and(is_missing_facet_index) {
+            // An index asked for moments ago (a collection adopted without it): wait until it
+            // is applied, then ask again.
+            self.create_index(name, layout::HASH_FIELD, true).await?;
+            reply = self.client.facet(request).await;
+        }
+        let reply = match reply {
             Ok(reply) => reply,
             Err(err) if is_not_found(&err) => return Ok(None),
             Err(err) => return Err(self.fail(err, &format!("vector-hash counts of {name}"))),
