@@ -194,15 +194,15 @@ pub(super) async fn run(
     // that all meet the same machine and server state.
     let mut sets: [Searches; 4] = Default::default();
     let mut at_group = Vec::with_capacity(queries);
-    for q in 0..queries {
+    for (q, away) in outside.iter().enumerate() {
         let record = rng.below(count);
         at_group.push(slots[record].is_some());
         let plain_record = rng.below(count);
         let asked: [(&str, &[f32]); 4] = [
             (&zipf_kind, zipf[record]),
-            (&zipf_kind, &outside[q]),
+            (&zipf_kind, away),
             (&plain_kind, &plain[plain_record]),
-            (&plain_kind, &outside[q]),
+            (&plain_kind, away),
         ];
         for (set, (kind, query)) in sets.iter_mut().zip(asked) {
             let began = Instant::now();
