@@ -186,7 +186,8 @@ pub trait VectorStore: Send + Sync + Debug + sealed::Layer {
     async fn drop_kind(&self, kind: &str) -> Result<bool>;
 
     /// Finishes, and waits for, work the store deferred on `kind`, such as the search index a
-    /// load leaves to build once at its end (pgvector); returns how long that work took, or
+    /// load leaves to build once at its end (pgvector) or builds in the background (Qdrant's
+    /// optimiser); returns how long that work took, or
     /// `None` when nothing was pending (always, for most stores, and for an unknown kind).
     /// Never needed for correct answers, only for search speed: call it after a bulk load to
     /// have the index ready (`vectorstore copy` and `import` do, and report the time).
