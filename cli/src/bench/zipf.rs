@@ -198,12 +198,8 @@ pub(super) async fn run(
         let record = rng.below(count);
         at_group.push(slots[record].is_some());
         let plain_record = rng.below(count);
-        let asked: [(&str, &[f32]); 4] = [
-            (&zipf_kind, zipf[record]),
-            (&zipf_kind, away),
-            (&plain_kind, &plain[plain_record]),
-            (&plain_kind, away),
-        ];
+        let asked: [(&str, &[f32]); 4] =
+            [(&zipf_kind, zipf[record]), (&zipf_kind, away), (&plain_kind, &plain[plain_record]), (&plain_kind, away)];
         for (set, (kind, query)) in sets.iter_mut().zip(asked) {
             let began = Instant::now();
             let got = store.knn(kind, query, options.k).await?;
