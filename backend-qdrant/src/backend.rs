@@ -1187,8 +1187,8 @@ impl StoreBackend for QdrantStore {
     }
 
     /// Waits until Qdrant's optimiser has finished with the kind's collection (status no longer
-    /// yellow: segments merged and their HNSW graphs built), polling every
-    /// [`SETTLE_POLL`], at most [`SETTLE_LIMIT`] (then a WARN, and the time waited). Until then
+    /// yellow: segments merged and their HNSW graphs built), polling every 200 ms, at most
+    /// 30 minutes (then a WARN, and the time waited). Until then
     /// Qdrant searches the segments it has not indexed yet by brute force: answers are exact
     /// there, slower, and a recall measured then is not the index's. `None` when the collection
     /// was already idle or the kind is unknown.

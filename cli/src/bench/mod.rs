@@ -21,7 +21,7 @@
 //! - `zipf`: half of `count` records in `zipf_groups` groups of identical vectors with
 //!   Zipf-distributed sizes, beside a plain kind of `count` distinct vectors: load rate into each
 //!   (in turns), and recall@k and latency against the Fake for searches at stored vectors and at
-//!   vectors outside the data (see [`zipf`]'s module docs). Its own kinds, like `ties`.
+//!   vectors outside the data. Its own kinds, like `ties`.
 //!
 //! Speed targets live here, never in tests.
 

@@ -177,3 +177,61 @@ async fn the_ties_workload_catches_a_wrong_distinct_count() {
     assert_eq!(at_group.recall, Some(0.0), "{at_group:?}");
     assert_eq!(find("ties_group").unwrap().recall, Some(1.0), "knn itself is not affected");
 }
+
+fn zipf_only(count: usize, groups: usize) -> BenchOptions {
+    BenchOptions {
+        workloads: vec![Workload::Zipf],
+        count,
+        dim: 8,
+        queries: 40,
+        zipf_groups: groups,
+        ..BenchOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_zipf_workload_measures_loads_and_recall_of_both_kinds() {
+    let store = Arc::new(FakeVectorStore::new());
+    store.initialize().await.unwrap();
+    let report = run(store.clone(), None, &zipf_only(2_000, 20), &mut |_, _, _| {}).await.unwrap();
+    let found: Vec<(&str, &str)> =
+        report.measurements.iter().map(|m| (m.workload.as_str(), m.engine.as_str())).collect();
+    let mut expected = vec![("zipf_insert_many", "store"), ("plain_insert_many", "store")];
+    for workload in ["zipf_data_group", "zipf_data", "zipf_outside", "plain_data", "plain_outside"] {
+        expected.extend([(workload, "store"), (workload, "fake")]);
+    }
+    assert_eq!(found, expected, "the Fake defers nothing, so no index build; nothing else loaded");
+    let insert = report.measurements.iter().find(|m| m.workload == "zipf_insert_many").unwrap();
+    assert_eq!((insert.n, insert.operations), (2_000, 2_000));
+    let at_group = report.measurements.iter().find(|m| m.workload == "zipf_data_group").unwrap();
+    // About half the records are group members, so about half the data queries.
+    assert!((8..32).contains(&at_group.operations), "{at_group:?}");
+    for m in report.measurements.iter().filter(|m| m.latency.is_some()) {
+        assert_eq!(m.recall, Some(1.0), "the Fake answers as the Fake: {m:?}");
+    }
+    assert!(store.kinds().await.unwrap().is_empty(), "the run removes its kinds");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_zipf_workload_catches_a_wrong_cut_of_a_group() {
+    let store: Arc<dyn VectorStore> =
+        Arc::new(FaultyStore::new(Arc::new(FakeVectorStore::new()), &[Fault::ReverseTies]));
+    store.initialize().await.unwrap();
+    let report = run(store, None, &zipf_only(2_000, 20), &mut |_, _, _| {}).await.unwrap();
+    let recall = |workload: &str| {
+        report.measurements.iter().find(|m| m.workload == workload && m.engine == "store").unwrap().recall.unwrap()
+    };
+    // Every group holds at least k = 10 members here, so each search at one is cut wrong.
+    assert!(recall("zipf_data_group") < 0.5, "{}", recall("zipf_data_group"));
+    assert!(recall("zipf_data") < 1.0);
+    assert_eq!(recall("plain_data"), 1.0, "no ties in the plain kind");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_zipf_workload_refuses_more_groups_than_records_can_fill() {
+    let store = Arc::new(FakeVectorStore::new());
+    store.initialize().await.unwrap();
+    let err = run(store, None, &zipf_only(100, 500), &mut |_, _, _| {}).await.unwrap_err();
+    assert_eq!(err.kind(), vectorstore::ErrorKind::InvalidArgument, "{err}");
+    assert!(err.to_string().contains("500 groups"), "{err}");
+}
