@@ -72,7 +72,8 @@ pub(super) struct Quantized {
     codes: Vec<u8>,
     /// `errors[slot] ≥ ‖x − x̂‖`, rounded up.
     errors: Vec<f32>,
-    /// `‖x − x̂‖` can be at most this for a row inside the grid (half a step per component).
+    /// `‖x − x̂‖` can be at most this for a row inside the grid (half a step per component, or
+    /// the largest error when the copy was built).
     nominal_error: f64,
     /// Rows whose error exceeds `nominal_error` (clamped values).
     loose: usize,
@@ -135,6 +136,12 @@ impl Quantized {
         for row in rows.chunks_exact(dim) {
             copy.push(row);
         }
+        // Far from the origin (|x| ≫ scale), the slack for f64 rounding can exceed half a step:
+        // every row built now counts as inside the grid, so a rebuild always starts with no
+        // loose row and the next one waits for many new ones (no rebuild per write).
+        let widest_error = copy.errors.iter().copied().fold(0.0f32, f32::max);
+        copy.nominal_error = copy.nominal_error.max(f64::from(widest_error));
+        copy.loose = 0;
         Some(copy)
     }
 
@@ -226,8 +233,7 @@ impl Quantized {
             let d = ((value - offset) / self.scale).round().clamp(low, high);
             codes.push(d as i16);
             let reconstructed = offset + self.scale * d;
-            let gap =
-                (value - reconstructed).abs() + f64::EPSILON * 4.0 * (value.abs() + reconstructed.abs() + offset.abs());
+            let gap = rounded_gap(value, reconstructed, self.scale * d);
             sum += gap * gap;
         }
         let error = sum.sqrt() * (1.0 + SLACK);
@@ -272,13 +278,21 @@ fn encode_inline(offsets: &[f64], scale: f64, row: &[f32], codes: &mut [u8]) -> 
         let c = ((value - offset) * inverse).round().clamp(0.0, TOP);
         *code = c as u8;
         let reconstructed = offset + scale * c;
-        // |value − x̂| plus the f64 roundings of `reconstructed` and of the difference.
-        let gap =
-            (value - reconstructed).abs() + f64::EPSILON * 4.0 * (value.abs() + reconstructed.abs() + offset.abs());
+        let gap = rounded_gap(value, reconstructed, scale * c);
         sums[i % 4] += gap * gap;
     }
     let error = ((sums[0] + sums[1]) + (sums[2] + sums[3])).sqrt() * (1.0 + SLACK);
     if error.is_finite() { f32_up(error) } else { f32::INFINITY }
+}
+
+/// An upper bound of `|value − x̂|` from `reconstructed = fl(offset + step)`, `step =
+/// fl(scale · code)`: each of those two roundings and the subtraction's is at most 2⁻⁵³ of
+/// its result (f64 has no subnormal trouble at f32 magnitudes), and none happens for code 0
+/// (`offset + 0` is `offset`), so a constant component far from 0 costs no error.
+#[inline(always)]
+fn rounded_gap(value: f64, reconstructed: f64, step: f64) -> f64 {
+    let rounding = if step != 0.0 { f64::EPSILON * (step.abs() + reconstructed.abs()) } else { 0.0 };
+    (value - reconstructed).abs() * (1.0 + f64::EPSILON) + rounding
 }
 
 /// `S = Σ (d_i − c_i)²` of each row in `codes` against the query codes, portable.
@@ -636,6 +650,32 @@ mod tests {
         let exact = assert_pruned_equals_full(&mut index, &[query], &[KnnOptions::new(10)]);
         // Two searches (one part and three): all rows but at most the first windows' skipped ones.
         assert!(exact >= 2 * (count - 3 * super::super::PRUNE_WINDOW_ROWS), "{exact}");
+    }
+
+    /// A component constant far from 0 (1e30) beside small ones: it costs no error, every row
+    /// is inside the grid's nominal error, and writes inside the grid never rebuild the copy.
+    #[test]
+    fn a_constant_large_component_keeps_the_bounds_tight() {
+        let rows: Vec<f32> =
+            (0..4_000 * 8).map(|n| if n % 8 == 0 { 1.0e30 } else { ((n * 13) % 29) as f32 * 0.0625 }).collect();
+        let copy = super::Quantized::build(8, &rows).expect("a grid");
+        let half_steps = copy.scale / 2.0 * 8f64.sqrt() * (1.0 + super::SLACK);
+        for slot in 0..4_000 {
+            assert!(f64::from(copy.error(slot)) <= half_steps, "slot {slot}: {} > {half_steps}", copy.error(slot));
+        }
+        assert_eq!(copy.loose, 0);
+        let mut index = ExactIndex::new(8, Metric::L2);
+        index.quantize_min_bytes = 0;
+        for (n, row) in rows.chunks_exact(8).enumerate() {
+            index.upsert(&format!("s{n:05}"), row, 1, 5);
+        }
+        index.quantize();
+        let built_at = index.quantized_at_rows;
+        for (n, row) in rows.chunks_exact(8).enumerate().take(2_000) {
+            index.upsert(&format!("t{n:05}"), row, 1, 5);
+        }
+        assert_eq!(index.quantized_at_rows, built_at, "no rebuild for rows inside the grid");
+        assert_eq!(index.quantized.as_ref().map(|copy| copy.loose), Some(0));
     }
 
     #[test]
