@@ -678,6 +678,34 @@ mod tests {
         assert_eq!(index.quantized.as_ref().map(|copy| copy.loose), Some(0));
     }
 
+    /// The AVX2 code distances are the portable ones, including the largest gaps the query
+    /// codes may have, every tail length and the largest dimension.
+    #[test]
+    fn code_distances_agree_with_the_portable_sums() {
+        let mut rng = Lcg(17);
+        for dim in [1, 15, 16, 17, 33, 128, 4096] {
+            let rows: Vec<f32> = (0..40 * dim).map(|_| rng.unit() * 10.0).collect();
+            let copy = super::Quantized::build(dim, &rows).expect("a grid");
+            let gap = copy.max_code_gap;
+            for query in [vec![1e30f32; dim], vec![-1e30f32; dim], (0..dim).map(|_| rng.unit() * 30.0).collect()] {
+                let codes = copy.prepare(&query).expect("finite");
+                assert!(codes.codes.iter().all(|&d| (255 - gap..=gap).contains(&i32::from(d))));
+                let mut fast = vec![0u32; 40];
+                copy.code_distances(&codes, 0..40, &mut fast);
+                let mut portable = vec![0u32; 40];
+                super::code_distances_portable(&codes.codes, &copy.codes, dim, &mut portable);
+                let wide: Vec<u64> = (0..40)
+                    .map(|row| {
+                        let row = &copy.codes[row * dim..(row + 1) * dim];
+                        codes.codes.iter().zip(row).map(|(&d, &c)| (i64::from(d) - i64::from(c)).pow(2) as u64).sum()
+                    })
+                    .collect();
+                assert_eq!(fast, portable, "dim {dim}");
+                assert_eq!(fast.iter().map(|&s| u64::from(s)).collect::<Vec<_>>(), wide, "dim {dim}: no overflow");
+            }
+        }
+    }
+
     #[test]
     fn the_copy_is_counted_in_memory() {
         let mut index = ExactIndex::new(64, Metric::L2);
