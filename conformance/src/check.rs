@@ -172,16 +172,51 @@ pub async fn compare_search(
 ) {
     let what = format!("[{}] knn {kind} k={} {:?}", store.backend(), options.k, options);
     let actual = ok(store.knn_with(kind, query, options).await, &what);
+    compare_answer(store, oracle, &what, kind, query, options, &actual, recall).await;
+}
+
+/// Runs `queries` as one `knn_batch` on the store and compares each answer with the oracle's
+/// `knn_with` for that query (see [`compare_hits`]).
+pub async fn compare_batch(
+    store: &dyn VectorStore,
+    oracle: &dyn VectorStore,
+    kind: &str,
+    queries: &[Vec<f32>],
+    options: &KnnOptions,
+    recall: &mut Recall,
+) {
+    let batch: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+    let what = format!("[{}] knn_batch of {} in {kind} {:?}", store.backend(), queries.len(), options);
+    let answers = ok(store.knn_batch(kind, &batch, options).await, &what);
+    assert_eq!(answers.len(), queries.len(), "{what}: one answer per query");
+    for (n, (query, actual)) in queries.iter().zip(&answers).enumerate() {
+        compare_answer(store, oracle, &format!("{what}, query {n}"), kind, query, options, actual, recall).await;
+    }
+}
+
+/// Compares the store's `actual` answer to `query` with the oracle's (see [`compare_hits`]),
+/// each hit's distance checked against the oracle's copy of the record.
+#[allow(clippy::too_many_arguments)]
+async fn compare_answer(
+    store: &dyn VectorStore,
+    oracle: &dyn VectorStore,
+    what: &str,
+    kind: &str,
+    query: &[f32],
+    options: &KnnOptions,
+    actual: &[Neighbor],
+    recall: &mut Recall,
+) {
     let expected = ok(oracle.knn_with(kind, query, options).await, "oracle knn");
     let info = ok(oracle.kind_info(kind).await, "oracle kind").expect("oracle knows the kind");
     let mut truths = std::collections::HashMap::new();
-    for hit in &actual {
+    for hit in actual {
         if let Some(record) = ok(oracle.get(kind, &hit.id).await, "oracle get") {
             truths.insert(hit.id.clone(), distance::distance(info.metric, query, &record.vector));
         }
     }
     let truth = |id: &str| truths.get(id).copied();
-    compare_hits(&what, store.capabilities().search, kind, &actual, &expected, &truth, recall);
+    compare_hits(what, store.capabilities().search, kind, actual, &expected, &truth, recall);
 }
 
 /// Detail keys that name where a store is; only the detailed health may carry them.

@@ -5,7 +5,7 @@ use vectorstore_core::limits::MAX_K;
 use vectorstore_core::{KnnOptions, Metric, NewVector, SearchKind, VectorStore};
 
 use super::support::{load, oracle_of, stores_data};
-use crate::check::{Recall, compare_search, ids, ok};
+use crate::check::{Recall, compare_batch, compare_search, ids, ok};
 use crate::data::{Rng, clustered};
 use crate::runner::Ctx;
 
@@ -144,8 +144,9 @@ pub async fn max_distance_filter_applies_before_k(ctx: &Ctx) {
 }
 
 /// On seeded data over several kinds, dimensions and every supported metric, with and without
-/// filters, the store's top-k equals the Fake's (ids and distances within 1e-4); approximate
-/// stores reach recall@10 >= 0.95.
+/// filters, single and batched, the store's top-k equals the Fake's (ids and distances within
+/// 1e-4); approximate stores reach recall@10 >= 0.95. The kinds are large enough (over 1,000
+/// rows, 8 dimensions or more, batches of 64) for the in-memory stores' pruned batch scan.
 pub async fn differential_against_fake(ctx: &Ctx) {
     let store = ctx.store().await;
     if !stores_data(ctx, &*store) {
@@ -153,8 +154,8 @@ pub async fn differential_against_fake(ctx: &Ctx) {
     }
     let plan = [
         ("diff_l2", Metric::L2, 8usize, 1500usize),
-        ("diff_cos", Metric::Cosine, 32, 800),
-        ("diff_dot", Metric::Dot, 5, 600),
+        ("diff_cos", Metric::Cosine, 32, 1200),
+        ("diff_dot", Metric::Dot, 9, 1100),
     ];
     let mut rng = Rng::new(0xdec0de);
     let mut kinds = Vec::new();
@@ -202,6 +203,11 @@ pub async fn differential_against_fake(ctx: &Ctx) {
                     compare_search(&*store, &*oracle, kind, &query, &radius, &mut recall).await;
                 }
             }
+        }
+        let queries: Vec<Vec<f32>> =
+            (0..64).map(|_| rng.gaussian_vector(dim).into_iter().map(|v| v * 4.0).collect()).collect();
+        for options in [KnnOptions::new(10), KnnOptions::new(3).extractor_version(2)] {
+            compare_batch(&*store, &*oracle, kind, &queries, &options, &mut recall).await;
         }
     }
     assert_recall(&*store, &recall, "differential");
