@@ -79,6 +79,9 @@ pub(super) struct Quantized {
     loose: usize,
     /// Largest |query code − row code| for which the integer sums cannot overflow.
     max_code_gap: i32,
+    /// At least every row's kernel squared norm (it never decreases until a rebuild): dot
+    /// bounds every row at once with it.
+    max_norm: f32,
 }
 
 /// A query on the copy's grid.
@@ -132,6 +135,7 @@ impl Quantized {
             nominal_error,
             loose: 0,
             max_code_gap,
+            max_norm: 0.0,
         };
         for row in rows.chunks_exact(dim) {
             copy.push(row);
@@ -156,6 +160,17 @@ impl Quantized {
         encode_inline(&self.offsets, self.scale, row, codes)
     }
 
+    /// Keeps `max_norm` at least `row`'s norm as the index computes it (NaN stays: never
+    /// pruned on it).
+    fn widen_norm(&mut self, row: &[f32]) {
+        let norm = distance::norm_squared(row);
+        if norm.is_nan() {
+            self.max_norm = f32::INFINITY;
+        } else if norm > self.max_norm {
+            self.max_norm = norm;
+        }
+    }
+
     fn note(&mut self, error: f32, sign: isize) {
         if f64::from(error) > self.nominal_error {
             self.loose = self.loose.wrapping_add_signed(sign);
@@ -171,6 +186,7 @@ impl Quantized {
         self.codes = codes;
         self.errors.push(error);
         self.note(error, 1);
+        self.widen_norm(row);
     }
 
     /// Replaces row `slot`.
@@ -181,6 +197,7 @@ impl Quantized {
         self.codes = codes;
         self.errors[slot] = error;
         self.note(error, 1);
+        self.widen_norm(row);
     }
 
     /// Removes row `slot` by moving the last row into it, as the index does with its rows.
@@ -356,9 +373,11 @@ pub(super) struct Pruner {
     limit: Option<f32>,
     /// l2: rows with `L ≥ l2_min` are skipped.
     l2_min: f64,
-    /// l2: rows with `S ≥ cheap_codes` and an error at most nominal are skipped on that
-    /// integer comparison alone.
+    /// l2 and dot: rows with `S ≥ cheap_codes` and an error at most nominal are skipped on
+    /// that integer comparison alone.
     cheap_codes: u64,
+    /// dot: `N_max²`, a real upper bound of every row's squared norm (from `max_norm`).
+    max_norm_bound: f64,
 }
 
 impl Pruner {
@@ -369,6 +388,7 @@ impl Pruner {
         // 2 · n · u with u = 2⁻²⁴ = f32::EPSILON / 2: more than γ_n for every n ≤ dim + 4.
         let gamma = (dim + 4.0) * f64::from(f32::EPSILON);
         let query_norm_bound = (f64::from(query_norm) + dim * UNDERFLOW) / (1.0 - gamma) * (1.0 + SLACK);
+        let max_norm_bound = (f64::from(copy.max_norm) + dim * UNDERFLOW) / (1.0 - gamma) * (1.0 + SLACK);
         Pruner {
             metric,
             dim,
@@ -381,6 +401,7 @@ impl Pruner {
             limit: None,
             l2_min: f64::INFINITY,
             cheap_codes: u64::MAX,
+            max_norm_bound,
         }
     }
 
@@ -391,17 +412,24 @@ impl Pruner {
         self.l2_min = f64::INFINITY;
         self.cheap_codes = u64::MAX;
         let Some(limit) = self.limit else { return };
-        if self.metric != Metric::L2 {
-            return;
-        }
-        // R = √(((D⁺)² + dim · 2⁻¹⁵⁰) / (1 − γ)), rounded up; D⁺ < 0 means every row qualifies,
-        // and 0 is then a large enough target.
-        let above = f64::from(limit.next_up()).max(0.0);
-        let min = ((above * above + self.dim * UNDERFLOW) / (1.0 - self.gamma)).sqrt() * (1.0 + SLACK);
+        let min = match self.metric {
+            Metric::L2 => {
+                // R = √(((D⁺)² + dim · 2⁻¹⁵⁰) / (1 − γ)), rounded up; D⁺ < 0 means every row
+                // qualifies, and 0 is then a large enough target.
+                let above = f64::from(limit.next_up()).max(0.0);
+                let min = ((above * above + self.dim * UNDERFLOW) / (1.0 - self.gamma)).sqrt() * (1.0 + SLACK);
+                self.l2_min = min;
+                min
+            }
+            Metric::Dot => match self.dot_min(limit) {
+                Some(min) => min,
+                None => return,
+            },
+            Metric::Cosine => return,
+        };
         if !min.is_finite() {
             return;
         }
-        self.l2_min = min;
         // √S ≥ W ⇒ scale · √S − (e_q + nominal) ≥ R, with room for the roundings.
         let w = (min + (self.query_error + self.nominal_error) * (1.0 + SLACK)) / (self.scale * (1.0 - SLACK));
         let codes = (w * w * (1.0 + SLACK)).ceil();
@@ -410,12 +438,29 @@ impl Pruner {
         }
     }
 
+    /// dot: the `L` from which every row is skipped, whatever its norm: `U` of the module doc
+    /// grows with `N_x²` and falls with `L`, so with `N_max²` in place of `N_x²`,
+    /// `−U > D ⇐ L² (1/2 − SLACK) > (N_q² + N_max²)(1/2 + SLACK) + γ N_q N_max + dim 2⁻¹⁴⁹ + D`,
+    /// evaluated high. `None` when the norms are too large for that bound (see the module doc).
+    fn dot_min(&self, limit: f32) -> Option<f64> {
+        let squares = self.query_norm_bound + self.max_norm_bound;
+        let product = (self.query_norm_bound * self.max_norm_bound).sqrt() * (1.0 + SLACK);
+        if !product.is_finite() || 2.0 * product >= f64::from(f32::MAX) {
+            return None;
+        }
+        let fixed = squares * (0.5 + SLACK) + self.gamma * product * (1.0 + SLACK) + 2.0 * self.dim * UNDERFLOW;
+        let limit = f64::from(limit);
+        let needed = fixed * (1.0 + SLACK) + limit + limit.abs() * SLACK;
+        // The smallest positive f64 keeps the inequality strict when `needed` is 0.
+        Some((needed.max(0.0) / (0.5 - SLACK)).sqrt() * (1.0 + SLACK) + f64::MIN_POSITIVE)
+    }
+
     /// True when the row with code distance `codes`, error bound `row_error` and kernel squared
     /// norm `row_norm` certainly computes to a distance above the limit.
     #[inline]
     pub(super) fn skips(&self, codes: u32, row_error: f32, row_norm: f32) -> bool {
         let Some(limit) = self.limit else { return false };
-        if self.metric == Metric::L2
+        if self.metric != Metric::Cosine
             && u64::from(codes) >= self.cheap_codes
             && f64::from(row_error) <= self.nominal_error
         {
