@@ -10,8 +10,8 @@ use qdrant_client::qdrant::{Condition, Filter, PointStruct};
 use vectorstore_core::distance::sort_neighbors;
 use vectorstore_core::limits::MAX_KINDS;
 use vectorstore_core::{
-    Capabilities, Config, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric, Neighbor, NewVector,
-    Result, SearchKind, StoreBackend, VectorRecord, async_trait, in_request_order, validate,
+    Capabilities, Config, DistinctNeighbor, Error, ErrorKind, Health, KindInfo, KnnOptions, Lifecycle, Metric,
+    Neighbor, NewVector, Result, SearchKind, StoreBackend, VectorRecord, async_trait, in_request_order, validate,
 };
 
 use crate::config::QdrantConfig;
@@ -688,6 +688,133 @@ impl QdrantStore {
         Ok(Some(answer))
     }
 
+    /// The k nearest distinct vectors on the server: exact searches (Qdrant's brute force, no
+    /// graph, so no copy is missed) of `k + 1` points that leave out every vector already
+    /// found, until the reply's last distance is beyond `k` vectors found or nothing is left;
+    /// at most [`MAX_DISTINCT_ROUNDS`] rounds (then a WARN and what was found). Every vector
+    /// nearer than a full reply's last point was in that reply or left out as found, so the
+    /// vectors before it are all known. Then for each vector up to the `k`-th distance (those
+    /// tied there included, to order them by their smallest id): one exact count of its records
+    /// and its first ids by the hash walk, read with the configured consistency (a vector no
+    /// replica read holds counts 0 and is dropped); then one retrieve of the groups' first
+    /// records, whose vectors give the distances with the contract's kernel, bit for bit. Bounds: per round one reply of `k + 1`
+    /// points and an exclusion list of at most `rounds × (k + 1)` hashes; per vector one count
+    /// and a walk of `max(ids_per_vector, 1)` ids. Kinds with points written before vectors
+    /// were hashed take the contract's scan. `None` when the kind is gone.
+    async fn distinct(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        meta: KindMeta,
+        query: &[f32],
+        options: &KnnOptions,
+        ids_per_vector: usize,
+    ) -> Result<Option<Vec<DistinctNeighbor>>> {
+        let name = self.collection(kind);
+        let k = options.k;
+        let within = |distance: f32| options.max_distance.is_none_or(|max| distance <= max);
+        let mut found: Vec<(f32, i64)> = Vec::new();
+        let mut excluded: Vec<i64> = Vec::new();
+        let mut horizon = f32::INFINITY;
+        for round in 0.. {
+            let search = Search { exact: true, ..search_request(&name, meta, query, k + 1, options, None, &excluded) };
+            let Some((reply, returned)) = self.candidates_of(connection, kind, meta, &search).await? else {
+                return Ok(None);
+            };
+            if reply.iter().any(|c| c.hash.is_none()) {
+                return Ok(Some(
+                    vectorstore_core::distinct::knn_distinct_by_scan(self, kind, query, options, ids_per_vector)
+                        .await?,
+                ));
+            }
+            for candidate in &reply {
+                let Some(hash) = candidate.hash else { continue };
+                if !excluded.contains(&hash) {
+                    excluded.push(hash);
+                    if within(candidate.hit.distance) {
+                        found.push((candidate.hit.distance, hash));
+                    }
+                }
+            }
+            if returned < k + 1 {
+                // Nothing left beyond this reply: every vector is known.
+                horizon = f32::INFINITY;
+                break;
+            }
+            horizon = reply.last().map_or(f32::INFINITY, |c| c.hit.distance);
+            if found.iter().filter(|(distance, _)| *distance < horizon).count() >= k {
+                break;
+            }
+            if round + 1 == MAX_DISTINCT_ROUNDS {
+                tracing::warn!(
+                    kind,
+                    k,
+                    rounds = MAX_DISTINCT_ROUNDS,
+                    "distinct vectors not settled within the rounds allowed; answering with what was found"
+                );
+                horizon = f32::INFINITY;
+                break;
+            }
+            excluded.sort_unstable();
+        }
+        found.retain(|(distance, _)| *distance < horizon);
+        found.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let Some(cut) = found.get(k.saturating_sub(1)).or(found.last()).map(|(distance, _)| *distance) else {
+            return Ok(Some(Vec::new()));
+        };
+        found.retain(|(distance, _)| *distance <= cut);
+        let version = options.extractor_version;
+        let first = ids_per_vector.max(1);
+        let reads: Vec<_> = found
+            .iter()
+            .copied()
+            .map(|(distance, hash)| {
+                let name = name.clone();
+                async move {
+                    let Some(count) = connection
+                        .count_matching(&name, hash_filter(&[hash], version), "records of one vector")
+                        .await?
+                    else {
+                        return Ok::<_, Error>(None);
+                    };
+                    let Some(ids) = self.first_members(connection, kind, &[hash], version, first).await? else {
+                        return Ok(None);
+                    };
+                    Ok(Some((distance, count, ids)))
+                }
+            })
+            .collect();
+        let groups: Vec<Option<(f32, u64, Vec<String>)>> =
+            futures::stream::iter(reads).buffered(PARALLEL_READS).try_collect().await?;
+        let mut groups: Vec<(u64, Vec<String>)> = match groups.into_iter().collect::<Option<Vec<_>>>() {
+            Some(groups) => groups.into_iter().map(|(_, count, ids)| (count, ids)).collect(),
+            None => {
+                self.forget(kind);
+                return Ok(None);
+            }
+        };
+        groups.retain(|(count, ids)| *count > 0 && !ids.is_empty());
+        // The distance from each group's first record's vector as written, with the kernel every
+        // store uses: Qdrant's scores are computed otherwise and differ in the last bits.
+        let smallest: Vec<String> = groups.iter().map(|(_, ids)| ids[0].clone()).collect();
+        let Some(records) = self.records(connection, kind, meta, &smallest).await? else { return Ok(None) };
+        let vectors: HashMap<String, Vec<f32>> = records.into_iter().map(|r| (r.id, r.vector)).collect();
+        let mut answer = Vec::with_capacity(groups.len());
+        for (count, mut ids) in groups {
+            let Some(vector) = vectors.get(&ids[0]) else { continue };
+            let distance = vectorstore_core::distance::distance(meta.metric, query, vector);
+            if !within(distance) {
+                continue;
+            }
+            let smallest = ids[0].clone();
+            ids.truncate(ids_per_vector);
+            answer.push((smallest, DistinctNeighbor { kind: kind.to_owned(), distance, count, ids }));
+        }
+        answer.sort_by(|a, b| a.1.distance.total_cmp(&b.1.distance).then_with(|| a.0.cmp(&b.0)));
+        answer.truncate(k);
+        Ok(Some(answer.into_iter().map(|(_, group)| group).collect()))
+    }
+
     /// The first `options.k` ids, in id order, of the records whose vector hash is one of
     /// `hashes` (and of the extractor version asked for); `None` when the kind is gone.
     async fn group_members(
@@ -697,16 +824,26 @@ impl QdrantStore {
         hashes: &[i64],
         options: &KnnOptions,
     ) -> Result<Option<Vec<String>>> {
+        self.first_members(connection, kind, hashes, options.extractor_version, options.k).await
+    }
+
+    /// The first `limit` ids, in id order, of the records whose vector hash is one of `hashes`
+    /// (and of `version`, when given), read with the keyset walk; `None` when the kind is gone.
+    async fn first_members(
+        &self,
+        connection: &Connection,
+        kind: &str,
+        hashes: &[i64],
+        version: Option<u32>,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>> {
         if hashes.is_empty() {
             return Ok(Some(Vec::new()));
         }
         let name = self.collection(kind);
-        let mut filter = Filter::must([Condition::matches(layout::HASH_FIELD, hashes.to_vec())]);
-        if let Some(version) = options.extractor_version {
-            filter.must.push(Condition::matches(layout::VERSION_FIELD, i64::from(version)));
-        }
+        let filter = hash_filter(hashes, version);
         let before = self.sort_indexes(kind);
-        match scan::first_ids_matching(connection, &name, Some(filter), None, options.k, before).await? {
+        match scan::first_ids_matching(connection, &name, Some(filter), None, limit, before).await? {
             Some((ids, now)) => {
                 self.learn_sort_indexes(kind, before, now);
                 Ok(Some(ids))
@@ -1139,6 +1276,23 @@ impl StoreBackend for QdrantStore {
         self.search_batch(&connection, kind, meta, queries, options).await
     }
 
+    /// On the server: see [`QdrantStore::distinct`].
+    async fn knn_distinct(
+        &self,
+        kind: &str,
+        query: &[f32],
+        options: &KnnOptions,
+        ids_per_vector: usize,
+    ) -> Result<Vec<DistinctNeighbor>> {
+        let connection = self.connection()?;
+        let Some(meta) = self.kind(&connection, kind).await? else { return Ok(Vec::new()) };
+        validate::against_kind(&info(kind, meta, 0), query)?;
+        if options.k == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(self.distinct(&connection, kind, meta, query, options, ids_per_vector).await?.unwrap_or_default())
+    }
+
     async fn kinds(&self) -> Result<Vec<KindInfo>> {
         let connection = self.connection()?;
         self.list_kinds(&connection, true).await
@@ -1254,6 +1408,10 @@ const HASH_PAGE: usize = 1_000;
 /// at most k ids of the groups it cut.
 const MAX_TIE_ROUNDS: usize = 8;
 
+/// Rounds of exact searches a distinct search may take (see [`QdrantStore::distinct`]): each
+/// finds at least one new vector, and past `k` of them before a reply's end the answer is known.
+const MAX_DISTINCT_ROUNDS: usize = 16;
+
 /// Most points the legacy tie loop (kinds whose points lack vector hashes) asks for at once.
 const MAX_LEGACY_TIE_LIMIT: usize = 4 * vectorstore_core::limits::MAX_K;
 
@@ -1296,7 +1454,17 @@ fn search_request<'a>(
         extractor_version: options.extractor_version,
         score_threshold: max.and_then(|max| layout::loose_score_threshold(meta.metric, max)),
         exclude_hashes,
+        exact: false,
     }
+}
+
+/// The points whose vector hash is one of `hashes`, of extractor version `version` when given.
+fn hash_filter(hashes: &[i64], version: Option<u32>) -> Filter {
+    let mut filter = Filter::must([Condition::matches(layout::HASH_FIELD, hashes.to_vec())]);
+    if let Some(version) = version {
+        filter.must.push(Condition::matches(layout::VERSION_FIELD, i64::from(version)));
+    }
+    filter
 }
 
 /// A point of a search's reply: the neighbour and its vector's hash (`None` for points written

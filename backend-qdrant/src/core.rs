@@ -73,6 +73,8 @@ pub(crate) struct Search<'a> {
     pub score_threshold: Option<f32>,
     /// Vector hashes whose points are left out (groups already read another way).
     pub exclude_hashes: &'a [i64],
+    /// A brute-force search on the server whatever the store's configuration.
+    pub exact: bool,
 }
 
 /// What a scroll asks for: points matching `filter`, either in Qdrant's point-id order from
@@ -536,7 +538,7 @@ impl Connection {
     }
 
     fn query_request(&self, search: &Search<'_>) -> QueryPoints {
-        let mut params = SearchParamsBuilder::default().exact(self.options.exact);
+        let mut params = SearchParamsBuilder::default().exact(self.options.exact || search.exact);
         if let Some(ef) = self.options.hnsw_ef {
             params = params.hnsw_ef(ef);
         }
