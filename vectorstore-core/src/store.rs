@@ -371,7 +371,8 @@ pub trait StoreBackend: Send + Sync + Debug {
     /// it goes ([`crate::distinct::knn_distinct_by_scan`]): exact, memory bounded by one page
     /// and about `2k` groups (plus those tied at the `k`-th distance) of at most
     /// `ids_per_vector` ids, but `O(N)` per query. Stores that hold their vectors in memory
-    /// override it with a scan of that copy; wrappers forward it.
+    /// override it with a scan of that copy, pgvector and Qdrant with work on their server;
+    /// wrappers forward it.
     async fn knn_distinct(
         &self,
         kind: &str,
