@@ -1276,7 +1276,8 @@ impl StoreBackend for QdrantStore {
         self.search_batch(&connection, kind, meta, queries, options).await
     }
 
-    /// On the server: see [`QdrantStore::distinct`].
+    /// On the server: exact searches that leave found vectors out, then a count and the
+    /// id-ordered walk per vector (see the README, "Distinct vectors").
     async fn knn_distinct(
         &self,
         kind: &str,
