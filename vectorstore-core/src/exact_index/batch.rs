@@ -305,25 +305,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    /// A small deterministic generator (the draws come from proptest's seed).
-    struct Draws(u64);
-
-    impl Draws {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            self.0 >> 11
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        /// Uniform in [-1, 1).
-        fn unit(&mut self) -> f32 {
-            (self.next() as f64 / (1u64 << 52) as f64 - 1.0) as f32
-        }
-        fn pick<T: Copy>(&mut self, from: &[T]) -> T {
-            from[self.below(from.len())]
-        }
-    }
+    use super::super::test_draws::Draws;
 
     /// Magnitudes from subnormal to near `f32::MAX`, including ones whose squares overflow.
     const SCALES: [f32; 15] =

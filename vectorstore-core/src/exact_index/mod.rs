@@ -14,6 +14,8 @@ use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, VectorRecord};
 
 mod batch;
 mod quantized;
+#[cfg(test)]
+mod test_draws;
 
 use quantized::{Pruner, Quantized, QueryCodes};
 

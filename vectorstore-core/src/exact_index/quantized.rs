@@ -514,26 +514,11 @@ mod tests {
     use super::super::ExactIndex;
     use crate::record::{KnnOptions, Metric, Neighbor};
 
-    /// A small deterministic generator, so one proptest seed gives one whole data set.
-    struct Lcg(u64);
-
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            self.0 >> 33
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-        /// A value in [-0.5, 0.5).
-        fn unit(&mut self) -> f32 {
-            (self.next() % (1 << 24)) as f32 / (1 << 24) as f32 - 0.5
-        }
-    }
+    use super::super::test_draws::Draws;
 
     /// Clustered rows with many duplicates and ties (values on a quarter grid half the time),
     /// all multiplied by `magnitude`.
-    fn rows(rng: &mut Lcg, count: usize, dim: usize, magnitude: f32) -> Vec<(String, Vec<f32>, u32)> {
+    fn rows(rng: &mut Draws, count: usize, dim: usize, magnitude: f32) -> Vec<(String, Vec<f32>, u32)> {
         let clusters: Vec<Vec<f32>> =
             (0..1 + rng.below(5)).map(|_| (0..dim).map(|_| rng.below(17) as f32 - 8.0).collect()).collect();
         let mut rows: Vec<(String, Vec<f32>, u32)> = Vec::with_capacity(count);
@@ -546,7 +531,7 @@ mod tests {
                 centre
                     .iter()
                     .map(|c| {
-                        let noise = if coarse { (rng.below(5) as f32 - 2.0) * 0.25 } else { rng.unit() };
+                        let noise = if coarse { (rng.below(5) as f32 - 2.0) * 0.25 } else { rng.unit() * 0.5 };
                         (c + noise) * magnitude
                     })
                     .collect()
@@ -585,7 +570,7 @@ mod tests {
         exact
     }
 
-    fn options_for(rng: &mut Lcg, index: &ExactIndex, query: &[f32], count: usize) -> Vec<KnnOptions> {
+    fn options_for(rng: &mut Draws, index: &ExactIndex, query: &[f32], count: usize) -> Vec<KnnOptions> {
         // A limit equal to some row's distance, so rows tie with max_distance itself.
         let hits = index.search("k", query, &KnnOptions::new(1 + rng.below(count + 1)));
         let some_distance = hits.last().map_or(1.0, |hit| hit.distance);
@@ -598,11 +583,11 @@ mod tests {
         ]
     }
 
-    fn queries(rng: &mut Lcg, rows: &[(String, Vec<f32>, u32)], dim: usize, magnitude: f32) -> Vec<Vec<f32>> {
+    fn queries(rng: &mut Draws, rows: &[(String, Vec<f32>, u32)], dim: usize, magnitude: f32) -> Vec<Vec<f32>> {
         vec![
             rows[rng.below(rows.len())].1.clone(),
             (0..dim).map(|_| (rng.below(17) as f32 - 8.0) * magnitude).collect(),
-            (0..dim).map(|_| rng.unit() * 400.0 * magnitude).collect(),
+            (0..dim).map(|_| (rng.unit() * 0.5) * 400.0 * magnitude).collect(),
         ]
     }
 
@@ -620,7 +605,7 @@ mod tests {
             magnitude in prop::sample::select(vec![1.0f32, 3e-3, 1e30, 1e-30, 1e-40, 1e19, 1e-19]),
             metric in prop::sample::select(Metric::ALL.to_vec()),
         ) {
-            let mut rng = Lcg(seed);
+            let mut rng = Draws(seed);
             let data = rows(&mut rng, count, dim, magnitude);
             let mut index = ExactIndex::new(dim, metric);
             for (id, vector, version) in &data {
@@ -654,18 +639,18 @@ mod tests {
     #[test]
     fn clustered_data_is_mostly_pruned() {
         let (dim, count) = (32, 20_000);
-        let mut rng = Lcg(3);
-        let centres: Vec<Vec<f32>> = (0..50).map(|_| (0..dim).map(|_| rng.unit() * 16.0).collect()).collect();
+        let mut rng = Draws(3);
+        let centres: Vec<Vec<f32>> = (0..50).map(|_| (0..dim).map(|_| (rng.unit() * 0.5) * 16.0).collect()).collect();
         for metric in Metric::ALL {
             let mut index = ExactIndex::new(dim, metric);
             for n in 0..count {
                 let centre = &centres[n % centres.len()];
-                let vector: Vec<f32> = centre.iter().map(|c| c + rng.unit() * 0.5).collect();
+                let vector: Vec<f32> = centre.iter().map(|c| c + (rng.unit() * 0.5) * 0.5).collect();
                 index.upsert(&format!("s{n:06}"), &vector, 1, 5);
             }
             index.quantize();
             let queries: Vec<Vec<f32>> =
-                (0..5).map(|q| centres[q * 7].iter().map(|c| c + rng.unit() * 0.5).collect()).collect();
+                (0..5).map(|q| centres[q * 7].iter().map(|c| c + (rng.unit() * 0.5) * 0.5).collect()).collect();
             let exact = assert_pruned_equals_full(&mut index, &queries, &[KnnOptions::new(10)]);
             // Five queries, two splits each: without pruning this would be 10 × count.
             assert!(exact < count, "{metric}: {exact} exact distances for 10 searches of {count} rows");
@@ -678,8 +663,8 @@ mod tests {
     #[test]
     fn equidistant_data_falls_back_to_the_plain_scan() {
         let (dim, count) = (64, 20_000);
-        let mut rng = Lcg(9);
-        let query: Vec<f32> = (0..dim).map(|_| rng.unit()).collect();
+        let mut rng = Draws(9);
+        let query: Vec<f32> = (0..dim).map(|_| rng.unit() * 0.5).collect();
         let offsets: Vec<f32> = (0..dim).map(|i| 0.25 + (i % 4) as f32 * 0.125).collect();
         let mut index = ExactIndex::new(dim, Metric::L2);
         for n in 0..count {
@@ -727,12 +712,14 @@ mod tests {
     /// codes may have, every tail length and the largest dimension.
     #[test]
     fn code_distances_agree_with_the_portable_sums() {
-        let mut rng = Lcg(17);
+        let mut rng = Draws(17);
         for dim in [1, 15, 16, 17, 33, 128, 4096] {
-            let rows: Vec<f32> = (0..40 * dim).map(|_| rng.unit() * 10.0).collect();
+            let rows: Vec<f32> = (0..40 * dim).map(|_| (rng.unit() * 0.5) * 10.0).collect();
             let copy = super::Quantized::build(dim, &rows).expect("a grid");
             let gap = copy.max_code_gap;
-            for query in [vec![1e30f32; dim], vec![-1e30f32; dim], (0..dim).map(|_| rng.unit() * 30.0).collect()] {
+            for query in
+                [vec![1e30f32; dim], vec![-1e30f32; dim], (0..dim).map(|_| (rng.unit() * 0.5) * 30.0).collect()]
+            {
                 let codes = copy.prepare(&query).expect("finite");
                 assert!(codes.codes.iter().all(|&d| (255 - gap..=gap).contains(&i32::from(d))));
                 let mut fast = vec![0u32; 40];
