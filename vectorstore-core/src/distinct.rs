@@ -49,11 +49,6 @@ struct Group {
     ids: BTreeMap<u64, String>,
 }
 
-/// The contract's order of distances (`-0.0` = `0.0`, NaN last), as [`distance::cmp_hits`].
-fn cmp_distance(a: f32, b: f32) -> Ordering {
-    distance::cmp_hits(a, "", b, "")
-}
-
 /// Collects the `k` nearest distinct vectors from records offered one by one, in any order.
 ///
 /// Exactness: a vector's distance is the same for every record holding it, and the distance a
@@ -102,7 +97,7 @@ impl DistinctCollector {
     /// Whether a record at `distance` could still be in the answer: false once `k` groups
     /// nearer or as near are known. Lets a caller skip work (reading the vector's bits).
     pub fn wants(&self, distance: f32) -> bool {
-        self.k > 0 && self.cut.is_none_or(|cut| cmp_distance(distance, cut) != Ordering::Greater)
+        self.k > 0 && self.cut.is_none_or(|cut| distance::cmp_distances(distance, cut) != Ordering::Greater)
     }
 
     /// Offers one record that passed the search's filters: `vector` at `distance` from the
@@ -160,10 +155,10 @@ impl DistinctCollector {
     fn prune(&mut self) {
         if self.held > self.k {
             let mut distances: Vec<f32> = self.groups.values().flatten().map(|g| g.distance).collect();
-            let (_, kth, _) = distances.select_nth_unstable_by(self.k - 1, |a, b| cmp_distance(*a, *b));
+            let (_, kth, _) = distances.select_nth_unstable_by(self.k - 1, |a, b| distance::cmp_distances(*a, *b));
             let cut = *kth;
             self.groups.retain(|_, bucket| {
-                bucket.retain(|g| cmp_distance(g.distance, cut) != Ordering::Greater);
+                bucket.retain(|g| distance::cmp_distances(g.distance, cut) != Ordering::Greater);
                 !bucket.is_empty()
             });
             self.held = self.groups.values().map(Vec::len).sum();
@@ -177,7 +172,7 @@ impl DistinctCollector {
     /// The answer: the `k` nearest groups in ascending distance, ties by smallest id.
     pub fn finish(self, kind: &str) -> Vec<DistinctNeighbor> {
         let mut groups: Vec<Group> = self.groups.into_values().flatten().collect();
-        groups.sort_by(|a, b| cmp_distance(a.distance, b.distance).then(a.smallest.0.cmp(&b.smallest.0)));
+        groups.sort_by(|a, b| distance::cmp_distances(a.distance, b.distance).then(a.smallest.0.cmp(&b.smallest.0)));
         groups.truncate(self.k);
         groups
             .into_iter()
