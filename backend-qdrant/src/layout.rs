@@ -128,21 +128,8 @@ pub fn stored_time(written_at_ms: u64) -> i64 {
     i64::try_from(written_at_ms).unwrap_or(i64::MAX)
 }
 
-/// The content hash of a vector: the first 8 bytes of the SHA-256 of its components' bits
-/// (little-endian), as a signed integer. Equal for bit-identical vectors, which Qdrant scores
-/// identically; a collision (two different vectors under one hash) is out of an attacker's
-/// reach at 64 bits of a cryptographic hash.
-pub fn vector_hash(vector: &[f32]) -> i64 {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for component in vector {
-        hasher.update(component.to_bits().to_le_bytes());
-    }
-    let digest = hasher.finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    i64::from_le_bytes(first)
-}
+/// The content hash of a vector, shared with the other stores: see [`vectorstore_core::vector_hash`].
+pub use vectorstore_core::vector_hash;
 
 /// The payload of a record.
 pub fn payload(id: &str, vector: &[f32], extractor_version: u32, written_at_ms: u64, metric: Metric) -> Payload {

@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+mod content_hash;
 pub mod distance;
 pub mod distinct;
 mod error;
@@ -21,6 +22,7 @@ mod store;
 pub mod validate;
 
 pub use config::{Config, Fallback, parse_duration};
+pub use content_hash::vector_hash;
 pub use distinct::DistinctNeighbor;
 pub use error::{Error, ErrorKind, Result};
 pub use escape::{Escaped, escaped, is_escaped_on_display};
