@@ -3,8 +3,9 @@
 //! a rare fingerprint from one thousands of sessions replay (a botnet's TLS or SSH client).
 //!
 //! [`DistinctCollector`] computes the answer exactly from records offered in any order, holding
-//! at most about `2k` groups plus the groups tied at the current `k`-th distance, each with at
-//! most `ids_per_vector` ids; [`knn_distinct_by_scan`] feeds it every record of a kind through
+//! at most `2k` groups, each with at most `ids_per_vector` ids, however many distinct vectors
+//! tie at the `k`-th distance (one pass, or two when such ties are cut while the records come
+//! in no particular order); [`knn_distinct_by_scan`] feeds it every record of a kind through
 //! [`StoreBackend::scan`], the default every store has.
 
 use std::cmp::Ordering;
@@ -15,12 +16,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::distance;
 use crate::error::Result;
-use crate::record::{KnnOptions, Metric};
+use crate::record::KnnOptions;
+use crate::scan_search;
 use crate::store::StoreBackend;
-use crate::validate;
 
 /// Records one page of the default search reads ([`knn_distinct_by_scan`]).
-pub const SCAN_PAGE: usize = 1_000;
+pub use crate::scan_search::SCAN_PAGE;
 
 /// One distinct vector near a query, as [`crate::VectorStore::knn_distinct`] returns it: the
 /// records whose vectors are bit-for-bit this one form its group.
@@ -47,20 +48,34 @@ struct Group {
     count: u64,
     smallest: (u64, String),
     ids: BTreeMap<u64, String>,
+    /// Made at the distance where tied groups were dropped, after they were: it may be one of
+    /// them come back, so its count and ids may miss the members offered before.
+    late: bool,
 }
 
 /// Collects the `k` nearest distinct vectors from records offered one by one, in any order.
 ///
+/// Use: [`offer`](Self::offer) every record once; then, while
+/// [`needs_recount`](Self::needs_recount) says so (at most once), offer every record again;
+/// then [`finish`](Self::finish).
+///
 /// Exactness: a vector's distance is the same for every record holding it, and the distance a
 /// group must beat (the `k`-th smallest group distance seen so far) only falls, so a group
 /// farther than it can be dropped for good: every later member is as far. Groups *at* that
-/// distance are kept to the end, since a later member may give one a smaller id and move it
-/// ahead of its ties (the answer orders ties by each group's smallest id).
+/// distance (the cut) are ordered by their smallest order number; beyond the `k` first of
+/// them, the rest are dropped too. A dropped tied group can come back: its member with the
+/// smallest order number, offered later, makes it anew, and it takes its place if that number
+/// beats a kept group's (so the groups answered are exactly the `k` first by smallest order:
+/// a group among them is never dropped once its smallest member has been offered, since fewer
+/// than `k` groups come before it). A group made anew this way has missed the members offered
+/// before it was dropped, so when one is in the answer the caller offers every record again
+/// and the groups at the cut are counted afresh; records offered in id order never need it (a
+/// group first seen after a cut has a larger smallest id than every group kept).
 ///
-/// Memory: at most `2k` groups plus those tied at the cut distance, each holding its vector's
-/// bits, its smallest id and at most `ids_per_vector` ids; pruning, when the groups reach that size, costs
-/// `O(g log g)` for `g` groups, so offering a record costs `O(dim + log ids_per_vector)`
-/// amortised.
+/// Memory: at most `2k` groups, each holding its vector's bits, its smallest id and at most
+/// `ids_per_vector` ids, whatever the data: an attacker who writes a million distinct vectors
+/// at one distance from a query costs a second pass, not memory. Pruning, when the groups reach
+/// `2k`, costs `O(k log k)`, so offering a record costs `O(dim + log ids_per_vector)` amortised.
 #[derive(Debug)]
 pub struct DistinctCollector {
     k: usize,
@@ -78,6 +93,13 @@ pub struct DistinctCollector {
     /// members of one large group, offered one after another, are matched by comparing their
     /// bits with it, without hashing each.
     last: Option<(u64, usize)>,
+    /// The cut at which tied groups were last dropped.
+    ties_dropped_at: Option<f32>,
+    /// Set during the second pass: the distance of the groups counted afresh.
+    recounting: Option<f32>,
+    /// The most groups held at once (checked by the tests against the `2k` bound).
+    #[cfg(test)]
+    peak: usize,
 }
 
 impl DistinctCollector {
@@ -91,12 +113,19 @@ impl DistinctCollector {
             cut: None,
             prune_at: 2 * k.max(1),
             last: None,
+            ties_dropped_at: None,
+            recounting: None,
+            #[cfg(test)]
+            peak: 0,
         }
     }
 
     /// Whether a record at `distance` could still be in the answer: false once `k` groups
     /// nearer or as near are known. Lets a caller skip work (reading the vector's bits).
     pub fn wants(&self, distance: f32) -> bool {
+        if let Some(counted) = self.recounting {
+            return distance::cmp_distances(distance, counted) == Ordering::Equal;
+        }
         self.k > 0 && self.cut.is_none_or(|cut| distance::cmp_distances(distance, cut) != Ordering::Greater)
     }
 
@@ -118,17 +147,27 @@ impl DistinctCollector {
         let hash = last.map_or_else(|| bits_hash(vector), |(hash, _)| hash);
         let bucket = self.groups.entry(hash).or_default();
         let found = last.map(|(_, at)| at).or_else(|| bucket.iter().position(same));
+        if self.recounting.is_some() && found.is_none() {
+            // The second pass counts the groups it holds and makes none.
+            return;
+        }
         self.last = Some((hash, found.unwrap_or(bucket.len())));
+        let late = self.ties_dropped_at.is_some_and(|at| distance::cmp_distances(at, distance) == Ordering::Equal);
         let group = match found {
             Some(at) => &mut bucket[at],
             None => {
                 self.held += 1;
+                #[cfg(test)]
+                {
+                    self.peak = self.peak.max(self.held);
+                }
                 bucket.push(Group {
                     bits: vector.iter().map(|v| v.to_bits()).collect(),
                     distance,
                     count: 0,
                     smallest: (order, id.to_owned()),
                     ids: BTreeMap::new(),
+                    late,
                 });
                 bucket.last_mut().expect("pushed above")
             }
@@ -151,30 +190,78 @@ impl DistinctCollector {
         }
     }
 
-    /// Drops every group farther than the `k`-th smallest group distance.
+    /// Drops every group farther than the `k`-th smallest group distance, and the groups at
+    /// that distance after the `k` first by smallest order number.
     fn prune(&mut self) {
         if self.held > self.k {
             let mut distances: Vec<f32> = self.groups.values().flatten().map(|g| g.distance).collect();
             let (_, kth, _) = distances.select_nth_unstable_by(self.k - 1, |a, b| distance::cmp_distances(*a, *b));
             let cut = *kth;
+            let at_cut = |g: &Group| distance::cmp_distances(g.distance, cut);
+            let nearer = self.groups.values().flatten().filter(|g| at_cut(g) == Ordering::Less).count();
+            // At least one group is at the cut, and fewer than k are nearer.
+            let room = self.k - nearer;
+            let mut tied: Vec<u64> =
+                self.groups.values().flatten().filter(|g| at_cut(g) == Ordering::Equal).map(|g| g.smallest.0).collect();
+            let last_tied = (tied.len() > room).then(|| *tied.select_nth_unstable(room - 1).1);
             self.groups.retain(|_, bucket| {
-                bucket.retain(|g| distance::cmp_distances(g.distance, cut) != Ordering::Greater);
+                bucket.retain(|g| match at_cut(g) {
+                    Ordering::Less => true,
+                    Ordering::Equal => last_tied.is_none_or(|last| g.smallest.0 <= last),
+                    Ordering::Greater => false,
+                });
                 !bucket.is_empty()
             });
+            if last_tied.is_some() {
+                self.ties_dropped_at = Some(cut);
+            }
             self.held = self.groups.values().map(Vec::len).sum();
             self.cut = Some(cut);
             self.last = None;
         }
-        // Groups tied at the cut stay; prune again only once as many more have come.
+        // At most k groups stay (more only when fewer than k were held).
         self.prune_at = (2 * self.k.max(1)).max(2 * self.held);
     }
 
-    /// The answer: the `k` nearest groups in ascending distance, ties by smallest id.
-    pub fn finish(self, kind: &str) -> Vec<DistinctNeighbor> {
-        let mut groups: Vec<Group> = self.groups.into_values().flatten().collect();
+    /// Called once every record has been offered: whether the caller must offer every record
+    /// again (once), because a group in the answer may have missed members (see the type's
+    /// docs). If so, the answer's groups are fixed from here, and those at the cut are
+    /// counted afresh by the second pass.
+    pub fn needs_recount(&mut self) -> bool {
+        if self.recounting.is_some() {
+            return false;
+        }
+        let Some(dropped_at) = self.ties_dropped_at else { return false };
+        let answer = self.answer();
+        let counted_anew = |g: &Group| distance::cmp_distances(g.distance, dropped_at) == Ordering::Equal;
+        let recount = answer.iter().any(|g| g.late && counted_anew(g));
+        self.held = answer.len();
+        self.last = None;
+        for mut group in answer {
+            if recount && counted_anew(&group) {
+                group.count = 0;
+                group.ids.clear();
+            }
+            let hash = bits_hash_of(&group.bits);
+            self.groups.entry(hash).or_default().push(group);
+        }
+        if recount {
+            self.recounting = Some(dropped_at);
+        }
+        recount
+    }
+
+    /// The `k` nearest groups held, in the answer's order, taken out of the map.
+    fn answer(&mut self) -> Vec<Group> {
+        let mut groups: Vec<Group> = std::mem::take(&mut self.groups).into_values().flatten().collect();
         groups.sort_by(|a, b| distance::cmp_distances(a.distance, b.distance).then(a.smallest.0.cmp(&b.smallest.0)));
         groups.truncate(self.k);
         groups
+    }
+
+    /// The answer: the `k` nearest groups in ascending distance, ties by smallest id.
+    pub fn finish(mut self, kind: &str) -> Vec<DistinctNeighbor> {
+        self.answer()
             .into_iter()
             .map(|g| DistinctNeighbor {
                 kind: kind.to_owned(),
@@ -212,9 +299,16 @@ impl Hasher for Prehashed {
 /// A hash of a vector's bits (a multiply-rotate fold: fast, and collisions only cost a
 /// comparison, since groups are told apart by their bits).
 fn bits_hash(vector: &[f32]) -> u64 {
-    vector.iter().fold(vector.len() as u64, |hash, v| {
-        (hash.rotate_left(5) ^ u64::from(v.to_bits())).wrapping_mul(0x517c_c1b7_2722_0a95)
-    })
+    bits_hash_of_iter(vector.len(), vector.iter().map(|v| v.to_bits()))
+}
+
+/// [`bits_hash`] of a vector given as its bits.
+fn bits_hash_of(bits: &[u32]) -> u64 {
+    bits_hash_of_iter(bits.len(), bits.iter().copied())
+}
+
+fn bits_hash_of_iter(len: usize, bits: impl Iterator<Item = u32>) -> u64 {
+    bits.fold(len as u64, |hash, b| (hash.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95))
 }
 
 /// Whether a record passes `options`' filters, given its version and distance (as the exact
@@ -239,42 +333,20 @@ pub async fn knn_distinct_by_scan<B: StoreBackend + ?Sized>(
     options: &KnnOptions,
     ids_per_vector: usize,
 ) -> Result<Vec<DistinctNeighbor>> {
-    let Some(info) = store.kinds().await?.into_iter().find(|info| info.kind == kind) else {
-        return Ok(Vec::new());
-    };
-    validate::against_kind(&info, query)?;
-    let metric: Metric = info.metric;
+    let Some(info) = scan_search::kind_for(store, kind, query).await? else { return Ok(Vec::new()) };
     let mut collector = DistinctCollector::new(options.k, ids_per_vector);
     if options.k == 0 {
         return Ok(Vec::new());
     }
-    let mut after: Option<String> = None;
-    // The scan pages in id order, so a record's position orders it as its id does.
-    let mut position = 0u64;
-    loop {
-        let page = store.scan(kind, after.as_deref(), SCAN_PAGE).await?;
-        for record in &page {
-            if record.vector.len() != query.len() {
-                continue;
-            }
-            let d = distance::distance(metric, query, &record.vector);
-            if passes(options, record.extractor_version, d) {
-                collector.offer(&record.vector, d, &record.id, position);
-            }
-            position += 1;
-        }
-        let full = page.len() == SCAN_PAGE;
-        match page.into_iter().next_back() {
-            Some(last) if full => {
-                if after.as_deref().is_some_and(|previous| last.id.as_str() <= previous) {
-                    return Err(crate::Error::new(
-                        crate::ErrorKind::Backend,
-                        format!("scan of kind {kind:?} returned ids not after {:?}", validate::shown(&last.id)),
-                    ));
-                }
-                after = Some(last.id);
-            }
-            _ => break,
+    // Records come in id order here, which never needs a second pass; it stays correct if a
+    // store's scan ever did not.
+    for _pass in 0..2 {
+        scan_search::each_passing_record(store, &info, query, options, |record, d, position| {
+            collector.offer(&record.vector, d, &record.id, position)
+        })
+        .await?;
+        if !collector.needs_recount() {
+            break;
         }
     }
     Ok(collector.finish(kind))
@@ -283,6 +355,7 @@ pub async fn knn_distinct_by_scan<B: StoreBackend + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Metric;
 
     /// The answer by brute force: every group, sorted, the first `k`.
     fn brute(rows: &[(String, Vec<f32>)], query: &[f32], k: usize, ids: usize) -> Vec<(u32, u64, Vec<String>)> {
@@ -314,6 +387,97 @@ mod tests {
         u64::from_be_bytes(bytes)
     }
 
+    /// Offers `rows` (id, vector, order) in the given order, again while the collector asks,
+    /// and returns the answer and how many passes it took.
+    fn collect(
+        collector: &mut DistinctCollector,
+        rows: &[(String, Vec<f32>, u64)],
+        query: &[f32],
+    ) -> (Vec<(u32, u64, Vec<String>)>, usize) {
+        let mut passes = 0;
+        loop {
+            passes += 1;
+            for (id, v, order) in rows {
+                collector.offer(v, distance::distance(Metric::L2, query, v), id, *order);
+            }
+            if !collector.needs_recount() {
+                break;
+            }
+        }
+        let taken = std::mem::replace(collector, DistinctCollector::new(0, 0));
+        let answer = taken.finish("k").into_iter().map(|n| (n.distance.to_bits(), n.count, n.ids)).collect();
+        (answer, passes)
+    }
+
+    /// Every ordering of `[1, 2, 3, 4, 5, 6]` (720 distinct vectors, all at one distance from
+    /// the origin, exactly: small integers sum exactly), each held by 1 to 4 records, and 30
+    /// records at `[1; 6]`, nearer.
+    fn tied_rows(next: &mut impl FnMut(u64) -> u64) -> Vec<(String, Vec<f32>)> {
+        fn permutations(rest: &mut Vec<f32>, prefix: &mut Vec<f32>, out: &mut Vec<Vec<f32>>) {
+            if rest.is_empty() {
+                out.push(prefix.clone());
+            }
+            for i in 0..rest.len() {
+                let x = rest.remove(i);
+                prefix.push(x);
+                permutations(rest, prefix, out);
+                prefix.pop();
+                rest.insert(i, x);
+            }
+        }
+        let mut vectors = Vec::new();
+        permutations(&mut (1..=6).map(|x| x as f32).collect(), &mut Vec::new(), &mut vectors);
+        let mut rows: Vec<Vec<f32>> = vectors.iter().flat_map(|v| vec![v.clone(); 1 + next(4) as usize]).collect();
+        rows.extend(std::iter::repeat_n(vec![1.0; 6], 30));
+        // Ids drawn without replacement, so that id order and offer order are unrelated.
+        let mut numbers: Vec<usize> = (0..rows.len()).collect();
+        for i in (1..numbers.len()).rev() {
+            numbers.swap(i, next(i as u64 + 1) as usize);
+        }
+        rows.into_iter().zip(numbers).map(|(v, n)| (format!("t{n:05}"), v)).collect()
+    }
+
+    #[test]
+    fn many_distinct_vectors_tied_at_the_cut_cost_a_second_pass_not_memory() {
+        let mut state = 11u64;
+        let mut next = move |n: u64| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        let rows = tied_rows(&mut next);
+        let origin = [0.0; 6];
+        let in_offer_order: Vec<(String, Vec<f32>, u64)> =
+            rows.iter().map(|(id, v)| (id.clone(), v.clone(), order_of(id))).collect();
+        let mut in_id_order = in_offer_order.clone();
+        in_id_order.sort_by(|a, b| a.0.cmp(&b.0));
+        let brute_rows: Vec<(String, Vec<f32>)> = rows.clone();
+        let mut second_passes = 0;
+        for (k, ids) in [(1, 0), (1, 3), (2, 1), (5, 2), (30, 4), (800, 1)] {
+            let want = brute(&brute_rows, &origin, k, ids);
+            for (order, feed) in [("shuffled", &in_offer_order), ("id order", &in_id_order)] {
+                let mut collector = DistinctCollector::new(k, ids);
+                let (got, passes) = collect(&mut collector, feed, &origin);
+                assert_eq!(got, want, "{order}, k {k}, ids {ids}");
+                // The bound, whatever the ties: 2k groups (721 exist).
+                assert!(collector_peak_within(&feed[..], k, ids), "{order}, k {k}");
+                if order == "id order" {
+                    assert_eq!(passes, 1, "records in id order never need a second pass (k {k})");
+                }
+                second_passes += passes - 1;
+            }
+        }
+        assert!(second_passes > 0, "the shuffled feeds reach the second pass");
+    }
+
+    /// Whether a collector fed `rows` once never held more than `2k` groups.
+    fn collector_peak_within(rows: &[(String, Vec<f32>, u64)], k: usize, ids: usize) -> bool {
+        let mut collector = DistinctCollector::new(k, ids);
+        for (id, v, order) in rows {
+            collector.offer(v, distance::distance(Metric::L2, &[0.0; 6], v), id, *order);
+        }
+        collector.peak <= 2 * k
+    }
+
     #[test]
     fn a_collector_fed_in_any_order_gives_the_brute_force_answer() {
         let mut state = 7u64;
@@ -329,11 +493,9 @@ mod tests {
             for (k, ids) in [(1, 1), (1, 0), (10, 0), (3, 5), (10, 2), (40, 3), (100, 1)] {
                 let want = brute(&rows, &query, k, ids);
                 let mut collector = DistinctCollector::new(k, ids);
-                for (id, v) in &rows {
-                    collector.offer(v, distance::distance(Metric::L2, &query, v), id, order_of(id));
-                }
-                let got: Vec<(u32, u64, Vec<String>)> =
-                    collector.finish("k").into_iter().map(|n| (n.distance.to_bits(), n.count, n.ids)).collect();
+                let feed: Vec<(String, Vec<f32>, u64)> =
+                    rows.iter().map(|(id, v)| (id.clone(), v.clone(), order_of(id))).collect();
+                let (got, _) = collect(&mut collector, &feed, &query);
                 assert_eq!(got, want, "query {query:?} k {k} ids {ids}");
             }
         }
@@ -352,6 +514,16 @@ mod tests {
             collector.offer(&b, 1.0, &id, order_of(&id));
         }
         collector.offer(&b, 1.0, "a", order_of("a"));
+        // b was dropped behind a, then made anew by "a": its earlier members are counted by
+        // the second pass.
+        assert!(collector.needs_recount());
+        collector.offer(&a, 1.0, "m", order_of("m"));
+        for n in 0..10 {
+            let id = format!("z{n}");
+            collector.offer(&b, 1.0, &id, order_of(&id));
+        }
+        collector.offer(&b, 1.0, "a", order_of("a"));
+        assert!(!collector.needs_recount(), "one second pass at most");
         let got = collector.finish("k");
         assert_eq!(got.len(), 1);
         assert_eq!((got[0].count, got[0].ids.clone()), (11, vec!["a".to_owned()]));

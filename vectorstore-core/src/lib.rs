@@ -17,6 +17,7 @@ pub mod limits;
 mod null;
 mod record;
 mod registry;
+pub mod scan_search;
 mod secret;
 mod store;
 pub mod validate;

@@ -447,8 +447,9 @@ impl ExactIndex {
     /// The `k` nearest distinct vectors to `query` (of the index's dimension) under `options`,
     /// each with how many rows share it and its first `ids_per_vector` ids, exactly as
     /// [`crate::VectorStore::knn_distinct`] orders them, named as `kind`'s. One scan of every
-    /// row on the caller's thread, with the distances [`ExactIndex::search`] reports; memory as
-    /// [`DistinctCollector`] bounds it.
+    /// row on the caller's thread (two when many distinct vectors tie at the `k`-th distance),
+    /// with the distances [`ExactIndex::search`] reports; memory as [`DistinctCollector`]
+    /// bounds it.
     pub fn search_distinct(
         &self,
         kind: &str,
@@ -465,9 +466,17 @@ impl ExactIndex {
         if distance::wide_simd() {
             // SAFETY: the CPU supports AVX2 (checked by wide_simd).
             unsafe { self.distinct_avx2(query, options, &mut collector) };
+            // Rows come in slot order, not id order: ties cut by id may need a second pass.
+            if collector.needs_recount() {
+                // SAFETY: as above.
+                unsafe { self.distinct_avx2(query, options, &mut collector) };
+            }
             return collector.finish(kind);
         }
         self.distinct_inline(query, options, &mut collector);
+        if collector.needs_recount() {
+            self.distinct_inline(query, options, &mut collector);
+        }
         collector.finish(kind)
     }
 
