@@ -512,7 +512,8 @@ impl QdrantStore {
     /// k-th answer (every vector already read left out), until none is left or the k-th answer
     /// is nearer than the reply's last distance. Each round holds one reply of at most k + 1
     /// points and at most k ids of a group, whatever the group's size; at most
-    /// [`MAX_TIE_ROUNDS`] rounds. Points without a vector hash (written by an older version)
+    /// [`MAX_TIE_ROUNDS`] rounds, then the contract's scan of the kind (exact, `k` records held,
+    /// the whole kind read: many distinct vectors tied at one distance). Points without a vector hash (written by an older version)
     /// cannot be grouped: those kinds take the bounded legacy loop instead. The group members
     /// are read with the configured read consistency; the other hits, found by searches of one
     /// replica, are [confirmed](Self::confirmed) at the end.
@@ -570,13 +571,16 @@ impl QdrantStore {
                 break;
             }
             if round + 1 == MAX_TIE_ROUNDS {
+                // Many distinct vectors tie at the k-th distance (an attacker can write them):
+                // the contract's scan answers exactly, holding k records, reading the kind once,
+                // rather than an answer that breaks the tie rule.
                 tracing::warn!(
                     kind,
                     k,
                     rounds = MAX_TIE_ROUNDS,
-                    "tie not settled within the rounds allowed; answering with what was found"
+                    "tie not settled within the rounds allowed; answering by a scan of the kind"
                 );
-                break;
+                return vectorstore_core::scan_search::knn_by_scan(self, kind, query, options).await;
             }
             seen.sort_unstable();
             seen.dedup();
@@ -691,7 +695,8 @@ impl QdrantStore {
     /// The k nearest distinct vectors on the server: exact searches (Qdrant's brute force, no
     /// graph, so no copy is missed) of `k + 1` points that leave out every vector already
     /// found, until the reply's last distance is beyond `k` vectors found or nothing is left;
-    /// at most [`MAX_DISTINCT_ROUNDS`] rounds (then a WARN and what was found). Every vector
+    /// at most [`MAX_DISTINCT_ROUNDS`] rounds (then a WARN and the contract's scan, exact but
+    /// reading the whole kind). Every vector
     /// nearer than a full reply's last point was in that reply or left out as found, so the
     /// vectors before it are all known. Then for each vector up to the `k`-th distance (those
     /// tied there included, to order them by their smallest id): one exact count of its records
@@ -746,14 +751,19 @@ impl QdrantStore {
                 break;
             }
             if round + 1 == MAX_DISTINCT_ROUNDS {
+                // Many distinct vectors at or before the k-th distance (an attacker can write
+                // them): the contract's scan answers exactly, in bounded memory, reading the
+                // kind once, rather than an answer cut short.
                 tracing::warn!(
                     kind,
                     k,
                     rounds = MAX_DISTINCT_ROUNDS,
-                    "distinct vectors not settled within the rounds allowed; answering with what was found"
+                    "distinct vectors not settled within the rounds allowed; answering by a scan of the kind"
                 );
-                horizon = f32::INFINITY;
-                break;
+                return Ok(Some(
+                    vectorstore_core::distinct::knn_distinct_by_scan(self, kind, query, options, ids_per_vector)
+                        .await?,
+                ));
             }
             excluded.sort_unstable();
         }

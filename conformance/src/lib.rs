@@ -80,6 +80,7 @@ macro_rules! __for_each_case {
             // distinct vectors: how many records share each neighbour
             knn_distinct_counts_one_big_group,
             knn_distinct_counts_zipf_groups,
+            knn_distinct_cuts_many_tied_vectors,
             knn_distinct_edges_and_invalid_input,
             // kinds and keys
             kinds_are_isolated,

@@ -217,6 +217,88 @@ pub async fn knn_distinct_counts_zipf_groups(ctx: &Ctx) {
     }
 }
 
+/// Every ordering of `[1, 2, 3, 4, 5, 6]`: 720 distinct vectors at one distance from the
+/// origin (and one dot product with `[1; 6]`), exactly, since small integers
+/// sum exactly in any order, each held by 1 to 4 records written in an order unrelated to
+/// their ids, beside 20 records at `[1; 6]`. A store must cut these ties by smallest id without
+/// holding every tied vector (what an attacker gets by writing many vectors at one distance):
+/// under l2 and dot, for k of 1 to beyond the number of vectors and the version filter,
+/// `knn_distinct` equals the brute force, and `knn` gives the records in (distance, id) order.
+pub async fn knn_distinct_cuts_many_tied_vectors(ctx: &Ctx) {
+    let store = ctx.store().await;
+    if !stores_data(ctx, &*store) {
+        return;
+    }
+    let mut vectors: Vec<Vec<f32>> = vec![Vec::new()];
+    for _ in 0..6 {
+        let mut longer = Vec::new();
+        for prefix in &vectors {
+            for x in (1..=6).map(|x| x as f32).filter(|x| !prefix.contains(x)) {
+                let mut next = prefix.clone();
+                next.push(x);
+                longer.push(next);
+            }
+        }
+        vectors = longer;
+    }
+    assert_eq!(vectors.len(), 720);
+    let mut rng = Rng::new(0x7ed);
+    let mut rows: Vec<Vec<f32>> =
+        vectors.iter().flat_map(|v| std::iter::repeat_n(v.clone(), 1 + rng.below(4))).collect();
+    rows.extend(std::iter::repeat_n(vec![1.0; 6], 20));
+    let ids = shuffled_ids(&mut rng, rows.len());
+    // Not cosine: its ties are exact only in the contract's kernel, which every store does not
+    // compute its candidates with (Qdrant scores unit vectors it rounded when storing them).
+    for (kind, metric) in [("distinct_tied_l2", Metric::L2), ("distinct_tied_dot", Metric::Dot)] {
+        if !supports(ctx, &*store, metric) {
+            continue;
+        }
+        let model: Model = ids
+            .iter()
+            .zip(&rows)
+            .enumerate()
+            .map(|(n, (record_id, vector))| (record_id.clone(), (vector.clone(), 1 + u32::from(n % 5 == 0))))
+            .collect();
+        // The model writes in id order; write in the shuffled order instead, so that neither
+        // insertion order nor storage order follows the ids.
+        ok(store.create_kind(kind, 6, metric).await, "create_kind");
+        let items: Vec<NewVector> = ids
+            .iter()
+            .map(|record_id| {
+                let (vector, version) = &model[record_id];
+                NewVector::new(record_id.clone(), vector.clone()).with_extractor_version(*version)
+            })
+            .collect();
+        for chunk in items.chunks(500) {
+            ok(store.insert_many(kind, chunk).await, "insert_many");
+        }
+        let query = match metric {
+            Metric::L2 => vec![0.0; 6],
+            _ => vec![1.0; 6],
+        };
+        let searches = [
+            (KnnOptions::new(1), 2),
+            (KnnOptions::new(3), 0),
+            (KnnOptions::new(10), 4),
+            (KnnOptions::new(100), 1),
+            (KnnOptions::new(800), 1),
+            (KnnOptions::new(7).extractor_version(2), 3),
+        ];
+        assert_searches(&*store, &model, kind, metric, &[("at the shared distance", query.clone())], &searches).await;
+        // Plain knn over the same ties: records in (distance, id) order, the ids exactly (the
+        // distances tie exactly, so no tolerance can excuse another id).
+        let mut ranked: Vec<(f32, &String)> =
+            model.iter().map(|(record_id, (v, _))| (distance::distance(metric, &query, v), record_id)).collect();
+        ranked.sort_by(|a, b| distance::cmp_hits(a.0, a.1, b.0, b.1));
+        for k in [1, 5, 50, 1_000] {
+            let what = format!("[{}] knn {kind} k={k} at the shared distance", store.backend());
+            let got = ok(store.knn(kind, &query, k).await, &what);
+            let want: Vec<&str> = ranked.iter().take(k).map(|(_, record_id)| record_id.as_str()).collect();
+            assert_eq!(got.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), want, "{what}");
+        }
+    }
+}
+
 /// An unknown kind and an empty kind answer `[]`; a bad kind, query, `k` or `ids_per_vector`
 /// is refused with its typed error, and a query of another dimension than its kind's is
 /// `DimensionMismatch`; vectors differing only in the sign of a zero are two groups.
