@@ -29,18 +29,19 @@ use crate::{CAPABILITIES, NAME};
 /// # Search
 ///
 /// Each kind of up to 2,000 dimensions gets an HNSW index with the operator class of its metric
-/// (`<->` l2, `<=>` cosine, `<#>` dot: each already is the contract's distance), built once
-/// after the kind's first load rather than row by row (see the crate's README, "Loads and the
-/// index"); until then its searches scan exactly. A search with
-/// `k` up to 1,000 runs `ORDER BY embedding <op> $1 LIMIT k + 1` so that the index serves it,
-/// with `hnsw.ef_search` raised to at least `k + 1` (HNSW returns at most ef_search rows) and,
-/// when filtering by extractor_version on pgvector 0.8+, `hnsw.iterative_scan = strict_order`
-/// (the filter is applied after the index scan). Equal distances at the k-th hit are resolved
-/// by fetching more rows and cutting by id. Whenever the index yields fewer than k hits, the search is
-/// finished by an exact scan, so a search always returns exactly min(k, matching) hits.
-/// `k` above 1,000, kinds above 2,000 dimensions (pgvector cannot index `vector` that wide; no
-/// halfvec index is used, so distances stay in full precision) and `INDEX=none` always scan
-/// exactly, ordered by `(distance, id)`.
+/// (`<->` l2, `<=>` cosine, `<#>` dot: each already is the contract's distance) over its
+/// *distinct* vectors (one entry per group of identical vectors, kept with its count by
+/// triggers), built once after the kind's first load rather than row by row (see the crate's
+/// README, "Loads and the index"); until then the same searches read the distinct table
+/// exactly. A search with `k` up to 1,000 walks the nearest distinct vectors through the index
+/// and reads each group's first `k` records in id order through a `(vector_hash, id)` B-tree,
+/// in one statement that replies with at most `k` rows, whatever the groups' sizes. It walks
+/// further (up to 1,000 distinct vectors) while the k-th hit's distance may continue past the
+/// vectors walked or fewer than k records pass the filters, and is finished by an exact scan
+/// whenever the walk cannot tell, so a search always returns exactly min(k, matching) hits,
+/// ties cut by id. `k` above 1,000, kinds above 2,000 dimensions (pgvector cannot index
+/// `vector` that wide; no halfvec index is used, so distances stay in full precision) and
+/// `INDEX=none` always scan exactly, ordered by `(distance, id)`.
 pub struct PgVectorStore {
     config: PgVectorConfig,
     names: Names,
@@ -132,11 +133,7 @@ impl PgVectorStore {
     }
 
     fn search_settings(&self) -> SearchSettings {
-        SearchSettings {
-            index: self.config.index == IndexKind::Hnsw,
-            ef_search: self.config.hnsw.ef_search,
-            iterative_scan: self.server.get().is_some_and(|server| server.iterative_scan),
-        }
+        SearchSettings { index: self.config.index == IndexKind::Hnsw, ef_search: self.config.hnsw.ef_search }
     }
 
     /// The kind a write of vectors of length `dim` goes to: the existing one, or a new one with
@@ -210,7 +207,7 @@ impl StoreBackend for PgVectorStore {
             })
             .connect_lazy_with(self.config.connect_options());
         match self.bounded("initialize", layout::initialize(&pool, &self.names, self.config.index)).await {
-            Ok(server) => {
+            Ok((server, upgraded)) => {
                 tracing::info!(
                     url = %self.config.redacted_url(),
                     schema = %self.names.schema(),
@@ -220,6 +217,10 @@ impl StoreBackend for PgVectorStore {
                 );
                 let _ = self.server.set(server);
                 let _ = self.pool.set(pool);
+                // The upgrade to schema version 3 left these kinds without their HNSW index.
+                for info in &upgraded {
+                    self.indexer.wrote(info);
+                }
                 Ok(())
             }
             Err(err) => {
@@ -374,8 +375,9 @@ impl StoreBackend for PgVectorStore {
         .await
     }
 
-    /// One statement grouping the kind on the server (see the `distinct` module): exact, the
-    /// reply at most `k` rows of at most `ids_per_vector` ids, but a scan of the whole kind.
+    /// A walk of the kind's distinct vectors through its HNSW index, or one statement grouping
+    /// the kind on the server (see the `distinct` module); the reply at most 1,000 rows of at
+    /// most `ids_per_vector` ids either way.
     async fn knn_distinct(
         &self,
         kind: &str,
@@ -394,7 +396,17 @@ impl StoreBackend for PgVectorStore {
             if options.k == 0 {
                 return Ok(Vec::new());
             }
-            crate::distinct::nearest_distinct(&mut connection, &self.names, &info, query, options, ids_per_vector).await
+            let settings = self.search_settings();
+            crate::distinct::nearest_distinct(
+                &mut connection,
+                &self.names,
+                &info,
+                query,
+                options,
+                ids_per_vector,
+                &settings,
+            )
+            .await
         })
         .await
     }

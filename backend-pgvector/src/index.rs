@@ -263,7 +263,8 @@ impl Builder {
         if info.dim > MAX_INDEXED_DIM {
             return Ok(None);
         }
-        let table = self.names.kind_table(kind);
+        // The index is over the distinct vectors (see `crate::layout`).
+        let table = self.names.distinct_table(kind);
         let index = format!("{}.{}", self.names.quoted_schema(), Names::index_name(kind));
         let (table_exists, valid): (bool, Option<bool>) = sqlx::query_as(
             "SELECT to_regclass($1) IS NOT NULL, (SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($2))",

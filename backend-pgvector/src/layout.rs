@@ -6,11 +6,19 @@
 //! - `meta (key, value)` holds `schema_version`;
 //! - `kinds (kind, dim, metric)` lists every kind, so a kind survives losing its last vector;
 //! - `kind_<kind> (id text COLLATE "C" PRIMARY KEY, extractor_version bigint, embedding vector(dim),
-//!   written_at_ms bigint)` holds one kind's vectors, with an HNSW index `kind_<kind>_hnsw` using
-//!   the operator class of the kind's metric when the index is enabled and the dimension allows
-//!   it, and a B-tree index `kind_<kind>_written` on the write time (milliseconds since the Unix
-//!   epoch, set by the client) for `expire`. Schema version 2 added `written_at_ms`: a version-1
-//!   schema gains it on its first initialisation, every record counting as written then.
+//!   written_at_ms bigint, vector_hash bigint)` holds one kind's records, with a B-tree index
+//!   `kind_<kind>_written` on the write time (milliseconds since the Unix epoch, set by the
+//!   client) for `expire`, and a B-tree `kind_<kind>_group` on `(vector_hash, id)`, which gives
+//!   the members of a group of identical vectors in id order, k at a time;
+//! - `kind_<kind>_distinct (vector_hash bigint PRIMARY KEY, embedding vector(dim), members bigint)`
+//!   holds each distinct vector of the kind once with its number of records, and the HNSW index
+//!   `kind_<kind>_hnsw` (operator class of the kind's metric) when the index is enabled and the
+//!   dimension allows it. Statement-level triggers on the record table keep it exact in the
+//!   writing transaction (see [`COUNT_FUNCTION`]).
+//!
+//! Schema version 2 added `written_at_ms` (a version-1 schema gains it on its first
+//! initialisation, every record counting as written then); version 3 added `vector_hash` and
+//! the distinct table, with the HNSW index moved onto it.
 //!
 //! Identifiers are built only from the validated schema name and validated kinds, and quoted.
 //! Kind tables are created and dropped in the same transaction as their `kinds` row, under an
@@ -23,7 +31,7 @@ use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Row, Transaction};
 use vectorstore_core::fnv1a::Fnv1a64;
 use vectorstore_core::limits::MAX_KINDS;
-use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, Result, SCHEMA_VERSION};
+use vectorstore_core::{Error, ErrorKind, KindInfo, Metric, Result};
 
 use sqlx::AssertSqlSafe;
 
@@ -45,13 +53,64 @@ macro_rules! sql {
 }
 pub(crate) use sql;
 
+/// The version of the layout this build writes (`meta.schema_version`): 3 since the distinct
+/// table. This backend's own count, apart from the other stores' (`vectorstore_core::SCHEMA_VERSION`).
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// Records hashed per statement while an upgrade to version 3 fills `vector_hash`.
+const UPGRADE_PAGE: i64 = 5_000;
+
+/// The trigger function (one per schema) that keeps a kind's distinct table exact: run once per
+/// statement that writes the kind's records, in its transaction, with the statement's old and
+/// new rows (transition tables `removed` and `added`); its arguments are the distinct table's
+/// quoted name and the kind's [`Names::group_lock`] key. It takes the transaction-scoped
+/// advisory locks of the [`LOCK_BUCKETS`] buckets its hashes fall in, in bucket order, then
+/// adds each hash's net change in one `INSERT .. ON CONFLICT DO UPDATE` (the row locks make
+/// the counts exact under concurrent writers), then deletes the rows whose count reached 0. A
+/// delta of a hash absent from the table (never the case while the table is exact) is inserted
+/// with a negative count and deleted in the same call.
+///
+/// Why buckets: an upsert statement fires the INSERT and the UPDATE triggers one after the
+/// other, so its distinct rows would be locked in two passes, and two batches could deadlock
+/// on them. Every writer takes bucket locks first, in one order: an upsert takes those of all
+/// the hashes it will touch (its new vectors and its records' current ones) before writing
+/// (see `crate::records`), so its two passes find their buckets held already. 64 buckets keep
+/// a batch's locks within PostgreSQL's default lock table share (`max_locks_per_transaction`).
+pub(crate) const COUNT_FUNCTION: &str = "count_distinct";
+
+/// The body of [`COUNT_FUNCTION`].
+const COUNT_FUNCTION_BODY: &str = r#"
+DECLARE
+  changes text;
+BEGIN
+  changes := CASE TG_OP
+    WHEN 'INSERT' THEN 'SELECT vector_hash, embedding, 1 FROM added'
+    WHEN 'DELETE' THEN 'SELECT vector_hash, embedding, -1 FROM removed'
+    ELSE 'SELECT vector_hash, embedding, 1 FROM added UNION ALL SELECT vector_hash, embedding, -1 FROM removed'
+  END;
+  EXECUTE format('SELECT count(pg_advisory_xact_lock(%1$s, b)::text) FROM '
+    '(SELECT DISTINCT (vector_hash & %2$s)::int AS b FROM (%3$s) AS c (vector_hash, embedding, n) ORDER BY 1) AS buckets',
+    TG_ARGV[1], LOCK_MASK, changes);
+  EXECUTE format(
+    'INSERT INTO %1$s AS d (vector_hash, embedding, members) '
+    'SELECT vector_hash, (array_agg(embedding))[1], sum(n) FROM (%2$s) AS c (vector_hash, embedding, n) '
+    'GROUP BY vector_hash HAVING sum(n) <> 0 ORDER BY vector_hash '
+    'ON CONFLICT (vector_hash) DO UPDATE SET members = d.members + EXCLUDED.members', TG_ARGV[0], changes);
+  IF TG_OP <> 'INSERT' THEN
+    EXECUTE format('DELETE FROM %1$s WHERE vector_hash IN (SELECT vector_hash FROM removed) AND members <= 0', TG_ARGV[0]);
+  END IF;
+  RETURN NULL;
+END
+"#;
+
+/// How many advisory locks guard a kind's distinct rows (see [`COUNT_FUNCTION`]).
+pub(crate) const LOCK_BUCKETS: i64 = 64;
+
 /// Largest dimension pgvector's HNSW indexes `vector` columns up to; larger kinds are scanned exactly.
 pub(crate) const MAX_INDEXED_DIM: usize = 2_000;
 
 /// pgvector release that introduced HNSW.
 const HNSW_SINCE: (u32, u32, u32) = (0, 5, 0);
-/// pgvector release that introduced iterative index scans (`hnsw.iterative_scan`).
-const ITERATIVE_SCAN_SINCE: (u32, u32, u32) = (0, 8, 0);
 
 /// Advisory lock taken while creating the extension and a store's schema (one per database).
 const INIT_LOCK: i64 = 0x4445_434e_4554_5653; // "DECNETVS"
@@ -96,7 +155,31 @@ impl Names {
         format!("\"{}\".\"kind_{}\"", self.schema, quote_inner(kind))
     }
 
-    /// The HNSW index of a validated kind (unqualified: an index lives in its table's schema).
+    /// The table of a validated kind's distinct vectors, which carries its HNSW index.
+    pub(crate) fn distinct_table(&self, kind: &str) -> String {
+        format!("\"{}\".\"kind_{}_distinct\"", self.schema, quote_inner(kind))
+    }
+
+    /// The trigger function of the schema (qualified), see [`COUNT_FUNCTION`].
+    fn count_function(&self) -> String {
+        format!("\"{}\".{COUNT_FUNCTION}", self.schema)
+    }
+
+    /// The first key of the advisory locks guarding a kind's distinct rows (the second is the
+    /// bucket, see [`COUNT_FUNCTION`]): 32 bits of an FNV-1a of the schema and the kind. Two
+    /// kinds sharing a key only wait for each other more often.
+    pub(crate) fn group_lock(&self, kind: &str) -> i32 {
+        let key = lock_key(&[&self.schema, "distinct", kind]);
+        i32::from_ne_bytes(((key as u64 >> 32) as u32 ^ key as u32).to_ne_bytes())
+    }
+
+    /// The `(vector_hash, id)` index of a validated kind (unqualified, as [`Names::index_name`]).
+    pub(crate) fn group_index_name(kind: &str) -> String {
+        format!("\"kind_{}_group\"", quote_inner(kind))
+    }
+
+    /// The HNSW index of a validated kind, on its distinct table (unqualified: an index lives in
+    /// its table's schema).
     pub(crate) fn index_name(kind: &str) -> String {
         format!("\"kind_{}_hnsw\"", quote_inner(kind))
     }
@@ -149,14 +232,12 @@ pub(crate) struct ServerInfo {
     pub(crate) postgres: String,
     /// The vector extension's version, e.g. `0.8.5`.
     pub(crate) pgvector: String,
-    /// pgvector has `hnsw.iterative_scan`.
-    pub(crate) iterative_scan: bool,
 }
 
 /// Creates what is missing (the extension, the schema, `meta`, `kinds`) and checks the stored
 /// schema version, all in one transaction under an advisory lock so that several processes can
 /// start at once. Data written by a newer schema version is refused without changing anything.
-pub(crate) async fn initialize(pool: &PgPool, names: &Names, index: IndexKind) -> Result<ServerInfo> {
+pub(crate) async fn initialize(pool: &PgPool, names: &Names, index: IndexKind) -> Result<(ServerInfo, Vec<KindInfo>)> {
     let failed = |err| from_sqlx(err, "initialize the pgvector store");
     let mut tx = pool.begin().await.map_err(failed)?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(INIT_LOCK).execute(&mut *tx).await.map_err(failed)?;
@@ -194,13 +275,13 @@ pub(crate) async fn initialize(pool: &PgPool, names: &Names, index: IndexKind) -
             .fetch_optional(&mut *tx)
             .await
             .map_err(failed)?;
+    // A newer schema is refused before anything in it changes.
+    let stored = stored.map(|version| check_schema_version(names, &version)).transpose()?;
+    create_count_function(&mut tx, names).await.map_err(failed)?;
+    let mut upgraded = Vec::new();
     match stored {
-        Some(version) => {
-            let version = check_schema_version(names, &version)?;
-            if version < SCHEMA_VERSION {
-                upgrade(&mut tx, names, version).await?;
-            }
-        }
+        Some(version) if version < SCHEMA_VERSION => upgraded = upgrade(&mut tx, names, version).await?,
+        Some(_) => {}
         None => {
             sqlx::query(sql!("INSERT INTO {} (key, value) VALUES ('schema_version', $1)", names.meta()))
                 .bind(SCHEMA_VERSION.to_string())
@@ -254,14 +335,20 @@ pub(crate) async fn initialize(pool: &PgPool, names: &Names, index: IndexKind) -
             ),
         ));
     }
-    Ok(ServerInfo { postgres, pgvector, iterative_scan: version >= ITERATIVE_SCAN_SINCE })
+    Ok((ServerInfo { postgres, pgvector }, upgraded))
 }
 
 /// Brings a schema of an older version to this build's (inside the initialising transaction,
-/// under its lock): version 1 had no write times, so every kind table gains `written_at_ms`
-/// (PostgreSQL fills it with the one constant default without rewriting the table: every record
-/// counts as written at the upgrade) and its index. Logged once at WARN.
-async fn upgrade(tx: &mut Transaction<'_, Postgres>, names: &Names, from: u32) -> Result<()> {
+/// under its lock), one version at a time, and returns the kinds it upgraded (their HNSW index
+/// is to be built again, now on the distinct table). Logged once at WARN.
+/// - 1 to 2: version 1 had no write times, so every kind table gains `written_at_ms`
+///   (PostgreSQL fills it with the one constant default without rewriting the table: every
+///   record counts as written at the upgrade) and its index.
+/// - 2 to 3: every kind table gains `vector_hash`, computed here page by page by
+///   [`vectorstore_core::vector_hash`] (the one definition every write uses), its `(vector_hash,
+///   id)` index, the distinct table filled from the records, and the triggers that keep it; the
+///   HNSW index on the record table is dropped.
+async fn upgrade(tx: &mut Transaction<'_, Postgres>, names: &Names, from: u32) -> Result<Vec<KindInfo>> {
     let failed = |err| from_sqlx(err, &format!("upgrade schema {:?} to version {SCHEMA_VERSION}", names.schema()));
     lock_schema(tx, names).await.map_err(failed)?;
     let now = i64::try_from(vectorstore_core::now_ms()).unwrap_or(i64::MAX);
@@ -270,16 +357,16 @@ async fn upgrade(tx: &mut Transaction<'_, Postgres>, names: &Names, from: u32) -
         .fetch_one(&mut **tx)
         .await
         .map_err(failed)?;
-    let listed: Vec<String> = if kinds_exist {
-        sqlx::query_scalar(sql!("SELECT kind FROM {} ORDER BY kind", names.kinds()))
+    let listed: Vec<(String, i32, String)> = if kinds_exist {
+        sqlx::query_as(sql!("SELECT kind, dim, metric FROM {} ORDER BY kind", names.kinds()))
             .fetch_all(&mut **tx)
             .await
             .map_err(failed)?
     } else {
         Vec::new()
     };
-    let mut tables = 0;
-    for kind in listed.iter().filter(|kind| vectorstore_core::validate::kind(kind).is_ok()) {
+    let mut upgraded = Vec::new();
+    for (kind, dim, metric) in listed.iter().filter(|(kind, _, _)| vectorstore_core::validate::kind(kind).is_ok()) {
         let table = names.kind_table(kind);
         let present: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
             .bind(&table)
@@ -289,27 +376,150 @@ async fn upgrade(tx: &mut Transaction<'_, Postgres>, names: &Names, from: u32) -
         if !present {
             continue;
         }
-        for statement in [
-            format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS written_at_ms bigint NOT NULL DEFAULT {now}"),
-            format!("ALTER TABLE {table} ALTER COLUMN written_at_ms DROP DEFAULT"),
-            format!("CREATE INDEX IF NOT EXISTS {} ON {table} (written_at_ms)", Names::written_index_name(kind)),
-        ] {
-            sqlx::query(audited(statement)).execute(&mut **tx).await.map_err(failed)?;
+        let info = kind_info(kind, *dim, metric, 0)?;
+        if from < 2 {
+            for statement in [
+                format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS written_at_ms bigint NOT NULL DEFAULT {now}"),
+                format!("ALTER TABLE {table} ALTER COLUMN written_at_ms DROP DEFAULT"),
+                format!("CREATE INDEX IF NOT EXISTS {} ON {table} (written_at_ms)", Names::written_index_name(kind)),
+            ] {
+                sqlx::query(audited(statement)).execute(&mut **tx).await.map_err(failed)?;
+            }
         }
-        tables += 1;
+        if from < 3 {
+            sqlx::query(sql!("DROP INDEX IF EXISTS {}.{}", names.quoted_schema(), Names::index_name(kind)))
+                .execute(&mut **tx)
+                .await
+                .map_err(failed)?;
+            sqlx::query(sql!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS vector_hash bigint"))
+                .execute(&mut **tx)
+                .await
+                .map_err(failed)?;
+            hash_records(tx, names, kind).await.map_err(failed)?;
+            sqlx::query(sql!("ALTER TABLE {table} ALTER COLUMN vector_hash SET NOT NULL"))
+                .execute(&mut **tx)
+                .await
+                .map_err(failed)?;
+            create_distinct(tx, names, &info, true).await.map_err(failed)?;
+        }
+        upgraded.push(info);
     }
     sqlx::query(sql!("UPDATE {} SET value = $1 WHERE key = 'schema_version'", names.meta()))
         .bind(SCHEMA_VERSION.to_string())
         .execute(&mut **tx)
         .await
         .map_err(failed)?;
-    tracing::warn!(
-        schema = names.schema(),
-        from,
-        to = SCHEMA_VERSION,
-        kinds = tables,
-        "upgraded the store's schema once; the records it held count as written now (they carried no write time)"
-    );
+    let note = if from < 2 {
+        "upgraded the store's schema once; the records it held count as written now (they carried no write time), \
+         and each kind's HNSW index is built again over its distinct vectors"
+    } else {
+        "upgraded the store's schema once: each kind's records are hashed and grouped by vector, and its HNSW index \
+         is built again over its distinct vectors"
+    };
+    tracing::warn!(schema = names.schema(), from, to = SCHEMA_VERSION, kinds = upgraded.len(), "{note}");
+    Ok(upgraded)
+}
+
+/// Fills `vector_hash` of every record of `kind` (upgrade to version 3), a page of records at a
+/// time in id order: one page's vectors in this process at once.
+async fn hash_records(tx: &mut Transaction<'_, Postgres>, names: &Names, kind: &str) -> sqlx::Result<()> {
+    let table = names.kind_table(kind);
+    let mut after: Option<String> = None;
+    loop {
+        let page: Vec<(String, pgvector::Vector)> = match &after {
+            None => {
+                sqlx::query_as(sql!("SELECT id, embedding FROM {table} ORDER BY id LIMIT {UPGRADE_PAGE}"))
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+            Some(last) => {
+                sqlx::query_as(sql!("SELECT id, embedding FROM {table} WHERE id > $1 ORDER BY id LIMIT {UPGRADE_PAGE}"))
+                    .bind(last)
+                    .fetch_all(&mut **tx)
+                    .await?
+            }
+        };
+        let Some((last, _)) = page.last() else { return Ok(()) };
+        after = Some(last.clone());
+        let hashes: Vec<i64> =
+            page.iter().map(|(_, vector)| vectorstore_core::vector_hash(vector.as_slice())).collect();
+        let ids: Vec<&str> = page.iter().map(|(id, _)| id.as_str()).collect();
+        sqlx::query(sql!(
+            "UPDATE {table} AS t SET vector_hash = u.h FROM unnest($1::text[], $2::int8[]) AS u(id, h) WHERE t.id = u.id"
+        ))
+        .bind(&ids)
+        .bind(&hashes)
+        .execute(&mut **tx)
+        .await?;
+        if i64::try_from(page.len()).unwrap_or(i64::MAX) < UPGRADE_PAGE {
+            return Ok(());
+        }
+    }
+}
+
+/// Creates what version 3 adds to a kind whose record table has its `vector_hash` column: the
+/// `(vector_hash, id)` index, the distinct table (filled from the records when `fill`) and the
+/// triggers that keep it exact. No HNSW index: it is built after a load (see `crate::index`).
+async fn create_distinct(
+    tx: &mut Transaction<'_, Postgres>,
+    names: &Names,
+    info: &KindInfo,
+    fill: bool,
+) -> sqlx::Result<()> {
+    let kind = &info.kind;
+    let table = names.kind_table(kind);
+    let distinct = names.distinct_table(kind);
+    let mut statements = vec![
+        format!("CREATE INDEX {} ON {table} (vector_hash, id)", Names::group_index_name(kind)),
+        format!(
+            "CREATE TABLE {distinct} (vector_hash bigint PRIMARY KEY, embedding vector({}) NOT NULL, \
+             members bigint NOT NULL)",
+            info.dim
+        ),
+    ];
+    if fill {
+        statements.push(format!(
+            "INSERT INTO {distinct} (vector_hash, embedding, members) \
+             SELECT vector_hash, (array_agg(embedding))[1], count(*) FROM {table} GROUP BY vector_hash"
+        ));
+    }
+    // A trigger's argument is a string literal: the quoted name with any quote doubled
+    // (validated names have none).
+    let argument = distinct.replace('\'', "''");
+    let function = names.count_function();
+    let lock = names.group_lock(kind);
+    for (name, event, transitions) in [
+        ("count_added", "INSERT", "NEW TABLE AS added"),
+        ("count_changed", "UPDATE", "OLD TABLE AS removed NEW TABLE AS added"),
+        ("count_removed", "DELETE", "OLD TABLE AS removed"),
+    ] {
+        statements.push(format!(
+            "CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {transitions} \
+             FOR EACH STATEMENT EXECUTE FUNCTION {function}('{argument}', '{lock}')"
+        ));
+    }
+    for statement in statements {
+        sqlx::query(audited(statement)).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Creates the schema's [`COUNT_FUNCTION`] unless it exists (a role that does not own it can
+/// still use it).
+async fn create_count_function(tx: &mut Transaction<'_, Postgres>, names: &Names) -> sqlx::Result<()> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regprocedure($1) IS NOT NULL")
+        .bind(format!("{}()", names.count_function()))
+        .fetch_one(&mut **tx)
+        .await?;
+    if !exists {
+        sqlx::query(sql!(
+            "CREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $body${}$body$",
+            names.count_function(),
+            COUNT_FUNCTION_BODY.replace("LOCK_MASK", &(LOCK_BUCKETS - 1).to_string())
+        ))
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 
@@ -411,7 +621,7 @@ pub(crate) async fn create_kind(
     let table = names.kind_table(kind);
     sqlx::query(sql!(
         "CREATE TABLE {table} (id text COLLATE \"C\" PRIMARY KEY, extractor_version bigint NOT NULL, \
-         embedding vector({dim}) NOT NULL, written_at_ms bigint NOT NULL)"
+         embedding vector({dim}) NOT NULL, written_at_ms bigint NOT NULL, vector_hash bigint NOT NULL)"
     ))
     .execute(&mut *tx)
     .await
@@ -420,9 +630,11 @@ pub(crate) async fn create_kind(
         .execute(&mut *tx)
         .await
         .map_err(failed)?;
-    // No index yet: it is built once the kind's first load is over (see `crate::index`).
+    let info = KindInfo::new(kind, dim, metric);
+    // No HNSW index yet: it is built once the kind's first load is over (see `crate::index`).
+    create_distinct(&mut tx, names, &info, false).await.map_err(failed)?;
     tx.commit().await.map_err(failed)?;
-    Ok(KindCreation::Created(KindInfo::new(kind, dim, metric)))
+    Ok(KindCreation::Created(info))
 }
 
 async fn lock_schema(tx: &mut Transaction<'_, Postgres>, names: &Names) -> sqlx::Result<()> {
@@ -436,9 +648,11 @@ pub(crate) async fn drop_kind(pool: &PgPool, names: &Names, kind: &str) -> Resul
     // until it ends: cancel it; it leaves nothing behind once the table is gone.
     sqlx::query(
         "SELECT pg_cancel_backend(p.pid) FROM pg_stat_progress_create_index p \
-         JOIN pg_stat_activity a ON a.pid = p.pid AND a.usename = current_user WHERE p.relid = to_regclass($1)",
+         JOIN pg_stat_activity a ON a.pid = p.pid AND a.usename = current_user \
+         WHERE p.relid IN (to_regclass($1), to_regclass($2))",
     )
     .bind(names.kind_table(kind))
+    .bind(names.distinct_table(kind))
     .execute(pool)
     .await
     .map_err(failed)?;
@@ -450,7 +664,10 @@ pub(crate) async fn drop_kind(pool: &PgPool, names: &Names, kind: &str) -> Resul
         .await
         .map_err(failed)?
         .rows_affected();
-    sqlx::query(sql!("DROP TABLE IF EXISTS {}", names.kind_table(kind))).execute(&mut *tx).await.map_err(failed)?;
+    sqlx::query(sql!("DROP TABLE IF EXISTS {}, {}", names.kind_table(kind), names.distinct_table(kind)))
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
     tx.commit().await.map_err(failed)?;
     Ok(removed > 0)
 }
@@ -594,8 +811,8 @@ mod tests {
     #[test]
     fn versions_compare_numerically() {
         assert_eq!(parse_version("0.8.2"), (0, 8, 2));
-        assert!(parse_version("0.10.0") >= ITERATIVE_SCAN_SINCE);
-        assert!(parse_version("0.7.4") < ITERATIVE_SCAN_SINCE);
+        assert!(parse_version("0.10.0") >= HNSW_SINCE);
+        assert!(parse_version("0.7.4") > HNSW_SINCE);
         assert!(parse_version("0.4.4") < HNSW_SINCE);
         assert_eq!(parse_version(""), (0, 0, 0));
     }
@@ -613,5 +830,8 @@ mod tests {
         // The longest kind still fits PostgreSQL's 63-byte identifiers, index name included.
         assert!(Names::index_name(&"k".repeat(48)).len() - 2 <= crate::config::MAX_IDENTIFIER_BYTES);
         assert!(Names::written_index_name(&"k".repeat(48)).len() - 2 <= crate::config::MAX_IDENTIFIER_BYTES);
+        assert!(Names::group_index_name(&"k".repeat(48)).len() - 2 <= crate::config::MAX_IDENTIFIER_BYTES);
+        let distinct = Names::new("s").distinct_table(&"k".repeat(48));
+        assert!(distinct.len() - "\"s\".\"\"".len() <= crate::config::MAX_IDENTIFIER_BYTES, "{distinct}");
     }
 }

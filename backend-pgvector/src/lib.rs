@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 pub use backend::{PgVectorStore, purge};
 pub use config::{HnswParams, IndexKind, PgVectorConfig, SslMode, isolate};
+pub use layout::SCHEMA_VERSION;
 use vectorstore_core::limits::{MAX_DIM, MAX_K};
 use vectorstore_core::{BackendRegistration, Capabilities, Config, Metric, Result, SearchKind, StoreBackend};
 

@@ -7,7 +7,7 @@ use sqlx::{Connection, Postgres};
 use vectorstore_core::{Error, NewVector, Result, VectorRecord};
 
 use crate::error::{from_sqlx, is_undefined_table};
-use crate::layout::{Names, audited, corrupt};
+use crate::layout::{LOCK_BUCKETS, Names, audited, corrupt};
 
 /// Whether a write found its kind's table.
 #[derive(Debug, PartialEq, Eq)]
@@ -18,6 +18,47 @@ pub(crate) enum Written {
     KindMissing,
 }
 
+/// The head of an upsert of the records `$1::text[]` with the new hashes `$hashes::int8[]`: the
+/// advisory locks of every bucket the write will touch, its new hashes' and its records'
+/// current ones, in bucket order, before any row is written (see `layout::COUNT_FUNCTION`).
+/// The insert selects `FROM locked`, so that the locks are taken first.
+fn lock_groups(names: &Names, kind: &str, hashes: &str) -> String {
+    format!(
+        "WITH locked AS (SELECT count(pg_advisory_xact_lock({key}, b)::text) AS n FROM \
+           (SELECT DISTINCT (h & {mask})::int AS b FROM \
+             unnest({hashes} || ARRAY(SELECT vector_hash FROM {table} WHERE id = ANY($1::text[]))) AS h ORDER BY 1) \
+           AS buckets) ",
+        key = names.group_lock(kind),
+        mask = LOCK_BUCKETS - 1,
+        table = names.kind_table(kind),
+    )
+}
+
+/// How often a write PostgreSQL chose as a deadlock's victim is tried again. Writers lock
+/// groups in one order, but a record written and deleted by two callers at once can still
+/// close a cycle with the record's row lock; the victim's statement was rolled back whole, so
+/// running it again is safe.
+const DEADLOCK_ATTEMPTS: usize = 3;
+
+/// True when the server rolled the statement back as a deadlock's victim.
+fn is_deadlock(err: &sqlx::Error) -> bool {
+    err.as_database_error().is_some_and(|db| db.code().as_deref() == Some("40P01"))
+}
+
+/// Runs a write statement, again when it was a deadlock's victim (see [`DEADLOCK_ATTEMPTS`]).
+async fn execute<'q>(
+    pool: &PgPool,
+    statement: impl Fn() -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+) -> sqlx::Result<u64> {
+    let mut attempt = 1;
+    loop {
+        match statement().execute(pool).await {
+            Err(err) if is_deadlock(&err) && attempt < DEADLOCK_ATTEMPTS => attempt += 1,
+            done => return done.map(|done| done.rows_affected()),
+        }
+    }
+}
+
 fn written(result: sqlx::Result<()>, action: &str) -> Result<Written> {
     match result {
         Ok(()) => Ok(Written::Done),
@@ -26,8 +67,12 @@ fn written(result: sqlx::Result<()>, action: &str) -> Result<Written> {
     }
 }
 
+/// The kind's distinct table follows every write through the table's triggers (see
+/// `layout::COUNT_FUNCTION`), in the same statement: an upsert that changes a record's vector
+/// moves it from its old group to its new one.
 const UPSERT_TAIL: &str = "ON CONFLICT (id) DO UPDATE SET extractor_version = EXCLUDED.extractor_version, \
-                           embedding = EXCLUDED.embedding, written_at_ms = EXCLUDED.written_at_ms";
+                           embedding = EXCLUDED.embedding, written_at_ms = EXCLUDED.written_at_ms, \
+                           vector_hash = EXCLUDED.vector_hash";
 
 /// A write time as the `bigint` column holds it (validated times are far below `i64::MAX`).
 fn stored_time(written_at_ms: u64) -> i64 {
@@ -44,17 +89,24 @@ pub(crate) async fn upsert(
     extractor_version: u32,
 ) -> Result<Written> {
     let sql = format!(
-        "INSERT INTO {} (id, extractor_version, embedding, written_at_ms) VALUES ($1, $2, $3, $4) {UPSERT_TAIL}",
+        "{}INSERT INTO {} (id, extractor_version, embedding, written_at_ms, vector_hash) \
+         SELECT $1[1], $2, $3, $4, $5 FROM locked {UPSERT_TAIL}",
+        lock_groups(names, kind, "ARRAY[$5::int8]"),
         names.kind_table(kind)
     );
-    let result = sqlx::query(audited(sql))
-        .bind(id)
-        .bind(i64::from(extractor_version))
-        .bind(Vector::from(vector.to_vec()))
-        .bind(stored_time(vectorstore_core::now_ms()))
-        .execute(pool)
-        .await
-        .map(|_| ());
+    let (embedding, now, hash) =
+        (Vector::from(vector.to_vec()), stored_time(vectorstore_core::now_ms()), vectorstore_core::vector_hash(vector));
+    let ids = [id];
+    let result = execute(pool, || {
+        sqlx::query(audited(sql.clone()))
+            .bind(&ids[..])
+            .bind(i64::from(extractor_version))
+            .bind(embedding.clone())
+            .bind(now)
+            .bind(hash)
+    })
+    .await
+    .map(|_| ());
     written(result, &format!("insert into kind {kind:?}"))
 }
 
@@ -69,6 +121,7 @@ pub(crate) async fn upsert_many(pool: &PgPool, names: &Names, kind: &str, items:
     let mut versions = Vec::with_capacity(last.len());
     let mut vectors = Vec::with_capacity(last.len());
     let mut times = Vec::with_capacity(last.len());
+    let mut hashes = Vec::with_capacity(last.len());
     let now = vectorstore_core::now_ms();
     for (index, item) in items.iter().enumerate() {
         if last.get(item.id.as_str()) == Some(&index) {
@@ -76,21 +129,20 @@ pub(crate) async fn upsert_many(pool: &PgPool, names: &Names, kind: &str, items:
             versions.push(i64::from(item.extractor_version));
             vectors.push(Vector::from(item.vector.clone()));
             times.push(stored_time(item.written_at_or(now)));
+            hashes.push(vectorstore_core::vector_hash(&item.vector));
         }
     }
     let sql = format!(
-        "INSERT INTO {} (id, extractor_version, embedding, written_at_ms) \
-         SELECT * FROM UNNEST($1::text[], $2::int8[], $3::vector[], $4::int8[]) {UPSERT_TAIL}",
+        "{}INSERT INTO {} (id, extractor_version, embedding, written_at_ms, vector_hash) \
+         SELECT u.* FROM locked, UNNEST($1::text[], $2::int8[], $3::vector[], $4::int8[], $5::int8[]) AS u {UPSERT_TAIL}",
+        lock_groups(names, kind, "$5::int8[]"),
         names.kind_table(kind)
     );
-    let result = sqlx::query(audited(sql))
-        .bind(&ids)
-        .bind(&versions)
-        .bind(&vectors)
-        .bind(&times)
-        .execute(pool)
-        .await
-        .map(|_| ());
+    let result = execute(pool, || {
+        sqlx::query(audited(sql.clone())).bind(&ids).bind(&versions).bind(&vectors).bind(&times).bind(&hashes)
+    })
+    .await
+    .map(|_| ());
     written(result, &format!("insert a batch into kind {kind:?}"))
 }
 
@@ -159,8 +211,8 @@ pub(crate) async fn get(pool: &PgPool, names: &Names, kind: &str, id: &str) -> R
 /// Deletes `(kind, id)`; true if a row went.
 pub(crate) async fn delete(pool: &PgPool, names: &Names, kind: &str, id: &str) -> Result<bool> {
     let sql = format!("DELETE FROM {} WHERE id = $1", names.kind_table(kind));
-    match sqlx::query(audited(sql)).bind(id).execute(pool).await {
-        Ok(done) => Ok(done.rows_affected() > 0),
+    match execute(pool, || sqlx::query(audited(sql.clone())).bind(id)).await {
+        Ok(done) => Ok(done > 0),
         Err(err) if is_undefined_table(&err) => Ok(false),
         Err(err) => Err(from_sqlx(err, &format!("delete from kind {kind:?}"))),
     }
@@ -178,8 +230,8 @@ pub(crate) async fn get_many(pool: &PgPool, names: &Names, kind: &str, ids: &[&s
 /// Deletes the stored records among `ids` in one statement; how many went (0 without a table).
 pub(crate) async fn delete_many(pool: &PgPool, names: &Names, kind: &str, ids: &[&str]) -> Result<u64> {
     let sql = format!("DELETE FROM {} WHERE id = ANY($1)", names.kind_table(kind));
-    match sqlx::query(audited(sql)).bind(ids).execute(pool).await {
-        Ok(done) => Ok(done.rows_affected()),
+    match execute(pool, || sqlx::query(audited(sql.clone())).bind(ids)).await {
+        Ok(done) => Ok(done),
         Err(err) if is_undefined_table(&err) => Ok(0),
         Err(err) => Err(from_sqlx(err, &format!("delete_many from kind {kind:?}"))),
     }
@@ -188,8 +240,8 @@ pub(crate) async fn delete_many(pool: &PgPool, names: &Names, kind: &str, ids: &
 /// Deletes every record of one extractor version in one statement; how many went.
 pub(crate) async fn delete_version(pool: &PgPool, names: &Names, kind: &str, version: u32) -> Result<u64> {
     let sql = format!("DELETE FROM {} WHERE extractor_version = $1", names.kind_table(kind));
-    match sqlx::query(audited(sql)).bind(i64::from(version)).execute(pool).await {
-        Ok(done) => Ok(done.rows_affected()),
+    match execute(pool, || sqlx::query(audited(sql.clone())).bind(i64::from(version))).await {
+        Ok(done) => Ok(done),
         Err(err) if is_undefined_table(&err) => Ok(0),
         Err(err) => Err(from_sqlx(err, &format!("delete version {version} from kind {kind:?}"))),
     }
@@ -199,8 +251,8 @@ pub(crate) async fn delete_version(pool: &PgPool, names: &Names, kind: &str, ver
 /// index); how many went (0 without a table).
 pub(crate) async fn expire(pool: &PgPool, names: &Names, kind: &str, written_before_ms: u64) -> Result<u64> {
     let sql = format!("DELETE FROM {} WHERE written_at_ms < $1", names.kind_table(kind));
-    match sqlx::query(audited(sql)).bind(stored_time(written_before_ms)).execute(pool).await {
-        Ok(done) => Ok(done.rows_affected()),
+    match execute(pool, || sqlx::query(audited(sql.clone())).bind(stored_time(written_before_ms))).await {
+        Ok(done) => Ok(done),
         Err(err) if is_undefined_table(&err) => Ok(0),
         Err(err) => Err(from_sqlx(err, &format!("expire records of kind {kind:?}"))),
     }

@@ -1,18 +1,21 @@
 //! How a kNN search runs: through the kind's HNSW index when it can be trusted to give the
 //! contract's answer, else as an exact scan.
 //!
-//! - **Index path** (HNSW enabled, dimension <= 2,000, k <= 1,000): `ORDER BY embedding <op> $1
-//!   LIMIT k + 1`, the LIMIT written into the SQL so that even a generic plan (which the
-//!   server picks for a prepared statement after a few runs) knows it and keeps the index.
-//!   Every connection of the pool starts with the configured `hnsw.ef_search`, so a plain
-//!   search is one statement. A search that needs more runs in a transaction that raises
-//!   `hnsw.ef_search` to at least `k + 1` and 4 × k (HNSW returns at most ef_search rows, and
-//!   recall drops as k nears it) and, with an extractor_version filter, turns on
-//!   `hnsw.iterative_scan = strict_order` (pgvector 0.8+, so that the filter, which pgvector
-//!   applies after the index scan, still finds k rows; not otherwise: iterative scans cost
-//!   about 30% more even when the first pass suffices). The extra row shows whether equal
-//!   distances continue past the k-th hit: if they do, more rows are fetched so that
-//!   ties are cut by id, as the contract orders them.
+//! - **Index path** (HNSW enabled, dimension <= 2,000, k <= 1,000): one statement walks the
+//!   `L` nearest *distinct* vectors of the kind through the HNSW index of its distinct table
+//!   (`ORDER BY embedding <op> $1 LIMIT L`, the LIMIT written into the SQL so that even a
+//!   generic plan keeps the index), reads each one's first `k` records in id order through the
+//!   `(vector_hash, id)` B-tree (with the extractor_version filter), and returns the `k` nearest
+//!   by `(distance::float4, id)`, with how many distinct vectors were walked and the farthest
+//!   one's distance. The answer is complete when the k-th hit lies strictly nearer than the
+//!   farthest vector walked (no vector left unwalked can tie with it) or the index had no more
+//!   to give; otherwise `L` grows 4× (from k + 1 to at most 1,000, pgvector's ef_search cap)
+//!   and the statement runs again. A group of identical vectors is one entry of the index, so a
+//!   group of 100,000 costs what a single record costs: the statement touches at most `L × k`
+//!   records and replies with at most `k` rows, whatever the groups' sizes. Every connection of
+//!   the pool starts with the configured `hnsw.ef_search`; a search that needs more (at least
+//!   `L` and 4 × k: HNSW returns at most ef_search rows, and recall drops as k nears it) runs
+//!   in a transaction that raises it.
 //! - **Exact path**: a sequential scan ordered by `(distance::float4, id)`, which is exactly the
 //!   contract's order. Used when the index is off, for dimensions above 2,000 (pgvector cannot
 //!   index `vector` columns that wide), for k above 1,000 (pgvector's ef_search cap), and as the
@@ -40,12 +43,17 @@ pub(crate) struct SearchSettings {
     pub(crate) index: bool,
     /// The configured `hnsw.ef_search`.
     pub(crate) ef_search: u32,
-    /// The server has `hnsw.iterative_scan` (pgvector 0.8+).
-    pub(crate) iterative_scan: bool,
 }
 
-/// Most rows the index path fetches to resolve ties at the k-th hit before it scans instead.
-const MAX_TIE_FETCH: usize = 10_001;
+/// Most distinct vectors the index path walks (HNSW returns at most `hnsw.ef_search` rows, at
+/// most 1,000) before the search scans instead.
+pub(crate) const MAX_WALK: usize = MAX_EF_SEARCH as usize;
+
+/// The first walk of a search for `k` hits: one distinct vector more than k, to see whether
+/// the k-th distance continues.
+pub(crate) fn first_walk(k: usize) -> usize {
+    k.saturating_add(1).min(MAX_WALK)
+}
 
 /// One candidate: the id and its distance as the contract reports it.
 struct Hit {
@@ -58,6 +66,11 @@ struct Hit {
 enum Path {
     Index,
     Exact,
+}
+
+/// Whether a search of `info`'s kind with these options can walk the HNSW index.
+pub(crate) fn uses_index(info: &KindInfo, options: &KnnOptions, settings: &SearchSettings) -> bool {
+    path(info, options, settings) == Path::Index
 }
 
 fn path(info: &KindInfo, options: &KnnOptions, settings: &SearchSettings) -> Path {
@@ -136,12 +149,13 @@ pub(crate) async fn nearest_batch(
     let result = async {
         match path(info, options, settings) {
             Path::Index => {
-                let limit = options.k + 1;
+                let limit = first_walk(options.k);
                 for chunk in all.chunks(per_statement) {
-                    let sql = batch_sql(index_sql(names, info, options, limit, BATCH_QUERY));
-                    let rows = fetch_batch(connection, sql, queries, chunk, options, Path::Index, settings).await?;
+                    let sql = batch_sql(index_sql(names, info, options, limit, BATCH_QUERY), INDEX_COLUMNS);
+                    let rows =
+                        fetch_batch(connection, sql, queries, chunk, options, limit, Path::Index, settings).await?;
                     for (&index, rows) in chunk.iter().zip(rows) {
-                        match resolve(rows, limit, options) {
+                        match resolve(walk(rows)?, limit, options) {
                             Resolution::Found(hits) => answers[index] = Some(finish(info, hits, options.k)),
                             Resolution::Scan => to_scan.push(index),
                             Resolution::FetchMore => one_by_one.push(index),
@@ -152,10 +166,10 @@ pub(crate) async fn nearest_batch(
             Path::Exact => to_scan = all.clone(),
         }
         for chunk in to_scan.chunks(per_statement) {
-            let sql = batch_sql(exact_sql(names, info, options, BATCH_QUERY));
-            let rows = fetch_batch(connection, sql, queries, chunk, options, Path::Exact, settings).await?;
+            let sql = batch_sql(exact_sql(names, info, options, BATCH_QUERY), EXACT_COLUMNS);
+            let rows = fetch_batch(connection, sql, queries, chunk, options, options.k, Path::Exact, settings).await?;
             for (&index, rows) in chunk.iter().zip(rows) {
-                answers[index] = Some(finish(info, to_hits(rows), options.k));
+                answers[index] = Some(finish(info, to_hits(exact_rows(rows)?), options.k));
             }
         }
         Ok(())
@@ -175,39 +189,87 @@ pub(crate) async fn nearest_batch(
 /// How the queries of a batch statement are named inside its lateral search.
 const BATCH_QUERY: &str = "q.v";
 
+/// The columns of the index path's rows (see [`index_sql`]).
+const INDEX_COLUMNS: &str = "r.walked, r.far, r.id, r.d";
+/// The columns of the exact path's rows.
+const EXACT_COLUMNS: &str = "r.id, r.d";
+
 /// A search written for one query (as `q.v`) run for every element of the `vector[]` bound as
-/// `$1`: rows `(query number from 1, id, distance)`.
-fn batch_sql(search: String) -> AssertSqlSafe<String> {
+/// `$1`: rows `(query number from 1, columns...)`.
+fn batch_sql(search: String, columns: &str) -> AssertSqlSafe<String> {
     sql!(
-        "SELECT q.n, r.id, r.d FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, n) CROSS JOIN LATERAL ({search}) AS r"
+        "SELECT q.n, {columns} FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, n) CROSS JOIN LATERAL ({search}) AS r"
     )
 }
 
-/// Runs one batch statement for the queries at `chunk` and returns each query's rows, in
-/// `chunk`'s order.
+/// Runs one batch statement for the queries at `chunk` (each walking `limit` distinct vectors
+/// on the index path) and returns each query's rows, in `chunk`'s order, without the query
+/// number.
+#[allow(clippy::too_many_arguments)]
 async fn fetch_batch(
     connection: &mut PgConnection,
     sql: AssertSqlSafe<String>,
     queries: &[&[f32]],
     chunk: &[usize],
     options: &KnnOptions,
+    limit: usize,
     path: Path,
     settings: &SearchSettings,
-) -> sqlx::Result<Vec<Vec<(String, f64)>>> {
+) -> sqlx::Result<Vec<Vec<sqlx::postgres::PgRow>>> {
     let vectors: Vec<pgvector::Vector> =
         chunk.iter().map(|&index| pgvector::Vector::from(queries[index].to_vec())).collect();
     let search = bind_filters(sqlx::query(sql).bind(vectors), options, path);
-    let rows = fetch(connection, search, options, options.k + 1, settings, path).await?;
-    let mut grouped = vec![Vec::new(); chunk.len()];
+    let rows = fetch(connection, search, options, limit, settings, path).await?;
+    let mut grouped: Vec<Vec<sqlx::postgres::PgRow>> = (0..chunk.len()).map(|_| Vec::new()).collect();
     for row in rows {
         let number: i64 = row.try_get(0)?;
         let slot = usize::try_from(number - 1).ok().and_then(|slot| grouped.get_mut(slot));
         let Some(slot) = slot else {
             return Err(sqlx::Error::Protocol(format!("batch search returned query number {number}")));
         };
-        slot.push((row.try_get(1)?, row.try_get(2)?));
+        slot.push(row);
     }
     Ok(grouped)
+}
+
+/// The `(id, distance)` of exact rows whose last two columns are those.
+fn exact_rows(rows: Vec<sqlx::postgres::PgRow>) -> sqlx::Result<Vec<(String, f64)>> {
+    rows.iter()
+        .map(|row| {
+            let columns = row.len();
+            Ok((row.try_get(columns - 2)?, row.try_get(columns - 1)?))
+        })
+        .collect()
+}
+
+/// What one run of the index path's statement saw.
+struct Walk {
+    /// How many distinct vectors the index gave.
+    walked: usize,
+    /// The distance of the farthest of them.
+    far: f32,
+    /// The nearest records among their groups, `(id, distance)`, in `(distance, id)` order.
+    hits: Vec<(String, f64)>,
+}
+
+/// A [`Walk`] from the index path's rows, whose last four columns are `walked, far, id, d`
+/// (`id` and `d` null on the row that only carries the first two, when no group had a record
+/// passing the filters).
+fn walk(rows: Vec<sqlx::postgres::PgRow>) -> sqlx::Result<Walk> {
+    let mut walk = Walk { walked: 0, far: f32::NEG_INFINITY, hits: Vec::with_capacity(rows.len()) };
+    for row in &rows {
+        let first = row.len() - 4;
+        let walked: i64 = row.try_get(first)?;
+        let far: f64 = row.try_get(first + 1)?;
+        walk.walked = usize::try_from(walked).unwrap_or(0);
+        walk.far = far as f32;
+        let id: Option<String> = row.try_get(first + 2)?;
+        let distance: Option<f64> = row.try_get(first + 3)?;
+        if let (Some(id), Some(distance)) = (id, distance) {
+            walk.hits.push((id, distance));
+        }
+    }
+    Ok(walk)
 }
 
 /// The plan PostgreSQL would use for the first statement of this search (`EXPLAIN`), for
@@ -229,17 +291,19 @@ pub(crate) async fn explain(
     let search = match chosen {
         Path::Index => {
             // Without these, the plan is the one the session's own settings give, as in a search.
-            if needs_transaction(options, options.k + 1, settings) {
-                configure_index_scan(&mut tx, options, options.k + 1, settings).await.map_err(failed)?;
+            let limit = first_walk(options.k);
+            if needs_transaction(options, limit, settings) {
+                configure_index_scan(&mut tx, options, limit, settings).await.map_err(failed)?;
             }
-            index_sql(names, info, options, options.k + 1, query)
+            index_sql(names, info, options, limit, query)
         }
         Path::Exact => exact_sql(names, info, options, query),
     };
     let explained = if batch {
         let vectors: Vec<pgvector::Vector> =
             queries.iter().map(|query| pgvector::Vector::from(query.to_vec())).collect();
-        let sql = batch_sql(search);
+        let columns = if chosen == Path::Index { INDEX_COLUMNS } else { EXACT_COLUMNS };
+        let sql = batch_sql(search, columns);
         bind_filters(sqlx::query(sql!("EXPLAIN {}", sql.0)).bind(vectors), options, chosen)
     } else {
         let first = queries.first().copied().unwrap_or_default();
@@ -250,14 +314,27 @@ pub(crate) async fn explain(
     rows.iter().map(|row| row.try_get::<String, _>(0).map_err(failed)).collect::<Result<Vec<_>>>().map(|l| l.join("\n"))
 }
 
-/// The index path's search for the query `query` (`$1`, or a batch's `q.v`).
-fn index_sql(names: &Names, info: &KindInfo, options: &KnnOptions, limit: usize, query: &str) -> String {
+/// The index path's search for the query `query` (`$1`, or a batch's `q.v`), walking `limit`
+/// distinct vectors: rows `(walked, far, id, d)`, at most k, the nearest records of the groups
+/// walked in `(d::float4, id)` order, each row with how many distinct vectors were walked and
+/// the farthest one's distance; when fewer than k records pass the filters, rows with a null
+/// `id` follow (always at least one row when the index gave anything).
+pub(crate) fn index_sql(names: &Names, info: &KindInfo, options: &KnnOptions, limit: usize, query: &str) -> String {
     let op = operator(info.metric);
-    let filter = if options.extractor_version.is_some() { "WHERE extractor_version = $2" } else { "" };
-    // The ORDER BY must be exactly `embedding <op> query`, ascending, for the index to serve it.
+    let k = options.k;
+    let filter = if options.extractor_version.is_some() { "AND r.extractor_version = $2" } else { "" };
+    // The innermost ORDER BY must be exactly `embedding <op> query`, ascending, for the index
+    // to serve it; each group gives at most k records, by the (vector_hash, id) index.
     format!(
-        "SELECT id, (embedding {op} {query})::float8 AS d FROM {} {filter} ORDER BY embedding {op} {query} LIMIT {limit}",
-        names.kind_table(&info.kind)
+        "SELECT near.walked, near.far, m.id, near.d FROM \
+           (SELECT vector_hash, d, count(*) OVER () AS walked, max(d) OVER () AS far FROM \
+             (SELECT vector_hash, (embedding {op} {query})::float8 AS d FROM {distinct} \
+              ORDER BY embedding {op} {query} LIMIT {limit}) AS nearest) AS near \
+         LEFT JOIN LATERAL (SELECT r.id FROM {table} AS r WHERE r.vector_hash = near.vector_hash {filter} \
+           ORDER BY r.id LIMIT {k}) AS m ON true \
+         ORDER BY m.id IS NULL, near.d::float4, m.id LIMIT {k}",
+        distinct = names.distinct_table(&info.kind),
+        table = names.kind_table(&info.kind),
     )
 }
 
@@ -318,23 +395,19 @@ fn bind_filters<'q>(mut query: PgQuery<'q>, options: &KnnOptions, path: Path) ->
     query
 }
 
-/// The `hnsw.ef_search` a search fetching `limit` rows for `options_k` hits needs: at least the
-/// rows asked for (HNSW returns at most ef_search), a candidate list a few times k so that
-/// recall holds as k grows, and never below the configured value.
+/// The `hnsw.ef_search` a search walking `limit` distinct vectors for `options_k` hits needs:
+/// at least the vectors asked for (HNSW returns at most ef_search), a candidate list a few times
+/// k so that recall holds as k grows, and never below the configured value.
 fn needed_ef_search(options_k: usize, limit: usize, settings: &SearchSettings) -> u32 {
     let wanted = limit.max(options_k.saturating_mul(4));
     u32::try_from(wanted).unwrap_or(MAX_EF_SEARCH).clamp(settings.ef_search, MAX_EF_SEARCH)
 }
 
-/// Whether the search turns on iterative index scans: only to filter by extractor_version
-/// (the one filter pgvector applies after the index scan), and only where pgvector has them.
-fn iterates(options: &KnnOptions, settings: &SearchSettings) -> bool {
-    options.extractor_version.is_some() && settings.iterative_scan
-}
-
-/// Whether the search needs settings beyond those every connection starts with.
-fn needs_transaction(options: &KnnOptions, limit: usize, settings: &SearchSettings) -> bool {
-    iterates(options, settings) || needed_ef_search(options.k, limit, settings) > settings.ef_search
+/// Whether the search needs settings beyond those every connection starts with. The walk has
+/// no filter (the extractor_version filter applies to the groups' records, not to the index
+/// scan), so it never needs pgvector's iterative scans.
+pub(crate) fn needs_transaction(options: &KnnOptions, limit: usize, settings: &SearchSettings) -> bool {
+    needed_ef_search(options.k, limit, settings) > settings.ef_search
 }
 
 /// The session settings every pooled connection starts with (see the module docs).
@@ -347,27 +420,27 @@ pub(crate) fn session_settings(ef_search: u32, timeout: std::time::Duration) -> 
     format!("SET hnsw.ef_search = {ef_search}; SET statement_timeout = {timeout_ms}; SET lock_timeout = {timeout_ms}")
 }
 
-async fn configure_index_scan(
+pub(crate) async fn configure_index_scan(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     options: &KnnOptions,
     limit: usize,
     settings: &SearchSettings,
 ) -> sqlx::Result<()> {
     let ef_search = needed_ef_search(options.k, limit, settings);
-    let sql = if iterates(options, settings) {
-        "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'strict_order', true)"
-    } else {
-        "SELECT set_config('hnsw.ef_search', $1, true)"
-    };
-    sqlx::query(sql).bind(ef_search.to_string()).execute(&mut **tx).await.map(|_| ())
+    sqlx::query("SELECT set_config('hnsw.ef_search', $1, true)")
+        .bind(ef_search.to_string())
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
 }
 
 fn to_hits(rows: Vec<(String, f64)>) -> Vec<Hit> {
     rows.into_iter().map(|(id, distance)| Hit { id, distance: distance as f32 + 0.0 }).collect()
 }
 
-/// The index path: `Some(hits)` holding the k nearest (ties at the boundary included), or
-/// `None` when the index gave fewer than k hits and only an exact scan can tell the rest.
+/// The index path: `Some(hits)` holding the k nearest, or `None` when the index could not tell
+/// them for certain (fewer than k hits from all it gives, or a tie at the k-th distance running
+/// past 1,000 distinct vectors) and only an exact scan can.
 async fn through_index(
     connection: &mut PgConnection,
     names: &Names,
@@ -376,23 +449,20 @@ async fn through_index(
     options: &KnnOptions,
     settings: &SearchSettings,
 ) -> sqlx::Result<Option<Vec<Hit>>> {
-    let mut limit = options.k + 1;
+    let mut limit = first_walk(options.k);
     loop {
         let sql = index_sql(names, info, options, limit, "$1");
         let search = bind_search(sqlx::query(audited(sql)), query, options, Path::Index);
         let rows = fetch(connection, search, options, limit, settings, Path::Index).await?;
-        let rows: Vec<(String, f64)> =
-            rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<sqlx::Result<_>>()?;
-        match resolve(rows, limit, options) {
+        match resolve(walk(rows)?, limit, options) {
             Resolution::Found(hits) => return Ok(Some(hits)),
             Resolution::Scan => return Ok(None),
-            Resolution::FetchMore if limit >= MAX_TIE_FETCH => return Ok(None),
-            Resolution::FetchMore => limit = (limit * 4).min(MAX_TIE_FETCH),
+            Resolution::FetchMore => limit = limit.saturating_mul(4).min(MAX_WALK),
         }
     }
 }
 
-/// Runs a search statement fetching up to `limit` rows: on the index path, inside a
+/// Runs a search statement walking `limit` distinct vectors: on the index path, inside a
 /// transaction that configures the index scan when the search needs more than the settings
 /// every connection starts with; otherwise directly.
 async fn fetch(
@@ -414,35 +484,39 @@ async fn fetch(
     }
 }
 
-/// What the rows an index search fetched (at most `limit`) tell.
+/// What a walk of `limit` distinct vectors tells.
 enum Resolution {
     /// The k nearest, certain.
     Found(Vec<Hit>),
-    /// Fewer than k hits: the index may have missed rows, and only a scan can tell.
+    /// The index cannot tell: only a scan can.
     Scan,
-    /// Rows at the k-th distance may continue past those fetched: fetch more to cut the tie by id.
+    /// Walk more distinct vectors: vectors at the k-th distance may continue past those walked,
+    /// or fewer than k records of those walked pass the filters.
     FetchMore,
 }
 
-fn resolve(rows: Vec<(String, f64)>, limit: usize, options: &KnnOptions) -> Resolution {
+fn resolve(walk: Walk, limit: usize, options: &KnnOptions) -> Resolution {
     let k = options.k;
-    let fetched = rows.len();
-    let mut hits = to_hits(rows);
-    let farthest = hits.iter().map(|hit| hit.distance).fold(f32::NEG_INFINITY, f32::max);
+    let mut hits = to_hits(walk.hits);
     if let Some(max) = options.max_distance {
         hits.retain(|hit| hit.distance <= max);
     }
-    if fetched < limit || hits.len() < k {
-        return Resolution::Scan;
-    }
-    hits.sort_by(|a, b| distance::cmp_hits(a.distance, &a.id, b.distance, &b.id));
-    if farthest > hits[k - 1].distance {
-        // Every row at the k-th distance is among those fetched: the id order cuts correctly.
+    // The index gave fewer than asked: it has no more (the kind has fewer distinct vectors).
+    let exhausted = walk.walked < limit;
+    let can_walk_further = !exhausted && limit < MAX_WALK;
+    if hits.len() >= k {
+        hits.sort_by(|a, b| distance::cmp_hits(a.distance, &a.id, b.distance, &b.id));
         hits.truncate(k);
-        Resolution::Found(hits)
-    } else {
-        Resolution::FetchMore
+        // Every distinct vector not walked lies at `far` or beyond: none can tie with a k-th
+        // hit strictly nearer, and within a group the first k ids are the ones that can count.
+        if exhausted || walk.far > hits[k - 1].distance {
+            return Resolution::Found(hits);
+        }
+        return if can_walk_further { Resolution::FetchMore } else { Resolution::Scan };
     }
+    // Fewer than k: only a scan proves that no more match, unless walking further can find them.
+    let beyond_radius = options.max_distance.is_some_and(|max| walk.far > max);
+    if can_walk_further && !beyond_radius { Resolution::FetchMore } else { Resolution::Scan }
 }
 
 /// The exact path: the contract's answer computed by a scan.

@@ -25,7 +25,7 @@ async fn building_index(url: &str, store: &PgVectorStore, kind: &str) -> bool {
     let mut connection = crate::common::connect(url).await;
     let running: i64 =
         sqlx::query_scalar("SELECT count(*) FROM pg_stat_progress_create_index WHERE relid = to_regclass($1)")
-            .bind(format!("\"{}\".\"kind_{kind}\"", store.config().schema))
+            .bind(format!("\"{}\".\"kind_{kind}_distinct\"", store.config().schema))
             .fetch_one(&mut connection)
             .await
             .expect("progress");

@@ -32,7 +32,7 @@ async fn newer_schema_version_is_refused() {
     let mut connection = crate::common::connect(server.url()).await;
     let bump = format!(
         "UPDATE \"{schema}\".meta SET value = '{}' WHERE key = 'schema_version'",
-        vectorstore_core::SCHEMA_VERSION + 1
+        vectorstore_pgvector::SCHEMA_VERSION + 1
     );
     sqlx::query(sqlx::AssertSqlSafe(bump)).execute(&mut connection).await.expect("bump the version");
 
@@ -46,12 +46,39 @@ async fn newer_schema_version_is_refused() {
     .fetch_one(&mut connection)
     .await
     .expect("read the version");
-    assert_eq!(stored, (vectorstore_core::SCHEMA_VERSION + 1).to_string(), "the refused schema was changed");
+    assert_eq!(stored, (vectorstore_pgvector::SCHEMA_VERSION + 1).to_string(), "the refused schema was changed");
 }
 
-/// Turns the store's schema back into what schema version 1 wrote: kind tables without the
-/// write time (dropping the column drops its index), and version 1 in `meta`.
+/// Turns the store's schema back into what schema version 2 wrote: kind tables without the
+/// vector hash (dropping the column drops its index), no distinct tables, triggers or trigger
+/// function, the HNSW index of `indexed` (an l2 kind) on its record table, and version 2 in `meta`.
+async fn make_version_2(url: &str, schema: &str, kinds: &[&str], indexed: Option<&str>) {
+    let mut connection = crate::common::connect(url).await;
+    let mut statements = Vec::new();
+    for kind in kinds {
+        let table = format!("\"{schema}\".\"kind_{kind}\"");
+        for trigger in ["count_added", "count_changed", "count_removed"] {
+            statements.push(format!("DROP TRIGGER {trigger} ON {table}"));
+        }
+        statements.push(format!("DROP TABLE \"{schema}\".\"kind_{kind}_distinct\""));
+        statements.push(format!("ALTER TABLE {table} DROP COLUMN vector_hash"));
+    }
+    statements.push(format!("DROP FUNCTION \"{schema}\".count_distinct()"));
+    if let Some(kind) = indexed {
+        statements.push(format!(
+            "CREATE INDEX \"kind_{kind}_hnsw\" ON \"{schema}\".\"kind_{kind}\" USING hnsw (embedding vector_l2_ops)"
+        ));
+    }
+    statements.push(format!("UPDATE \"{schema}\".meta SET value = '2' WHERE key = 'schema_version'"));
+    for statement in statements {
+        sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut connection).await.expect("back to version 2");
+    }
+}
+
+/// Turns the store's schema back into what schema version 1 wrote: version 2's layout (see
+/// [`make_version_2`]) without the write time (dropping the column drops its index).
 async fn make_version_1(url: &str, schema: &str, kinds: &[&str]) {
+    make_version_2(url, schema, kinds, None).await;
     let mut connection = crate::common::connect(url).await;
     let mut statements: Vec<String> = kinds
         .iter()
@@ -61,6 +88,39 @@ async fn make_version_1(url: &str, schema: &str, kinds: &[&str]) {
     for statement in statements {
         sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut connection).await.expect("back to version 1");
     }
+}
+
+/// The distinct table of a kind, `(vector_hash, members)` by hash, and the same counted from
+/// the record table's own `vector_hash` column.
+async fn distinct_rows(url: &str, schema: &str, kind: &str) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
+    let mut connection = crate::common::connect(url).await;
+    let kept: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT vector_hash, members FROM \"{schema}\".\"kind_{kind}_distinct\" ORDER BY vector_hash"
+    )))
+    .fetch_all(&mut connection)
+    .await
+    .expect("read the distinct table");
+    let counted: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT vector_hash, count(*) FROM \"{schema}\".\"kind_{kind}\" GROUP BY vector_hash ORDER BY vector_hash"
+    )))
+    .fetch_all(&mut connection)
+    .await
+    .expect("count the records");
+    (kept, counted)
+}
+
+/// What the distinct table must hold for these records: each distinct vector's hash (bit for
+/// bit: `-0.0` is not `0.0`) and how many records hold it, by hash.
+fn expected_groups(records: &[vectorstore_core::VectorRecord]) -> Vec<(i64, i64)> {
+    let mut by_bits: std::collections::HashMap<Vec<u32>, (Vec<f32>, i64)> = std::collections::HashMap::new();
+    for record in records {
+        let bits = record.vector.iter().map(|x| x.to_bits()).collect();
+        by_bits.entry(bits).or_insert_with(|| (record.vector.clone(), 0)).1 += 1;
+    }
+    let mut groups: Vec<(i64, i64)> =
+        by_bits.into_values().map(|(vector, n)| (vectorstore_core::vector_hash(&vector), n)).collect();
+    groups.sort_unstable();
+    groups
 }
 
 async fn stored_version(url: &str, schema: &str) -> String {
@@ -111,7 +171,7 @@ async fn a_version_1_schema_upgrades_once_with_every_record_intact() {
         stores.push(open.await.expect("no panic"));
     }
     let after = vectorstore_core::now_ms();
-    assert_eq!(stored_version(server.url(), &schema).await, vectorstore_core::SCHEMA_VERSION.to_string());
+    assert_eq!(stored_version(server.url(), &schema).await, vectorstore_pgvector::SCHEMA_VERSION.to_string());
     let upgraded = stores[0].scan_all("ja3", 1_000).await.expect("scan");
     assert_eq!(upgraded.len(), before_snapshot.len());
     for (old, new) in before_snapshot.iter().zip(&upgraded) {
@@ -136,6 +196,175 @@ async fn a_version_1_schema_upgrades_once_with_every_record_intact() {
     for store in &stores {
         store.close().await.expect("close");
     }
+}
+
+/// A schema of version 2 (no vector hashes, the HNSW index on the record table) upgrades itself
+/// once when stores initialise on it: every record intact, each kind's records hashed and
+/// grouped into its distinct table (counts checked against the records and against groups
+/// computed here, across more than one page of the upgrade), the old index gone and the new one
+/// built on the distinct table; searches and later writes keep the counts exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_2_schema_upgrades_once_into_distinct_vectors() {
+    let Some(server) = crate::common::server("a_version_2_schema_upgrades_once").await else { return };
+    let config = crate::common::config(server.url(), &[("INDEX_DELAY_MS", "3600000")]);
+    let _cleanup = crate::common::Cleanup(config.clone());
+    let first = PgVectorStore::from_config(&config).expect("config");
+    first.initialize().await.expect("initialize");
+    // One group of every third record, seven smaller groups, the rest distinct; -0.0 and 0.0
+    // apart; more records than one page of the upgrade (5,000).
+    let vector = |i: usize| match i % 3 {
+        0 => vec![1.0, 1.0, 1.0],
+        1 => vec![(i % 7) as f32, 2.0, 0.0],
+        _ => vec![i as f32, 0.5, -1.0],
+    };
+    let mut items: Vec<NewVector> = (0..11_000)
+        .map(|i| NewVector::new(format!("s-{i:05}"), vector(i)).with_extractor_version(1 + (i % 2) as u32))
+        .collect();
+    items.push(NewVector::new("z-negative-zero", vec![-0.0, 9.0, 9.0]));
+    items.push(NewVector::new("z-zero", vec![0.0, 9.0, 9.0]));
+    for chunk in items.chunks(2_000) {
+        first.insert_many("ja3", chunk).await.expect("insert_many");
+    }
+    first.create_kind("emptied", 4, Metric::Cosine).await.expect("create");
+    let before = first.scan_all("ja3", 1_000).await.expect("scan");
+    first.close().await.expect("close");
+    let schema = first.config().schema.clone();
+    make_version_2(server.url(), &schema, &["ja3", "emptied"], Some("ja3")).await;
+    assert_eq!(stored_version(server.url(), &schema).await, "2");
+
+    let opens: Vec<_> = (0..3)
+        .map(|_| {
+            let config = config.clone();
+            tokio::spawn(async move {
+                let store = PgVectorStore::from_config(&config).expect("config");
+                store.initialize().await.expect("initialize a version-2 schema");
+                store
+            })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for open in opens {
+        stores.push(open.await.expect("no panic"));
+    }
+    assert_eq!(stored_version(server.url(), &schema).await, vectorstore_pgvector::SCHEMA_VERSION.to_string());
+    let upgraded = stores[0].scan_all("ja3", 1_000).await.expect("scan");
+    assert_eq!(upgraded, before, "the upgrade changed records");
+    let (kept, counted) = distinct_rows(server.url(), &schema, "ja3").await;
+    let expected = expected_groups(&before);
+    assert_eq!(expected.len(), 1 + 7 + 3_666 + 2, "the test data");
+    assert_eq!(kept, expected, "the distinct table against the records' groups");
+    assert_eq!(counted, expected, "the records' hashes against vector_hash");
+
+    // The record table's index is gone; settle builds the new one on the distinct table.
+    let index_table = || async {
+        let mut connection = crate::common::connect(server.url()).await;
+        sqlx::query_scalar::<_, String>(
+            "SELECT tablename::text FROM pg_indexes WHERE schemaname = $1 AND indexname = $2",
+        )
+        .bind(&schema)
+        .bind("kind_ja3_hnsw")
+        .fetch_optional(&mut connection)
+        .await
+        .expect("pg_indexes")
+    };
+    assert_eq!(index_table().await, None);
+    stores[1].settle("ja3").await.expect("settle");
+    assert_eq!(index_table().await.as_deref(), Some("kind_ja3_distinct"));
+
+    let hits = stores[2].knn("ja3", &[1.0, 1.0, 1.0], 4).await.expect("knn");
+    let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+    assert_eq!(ids, ["s-00000", "s-00003", "s-00006", "s-00009"]);
+    assert!(hits.iter().all(|h| h.distance == 0.0), "{hits:?}");
+    let distinct = stores[2].knn_distinct("ja3", &[1.0, 1.0, 1.0], &KnnOptions::new(1), 2).await.expect("distinct");
+    assert_eq!(distinct.len(), 1);
+    assert_eq!(
+        (distinct[0].count, distinct[0].ids.as_slice()),
+        (3_667, &["s-00000".to_owned(), "s-00003".to_owned()][..])
+    );
+
+    // Later writes keep the table exact: deletes inside the group, a record moved out of it,
+    // a whole version gone, and a first record in the upgraded empty kind.
+    assert_eq!(stores[0].delete_many("ja3", &["s-00000", "s-00003", "nope"]).await.expect("delete_many"), 2);
+    stores[1].insert("ja3", "s-00006", &[5.0, 5.0, 5.0], 1).await.expect("move a record");
+    assert!(stores[2].delete("ja3", "z-zero").await.expect("delete"));
+    stores[0].delete_version("ja3", 2).await.expect("delete_version");
+    stores[1].insert("emptied", "fresh", &[0.0, 0.0, 1.0, 0.0], 1).await.expect("insert into an upgraded empty kind");
+    let now = stores[2].scan_all("ja3", 1_000).await.expect("scan");
+    let (kept, counted) = distinct_rows(server.url(), &schema, "ja3").await;
+    assert_eq!(kept, expected_groups(&now));
+    assert_eq!(counted, kept);
+    let hits = stores[2].knn("ja3", &[1.0, 1.0, 1.0], 2).await.expect("knn");
+    let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+    // Left of the group: multiples of 3 with version 1 (even), less s-00000 and s-00006.
+    assert_eq!(ids, ["s-00012", "s-00018"], "the group's first ids after the deletes (version 2 gone)");
+    let (kept, _) = distinct_rows(server.url(), &schema, "emptied").await;
+    assert_eq!(kept, [(vectorstore_core::vector_hash(&[0.0, 0.0, 1.0, 0.0]), 1)]);
+    for store in &stores {
+        store.close().await.expect("close");
+    }
+}
+
+/// Writers racing on the same groups (batches, single upserts moving records between groups,
+/// deletes, delete_version, expire) from several stores at once leave every count exact, and no
+/// write fails (the distinct rows are locked in hash order, so batches cannot deadlock on them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_keep_the_distinct_counts_exact() {
+    let Some(server) = crate::common::server("concurrent_writers_keep_the_distinct_counts_exact").await else {
+        return;
+    };
+    let config = crate::common::config(server.url(), &[("pool_size", "4")]);
+    let _cleanup = crate::common::Cleanup(config.clone());
+    let schema = config.option(NAME, "schema").expect("schema").to_owned();
+    // Twelve shared vectors; every writer touches all of them, in its own order.
+    let pool: Vec<Vec<f32>> = (0..12).map(|g| vec![g as f32, 1.0, (g * g) as f32]).collect();
+    let mut writers = Vec::new();
+    for writer in 0..6usize {
+        let config = config.clone();
+        let pool = pool.clone();
+        writers.push(tokio::spawn(async move {
+            let store = PgVectorStore::from_config(&config).expect("config");
+            store.initialize().await.expect("initialize");
+            for round in 0..8usize {
+                // Ids of this writer only; vectors from the shared pool, in an order that
+                // differs between writers and rounds.
+                let batch: Vec<NewVector> = (0..60usize)
+                    .map(|i| {
+                        let vector = pool[(i * (writer + 1) + round * 5) % pool.len()].clone();
+                        NewVector::new(format!("w{writer}-{:03}", (i * 7 + round) % 90), vector)
+                            .with_extractor_version(1 + (i % 3) as u32)
+                    })
+                    .collect();
+                store.insert_many("shared", &batch).await.expect("insert_many");
+                let id = format!("w{writer}-{:03}", round * 3);
+                store.insert("shared", &id, &pool[(writer + round) % pool.len()], 1).await.expect("insert");
+                let gone: Vec<String> =
+                    (0..5).map(|i| format!("w{writer}-{:03}", (round * 11 + i * 13) % 90)).collect();
+                let gone: Vec<&str> = gone.iter().map(String::as_str).collect();
+                store.delete_many("shared", &gone).await.expect("delete_many");
+                store.delete("shared", &format!("w{writer}-{:03}", (round * 17) % 90)).await.expect("delete");
+            }
+            if writer == 0 {
+                store.delete_version("shared", 3).await.expect("delete_version");
+            }
+            store.close().await.expect("close");
+        }));
+    }
+    for writer in writers {
+        writer.await.expect("a writer failed");
+    }
+    let store = PgVectorStore::from_config(&config).expect("config");
+    store.initialize().await.expect("initialize");
+    let records = store.scan_all("shared", 1_000).await.expect("scan");
+    assert!(records.len() > 100, "the writers left {} records", records.len());
+    let (kept, counted) = distinct_rows(server.url(), &schema, "shared").await;
+    assert_eq!(kept, expected_groups(&records), "the distinct table after the race");
+    assert_eq!(counted, kept);
+    // expire empties the kind: every distinct row goes with its last record.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(store.expire("shared", vectorstore_core::now_ms()).await.expect("expire"), records.len() as u64);
+    let (kept, _) = distinct_rows(server.url(), &schema, "shared").await;
+    assert!(kept.is_empty(), "{kept:?}");
+    store.close().await.expect("close");
 }
 
 /// A new store on an existing schema adopts its kinds: dimensions, metrics, counts and data.
