@@ -375,9 +375,9 @@ impl StoreBackend for PgVectorStore {
         .await
     }
 
-    /// A walk of the kind's distinct vectors through its HNSW index, or one statement grouping
-    /// the kind on the server (see the `distinct` module); the reply at most 1,000 rows of at
-    /// most `ids_per_vector` ids either way.
+    /// One exact statement over the kind's distinct vectors, or, with a version filter, one
+    /// grouping its records on the server (see the `distinct` module); the reply at most `k`
+    /// rows of at most `ids_per_vector` ids either way.
     async fn knn_distinct(
         &self,
         kind: &str,
@@ -396,17 +396,7 @@ impl StoreBackend for PgVectorStore {
             if options.k == 0 {
                 return Ok(Vec::new());
             }
-            let settings = self.search_settings();
-            crate::distinct::nearest_distinct(
-                &mut connection,
-                &self.names,
-                &info,
-                query,
-                options,
-                ids_per_vector,
-                &settings,
-            )
-            .await
+            crate::distinct::nearest_distinct(&mut connection, &self.names, &info, query, options, ids_per_vector).await
         })
         .await
     }

@@ -1,30 +1,30 @@
-//! `knn_distinct`, the `k` nearest distinct vectors of a kind with their counts and first ids.
+//! `knn_distinct`, the `k` nearest distinct vectors of a kind with their counts and first ids,
+//! exact (the contract's promise for this search on every store: an HNSW walk could miss one).
 //!
-//! - **Through the index** (the knn index path's conditions, and no extractor_version filter):
-//!   one statement walks the `L` nearest rows of the kind's distinct table through its HNSW
-//!   index, each with its count (`members`, kept exact by the table's triggers) and its first
-//!   ids in id order through the `(vector_hash, id)` B-tree. Complete when the k-th group lies
-//!   strictly nearer than the farthest walked (or the index had no more); otherwise `L` grows
-//!   4× up to 1,000, as knn's walk does. The reply is at most `L` rows of at most
-//!   `ids_per_vector` ids, whatever the groups' sizes.
-//! - **Exact** (otherwise, and when the walk cannot tell): one statement grouping the records
-//!   that pass the filters on the server by their vector's bytes (`vector_send`, so that only
+//! - **Over the distinct table** (no extractor_version filter): one statement finds the k-th
+//!   smallest distance (`float4`, the precision the contract reports) among the kind's distinct
+//!   vectors (a top-k sort of one scan), then reads every distinct vector at or within it (a
+//!   second scan: k rows plus any tied at the k-th distance), each with its count (`members`,
+//!   kept exact by the table's triggers) and its first ids in id order through the
+//!   `(vector_hash, id)` B-tree, and keeps the k nearest by (distance, smallest id). The kind's
+//!   records are never read in bulk: the scans cover one row per distinct vector, and the reply
+//!   is at most k rows of at most `ids_per_vector` ids, whatever the groups' sizes.
+//! - **Grouping the records** (with a version filter: a count per version needs every member
+//!   read, which the distinct table cannot give): one statement grouping the records that pass
+//!   the filters on the server by their vector's bytes (`vector_send`, so that only
 //!   bit-identical vectors group: the vector type's own equality takes `-0.0` for `0.0`), the
 //!   `k` nearest groups by (distance, smallest id), each with its count and its first ids. The
 //!   server reads the whole kind and aggregates every group's ids before the `LIMIT`
 //!   (`array_agg`, which spills to disk beyond `work_mem`, as hash aggregation does); this
-//!   process holds only the answer. A count by version needs every member read, which the
-//!   distinct table cannot give: a version filter always takes this path.
+//!   process holds only the answer.
 
+use sqlx::Row;
 use sqlx::postgres::PgConnection;
-use sqlx::{Connection, Row};
-use vectorstore_core::{DistinctNeighbor, KindInfo, KnnOptions, Result, distance};
+use vectorstore_core::{DistinctNeighbor, KindInfo, KnnOptions, Result};
 
 use crate::error::{from_sqlx, is_undefined_table};
 use crate::layout::{Names, audited, operator};
-use crate::search::{
-    MAX_WALK, SearchSettings, bind_exact, configure_index_scan, exact_filter, first_walk, needs_transaction, uses_index,
-};
+use crate::search::{bind_exact, exact_filter};
 
 /// The statement: `$1` the query, then the version and max-distance filters that are set.
 fn distinct_sql(names: &Names, info: &KindInfo, options: &KnnOptions, ids_per_vector: usize) -> String {
@@ -45,88 +45,60 @@ fn distinct_sql(names: &Names, info: &KindInfo, options: &KnnOptions, ids_per_ve
     )
 }
 
-/// The walk through the index: rows `(walked, far, d, members, ids)` for the `limit` nearest
-/// distinct vectors, with how many the index gave and the farthest one's distance.
-fn walk_sql(names: &Names, info: &KindInfo, limit: usize, ids_per_vector: usize) -> String {
+/// The search over the distinct table (see the module docs): `$1` the query, then the
+/// max-distance filter when set; rows `(d, members, ids)`, at most k, in (distance, first id)
+/// order.
+fn over_distinct_sql(names: &Names, info: &KindInfo, options: &KnnOptions, ids_per_vector: usize) -> String {
     let op = operator(info.metric);
+    let k = options.k;
     // At least the first id, which orders groups at equal distances.
     let ids = ids_per_vector.max(1);
+    // Compared as float4, the precision the contract reports, as the exact knn compares.
+    let radius = if options.max_distance.is_some() { "WHERE (embedding {op} $1)::float4 <= $2" } else { "" };
+    let radius = radius.replace("{op}", op);
+    let and_radius =
+        if options.max_distance.is_some() { format!("AND (g.embedding {op} $1)::float4 <= $2") } else { String::new() };
     format!(
-        "SELECT near.walked, near.far, near.d, near.members, \
+        "SELECT d, members, ids FROM (SELECT near.d, near.members, \
            ARRAY(SELECT r.id FROM {table} AS r WHERE r.vector_hash = near.vector_hash ORDER BY r.id LIMIT {ids}) AS ids \
-         FROM (SELECT vector_hash, members, d, count(*) OVER () AS walked, max(d) OVER () AS far FROM \
-           (SELECT vector_hash, members, (embedding {op} $1)::float8 AS d FROM {distinct} \
-            ORDER BY embedding {op} $1 LIMIT {limit}) AS nearest) AS near",
+         FROM (SELECT g.vector_hash, g.members, (g.embedding {op} $1)::float8 AS d FROM {distinct} AS g \
+               WHERE (g.embedding {op} $1)::float4 <= \
+                 (SELECT max(c) FROM (SELECT (embedding {op} $1)::float4 AS c FROM {distinct} {radius} ORDER BY 1 LIMIT {k}) AS kth) \
+               {and_radius}) AS near) AS found \
+         ORDER BY d::float4, ids[1] LIMIT {k}",
         table = names.kind_table(&info.kind),
         distinct = names.distinct_table(&info.kind),
     )
 }
 
-/// The `k` nearest distinct vectors through the index, or `None` when the walk cannot tell them
-/// for certain (see the module docs).
-async fn through_index(
+/// The `k` nearest distinct vectors over the distinct table (no version filter).
+async fn over_distinct(
     connection: &mut PgConnection,
     names: &Names,
     info: &KindInfo,
     query: &[f32],
     options: &KnnOptions,
     ids_per_vector: usize,
-    settings: &SearchSettings,
-) -> sqlx::Result<Option<Vec<DistinctNeighbor>>> {
-    let k = options.k;
-    let mut limit = first_walk(k);
-    loop {
-        let sql = walk_sql(names, info, limit, ids_per_vector);
-        let statement = sqlx::query(audited(sql)).bind(pgvector::Vector::from(query.to_vec()));
-        let rows = if needs_transaction(options, limit, settings) {
-            let mut tx = connection.begin().await?;
-            configure_index_scan(&mut tx, options, limit, settings).await?;
-            let rows = statement.fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            rows
-        } else {
-            statement.fetch_all(&mut *connection).await?
-        };
-        let mut walked = 0usize;
-        let mut far = f32::NEG_INFINITY;
-        let mut groups = Vec::with_capacity(rows.len());
-        for row in &rows {
-            walked = usize::try_from(row.try_get::<i64, _>("walked")?).unwrap_or(0);
-            far = row.try_get::<f64, _>("far")? as f32;
-            let distance = row.try_get::<f64, _>("d")? as f32 + 0.0;
+) -> sqlx::Result<Vec<DistinctNeighbor>> {
+    let sql = over_distinct_sql(names, info, options, ids_per_vector);
+    let mut statement = sqlx::query(audited(sql)).bind(pgvector::Vector::from(query.to_vec()));
+    if let Some(max) = options.max_distance {
+        statement = statement.bind(max);
+    }
+    let rows = statement.fetch_all(&mut *connection).await?;
+    rows.iter()
+        .map(|row| {
             let members: i64 = row.try_get("members")?;
-            let ids: Vec<String> = row.try_get("ids")?;
-            if options.max_distance.is_some_and(|max| distance > max) || ids.is_empty() {
-                continue;
-            }
-            groups.push(DistinctNeighbor {
+            let mut ids: Vec<String> = row.try_get("ids")?;
+            ids.truncate(ids_per_vector);
+            Ok(DistinctNeighbor {
                 kind: info.kind.clone(),
-                distance,
+                distance: row.try_get::<f64, _>("d")? as f32 + 0.0,
                 count: u64::try_from(members).unwrap_or(0),
                 ids,
-            });
-        }
-        groups.sort_by(|a, b| distance::cmp_hits(a.distance, &a.ids[0], b.distance, &b.ids[0]));
-        let exhausted = walked < limit;
-        let can_walk_further = !exhausted && limit < MAX_WALK;
-        if groups.len() >= k {
-            groups.truncate(k);
-            // No distinct vector left unwalked can tie with a k-th group strictly nearer.
-            if exhausted || far > groups[k - 1].distance {
-                for group in &mut groups {
-                    group.ids.truncate(ids_per_vector);
-                }
-                return Ok(Some(groups));
-            }
-            if !can_walk_further {
-                return Ok(None);
-            }
-        } else if !can_walk_further || options.max_distance.is_some_and(|max| far > max) {
-            // Fewer than k: only the exact path proves that no more match.
-            return Ok(None);
-        }
-        limit = limit.saturating_mul(4).min(MAX_WALK);
-    }
+            })
+        })
+        .collect()
 }
 
 /// The `k` nearest distinct vectors of `info`'s kind (`options.k > 0`, the query checked
@@ -138,15 +110,13 @@ pub(crate) async fn nearest_distinct(
     query: &[f32],
     options: &KnnOptions,
     ids_per_vector: usize,
-    settings: &SearchSettings,
 ) -> Result<Vec<DistinctNeighbor>> {
-    if options.extractor_version.is_none() && uses_index(info, options, settings) {
-        match through_index(connection, names, info, query, options, ids_per_vector, settings).await {
-            Ok(Some(found)) => return Ok(found),
-            Ok(None) => {}
-            Err(err) if is_undefined_table(&err) => return Ok(Vec::new()),
-            Err(err) => return Err(from_sqlx(err, &format!("knn_distinct in kind {:?}", info.kind))),
-        }
+    if options.extractor_version.is_none() {
+        return match over_distinct(connection, names, info, query, options, ids_per_vector).await {
+            Ok(found) => Ok(found),
+            Err(err) if is_undefined_table(&err) => Ok(Vec::new()),
+            Err(err) => Err(from_sqlx(err, &format!("knn_distinct in kind {:?}", info.kind))),
+        };
     }
     let sql = distinct_sql(names, info, options, ids_per_vector);
     let statement = bind_exact(sqlx::query(audited(sql)), query, options);

@@ -68,11 +68,6 @@ enum Path {
     Exact,
 }
 
-/// Whether a search of `info`'s kind with these options can walk the HNSW index.
-pub(crate) fn uses_index(info: &KindInfo, options: &KnnOptions, settings: &SearchSettings) -> bool {
-    path(info, options, settings) == Path::Index
-}
-
 fn path(info: &KindInfo, options: &KnnOptions, settings: &SearchSettings) -> Path {
     let k_fits = u32::try_from(options.k).is_ok_and(|k| k <= MAX_EF_SEARCH);
     if settings.index && info.dim <= MAX_INDEXED_DIM && k_fits { Path::Index } else { Path::Exact }
