@@ -13,10 +13,13 @@ use crate::distinct::{DistinctCollector, DistinctNeighbor};
 use crate::record::{KindInfo, KnnOptions, Metric, Neighbor, VectorRecord};
 
 mod batch;
+mod codes_only;
 mod quantized;
 #[cfg(test)]
 mod test_draws;
 
+pub use codes_only::{CodesOnlyIndex, CodesSearch, CodesStep};
+pub use quantized::GridRange;
 use quantized::{Pruner, Quantized, QueryCodes};
 
 /// Rows each thread of a split scan gets at least, in `f32`s (1 Mi floats = 4 MiB, about

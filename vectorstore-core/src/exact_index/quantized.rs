@@ -84,6 +84,30 @@ pub(super) struct Quantized {
     max_norm: f32,
 }
 
+/// The smallest and largest value of each component over a set of rows: the span of the
+/// grid a copy of them is put on (see [`Quantized::on_grid`]).
+#[derive(Debug, Clone)]
+pub struct GridRange {
+    low: Vec<f64>,
+    high: Vec<f64>,
+}
+
+impl GridRange {
+    /// An empty range of `dim` components (no grid can be made from it until a row widens it).
+    pub fn new(dim: usize) -> GridRange {
+        GridRange { low: vec![f64::INFINITY; dim], high: vec![f64::NEG_INFINITY; dim] }
+    }
+
+    /// Widens the range to include `row` (of the range's dimension).
+    pub fn widen(&mut self, row: &[f32]) {
+        for ((low, high), &value) in self.low.iter_mut().zip(self.high.iter_mut()).zip(row) {
+            let value = f64::from(value);
+            *low = low.min(value);
+            *high = high.max(value);
+        }
+    }
+}
+
 /// A query on the copy's grid.
 pub(super) struct QueryCodes {
     codes: Vec<i16>,
@@ -105,48 +129,70 @@ impl Quantized {
         if dim == 0 || rows.is_empty() {
             return None;
         }
+        let mut range = GridRange::new(dim);
+        for row in rows.chunks_exact(dim) {
+            range.widen(row);
+        }
+        let mut copy = Quantized::on_grid(&range)?;
+        copy.codes.reserve_exact(rows.len());
+        copy.errors.reserve_exact(rows.len() / dim);
+        for row in rows.chunks_exact(dim) {
+            copy.push(row);
+        }
+        copy.settle();
+        Some(copy)
+    }
+
+    /// An empty copy on the grid spanning `range`; `None` when no grid can be made (no rows,
+    /// non-finite values, or a dimension too large for the integer sums).
+    pub(super) fn on_grid(range: &GridRange) -> Option<Quantized> {
+        let dim = range.low.len();
+        if dim == 0 || range.low.iter().zip(&range.high).any(|(l, h)| l > h) {
+            return None;
+        }
         // |d − c|² summed over dim components must fit u32 (see `prepare`).
         let max_code_gap = ((f64::from(u32::MAX) / dim as f64).sqrt().floor() as i32).min(i32::from(i16::MAX) - 255);
         if max_code_gap < 255 {
             return None;
         }
-        let mut low = vec![f64::INFINITY; dim];
-        let mut high = vec![f64::NEG_INFINITY; dim];
-        for row in rows.chunks_exact(dim) {
-            for (i, &value) in row.iter().enumerate() {
-                let value = f64::from(value);
-                low[i] = low[i].min(value);
-                high[i] = high[i].max(value);
-            }
-        }
-        let widest = low.iter().zip(&high).map(|(l, h)| h - l).fold(0.0f64, f64::max);
+        let widest = range.low.iter().zip(&range.high).map(|(l, h)| h - l).fold(0.0f64, f64::max);
         if !widest.is_finite() {
             return None;
         }
         // A kind of identical rows: any step works, every code is 0 and exact.
         let scale = if widest > 0.0 { widest / TOP } else { 1.0 };
         let nominal_error = (scale / 2.0) * (dim as f64).sqrt() * (1.0 + SLACK);
-        let mut copy = Quantized {
+        Some(Quantized {
             dim,
             scale,
-            offsets: low,
-            codes: Vec::with_capacity(rows.len()),
-            errors: Vec::with_capacity(rows.len() / dim),
+            offsets: range.low.clone(),
+            codes: Vec::new(),
+            errors: Vec::new(),
             nominal_error,
             loose: 0,
             max_code_gap,
             max_norm: 0.0,
-        };
-        for row in rows.chunks_exact(dim) {
-            copy.push(row);
-        }
-        // Far from the origin (|x| ≫ scale), the slack for f64 rounding can exceed half a step:
-        // every row built now counts as inside the grid, so a rebuild always starts with no
-        // loose row and the next one waits for many new ones (no rebuild per write).
-        let widest_error = copy.errors.iter().copied().fold(0.0f32, f32::max);
-        copy.nominal_error = copy.nominal_error.max(f64::from(widest_error));
-        copy.loose = 0;
-        Some(copy)
+        })
+    }
+
+    /// Counts every row pushed so far as inside the grid. Far from the origin (|x| ≫ scale),
+    /// the slack for f64 rounding can exceed half a step: every row built now counts as
+    /// inside the grid, so a rebuild always starts with no loose row and the next one waits
+    /// for many new ones (no rebuild per write).
+    pub(super) fn settle(&mut self) {
+        let widest_error = self.errors.iter().copied().fold(0.0f32, f32::max);
+        self.nominal_error = self.nominal_error.max(f64::from(widest_error));
+        self.loose = 0;
+    }
+
+    /// The dimension of the rows.
+    pub(super) fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The grid's step (`scale` in the module doc).
+    pub(super) fn scale(&self) -> f64 {
+        self.scale
     }
 
     /// Codes of `row` written into `codes`; returns an upper bound of `‖row − roŵ‖` (infinite
@@ -508,7 +554,7 @@ impl Pruner {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use proptest::prelude::*;
 
     use super::super::ExactIndex;
@@ -518,7 +564,12 @@ mod tests {
 
     /// Clustered rows with many duplicates and ties (values on a quarter grid half the time),
     /// all multiplied by `magnitude`.
-    fn rows(rng: &mut Draws, count: usize, dim: usize, magnitude: f32) -> Vec<(String, Vec<f32>, u32)> {
+    pub(in super::super) fn rows(
+        rng: &mut Draws,
+        count: usize,
+        dim: usize,
+        magnitude: f32,
+    ) -> Vec<(String, Vec<f32>, u32)> {
         let clusters: Vec<Vec<f32>> =
             (0..1 + rng.below(5)).map(|_| (0..dim).map(|_| rng.below(17) as f32 - 8.0).collect()).collect();
         let mut rows: Vec<(String, Vec<f32>, u32)> = Vec::with_capacity(count);
@@ -570,7 +621,12 @@ mod tests {
         exact
     }
 
-    fn options_for(rng: &mut Draws, index: &ExactIndex, query: &[f32], count: usize) -> Vec<KnnOptions> {
+    pub(in super::super) fn options_for(
+        rng: &mut Draws,
+        index: &ExactIndex,
+        query: &[f32],
+        count: usize,
+    ) -> Vec<KnnOptions> {
         // A limit equal to some row's distance, so rows tie with max_distance itself.
         let hits = index.search("k", query, &KnnOptions::new(1 + rng.below(count + 1)));
         let some_distance = hits.last().map_or(1.0, |hit| hit.distance);
@@ -583,7 +639,12 @@ mod tests {
         ]
     }
 
-    fn queries(rng: &mut Draws, rows: &[(String, Vec<f32>, u32)], dim: usize, magnitude: f32) -> Vec<Vec<f32>> {
+    pub(in super::super) fn queries(
+        rng: &mut Draws,
+        rows: &[(String, Vec<f32>, u32)],
+        dim: usize,
+        magnitude: f32,
+    ) -> Vec<Vec<f32>> {
         vec![
             rows[rng.below(rows.len())].1.clone(),
             (0..dim).map(|_| (rng.below(17) as f32 - 8.0) * magnitude).collect(),

@@ -1,0 +1,748 @@
+//! [`CodesOnlyIndex`]: a kind's 8-bit codes (see [`super::quantized`]) and row metadata in
+//! memory without the `f32` vectors, for a store whose full copy does not fit its memory limit.
+//! A search ([`CodesSearch`]) bounds every row from the codes and asks its caller for the exact
+//! vectors of the rows those bounds cannot rule out, which the caller reads from its storage.
+//!
+//! # Why the answer is the full scan's
+//!
+//! Every row that passes the filters either has its exact distance computed, with the same
+//! kernel and the same steps as [`super::ExactIndex`]'s scan, and is offered to the top `k` in
+//! the contract's (distance, id) order, or is skipped because [`Pruner::skips`] proves its
+//! computed distance strictly above the limit current at that moment: the k-th distance among
+//! rows offered so far (or `max_distance`). The limit only falls as rows are offered, so a
+//! skipped row is strictly worse than the final k-th and than `max_distance`: it cannot be in
+//! the answer, nor tie with its last member. The order in which rows are visited (lowest code
+//! distance first, so that the limit falls fast) only changes how many vectors are read.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+
+use crate::distance;
+use crate::record::{KnnOptions, Metric, Neighbor};
+
+use super::quantized::{GridRange, Pruner, Quantized};
+
+/// Rows whose vectors a search asks for first (past `k`): the lowest code distances, read in
+/// one go, so that the limit is near its final value before the other rows are judged.
+const SEED_EXTRA_ROWS: usize = 64;
+
+/// Rows per later request for vectors.
+const FETCH_ROWS: usize = 256;
+
+/// A kind's rows as 8-bit codes with their ids, versions, write times and norms, without the
+/// vectors (about `dim + 60` bytes and the id per row instead of `4 · dim + 80`). Follows
+/// writes as [`super::ExactIndex`] does; its searches need the exact vectors of a few rows
+/// from the caller (see [`CodesSearch`]).
+#[derive(Debug)]
+pub struct CodesOnlyIndex {
+    metric: Metric,
+    ids: Vec<Arc<str>>,
+    versions: Vec<u32>,
+    /// When each row was last written (milliseconds since the Unix epoch).
+    written: Vec<u64>,
+    /// Squared norms as the kernel computes them, for cosine and the dot bounds.
+    norms: Vec<f32>,
+    /// id -> slot.
+    slots: HashMap<Arc<str>, usize>,
+    /// Heap bytes of the ids' allocations.
+    id_bytes: usize,
+    codes: Quantized,
+}
+
+/// Heap bytes of one `Arc<str>` id: two counters and the bytes, rounded up by the allocator.
+fn id_allocation(id: &str) -> usize {
+    (16 + id.len()).next_multiple_of(16)
+}
+
+/// Bytes per row besides the codes and the id's allocation: the id pointer, version, write
+/// time, norm, error bound and the hash map's entry (pointer pair and slot at 7/8 load, one
+/// control byte).
+const ROW_BYTES: usize = 16 + 4 + 8 + 4 + 4 + (16 + 8) * 8 / 7 + 1;
+
+impl CodesOnlyIndex {
+    /// An empty index of vectors compared with `metric`, on the grid spanning `range` (the
+    /// values of the rows about to be added; others are still exact, only pruned less);
+    /// `None` when no grid can be made (an empty or non-finite range, or a dimension too large
+    /// for the integer code sums).
+    pub fn new(metric: Metric, range: &GridRange) -> Option<CodesOnlyIndex> {
+        let codes = Quantized::on_grid(range)?;
+        Some(CodesOnlyIndex {
+            metric,
+            ids: Vec::new(),
+            versions: Vec::new(),
+            written: Vec::new(),
+            norms: Vec::new(),
+            slots: HashMap::new(),
+            id_bytes: 0,
+            codes,
+        })
+    }
+
+    /// An estimate of the heap memory `rows` rows of dimension `dim` with ids of `id_bytes`
+    /// bytes take in such an index.
+    pub fn estimated_bytes(rows: usize, dim: usize, id_bytes: usize) -> usize {
+        rows.saturating_mul(dim + ROW_BYTES + (16 + id_bytes).next_multiple_of(16))
+    }
+
+    /// An estimate of the heap memory this index takes, as [`CodesOnlyIndex::estimated_bytes`]
+    /// counts it.
+    pub fn memory_bytes(&self) -> usize {
+        self.codes.memory_bytes()
+            + self.id_bytes
+            + self.ids.capacity() * 16
+            + self.versions.capacity() * 4
+            + self.written.capacity() * 8
+            + self.norms.capacity() * 4
+            + self.slots.capacity() * ((16 + 8) + 1)
+    }
+
+    /// Counts the rows added so far as inside the grid; call once the rows the range was
+    /// gathered from are all in (see [`CodesOnlyIndex::needs_rebuild`]).
+    pub fn settle(&mut self) {
+        self.codes.settle();
+    }
+
+    /// True when so many rows written since [`CodesOnlyIndex::settle`] lie outside the grid
+    /// that searches would prune much better on a new one (built from the stored vectors).
+    pub fn needs_rebuild(&self) -> bool {
+        self.codes.is_loose()
+    }
+
+    /// The dimension of every vector.
+    pub fn dim(&self) -> usize {
+        self.codes.dim()
+    }
+
+    /// The metric searches use.
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when no row is held.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Makes room for exactly `rows` more rows.
+    pub fn reserve(&mut self, rows: usize) {
+        self.ids.reserve_exact(rows);
+        self.versions.reserve_exact(rows);
+        self.written.reserve_exact(rows);
+        self.norms.reserve_exact(rows);
+        self.slots.reserve(rows);
+        self.codes.reserve(rows);
+    }
+
+    /// Inserts or replaces `id` (its vector of the index's dimension, checked by the caller).
+    pub fn upsert(&mut self, id: &str, vector: &[f32], version: u32, written_at_ms: u64) {
+        debug_assert_eq!(vector.len(), self.dim(), "vectors are checked against the kind first");
+        let norm = distance::norm_squared(vector);
+        if let Some(&slot) = self.slots.get(id) {
+            self.versions[slot] = version;
+            self.written[slot] = written_at_ms;
+            self.norms[slot] = norm;
+            self.codes.set(slot, vector);
+            return;
+        }
+        self.id_bytes += id_allocation(id);
+        let id: Arc<str> = Arc::from(id);
+        self.slots.insert(id.clone(), self.ids.len());
+        self.ids.push(id);
+        self.versions.push(version);
+        self.written.push(written_at_ms);
+        self.norms.push(norm);
+        self.codes.push(vector);
+    }
+
+    /// Removes `id`; true when it was held.
+    pub fn remove(&mut self, id: &str) -> bool {
+        let Some(slot) = self.slots.remove(id) else { return false };
+        self.id_bytes -= id_allocation(id);
+        // The last row moves into the hole, as the codes' rows do.
+        self.ids.swap_remove(slot);
+        self.versions.swap_remove(slot);
+        self.written.swap_remove(slot);
+        self.norms.swap_remove(slot);
+        self.codes.swap_remove(slot);
+        if let Some(moved) = self.ids.get(slot)
+            && let Some(entry) = self.slots.get_mut(moved)
+        {
+            *entry = slot;
+        }
+        true
+    }
+
+    /// Removes every row of one extractor version; how many went.
+    pub fn remove_version(&mut self, extractor_version: u32) -> u64 {
+        self.remove_where(|index, slot| index.versions[slot] == extractor_version)
+    }
+
+    /// Removes every row last written before `written_before_ms`; how many went.
+    pub fn remove_written_before(&mut self, written_before_ms: u64) -> u64 {
+        self.remove_where(|index, slot| index.written[slot] < written_before_ms)
+    }
+
+    fn remove_where(&mut self, doomed: impl Fn(&Self, usize) -> bool) -> u64 {
+        let doomed: Vec<Arc<str>> =
+            (0..self.ids.len()).filter(|&slot| doomed(self, slot)).map(|slot| self.ids[slot].clone()).collect();
+        doomed.iter().filter(|id| self.remove(id)).count() as u64
+    }
+
+    /// A search for the nearest rows to `query` (of the index's dimension) under `options`;
+    /// drive it with [`CodesSearch::next_step`] and [`CodesSearch::supply`].
+    pub fn search<'a>(&'a self, query: &'a [f32], options: &KnnOptions) -> CodesSearch<'a> {
+        CodesSearch::new(self, query, options)
+    }
+
+    /// [`CodesOnlyIndex::search`] run to the end with `vectors` giving the exact vectors of the
+    /// ids asked for, in order (row-major): the answer named as `kind`'s, or `None` when the
+    /// search gave up (see [`CodesStep::TooMany`]) or `vectors` gave a wrong number of values.
+    pub fn search_with(
+        &self,
+        kind: &str,
+        query: &[f32],
+        options: &KnnOptions,
+        mut vectors: impl FnMut(&[&str]) -> Vec<f32>,
+    ) -> Option<Vec<Neighbor>> {
+        let mut search = self.search(query, options);
+        loop {
+            match search.next_step() {
+                CodesStep::Fetch(ids) => {
+                    let rows = vectors(&ids);
+                    if !search.supply(&rows) {
+                        return None;
+                    }
+                }
+                CodesStep::Done => return Some(search.finish(kind)),
+                CodesStep::TooMany => return None,
+            }
+        }
+    }
+}
+
+/// What a [`CodesSearch`] needs next.
+#[derive(Debug)]
+pub enum CodesStep<'a> {
+    /// The exact vectors of these ids, in this order, through [`CodesSearch::supply`].
+    Fetch(Vec<&'a str>),
+    /// Nothing more: [`CodesSearch::finish`] gives the answer.
+    Done,
+    /// The codes rule out too few rows (data all at nearly the same distance) for reading
+    /// vectors one by one to be worth it: answer the search another way.
+    TooMany,
+}
+
+/// Where a search is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Computing the rows with the lowest code distances.
+    Seeds,
+    /// Computing every other row its bound does not rule out.
+    Rest,
+    Done,
+}
+
+/// One search of a [`CodesOnlyIndex`]: see the module doc for why its answer is the full
+/// scan's, bit for bit.
+pub struct CodesSearch<'a> {
+    index: &'a CodesOnlyIndex,
+    query: &'a [f32],
+    query_norm: f32,
+    options: KnnOptions,
+    k: usize,
+    max_distance: Option<f32>,
+    /// `None` when the query cannot be put on the grid: no row is skipped.
+    pruner: Option<Pruner>,
+    /// Each row's code distance `S` to the query (empty without a pruner).
+    sums: Vec<u32>,
+    stage: Stage,
+    /// Rows to compute, in order, and how far the search is.
+    queue: Vec<usize>,
+    next: usize,
+    /// Rows asked for in the last [`CodesStep::Fetch`].
+    asked: Vec<usize>,
+    /// One bit per slot: computed already.
+    computed: Vec<u64>,
+    best: BinaryHeap<CodesHit<'a>>,
+    kth_bits: Option<u32>,
+    /// Rows whose exact distance was computed.
+    exact: usize,
+    /// Past this many rows left after the seeds, the search answers [`CodesStep::TooMany`].
+    give_up_rows: usize,
+}
+
+impl std::fmt::Debug for CodesSearch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodesSearch").field("stage", &self.stage).field("exact", &self.exact).finish_non_exhaustive()
+    }
+}
+
+impl<'a> CodesSearch<'a> {
+    fn new(index: &'a CodesOnlyIndex, query: &'a [f32], options: &KnnOptions) -> CodesSearch<'a> {
+        let rows = index.len();
+        let k = options.k.min(rows);
+        let query_norm = distance::dot(query, query);
+        let pruner = index.codes.prepare(query).map(|codes| {
+            let pruner = Pruner::new(&index.codes, index.metric, &codes, query_norm);
+            (pruner, codes)
+        });
+        let mut sums = Vec::new();
+        let pruner = pruner.map(|(mut pruner, codes)| {
+            if k > 0 {
+                sums = vec![0u32; rows];
+                index.codes.code_distances(&codes, 0..rows, &mut sums);
+            }
+            // Rows above max_distance are filtered anyway (a NaN limit filters nothing).
+            pruner.set_limit(options.max_distance.filter(|max| !max.is_nan()));
+            pruner
+        });
+        let mut search = CodesSearch {
+            index,
+            query,
+            query_norm,
+            options: options.clone(),
+            k,
+            max_distance: options.max_distance.filter(|max| !max.is_nan()),
+            pruner,
+            sums,
+            stage: if k == 0 { Stage::Done } else { Stage::Seeds },
+            queue: Vec::new(),
+            next: 0,
+            asked: Vec::new(),
+            computed: vec![0; rows.div_ceil(64)],
+            best: BinaryHeap::with_capacity(k + 1),
+            kth_bits: None,
+            exact: 0,
+            give_up_rows: (rows / 8).max(1 << 16),
+        };
+        if k > 0 {
+            search.queue = search.seeds();
+        }
+        search
+    }
+
+    /// Gives up past `rows` rows left after the seeds (tests lower it).
+    pub fn give_up_past(mut self, rows: usize) -> Self {
+        self.give_up_rows = rows;
+        self
+    }
+
+    fn wanted(&self, slot: usize) -> bool {
+        self.options.extractor_version.is_none_or(|v| v == self.index.versions[slot])
+    }
+
+    /// How promising row `slot` is by its codes (lower first): the code distance for l2 and
+    /// cosine; for dot, `scale² · S − ‖x‖²`, which orders rows as `−⟨q, x⟩` would with the
+    /// codes in place of the vectors.
+    fn promise(&self, slot: usize) -> f64 {
+        let sum = f64::from(self.sums.get(slot).copied().unwrap_or(0));
+        match self.index.metric {
+            Metric::Dot => {
+                let scale = self.index.codes.scale();
+                scale * scale * sum - f64::from(self.index.norms[slot])
+            }
+            Metric::L2 | Metric::Cosine => sum,
+        }
+    }
+
+    /// The `k` + [`SEED_EXTRA_ROWS`] wanted rows of best promise, best first (every wanted
+    /// row, in slot order, when there are no sums to rank them by).
+    fn seeds(&self) -> Vec<usize> {
+        let rows = self.index.len();
+        if self.pruner.is_none() {
+            return (0..rows).filter(|&slot| self.wanted(slot)).collect();
+        }
+        let count = self.k + SEED_EXTRA_ROWS;
+        let mut top: BinaryHeap<Ranked> = BinaryHeap::with_capacity(count + 1);
+        for slot in (0..rows).filter(|&slot| self.wanted(slot)) {
+            let ranked = Ranked { promise: self.promise(slot), slot };
+            if top.len() < count {
+                top.push(ranked);
+            } else if let Some(mut worst) = top.peek_mut()
+                && ranked < *worst
+            {
+                *worst = ranked;
+            }
+        }
+        top.into_sorted_vec().into_iter().map(|ranked| ranked.slot).collect()
+    }
+
+    /// What the search needs next.
+    pub fn next_step(&mut self) -> CodesStep<'a> {
+        loop {
+            if self.stage == Stage::Done {
+                return CodesStep::Done;
+            }
+            // Without bounds every wanted row is a seed: as many as the rest would be.
+            if self.stage == Stage::Seeds && self.pruner.is_none() && self.queue.len() > self.give_up_rows {
+                self.stage = Stage::Done;
+                return CodesStep::TooMany;
+            }
+            let batch = if self.stage == Stage::Seeds { usize::MAX } else { FETCH_ROWS };
+            self.asked.clear();
+            while self.next < self.queue.len() && self.asked.len() < batch {
+                let slot = self.queue[self.next];
+                self.next += 1;
+                if !self.skips(slot) {
+                    self.asked.push(slot);
+                }
+            }
+            if !self.asked.is_empty() {
+                let index: &'a CodesOnlyIndex = self.index;
+                return CodesStep::Fetch(self.asked.iter().map(|&slot| &*index.ids[slot]).collect());
+            }
+            match self.stage {
+                Stage::Seeds => {
+                    let mut rest: Vec<Ranked> = (0..self.index.len())
+                        .filter(|&slot| {
+                            self.computed[slot / 64] & (1 << (slot % 64)) == 0 && self.wanted(slot) && !self.skips(slot)
+                        })
+                        .map(|slot| Ranked { promise: self.promise(slot), slot })
+                        .collect();
+                    if rest.len() > self.give_up_rows {
+                        self.stage = Stage::Done;
+                        return CodesStep::TooMany;
+                    }
+                    rest.sort_unstable();
+                    self.queue = rest.into_iter().map(|ranked| ranked.slot).collect();
+                    self.next = 0;
+                    self.stage = Stage::Rest;
+                }
+                Stage::Rest | Stage::Done => self.stage = Stage::Done,
+            }
+        }
+    }
+
+    /// True when row `slot` is proven worse than the current limit.
+    fn skips(&self, slot: usize) -> bool {
+        let Some(pruner) = &self.pruner else { return false };
+        pruner.skips(self.sums[slot], self.index.codes.error(slot), self.index.norms[slot])
+    }
+
+    /// The exact vectors of the ids of the last [`CodesStep::Fetch`], in its order,
+    /// row-major; false (and nothing done) when their number of values is not that.
+    pub fn supply(&mut self, vectors: &[f32]) -> bool {
+        let dim = self.index.dim();
+        if vectors.len() != self.asked.len() * dim {
+            return false;
+        }
+        let asked = std::mem::take(&mut self.asked);
+        for (&slot, row) in asked.iter().zip(vectors.chunks_exact(dim.max(1))) {
+            self.computed[slot / 64] |= 1 << (slot % 64);
+            self.exact += 1;
+            self.offer(slot, row);
+        }
+        self.asked = asked;
+        self.asked.clear();
+        true
+    }
+
+    /// Offers row `slot` whose vector is `row`, exactly as the full scan does.
+    fn offer(&mut self, slot: usize, row: &[f32]) {
+        let index = self.index;
+        let d = match index.metric {
+            Metric::L2 => distance::l2_squared(self.query, row).sqrt(),
+            Metric::Cosine => {
+                distance::cosine_from_parts(distance::dot(self.query, row), self.query_norm, index.norms[slot])
+            }
+            Metric::Dot => -distance::dot(self.query, row),
+        } + 0.0;
+        if self.max_distance.is_some_and(|max| d > max) {
+            return;
+        }
+        let hit = CodesHit { distance: d, id: &index.ids[slot] };
+        if self.best.len() < self.k {
+            self.best.push(hit);
+        } else if let Some(mut worst) = self.best.peek_mut() {
+            if hit < *worst {
+                *worst = hit;
+            }
+        } else {
+            return;
+        }
+        // A NaN k-th bounds nothing: it sorts after every number.
+        let kth = (self.best.len() == self.k).then(|| self.best.peek().map(|worst| worst.distance)).flatten();
+        let bits = kth.map(f32::to_bits);
+        if bits != self.kth_bits {
+            self.kth_bits = bits;
+            let kth = kth.filter(|d| !d.is_nan());
+            let limit = match (kth, self.max_distance) {
+                (Some(kth), Some(max)) => Some(kth.min(max)),
+                (kth, max) => kth.or(max),
+            };
+            if let Some(pruner) = &mut self.pruner {
+                pruner.set_limit(limit);
+            }
+        }
+    }
+
+    /// Rows whose exact distance was computed so far.
+    pub fn exact_rows(&self) -> usize {
+        self.exact
+    }
+
+    /// The answer, in the contract's order, named as `kind`'s.
+    pub fn finish(self, kind: &str) -> Vec<Neighbor> {
+        self.best
+            .into_sorted_vec()
+            .into_iter()
+            .map(|hit| Neighbor { kind: kind.to_owned(), id: hit.id.to_owned(), distance: hit.distance })
+            .collect()
+    }
+}
+
+/// A row ranked by its promise, ties by slot (any fixed order does).
+#[derive(Debug, Clone, Copy)]
+struct Ranked {
+    promise: f64,
+    slot: usize,
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.promise.total_cmp(&other.promise).then(self.slot.cmp(&other.slot))
+    }
+}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Ranked {}
+
+/// A candidate in the contract's (distance, id) order.
+struct CodesHit<'a> {
+    distance: f32,
+    id: &'a str,
+}
+
+impl Ord for CodesHit<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        distance::cmp_distances(self.distance, other.distance).then_with(|| self.id.cmp(other.id))
+    }
+}
+
+impl PartialOrd for CodesHit<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for CodesHit<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for CodesHit<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::super::ExactIndex;
+    use super::super::quantized::tests::{options_for, queries, rows};
+    use super::super::test_draws::Draws;
+    use super::{CodesOnlyIndex, CodesStep};
+    use crate::exact_index::GridRange;
+    use crate::record::{KnnOptions, Metric, Neighbor};
+
+    fn answer(hits: &[Neighbor]) -> Vec<(String, u32)> {
+        hits.iter().map(|hit| (hit.id.clone(), hit.distance.to_bits())).collect()
+    }
+
+    /// The stored vectors by id, as a store's file holds them.
+    type Stored = HashMap<String, Vec<f32>>;
+
+    /// A codes-only index of `stored` on the grid of `grid_rows`' values (so that rows may lie
+    /// outside it), with the versions and write times `meta` gives.
+    fn codes_index(
+        metric: Metric,
+        dim: usize,
+        grid_rows: &[Vec<f32>],
+        data: &[(String, Vec<f32>, u32)],
+    ) -> CodesOnlyIndex {
+        let mut range = GridRange::new(dim);
+        for row in grid_rows {
+            range.widen(row);
+        }
+        let mut index = CodesOnlyIndex::new(metric, &range).expect("a grid");
+        for (id, vector, version) in data {
+            index.upsert(id, vector, *version, 5);
+        }
+        index.settle();
+        index
+    }
+
+    /// Every search of `queries` under `options` on `codes` equals the full scan of `full`
+    /// (pruning off), bit for bit, with the vectors read from `stored`; returns how many rows
+    /// the codes-only searches computed.
+    fn assert_codes_equal_full(
+        codes: &CodesOnlyIndex,
+        full: &mut ExactIndex,
+        stored: &Stored,
+        queries: &[Vec<f32>],
+        options: &[KnnOptions],
+    ) -> usize {
+        full.set_pruning(false);
+        assert_eq!(codes.len(), full.len());
+        let mut exact = 0;
+        for query in queries {
+            for options in options {
+                let want = full.search("k", query, options);
+                let mut search = codes.search(query, options);
+                loop {
+                    match search.next_step() {
+                        CodesStep::Fetch(ids) => {
+                            let rows: Vec<f32> = ids.iter().flat_map(|id| stored[*id].iter().copied()).collect();
+                            assert!(search.supply(&rows));
+                        }
+                        CodesStep::Done => break,
+                        CodesStep::TooMany => panic!("small kinds are never given up"),
+                    }
+                }
+                exact += search.exact_rows();
+                let got = search.finish("k");
+                assert_eq!(answer(&got), answer(&want), "{} {options:?} query {query:?}", codes.metric());
+            }
+        }
+        exact
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Codes-only searches answer exactly as full scans: every metric, filters, k from 1
+        /// to beyond the count, huge, tiny and subnormal magnitudes, duplicates, rows outside
+        /// the grid, and after replacements and removes.
+        #[test]
+        fn codes_only_searches_equal_full_scans(
+            seed in any::<u64>(),
+            dim in prop::sample::select(vec![1usize, 3, 16, 17, 40, 64]),
+            count in 1usize..160,
+            magnitude in prop::sample::select(vec![1.0f32, 3e-3, 1e30, 1e-30, 1e-40, 1e19, 1e-19]),
+            metric in prop::sample::select(Metric::ALL.to_vec()),
+        ) {
+            let mut rng = Draws(seed);
+            let data = rows(&mut rng, count, dim, magnitude);
+            let mut full = ExactIndex::new(dim, metric);
+            let mut stored = Stored::new();
+            for (id, vector, version) in &data {
+                full.upsert(id, vector, *version, 5);
+                stored.insert(id.clone(), vector.clone());
+            }
+            // The last of the ids written wins in the map, in the indexes too.
+            let grid: Vec<Vec<f32>> = data.iter().map(|(_, vector, _)| vector.clone()).collect();
+            let mut codes = codes_index(metric, dim, &grid, &data);
+            let queries = queries(&mut rng, &data, dim, magnitude);
+            let options = options_for(&mut rng, &full, &queries[0], count);
+            assert_codes_equal_full(&codes, &mut full, &stored, &queries, &options);
+
+            // Writes outside the grid (new ids and replaced ones), then removes.
+            let wide = rows(&mut rng, 1 + count / 2, dim, magnitude * 50.0);
+            for (n, (id, vector, version)) in wide.iter().enumerate() {
+                let id = if n % 2 == 0 { data[rng.below(data.len())].0.clone() } else { format!("w{id}") };
+                full.upsert(&id, vector, *version, 6 + n as u64);
+                codes.upsert(&id, vector, *version, 6 + n as u64);
+                stored.insert(id, vector.clone());
+            }
+            assert_codes_equal_full(&codes, &mut full, &stored, &queries, &options);
+            for (id, _, _) in data.iter().step_by(3) {
+                prop_assert_eq!(full.remove(id), codes.remove(id));
+            }
+            let version = rng.below(3) as u32;
+            prop_assert_eq!(full.remove_version(version), codes.remove_version(version));
+            prop_assert_eq!(full.remove_written_before(8), codes.remove_written_before(8));
+            assert_codes_equal_full(&codes, &mut full, &stored, &queries, &options);
+        }
+    }
+
+    /// Clustered data far larger than k: the codes-only search reads few vectors, and still
+    /// answers as the full scan.
+    #[test]
+    fn clustered_data_reads_few_vectors() {
+        let (dim, count) = (32, 20_000);
+        let mut rng = Draws(3);
+        let centres: Vec<Vec<f32>> = (0..50).map(|_| (0..dim).map(|_| (rng.unit() * 0.5) * 16.0).collect()).collect();
+        for metric in Metric::ALL {
+            let mut full = ExactIndex::new(dim, metric);
+            let mut data = Vec::new();
+            for n in 0..count {
+                let centre = &centres[n % centres.len()];
+                let vector: Vec<f32> = centre.iter().map(|c| c + (rng.unit() * 0.5) * 0.5).collect();
+                full.upsert(&format!("s{n:06}"), &vector, 1, 5);
+                data.push((format!("s{n:06}"), vector, 1));
+            }
+            let grid: Vec<Vec<f32>> = data.iter().map(|(_, vector, _)| vector.clone()).collect();
+            let codes = codes_index(metric, dim, &grid, &data);
+            let stored: Stored = data.iter().map(|(id, vector, _)| (id.clone(), vector.clone())).collect();
+            let queries: Vec<Vec<f32>> =
+                (0..5).map(|q| centres[q * 7].iter().map(|c| c + (rng.unit() * 0.5) * 0.5).collect()).collect();
+            let exact = assert_codes_equal_full(&codes, &mut full, &stored, &queries, &[KnnOptions::new(10)]);
+            // Five searches: a full scan would compute 5 × count rows.
+            assert!(exact < count / 4, "{metric}: {exact} vectors read for 5 searches of {count} rows");
+        }
+    }
+
+    /// Rows all at the same distance from the query: nothing is ruled out, and past the limit
+    /// set the search gives up rather than reading every vector.
+    #[test]
+    fn equidistant_data_is_given_up() {
+        let (dim, count) = (16, 3_000);
+        let mut rng = Draws(9);
+        let query: Vec<f32> = (0..dim).map(|_| rng.unit() * 0.5).collect();
+        let data: Vec<(String, Vec<f32>, u32)> = (0..count)
+            .map(|n| {
+                let vector = query.iter().map(|q| if rng.below(2) == 0 { q + 0.25 } else { q - 0.25 }).collect();
+                (format!("s{n:05}"), vector, 1)
+            })
+            .collect();
+        let grid: Vec<Vec<f32>> = data.iter().map(|(_, vector, _)| vector.clone()).collect();
+        let codes = codes_index(Metric::L2, dim, &grid, &data);
+        let mut search = codes.search(&query, &KnnOptions::new(10)).give_up_past(count / 2);
+        let CodesStep::Fetch(seeds) = search.next_step() else { panic!("the seeds come first") };
+        assert_eq!(seeds.len(), 10 + super::SEED_EXTRA_ROWS);
+        let rows: Vec<f32> = seeds.iter().flat_map(|id| data[id[1..].parse::<usize>().unwrap()].1.clone()).collect();
+        assert!(search.supply(&rows));
+        assert!(matches!(search.next_step(), CodesStep::TooMany));
+        assert!(!search.supply(&[1.0]), "a wrong number of values is refused");
+    }
+
+    #[test]
+    fn memory_is_a_fraction_of_the_full_copy() {
+        let mut range = GridRange::new(128);
+        range.widen(&[0.0; 128]);
+        range.widen(&[1000.0; 128]);
+        let mut codes = CodesOnlyIndex::new(Metric::L2, &range).expect("a grid");
+        let mut full = ExactIndex::new(128, Metric::L2);
+        for n in 0..2_000 {
+            codes.upsert(&format!("s-{n:06}"), &[n as f32 * 0.5; 128], 1, 5);
+            full.upsert(&format!("s-{n:06}"), &[n as f32 * 0.5; 128], 1, 5);
+        }
+        let estimate = CodesOnlyIndex::estimated_bytes(2_000, 128, 8);
+        assert!(codes.memory_bytes() >= 2_000 * (128 + 4), "{}", codes.memory_bytes());
+        assert!(codes.memory_bytes() <= estimate * 2, "{} vs {estimate}", codes.memory_bytes());
+        assert!(estimate * 2 < ExactIndex::estimated_bytes(2_000, 128, 8), "{estimate}");
+        assert!(codes.memory_bytes() * 2 < full.memory_bytes(), "{} vs {}", codes.memory_bytes(), full.memory_bytes());
+        assert!(codes.remove("s-000003") && !codes.remove("s-000003"));
+        assert_eq!(codes.len(), 1_999);
+        let none = GridRange::new(4);
+        assert!(CodesOnlyIndex::new(Metric::L2, &none).is_none(), "an empty range makes no grid");
+    }
+}
