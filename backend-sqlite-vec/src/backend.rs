@@ -451,7 +451,9 @@ impl SqliteVecStore {
         let health = health
             .with_detail("cache_bytes", cache.bytes.to_string())
             .with_detail("cache_limit_bytes", cache.limit.to_string())
-            .with_detail("cache_vectors", cache.vectors.to_string());
+            .with_detail("cache_vectors", cache.vectors.to_string())
+            .with_detail("cache_kinds", cache.kinds.to_string())
+            .with_detail("cache_codes_only_kinds", cache.codes_only_kinds.to_string());
         if in_memory {
             health.with_detail("legacy", "adopted into an in-memory copy; the file is not changed")
         } else {
@@ -803,7 +805,8 @@ impl StoreBackend for SqliteVecStore {
     }
 
     /// One read transaction for the whole batch; the in-memory copy answers every query in one
-    /// blocked scan when it can, else sqlite-vec answers them one by one in that transaction.
+    /// blocked scan when it can; else each query is answered alone in that transaction, by a
+    /// codes-only copy or by sqlite-vec.
     async fn knn_batch(&self, kind: &str, queries: &[&[f32]], options: &KnnOptions) -> Result<Vec<Vec<Neighbor>>> {
         let mut tx = self.read().await?;
         let Some(info) = layout::kind(&mut tx, kind).await? else {
@@ -820,9 +823,14 @@ impl StoreBackend for SqliteVecStore {
         let answers = match cached {
             Some(answers) => answers,
             None => {
+                // A codes-only copy answers query by query; sqlite-vec what it does not.
                 let mut answers = Vec::with_capacity(queries.len());
                 for query in queries {
-                    answers.push(search(&mut tx, &info, query, options).await?);
+                    let cached = if copied { self.cache.search(&mut tx, &info, query, options).await? } else { None };
+                    answers.push(match cached {
+                        Some(hits) => hits,
+                        None => search(&mut tx, &info, query, options).await?,
+                    });
                 }
                 answers
             }

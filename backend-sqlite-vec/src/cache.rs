@@ -24,7 +24,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sqlx::sqlite::SqliteConnection;
-use vectorstore_core::{DistinctNeighbor, ExactIndex, KindInfo, KnnOptions, Metric, Neighbor, NewVector, Result};
+use tokio::sync::{OwnedRwLockReadGuard, RwLock};
+use vectorstore_core::{
+    CodesOnlyIndex, CodesStep, DistinctNeighbor, ExactIndex, KindInfo, KnnOptions, Metric, Neighbor, NewVector, Result,
+};
 
 use crate::{layout, records};
 
@@ -41,7 +44,7 @@ pub(crate) struct Cache {
 /// One kind's slot: its copy, if any, and whether a search is loading one.
 #[derive(Debug, Default)]
 struct CachedKind {
-    copy: tokio::sync::RwLock<Option<Copy>>,
+    copy: Arc<RwLock<Option<Copy>>>,
     /// Set while one search loads the copy: others go to sqlite-vec meanwhile instead of
     /// loading it again.
     loading: AtomicBool,
@@ -54,9 +57,97 @@ struct CachedKind {
 #[derive(Debug)]
 struct Copy {
     counter: i64,
-    index: ExactIndex,
+    index: Held,
     /// What `index` takes, as counted in [`Cache::used`].
     bytes: usize,
+}
+
+/// What a copy holds.
+#[derive(Debug)]
+enum Held {
+    /// Every vector: searched as the Fake searches.
+    Full(ExactIndex),
+    /// The 8-bit codes only: searched with the exact vectors of the few rows they cannot rule
+    /// out read back from the file.
+    Codes(CodesOnlyIndex),
+}
+
+impl Held {
+    fn dim(&self) -> usize {
+        match self {
+            Held::Full(index) => index.dim(),
+            Held::Codes(index) => index.dim(),
+        }
+    }
+
+    fn metric(&self) -> Metric {
+        match self {
+            Held::Full(index) => index.metric(),
+            Held::Codes(index) => index.metric(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Held::Full(index) => index.len(),
+            Held::Codes(index) => index.len(),
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        match self {
+            Held::Full(index) => index.memory_bytes(),
+            Held::Codes(index) => index.memory_bytes(),
+        }
+    }
+
+    fn reserve(&mut self, rows: usize) {
+        match self {
+            Held::Full(index) => index.reserve(rows),
+            Held::Codes(index) => index.reserve(rows),
+        }
+    }
+
+    fn upsert(&mut self, id: &str, vector: &[f32], version: u32, written_at_ms: u64) {
+        match self {
+            Held::Full(index) => index.upsert(id, vector, version, written_at_ms),
+            Held::Codes(index) => index.upsert(id, vector, version, written_at_ms),
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        match self {
+            Held::Full(index) => index.remove(id),
+            Held::Codes(index) => index.remove(id),
+        };
+    }
+
+    fn remove_version(&mut self, version: u32) {
+        match self {
+            Held::Full(index) => index.remove_version(version),
+            Held::Codes(index) => index.remove_version(version),
+        };
+    }
+
+    fn remove_written_before(&mut self, written_before_ms: u64) {
+        match self {
+            Held::Full(index) => index.remove_written_before(written_before_ms),
+            Held::Codes(index) => index.remove_written_before(written_before_ms),
+        };
+    }
+}
+
+/// A kind's copy ready to search, read-locked (writes to the kind wait for the search), and
+/// the change counter of the search's snapshot.
+struct Ready {
+    copy: OwnedRwLockReadGuard<Option<Copy>>,
+    counter: i64,
+}
+
+impl Ready {
+    fn copy(&self) -> &Copy {
+        self.copy.as_ref().expect("a ready copy is installed")
+    }
 }
 
 /// A committed write, to apply to the kind's copy.
@@ -96,6 +187,8 @@ pub struct CacheUsage {
     pub limit: usize,
     /// Kinds with a copy.
     pub kinds: usize,
+    /// Of those, kinds whose copy holds the 8-bit codes only (their full copy did not fit).
+    pub codes_only_kinds: usize,
     /// Vectors in the copies, in all.
     pub vectors: usize,
 }
@@ -131,7 +224,8 @@ impl Cache {
 
     /// The answer from `info`'s copy (loading it in `conn`'s transaction when it is missing or
     /// stale), or `None` when the kind must be searched by sqlite-vec: copies are off, the kind
-    /// has no counter, it does not fit, or another search is loading it right now.
+    /// has no counter, no copy fits, another search is loading it right now, or a codes-only
+    /// copy cannot serve this search (see [`Cache::search_codes`]).
     pub(crate) async fn search(
         &self,
         conn: &mut SqliteConnection,
@@ -139,10 +233,15 @@ impl Cache {
         query: &[f32],
         options: &KnnOptions,
     ) -> Result<Option<Vec<Neighbor>>> {
-        self.with_copy(conn, info, |index| index.search(&info.kind, query, options)).await
+        let Some(ready) = self.ready(conn, info).await? else { return Ok(None) };
+        match &ready.copy().index {
+            Held::Full(index) => Ok(Some(index.search(&info.kind, query, options))),
+            Held::Codes(index) => self.search_codes(conn, info, &ready, index, query, options).await,
+        }
     }
 
-    /// [`Cache::search`] for every query of a batch (see [`ExactIndex::search_batch`]).
+    /// [`Cache::search`] for every query of a batch (see [`ExactIndex::search_batch`]); `None`
+    /// also for a codes-only copy, which the caller searches query by query.
     pub(crate) async fn search_batch(
         &self,
         conn: &mut SqliteConnection,
@@ -150,12 +249,16 @@ impl Cache {
         queries: &[&[f32]],
         options: &KnnOptions,
     ) -> Result<Option<Vec<Vec<Neighbor>>>> {
-        self.with_copy(conn, info, |index| index.search_batch(&info.kind, queries, options)).await
+        let Some(ready) = self.ready(conn, info).await? else { return Ok(None) };
+        match &ready.copy().index {
+            Held::Full(index) => Ok(Some(index.search_batch(&info.kind, queries, options))),
+            Held::Codes(_) => Ok(None),
+        }
     }
 
-    /// The `k` nearest distinct vectors from `info`'s copy (see
-    /// [`ExactIndex::search_distinct`]), or `None` when the copy cannot serve (see
-    /// [`Cache::search`]).
+    /// The `k` nearest distinct vectors from `info`'s full copy (see
+    /// [`ExactIndex::search_distinct`]), or `None` when there is none to serve (see
+    /// [`Cache::search`]; a codes-only copy does not serve these).
     pub(crate) async fn search_distinct(
         &self,
         conn: &mut SqliteConnection,
@@ -164,27 +267,67 @@ impl Cache {
         options: &KnnOptions,
         ids_per_vector: usize,
     ) -> Result<Option<Vec<DistinctNeighbor>>> {
-        self.with_copy(conn, info, |index| index.search_distinct(&info.kind, query, options, ids_per_vector)).await
+        let Some(ready) = self.ready(conn, info).await? else { return Ok(None) };
+        match &ready.copy().index {
+            Held::Full(index) => Ok(Some(index.search_distinct(&info.kind, query, options, ids_per_vector))),
+            Held::Codes(_) => Ok(None),
+        }
     }
 
-    /// `run` on the kind's copy as of `conn`'s snapshot, loading it when it is missing or out
-    /// of date; `None` when the copy cannot serve (see [`Cache::search`]).
-    async fn with_copy<T>(
+    /// A search of a codes-only copy, reading the vectors it asks for from `conn`'s snapshot.
+    /// The copy must describe exactly that snapshot (a copy ahead of it, holding this
+    /// process's writes committed since the snapshot began, does not: `None`); the read lock
+    /// held by `ready` keeps the copy from moving meanwhile. `None` too when the codes rule
+    /// out too few rows, or the file lacks a row the copy holds.
+    async fn search_codes(
         &self,
         conn: &mut SqliteConnection,
         info: &KindInfo,
-        run: impl FnOnce(&ExactIndex) -> T,
-    ) -> Result<Option<T>> {
+        ready: &Ready,
+        index: &CodesOnlyIndex,
+        query: &[f32],
+        options: &KnnOptions,
+    ) -> Result<Option<Vec<Neighbor>>> {
+        if ready.copy().counter != ready.counter {
+            return Ok(None);
+        }
+        let mut search = index.search(query, options);
+        loop {
+            match search.next_step() {
+                CodesStep::Fetch(ids) => {
+                    let rows = records::vectors(conn, info, &ids).await?;
+                    if !rows.is_some_and(|rows| search.supply(&rows)) {
+                        // Only a change that did not move the counter (another tool) can do this.
+                        tracing::warn!(
+                            kind = %info.kind,
+                            "sqlite_vec: the codes-only copy holds a row the file does not; searched by sqlite-vec"
+                        );
+                        return Ok(None);
+                    }
+                }
+                CodesStep::Done => return Ok(Some(search.finish(&info.kind))),
+                CodesStep::TooMany => {
+                    tracing::debug!(kind = %info.kind, "sqlite_vec: the codes rule out too few rows; searched by sqlite-vec");
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// The kind's copy as of `conn`'s snapshot, loading it when it is missing or out of date:
+    /// every vector when that fits the limit, else the 8-bit codes only when those fit; `None`
+    /// when no copy can serve (see [`Cache::search`]).
+    async fn ready(&self, conn: &mut SqliteConnection, info: &KindInfo) -> Result<Option<Ready>> {
         if !self.enabled() {
             return Ok(None);
         }
         let Some(counter) = layout::change_counter(conn, &info.kind).await? else { return Ok(None) };
         let slot = self.slot(&info.kind, true).expect("created on demand");
         {
-            let copy = slot.copy.read().await;
+            let copy = slot.copy.clone().read_owned().await;
             // A copy ahead of this snapshot holds this process's writes committed since it began.
-            if let Some(copy) = copy.as_ref().filter(|copy| copy.counter >= counter && fits(copy, info)) {
-                return Ok(Some(run(&copy.index)));
+            if copy.as_ref().is_some_and(|copy| copy.counter >= counter && fits(copy, info)) {
+                return Ok(Some(Ready { copy, counter }));
             }
         }
         if slot.too_large_at.lock().unwrap_or_else(|p| p.into_inner()).is_some_and(|at| at == counter) {
@@ -197,17 +340,22 @@ impl Cache {
         let rows = usize::try_from(layout::count(conn, &info.kind).await?).unwrap_or(usize::MAX);
         let held = slot.copy.read().await.as_ref().map_or(0, |copy| copy.bytes);
         let free = self.limit.saturating_sub(self.used.load(Ordering::Relaxed).saturating_sub(held));
-        if ExactIndex::estimated_bytes(rows, info.dim, 0) > free {
-            return Ok(self.too_large(&slot, info, counter, rows));
-        }
         let started = std::time::Instant::now();
-        let index = records::load(conn, info, rows).await?;
+        let index = if ExactIndex::estimated_bytes(rows, info.dim, 0) <= free {
+            Held::Full(records::load(conn, info, rows).await?)
+        } else if CodesOnlyIndex::estimated_bytes(rows, info.dim, 0) <= free {
+            match records::load_codes(conn, info, rows).await? {
+                Some(index) => Held::Codes(index),
+                None => return Ok(self.too_large(&slot, info, counter, rows)),
+            }
+        } else {
+            return Ok(self.too_large(&slot, info, counter, rows));
+        };
         let bytes = index.memory_bytes();
-        let mut copy = slot.copy.write().await;
+        let mut copy = slot.copy.clone().write_owned().await;
         if copy.as_ref().is_some_and(|current| current.counter >= counter && fits(current, info)) {
             // This process's own writes moved it on meanwhile: it is newer than what was loaded.
-            let current = copy.as_ref().expect("checked");
-            return Ok(Some(run(&current.index)));
+            return Ok(Some(Ready { copy: copy.downgrade(), counter }));
         }
         let held = copy.as_ref().map_or(0, |copy| copy.bytes);
         if self.used.load(Ordering::Relaxed).saturating_sub(held) + bytes > self.limit {
@@ -218,12 +366,11 @@ impl Cache {
         self.uninstall(&mut copy);
         self.used.fetch_add(bytes, Ordering::Relaxed);
         tracing::debug!(
-            kind = %info.kind, counter, rows, bytes, ms = started.elapsed().as_millis() as u64,
-            "sqlite_vec: loaded the kind's in-memory copy"
+            kind = %info.kind, counter, rows, bytes, codes_only = matches!(index, Held::Codes(_)),
+            ms = started.elapsed().as_millis() as u64, "sqlite_vec: loaded the kind's in-memory copy"
         );
-        let answer = run(&index);
         *copy = Some(Copy { counter, index, bytes });
-        Ok(Some(answer))
+        Ok(Some(Ready { copy: copy.downgrade(), counter }))
     }
 
     /// Remembers that the kind did not fit at `counter`; the search goes to sqlite-vec.
@@ -231,7 +378,7 @@ impl Cache {
         *slot.too_large_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(counter);
         tracing::debug!(
             kind = %info.kind, rows, limit = self.limit,
-            "sqlite_vec: the kind does not fit in the copies' memory limit; searched by sqlite-vec"
+            "sqlite_vec: neither the kind's copy nor its codes fit the copies' memory limit; searched by sqlite-vec"
         );
         None
     }
@@ -264,7 +411,7 @@ impl Cache {
         let follows = copy.as_ref().is_some_and(|copy| copy.counter == counter - 1);
         if let Some((dim, metric)) = created {
             self.uninstall(&mut copy);
-            *copy = Some(Copy { counter: counter - 1, index: ExactIndex::new(dim, metric), bytes: 0 });
+            *copy = Some(Copy { counter: counter - 1, index: Held::Full(ExactIndex::new(dim, metric)), bytes: 0 });
         } else if matches!(change, Change::Dropped) || !follows {
             // Dropped, or someone else wrote in between (the next search reloads).
             self.uninstall(&mut copy);
@@ -282,20 +429,14 @@ impl Cache {
                     current.index.upsert(&item.id, &item.vector, item.extractor_version, item.written_at_or(now));
                 }
             }
-            Change::Deleted(id) => {
-                current.index.remove(id);
-            }
+            Change::Deleted(id) => current.index.remove(id),
             Change::DeletedMany(ids) => {
                 for id in ids {
                     current.index.remove(id);
                 }
             }
-            Change::DeletedVersion(version) => {
-                current.index.remove_version(version);
-            }
-            Change::Expired(written_before_ms) => {
-                current.index.remove_written_before(written_before_ms);
-            }
+            Change::DeletedVersion(version) => current.index.remove_version(version),
+            Change::Expired(written_before_ms) => current.index.remove_written_before(written_before_ms),
             Change::Dropped => {}
         }
         current.counter = counter;
@@ -309,6 +450,9 @@ impl Cache {
         }
         if self.used.load(Ordering::Relaxed) > self.limit {
             tracing::debug!(kind, limit = self.limit, "sqlite_vec: a copy outgrew the memory limit; dropped");
+            self.uninstall(&mut copy);
+        } else if matches!(&copy.as_ref().map(|copy| &copy.index), Some(Held::Codes(index)) if index.needs_rebuild()) {
+            // Many rows written outside the codes' grid: the next search loads a new one.
             self.uninstall(&mut copy);
         }
         Ok(())
@@ -324,16 +468,17 @@ impl Cache {
     pub(crate) fn usage(&self) -> CacheUsage {
         let slots: Vec<Arc<CachedKind>> =
             self.kinds.lock().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
-        let (mut kinds, mut vectors) = (0, 0);
+        let (mut kinds, mut codes_only_kinds, mut vectors) = (0, 0, 0);
         for slot in slots {
             if let Ok(copy) = slot.copy.try_read()
                 && let Some(copy) = copy.as_ref()
             {
                 kinds += 1;
+                codes_only_kinds += usize::from(matches!(copy.index, Held::Codes(_)));
                 vectors += copy.index.len();
             }
         }
-        CacheUsage { bytes: self.used.load(Ordering::Relaxed), limit: self.limit, kinds, vectors }
+        CacheUsage { bytes: self.used.load(Ordering::Relaxed), limit: self.limit, kinds, codes_only_kinds, vectors }
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use sqlx::Row;
 use sqlx::sqlite::SqliteConnection;
-use vectorstore_core::{Error, ErrorKind, ExactIndex, KindInfo, Result, VectorRecord};
+use vectorstore_core::{CodesOnlyIndex, Error, ErrorKind, ExactIndex, GridRange, KindInfo, Result, VectorRecord};
 
 use crate::error::operation_error;
 use crate::layout::{
@@ -328,6 +328,80 @@ pub(crate) async fn load(conn: &mut SqliteConnection, info: &KindInfo, rows: usi
         index.upsert(id, &vector, version_from(version, &info.kind)?, written_from(written, &info.kind)?);
     }
     Ok(index)
+}
+
+/// Every record of `info`'s kind as 8-bit codes with their metadata (no vectors), in two
+/// passes over the table: the first finds the range of each component, for the grid, the
+/// second encodes the rows on it. `None` when no grid can be made (an empty kind).
+pub(crate) async fn load_codes(
+    conn: &mut SqliteConnection,
+    info: &KindInfo,
+    rows: usize,
+) -> Result<Option<CodesOnlyIndex>> {
+    use futures::TryStreamExt;
+    let table = Tables::of(&info.kind)?.vec;
+    let mut range = GridRange::new(info.dim);
+    let mut vector = Vec::with_capacity(info.dim);
+    {
+        let query = format!("SELECT embedding FROM \"{table}\"");
+        let mut stream = sqlx::query(sql(query)).fetch(&mut *conn);
+        while let Some(row) = stream.try_next().await.map_err(|e| operation_error(e, "load"))? {
+            let blob: &[u8] = row.try_get(0).map_err(|e| operation_error(e, "load"))?;
+            decode_into(blob, info, &mut vector)?;
+            range.widen(&vector);
+        }
+    }
+    let Some(mut index) = CodesOnlyIndex::new(info.metric, &range) else { return Ok(None) };
+    index.reserve(rows);
+    let query = format!(
+        "SELECT v.id, v.embedding, v.extractor_version, {} FROM \"{table}\" AS v",
+        written_expression(&info.kind, "v")?
+    );
+    let mut stream = sqlx::query(sql(query)).fetch(&mut *conn);
+    while let Some(row) = stream.try_next().await.map_err(|e| operation_error(e, "load"))? {
+        let id: &str = row.try_get(0).map_err(|e| operation_error(e, "load"))?;
+        let blob: &[u8] = row.try_get(1).map_err(|e| operation_error(e, "load"))?;
+        let version: i64 = row.try_get(2).map_err(|e| operation_error(e, "load"))?;
+        let written: i64 = row.try_get(3).map_err(|e| operation_error(e, "load"))?;
+        decode_into(blob, info, &mut vector)?;
+        index.upsert(id, &vector, version_from(version, &info.kind)?, written_from(written, &info.kind)?);
+    }
+    index.settle();
+    Ok(Some(index))
+}
+
+/// `blob` (a stored vector of `info`'s dimension) decoded into `vector`.
+fn decode_into(blob: &[u8], info: &KindInfo, vector: &mut Vec<f32>) -> Result<()> {
+    if blob.len() != info.dim * 4 {
+        decode_vector(blob, info.dim, &info.kind)?;
+    }
+    vector.clear();
+    vector.extend(blob.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+    Ok(())
+}
+
+/// The stored vectors of `ids` (distinct ids of `info`'s kind) in their order, row-major, in
+/// one statement; `None` when one of them is not stored.
+pub(crate) async fn vectors(conn: &mut SqliteConnection, info: &KindInfo, ids: &[&str]) -> Result<Option<Vec<f32>>> {
+    use futures::TryStreamExt;
+    let positions: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(n, id)| (*id, n)).collect();
+    let query = format!(
+        "SELECT id, embedding FROM \"{}\" WHERE id IN (SELECT value FROM json_each(?1))",
+        Tables::of(&info.kind)?.vec
+    );
+    let mut out = vec![0.0f32; ids.len() * info.dim];
+    let mut found = 0;
+    let mut stream = sqlx::query(sql(query)).bind(id_list(ids)?).fetch(&mut *conn);
+    let mut vector = Vec::with_capacity(info.dim);
+    while let Some(row) = stream.try_next().await.map_err(|e| operation_error(e, "knn"))? {
+        let id: &str = row.try_get(0).map_err(|e| operation_error(e, "knn"))?;
+        let blob: &[u8] = row.try_get(1).map_err(|e| operation_error(e, "knn"))?;
+        let Some(&at) = positions.get(id) else { continue };
+        decode_into(blob, info, &mut vector)?;
+        out[at * info.dim..(at + 1) * info.dim].copy_from_slice(&vector);
+        found += 1;
+    }
+    Ok((found == ids.len()).then_some(out))
 }
 
 /// Copies every kind of `src`, with its records bit for bit and their write times, into `dst`

@@ -244,15 +244,21 @@ async fn copies_stay_within_the_memory_limit() {
     assert_eq!(cached.cache_usage().limit, LIMIT);
     assert_eq!(uncached.cache_usage().limit, 0);
 
-    // 1,500 × 256 dims is 1.5 MB of vectors: more than the limit, searched by sqlite-vec.
+    // 1,500 × 256 dims is 1.5 MB of vectors, more than the limit; their codes (about 0.5 MB)
+    // fit, and answer as the Fake does.
     both_insert_many(&cached, &oracle, "big", &rng.items("big", 1_500, 256)).await;
-    compare_with("a kind larger than the limit", &cached, &uncached, &oracle, "big", false).await;
-    assert_eq!(cached.cache_usage().vectors, 0, "the large kind has no copy");
+    compare("a kind whose codes fit the limit", &cached, &uncached, &oracle, "big").await;
+    let usage = cached.cache_usage();
+    assert_eq!((usage.codes_only_kinds, usage.vectors), (1, 1_500), "the large kind has its codes: {usage:?}");
+    // 4,000 × 256: even the codes (about 1.3 MB) exceed it: searched by sqlite-vec.
+    both_insert_many(&cached, &oracle, "huge", &rng.items("huge", 4_000, 256)).await;
+    compare_with("a kind larger than the limit", &cached, &uncached, &oracle, "huge", false).await;
+    assert_eq!(cached.cache_usage().vectors, 1_500, "the huge kind has no copy");
 
     both_insert_many(&cached, &oracle, "small", &rng.items("small", 100, 16)).await;
     compare("a kind within the limit", &cached, &uncached, &oracle, "small").await;
     let usage = cached.cache_usage();
-    assert_eq!(usage.vectors, 100, "the small kind has a copy");
+    assert_eq!((usage.kinds, usage.vectors), (2, 1_600), "the small kind has a copy");
     assert!(usage.bytes > 100 * 16 * 4 && usage.bytes <= LIMIT, "{usage:?}");
 
     // Own writes grow the copy past the limit: it is dropped, and searches stay exact.
@@ -260,7 +266,7 @@ async fn copies_stay_within_the_memory_limit() {
         both_insert_many(&cached, &oracle, "small", &rng.items(&format!("grow{batch}"), 1_000, 16)).await;
         assert!(cached.cache_usage().bytes <= LIMIT, "{:?}", cached.cache_usage());
     }
-    assert_eq!(cached.cache_usage().vectors, 0, "the outgrown copy was dropped");
+    assert_eq!(cached.cache_usage().vectors, 1_500, "the outgrown copy was dropped");
     compare_with("a kind that outgrew the limit", &cached, &uncached, &oracle, "small", false).await;
     assert!(cached.cache_usage().bytes <= LIMIT);
 
@@ -272,6 +278,115 @@ async fn copies_stay_within_the_memory_limit() {
     }
     cached.close().await.expect("close");
     uncached.close().await.expect("close");
+    purge(config).await.expect("purge");
+}
+
+/// Searches `kind` in `store` and the Fake with queries near, on and far from the data and
+/// options of every kind (k beyond the count, version and distance filters), and compares
+/// the answers bit for bit; `knn_batch` and `knn_distinct` too.
+async fn compare_exactly(what: &str, store: &dyn VectorStore, oracle: &FakeVectorStore, kind: &str, on: &[Vec<f32>]) {
+    let dim = on[0].len();
+    let mut rng = Rng(dim as u64 + 1);
+    let mut queries: Vec<Vec<f32>> = on.to_vec();
+    queries.push(rng.vector(dim));
+    queries.push(rng.vector(dim).iter().map(|v| v * 1e3).collect());
+    for (q, query) in queries.iter().enumerate() {
+        let nearest = oracle.knn_with(kind, query, &KnnOptions::new(7)).await.expect("oracle knn");
+        let some_distance = nearest.last().map_or(1.0, |hit| hit.distance);
+        for options in [
+            KnnOptions::new(1),
+            KnnOptions::new(10),
+            KnnOptions::new(5_000),
+            KnnOptions::new(25).extractor_version(2),
+            KnnOptions::new(50).max_distance(some_distance),
+        ] {
+            let label = format!("{what}, query {q}, {options:?}");
+            let got = store.knn_with(kind, query, &options).await.expect("knn");
+            let want = oracle.knn_with(kind, query, &options).await.expect("oracle knn");
+            assert_like_the_fake(&label, &got, &want, true);
+        }
+    }
+    let batch: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+    let options = KnnOptions::new(10);
+    let got = store.knn_batch(kind, &batch, &options).await.expect("knn_batch");
+    let want = oracle.knn_batch(kind, &batch, &options).await.expect("oracle knn_batch");
+    for (n, (got, want)) in got.iter().zip(&want).enumerate() {
+        assert_like_the_fake(&format!("{what}, batch query {n}"), got, want, true);
+    }
+    let got = store.knn_distinct(kind, &queries[0], &options, 3).await.expect("knn_distinct");
+    let want = oracle.knn_distinct(kind, &queries[0], &options, 3).await.expect("oracle knn_distinct");
+    let groups = |answer: &[vectorstore_core::DistinctNeighbor]| {
+        answer.iter().map(|g| (g.distance.to_bits(), g.count, g.ids.clone())).collect::<Vec<_>>()
+    };
+    assert_eq!(groups(&got), groups(&want), "{what}: knn_distinct");
+}
+
+/// A kind whose full copy does not fit the limit but whose 8-bit codes do is searched from
+/// the codes, with the few vectors they cannot rule out read back from the file: its answers
+/// are the Fake's bit for bit, for both metrics, with duplicates, after this handle's writes
+/// (followed without a reload) and another handle's (reloaded).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kind_too_large_for_its_copy_is_searched_from_its_codes() {
+    let (config, _scratch) = fresh("cache_codes");
+    // 1 MiB: 1,500 × 256 dimensions take 1.5 MB as f32 alone, their codes about a third; after
+    // the deletes below, still more than 1 MB.
+    let cached = open(&config, Some("1")).await;
+    let other = open(&config, Some("0")).await;
+    let oracle = FakeVectorStore::new();
+    oracle.initialize().await.expect("initialize");
+    let mut rng = Rng(21);
+    // The metrics sqlite_vec supports (dot is covered by the index's own property tests).
+    for metric in [Metric::L2, Metric::Cosine] {
+        let kind = format!("codes_{metric}");
+        cached.create_kind(&kind, 256, metric).await.expect("create_kind");
+        oracle.create_kind(&kind, 256, metric).await.expect("create_kind");
+        let mut items = rng.items("a", 1_500, 256);
+        // Duplicated vectors under other ids, tying at every distance.
+        for n in 0..100 {
+            let copy = items[n * 3].vector.clone();
+            items[1_400 + n].vector = copy;
+        }
+        both_insert_many(&cached, &oracle, &kind, &items).await;
+        let on: Vec<Vec<f32>> = vec![items[3].vector.clone(), items[500].vector.clone()];
+        compare_exactly(&format!("{metric}, loaded"), &cached, &oracle, &kind, &on).await;
+        let usage = cached.cache_usage();
+        assert_eq!((usage.kinds, usage.codes_only_kinds, usage.vectors), (1, 1, 1_500), "{usage:?}");
+        assert!(usage.bytes < 1_500 * 256 * 4 / 2, "the codes take far less than the vectors: {usage:?}");
+
+        // This handle's writes: the codes follow them without a reload.
+        let replaced: Vec<NewVector> =
+            rng.items("a", 50, 256).into_iter().map(|item| item.with_extractor_version(2)).collect();
+        both_insert_many(&cached, &oracle, &kind, &replaced).await;
+        for item in rng.items("c", 20, 256) {
+            cached.insert(&kind, &item.id, &item.vector, 2).await.expect("insert");
+            oracle.insert(&kind, &item.id, &item.vector, 2).await.expect("insert");
+        }
+        for n in 0..10 {
+            let id = format!("a-{:05}", 600 + n);
+            assert!(cached.delete(&kind, &id).await.expect("delete"));
+            assert!(oracle.delete(&kind, &id).await.expect("delete"));
+        }
+        let removed = cached.delete_version(&kind, 3).await.expect("delete_version");
+        assert_eq!(oracle.delete_version(&kind, 3).await.expect("delete_version"), removed);
+        compare_exactly(&format!("{metric}, after this handle's writes"), &cached, &oracle, &kind, &on).await;
+        let left = oracle.kind_info(&kind).await.expect("kind_info").expect("kind").count as usize;
+        let usage = cached.cache_usage();
+        assert_eq!((usage.codes_only_kinds, usage.vectors), (1, left), "followed: {usage:?}");
+
+        // Another handle's writes: the next search reloads the codes.
+        let others = rng.items("b", 30, 256);
+        both_insert_many(&other, &oracle, &kind, &others).await;
+        assert!(other.delete(&kind, "a-00010").await.expect("delete"));
+        assert!(oracle.delete(&kind, "a-00010").await.expect("delete"));
+        compare_exactly(&format!("{metric}, after another handle's writes"), &cached, &oracle, &kind, &on).await;
+        let usage = cached.cache_usage();
+        assert_eq!((usage.codes_only_kinds, usage.vectors), (1, left + 30 - 1), "reloaded: {usage:?}");
+
+        assert!(cached.drop_kind(&kind).await.expect("drop_kind"));
+        assert!(oracle.drop_kind(&kind).await.expect("drop_kind"));
+    }
+    cached.close().await.expect("close");
+    other.close().await.expect("close");
     purge(config).await.expect("purge");
 }
 
