@@ -42,8 +42,8 @@ use vectorstore_conformance::data::{Rng, clustered};
 
 pub use raw::RawEngine;
 pub use report::{
-    BenchOptions, BenchProgress, BenchReport, CopyMemory, Machine, Measurement, Memory, Workload, bench_kind,
-    side_by_side,
+    BenchOptions, BenchProgress, BenchReport, CopyMemory, Machine, Measurement, Memory, ServedFrom, Workload,
+    bench_kind, side_by_side,
 };
 use report::{rate, recall, search};
 pub use stats::Latency;
@@ -579,11 +579,20 @@ async fn scaling(
 }
 
 /// The store's in-memory copy (its health's `cache_bytes`) against the raw size of the `n`
-/// vectors searched; `None` when the store reports no copy.
+/// vectors searched, and what it holds (`cache_codes_only_kinds`, `cache_vectors`); `None`
+/// when the store reports no copy.
 async fn copy_memory(store: &dyn VectorStore, n: usize, dim: usize) -> Option<CopyMemory> {
-    let copy_bytes: u64 = store.health().await.detail.get("cache_bytes")?.parse().ok()?;
+    let health = store.health().await;
+    let number = |key: &str| health.detail.get(key).and_then(|value| value.parse::<u64>().ok());
+    let copy_bytes = number("cache_bytes")?;
     let raw_bytes = (n * dim * 4) as u64;
-    Some(CopyMemory { copy_bytes, raw_bytes, ratio: copy_bytes as f64 / raw_bytes.max(1) as f64 })
+    let served_from = match (number("cache_codes_only_kinds"), number("cache_vectors")) {
+        (Some(codes), _) if codes > 0 => ServedFrom::CodesOnly,
+        (_, Some(vectors)) if vectors > 0 => ServedFrom::FullCopy,
+        (_, Some(_)) => ServedFrom::Storage,
+        _ => ServedFrom::Unknown,
+    };
+    Some(CopyMemory { copy_bytes, raw_bytes, ratio: copy_bytes as f64 / raw_bytes.max(1) as f64, served_from })
 }
 
 /// The process's resident memory in bytes (Linux), for the memory figure.

@@ -139,6 +139,36 @@ pub struct CopyMemory {
     pub raw_bytes: u64,
     /// copy / raw.
     pub ratio: f64,
+    /// What the copy is, and so what answered the searches.
+    #[serde(default)]
+    pub served_from: ServedFrom,
+}
+
+/// What answered the store's searches of the bench's kind, as its health reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServedFrom {
+    /// Not reported (a report written before this was recorded).
+    #[default]
+    Unknown,
+    /// The store's full in-memory copy of the vectors.
+    FullCopy,
+    /// The store's in-memory 8-bit codes, with the vectors they cannot rule out read back
+    /// from its storage (the full copy did not fit its memory limit).
+    CodesOnly,
+    /// The store's own search of its storage (no copy fits, or copies are off).
+    Storage,
+}
+
+impl std::fmt::Display for ServedFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ServedFrom::Unknown => "not reported",
+            ServedFrom::FullCopy => "the full in-memory copy",
+            ServedFrom::CodesOnly => "the 8-bit codes in memory, candidates' vectors read back from the file",
+            ServedFrom::Storage => "the store's own scan (no copy fits the memory limit)",
+        })
+    }
 }
 
 /// Where the figures came from.

@@ -201,10 +201,11 @@ pub fn print_report(report: &BenchReport) {
     }
     if let Some(copy) = report.copy {
         out!(
-            "in-memory copy: {:.1} MB for {:.1} MB of searched vectors ({:.2}×)",
+            "in-memory copy: {:.1} MB for {:.1} MB of searched vectors ({:.2}×); searches served from {}",
             copy.copy_bytes as f64 / 1e6,
             copy.raw_bytes as f64 / 1e6,
-            copy.ratio
+            copy.ratio,
+            copy.served_from
         );
     }
 }

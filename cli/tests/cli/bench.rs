@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use vectorstore::{FakeVectorStore, VectorStore};
 use vectorstore_cli::bench::soak::{SoakOptions, run as soak};
-use vectorstore_cli::bench::{BenchOptions, BenchReport, Workload, plot, run};
+use vectorstore_cli::bench::{BenchOptions, BenchReport, ServedFrom, Workload, plot, run};
 use vectorstore_testkit::{Fault, FaultyStore};
 
 fn small() -> BenchOptions {
@@ -115,6 +115,22 @@ async fn a_run_on_sqlite_vec_reports_its_in_memory_copy() {
     assert_eq!(copy.raw_bytes, 2_100 * 128 * 4, "every searched vector, single inserts included");
     // The vectors themselves plus ids, versions, norms and the id map: within 1.3× at 128 dims.
     assert!(copy.ratio > 1.0 && copy.ratio <= 1.3, "{copy:?}");
+    assert_eq!(copy.served_from, ServedFrom::FullCopy, "{copy:?}");
+    store.close().await.unwrap();
+
+    // A limit of 1 MiB: the full copy (about 1.3 MB) does not fit, the 8-bit codes do.
+    let config = vectorstore::Config::new("sqlite_vec").with_path(dir.path().join("codes.sqlite")).with_option(
+        "sqlite_vec",
+        "cache_mb",
+        "1",
+    );
+    let store = vectorstore::open(&config).unwrap();
+    store.initialize().await.unwrap();
+    let report = run(store.clone(), None, &options, &mut |_, _, _| {}).await.unwrap();
+    assert_eq!(report.find("knn", "store", 1).unwrap().recall, Some(1.0), "exact from the codes");
+    let copy = report.copy.expect("the codes' memory is reported");
+    assert_eq!(copy.served_from, ServedFrom::CodesOnly, "{copy:?}");
+    assert!(copy.ratio > 0.25 && copy.ratio < 0.6, "a byte per component and the rows' metadata: {copy:?}");
     store.close().await.unwrap();
 
     let fake = Arc::new(FakeVectorStore::new());
