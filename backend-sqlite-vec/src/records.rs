@@ -381,12 +381,14 @@ fn decode_into(blob: &[u8], info: &KindInfo, vector: &mut Vec<f32>) -> Result<()
 }
 
 /// The stored vectors of `ids` (distinct ids of `info`'s kind) in their order, row-major, in
-/// one statement; `None` when one of them is not stored.
+/// one statement; `None` when one of them is not stored. vec0 answers `id IN (...)` with a
+/// scan of the whole table, but `id = ?` by a point lookup: the ids are joined to the table one
+/// by one (SQLite never reorders a CROSS JOIN, so the ids' side stays outside).
 pub(crate) async fn vectors(conn: &mut SqliteConnection, info: &KindInfo, ids: &[&str]) -> Result<Option<Vec<f32>>> {
     use futures::TryStreamExt;
     let positions: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(n, id)| (*id, n)).collect();
     let query = format!(
-        "SELECT id, embedding FROM \"{}\" WHERE id IN (SELECT value FROM json_each(?1))",
+        "SELECT v.id, v.embedding FROM json_each(?1) AS j CROSS JOIN \"{}\" AS v ON v.id = j.value",
         Tables::of(&info.kind)?.vec
     );
     let mut out = vec![0.0f32; ids.len() * info.dim];
