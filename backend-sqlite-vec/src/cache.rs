@@ -17,7 +17,17 @@
 //! # Memory
 //!
 //! All copies of one store together stay within `DECNET_VECTORSTORE_SQLITE_VEC_CACHE_MB`. A
-//! kind that does not fit is searched by sqlite-vec, as it is with the setting at 0.
+//! kind whose full copy does not fit gets a codes-only copy ([`CodesOnlyIndex`]: 8-bit codes
+//! and row metadata, about a quarter of the bytes at 128 dimensions) when that fits: its
+//! searches bound every row from the codes and read the exact vectors of the rows the bounds
+//! cannot rule out from the search's own snapshot of the file, so the answer is still the
+//! full scan's bit for bit. A kind that fits neither way is searched by sqlite-vec, as it is
+//! with the setting at 0.
+//!
+//! A codes-only copy follows this process's writes under the change counter exactly as a full
+//! copy does. It serves a search only when its counter equals the snapshot's (a copy ahead of
+//! the snapshot holds rows the snapshot lacks, whose vectors the search could not read), and
+//! the read lock the search holds keeps writes of this process from moving it meanwhile.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

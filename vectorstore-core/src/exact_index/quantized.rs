@@ -85,7 +85,7 @@ pub(super) struct Quantized {
 }
 
 /// The smallest and largest value of each component over a set of rows: the span of the
-/// grid a copy of them is put on (see [`Quantized::on_grid`]).
+/// grid a copy of them is put on (see [`CodesOnlyIndex::new`](super::CodesOnlyIndex::new)).
 #[derive(Debug, Clone)]
 pub struct GridRange {
     low: Vec<f64>,
