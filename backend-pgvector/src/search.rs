@@ -12,7 +12,9 @@
 //!   to give; otherwise `L` grows 4× (from k + 1 to at most 1,000, pgvector's ef_search cap)
 //!   and the statement runs again. A group of identical vectors is one entry of the index, so a
 //!   group of 100,000 costs what a single record costs: the statement touches at most `L × k`
-//!   records and replies with at most `k` rows, whatever the groups' sizes. Every connection of
+//!   records and replies with at most `k` rows, whatever the groups' sizes (with an
+//!   extractor_version filter, a group is read until k records of that version are found, so
+//!   a large group with few of them is read whole on the server). Every connection of
 //!   the pool starts with the configured `hnsw.ef_search`; a search that needs more (at least
 //!   `L` and 4 × k: HNSW returns at most ef_search rows, and recall drops as k nears it) runs
 //!   in a transaction that raises it.

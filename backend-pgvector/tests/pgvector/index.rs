@@ -273,3 +273,71 @@ async fn kinds_above_2000_dimensions_are_scanned_exactly() {
     let record = store.get("huge", "s-000007").await.expect("get").expect("stored");
     assert_eq!(record.vector, vectors[7]);
 }
+
+/// Server statistics of a kind: sequential scans of its record table, and scans and entries
+/// read of its `(vector_hash, id)` index (statistics arrive within a second or so).
+async fn group_reads(url: &str, store: &PgVectorStore, kind: &str) -> (i64, i64, i64) {
+    let mut connection = crate::common::connect(url).await;
+    sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&mut connection).await.expect("clear snapshot");
+    sqlx::query_as(
+        "SELECT t.seq_scan, i.idx_scan, i.idx_tup_read FROM pg_stat_user_tables t \
+         JOIN pg_stat_user_indexes i ON i.relid = t.relid AND i.indexrelname = $3 \
+         WHERE t.schemaname = $1 AND t.relname = $2",
+    )
+    .bind(&store.config().schema)
+    .bind(format!("kind_{kind}"))
+    .bind(format!("kind_{kind}_group"))
+    .fetch_one(&mut connection)
+    .await
+    .expect("table statistics")
+}
+
+/// A search at a group of 20,000 identical vectors reads k of them per distinct vector walked
+/// from the `(vector_hash, id)` index, never the group or the kind: no sequential scan of the
+/// record table, at most `L × k` index entries per search (`L` = k + 1 distinct vectors
+/// walked; with a version filter, here one record in three), with and without the filter; the
+/// answers are the Fake's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_at_a_large_group_reads_k_of_its_records() {
+    let Some(server) = crate::common::server("a_search_at_a_large_group_reads_k_of_its_records").await else {
+        return;
+    };
+    // One connection: its statistics reach the server when it ends a transaction at least a
+    // second after its last report, which `flush` below waits for.
+    let config = crate::common::config(server.url(), &[("pool_size", "1")]);
+    let _cleanup = crate::common::Cleanup(config.clone());
+    let store = PgVectorStore::from_config(&config).expect("config");
+    store.initialize().await.expect("initialize");
+    let flush = || async {
+        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        store.get("botnet", "s-000000").await.expect("get");
+    };
+    let oracle = fake().await;
+    let (mut vectors, _) = clustered(7, 3_000, 8, 10, 1.0);
+    let shared = vec![3.0; 8];
+    vectors.extend(std::iter::repeat_n(shared.clone(), 20_000));
+    load(&store, &oracle, "botnet", Metric::L2, &vectors).await;
+    analyze(server.url(), &store, "botnet").await;
+    flush().await;
+    let (scans_before, group_scans_before, read_before) = group_reads(server.url(), &store, "botnet").await;
+    let searches = [KnnOptions::new(10), KnnOptions::new(10).extractor_version(2), KnnOptions::new(1)];
+    for options in &searches {
+        let hits = store.knn_with("botnet", &shared, options).await.expect("knn");
+        let expected = oracle.knn_with("botnet", &shared, options).await.expect("oracle");
+        let ids = |hits: &[vectorstore_core::Neighbor]| hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&hits), ids(&expected), "{options:?}");
+    }
+    flush().await;
+    let started = std::time::Instant::now();
+    let (scans, read) = loop {
+        let (scans, group_scans, read) = group_reads(server.url(), &store, "botnet").await;
+        if group_scans >= group_scans_before + searches.len() as i64 {
+            break (scans, read);
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the group index was not used");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(scans, scans_before, "a search scanned the record table");
+    let bound: i64 = searches.iter().map(|options| ((options.k + 1) * options.k) as i64).sum();
+    assert!(read - read_before <= bound, "read {} entries of the group index, bound {bound}", read - read_before);
+}
