@@ -82,20 +82,29 @@ pub(crate) const COUNT_FUNCTION: &str = "count_distinct";
 const COUNT_FUNCTION_BODY: &str = r#"
 DECLARE
   changes text;
+  touched boolean;
 BEGIN
+  -- A statement that wrote no row changes no count (an upsert of new records fires the
+  -- UPDATE trigger too, with nothing in it).
+  EXECUTE CASE TG_OP WHEN 'INSERT' THEN 'SELECT EXISTS (SELECT 1 FROM added)'
+    ELSE 'SELECT EXISTS (SELECT 1 FROM removed)' END INTO touched;
+  IF NOT touched THEN
+    RETURN NULL;
+  END IF;
   changes := CASE TG_OP
     WHEN 'INSERT' THEN 'SELECT vector_hash, embedding, 1 FROM added'
     WHEN 'DELETE' THEN 'SELECT vector_hash, embedding, -1 FROM removed'
     ELSE 'SELECT vector_hash, embedding, 1 FROM added UNION ALL SELECT vector_hash, embedding, -1 FROM removed'
   END;
-  EXECUTE format('SELECT count(pg_advisory_xact_lock(%1$s, b)::text) FROM '
-    '(SELECT DISTINCT (vector_hash & %2$s)::int AS b FROM (%3$s) AS c (vector_hash, embedding, n) ORDER BY 1) AS buckets',
-    TG_ARGV[1], LOCK_MASK, changes);
+  -- The buckets' locks are taken (the CTE read) before the aggregate emits its first row.
   EXECUTE format(
+    'WITH locked AS (SELECT count(pg_advisory_xact_lock(%3$s, b)::text) AS l FROM '
+    '(SELECT DISTINCT (vector_hash & %4$s)::int AS b FROM (%2$s) AS c (vector_hash, embedding, n) ORDER BY 1) AS buckets) '
     'INSERT INTO %1$s AS d (vector_hash, embedding, members) '
-    'SELECT vector_hash, (array_agg(embedding))[1], sum(n) FROM (%2$s) AS c (vector_hash, embedding, n) '
+    'SELECT vector_hash, (array_agg(embedding))[1], sum(n) FROM locked, (%2$s) AS c (vector_hash, embedding, n) '
     'GROUP BY vector_hash HAVING sum(n) <> 0 ORDER BY vector_hash '
-    'ON CONFLICT (vector_hash) DO UPDATE SET members = d.members + EXCLUDED.members', TG_ARGV[0], changes);
+    'ON CONFLICT (vector_hash) DO UPDATE SET members = d.members + EXCLUDED.members',
+    TG_ARGV[0], changes, TG_ARGV[1], LOCK_MASK);
   IF TG_OP <> 'INSERT' THEN
     EXECUTE format('DELETE FROM %1$s WHERE vector_hash IN (SELECT vector_hash FROM removed) AND members <= 0', TG_ARGV[0]);
   END IF;

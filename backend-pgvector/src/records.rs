@@ -34,10 +34,24 @@ fn lock_groups(names: &Names, kind: &str, hashes: &str) -> String {
     )
 }
 
-/// How often a write PostgreSQL chose as a deadlock's victim is tried again. Writers lock
-/// groups in one order, but a record written and deleted by two callers at once can still
-/// close a cycle with the record's row lock; the victim's statement was rolled back whole, so
-/// running it again is safe.
+/// A `DELETE` of the records matching `condition` that first takes the advisory locks of the
+/// buckets of their hashes, in bucket order (an init plan, run once before any row is
+/// deleted), as upserts do: so that a delete never holds a record's row lock while it waits
+/// for a bucket another writer holds (see `layout::COUNT_FUNCTION`).
+fn locked_delete(names: &Names, kind: &str, condition: &str) -> String {
+    format!(
+        "DELETE FROM {table} WHERE {condition} AND (SELECT count(pg_advisory_xact_lock({key}, b)::text) FROM \
+           (SELECT DISTINCT (vector_hash & {mask})::int AS b FROM {table} WHERE {condition} ORDER BY 1) AS buckets) >= 0",
+        table = names.kind_table(kind),
+        key = names.group_lock(kind),
+        mask = LOCK_BUCKETS - 1,
+    )
+}
+
+/// How often a write PostgreSQL chose as a deadlock's victim is tried again. Writers take
+/// their buckets' locks in one order before any row lock, but a record whose vector another
+/// caller changes between the two can still close a cycle; the victim's statement was rolled
+/// back whole, so running it again is safe.
 const DEADLOCK_ATTEMPTS: usize = 3;
 
 /// True when the server rolled the statement back as a deadlock's victim.
@@ -210,7 +224,7 @@ pub(crate) async fn get(pool: &PgPool, names: &Names, kind: &str, id: &str) -> R
 
 /// Deletes `(kind, id)`; true if a row went.
 pub(crate) async fn delete(pool: &PgPool, names: &Names, kind: &str, id: &str) -> Result<bool> {
-    let sql = format!("DELETE FROM {} WHERE id = $1", names.kind_table(kind));
+    let sql = locked_delete(names, kind, "id = $1");
     match execute(pool, || sqlx::query(audited(sql.clone())).bind(id)).await {
         Ok(done) => Ok(done > 0),
         Err(err) if is_undefined_table(&err) => Ok(false),
@@ -229,7 +243,7 @@ pub(crate) async fn get_many(pool: &PgPool, names: &Names, kind: &str, ids: &[&s
 
 /// Deletes the stored records among `ids` in one statement; how many went (0 without a table).
 pub(crate) async fn delete_many(pool: &PgPool, names: &Names, kind: &str, ids: &[&str]) -> Result<u64> {
-    let sql = format!("DELETE FROM {} WHERE id = ANY($1)", names.kind_table(kind));
+    let sql = locked_delete(names, kind, "id = ANY($1)");
     match execute(pool, || sqlx::query(audited(sql.clone())).bind(ids)).await {
         Ok(done) => Ok(done),
         Err(err) if is_undefined_table(&err) => Ok(0),
@@ -239,7 +253,7 @@ pub(crate) async fn delete_many(pool: &PgPool, names: &Names, kind: &str, ids: &
 
 /// Deletes every record of one extractor version in one statement; how many went.
 pub(crate) async fn delete_version(pool: &PgPool, names: &Names, kind: &str, version: u32) -> Result<u64> {
-    let sql = format!("DELETE FROM {} WHERE extractor_version = $1", names.kind_table(kind));
+    let sql = locked_delete(names, kind, "extractor_version = $1");
     match execute(pool, || sqlx::query(audited(sql.clone())).bind(i64::from(version))).await {
         Ok(done) => Ok(done),
         Err(err) if is_undefined_table(&err) => Ok(0),
@@ -250,7 +264,7 @@ pub(crate) async fn delete_version(pool: &PgPool, names: &Names, kind: &str, ver
 /// Deletes every record written before `written_before_ms` in one statement (by the write-time
 /// index); how many went (0 without a table).
 pub(crate) async fn expire(pool: &PgPool, names: &Names, kind: &str, written_before_ms: u64) -> Result<u64> {
-    let sql = format!("DELETE FROM {} WHERE written_at_ms < $1", names.kind_table(kind));
+    let sql = locked_delete(names, kind, "written_at_ms < $1");
     match execute(pool, || sqlx::query(audited(sql.clone())).bind(stored_time(written_before_ms))).await {
         Ok(done) => Ok(done),
         Err(err) if is_undefined_table(&err) => Ok(0),
