@@ -20,6 +20,9 @@ use crate::layout::{self, KindMeta};
 use crate::scan::{self, SortIndexes};
 use crate::{CAPABILITIES, NAME};
 
+#[path = "companion.rs"]
+mod companion;
+
 /// How often `settle` asks whether Qdrant's optimiser is done with a collection.
 const SETTLE_POLL: Duration = Duration::from_millis(200);
 
@@ -202,6 +205,10 @@ impl QdrantStore {
             self.forget(kind);
             return Ok(None);
         }
+        let Some(meta) = self.with_companion(connection, kind, meta).await? else {
+            self.forget(kind);
+            return Ok(None);
+        };
         self.remember(kind, meta);
         if layout::has_sort_indexes(&info) {
             self.sort_indexed.write().unwrap_or_else(|p| p.into_inner()).insert(kind.to_owned());
@@ -254,6 +261,9 @@ impl QdrantStore {
             return Ok(existing);
         }
         self.check_kind_limit(connection, kind).await?;
+        // The companion first: once the records' collection exists, every writer finds it.
+        self.create_companion(connection, kind, meta).await?;
+        let meta = KindMeta { companion: true, ..meta };
         let name = self.collection(kind);
         let request = layout::create_collection(&name, kind, meta, &self.options);
         if !connection.create_collection(request, &name).await? {
@@ -379,10 +389,10 @@ impl QdrantStore {
             check(&info(kind, meta, 0))?;
             return Ok(meta);
         }
-        let wanted = KindMeta { dim, metric: self.options.default_metric };
+        let wanted = KindMeta::new(dim, self.options.default_metric);
         check(&info(kind, wanted, 0))?;
         let made = self.create(connection, kind, wanted).await?;
-        if made != wanted {
+        if !made.same_vectors(&wanted) {
             check(&info(kind, made, 0))?;
         }
         Ok(made)
@@ -447,7 +457,8 @@ impl QdrantStore {
         if let Some(failed) = outcomes.into_iter().find(|outcome| !matches!(outcome, Upsert::Done)) {
             return Ok(failed);
         }
-        Ok(Upsert::Done)
+        // Records first, then their vectors' points: see the companion module for why.
+        self.write_companion_points(connection, kind, meta, items).await
     }
 
     /// One search's reply as candidates (see [`candidates`]) and how many points Qdrant
@@ -484,6 +495,13 @@ impl QdrantStore {
         query: &[f32],
         options: &KnnOptions,
     ) -> Result<Vec<Neighbor>> {
+        if meta.companion
+            && let Some(answer) = self.search_by_groups(connection, kind, meta, query, options).await?
+        {
+            return Ok(answer);
+        }
+        // The records themselves: kinds without a complete companion, and the exact fallback
+        // of those with one (their records have no graph, so Qdrant scans them).
         let name = self.collection(kind);
         let limit = options.k + 1;
         let search = search_request(&name, meta, query, limit, options, None, &[]);
@@ -721,7 +739,20 @@ impl QdrantStore {
         let mut found: Vec<(f32, i64)> = Vec::new();
         let mut excluded: Vec<i64> = Vec::new();
         let mut horizon = f32::INFINITY;
+        let through_companion = if meta.companion {
+            self.distinct_by_companion(connection, kind, meta, query, options, MAX_DISTINCT_ROUNDS).await?
+        } else {
+            None
+        };
+        let searched = through_companion.is_some();
+        if let Some((vectors, companion_horizon)) = through_companion {
+            found = vectors;
+            horizon = companion_horizon;
+        }
         for round in 0.. {
+            if searched {
+                break;
+            }
             let search = Search { exact: true, ..search_request(&name, meta, query, k + 1, options, None, &excluded) };
             let Some((reply, returned)) = self.candidates_of(connection, kind, meta, &search).await? else {
                 return Ok(None);
@@ -918,6 +949,14 @@ impl QdrantStore {
         queries: &[&[f32]],
         options: &KnnOptions,
     ) -> Result<Vec<Vec<Neighbor>>> {
+        if meta.companion {
+            // Each query walks the companion on its own (a few light requests each).
+            let mut searches = Vec::with_capacity(queries.len());
+            for query in queries {
+                searches.push(self.search(connection, kind, meta, query, options));
+            }
+            return futures::stream::iter(searches).buffered(PARALLEL_WRITES).try_collect().await;
+        }
         let name = self.collection(kind);
         let limit = options.k + 1;
         let per_request = (MAX_BATCH_POINTS / limit).clamp(1, MAX_BATCH_QUERIES);
@@ -1019,6 +1058,52 @@ impl QdrantStore {
         Ok(Some(()))
     }
 
+    /// Deletes the records of `kind` that match `filter` (`what` names them in errors), page
+    /// by page: the ids and vector hashes of up to [`companion::DELETE_PAGE`] of them, one
+    /// delete of those ids that still match `filter` (a record written again meanwhile may no
+    /// longer match), then the companion brought in step for the page's vectors; until none is
+    /// left. Answers how many the pages held.
+    async fn delete_matching(&self, kind: &str, filter: Filter, what: &str) -> Result<u64> {
+        let connection = self.connection()?;
+        let Some(meta) = self.kind(&connection, kind).await? else { return Ok(0) };
+        let name = self.collection(kind);
+        let mut deleted = 0;
+        loop {
+            let scroll = crate::core::Scroll {
+                collection: &name,
+                filter: Some(filter.clone()),
+                limit: companion::DELETE_PAGE,
+                offset: None,
+                order_by: None,
+                fields: vec![layout::HASH_FIELD.to_owned()],
+                with_vectors: false,
+                one_replica: false,
+            };
+            let points = match connection.scroll(scroll).await? {
+                crate::core::Scrolled::Page(points, _) => points,
+                crate::core::Scrolled::CollectionMissing => {
+                    self.forget(kind);
+                    return Ok(deleted);
+                }
+                crate::core::Scrolled::OrderIndexMissing => {
+                    return Err(Error::new(ErrorKind::Backend, "Qdrant asked for an index on an unordered scroll"));
+                }
+            };
+            let ids: Vec<_> = points.iter().filter_map(|point| point.id.clone()).collect();
+            if ids.is_empty() {
+                return Ok(deleted);
+            }
+            let mut page = filter.clone();
+            page.must.push(Condition::has_id(ids.clone()));
+            if connection.delete_matching(&name, page, what).await?.is_none() {
+                self.forget(kind);
+                return Ok(deleted);
+            }
+            deleted += ids.len() as u64;
+            self.reconcile_companion(&connection, kind, meta, hashes_of(&points)).await?;
+        }
+    }
+
     /// Records of `kind` by id, in the order of `ids`; ids no longer stored are left out.
     async fn records(
         &self,
@@ -1083,6 +1168,14 @@ impl QdrantStore {
     }
 }
 
+/// The vector hashes the points hold (read with the hash payload field).
+fn hashes_of(points: &[qdrant_client::qdrant::RetrievedPoint]) -> Vec<i64> {
+    points
+        .iter()
+        .filter_map(|point| point.payload.get(layout::HASH_FIELD).and_then(|value| value.as_integer()))
+        .collect()
+}
+
 /// The point ids of `ids` in `kind`, each id once.
 fn distinct_point_ids(kind: &str, ids: &[&str]) -> Vec<qdrant_client::qdrant::PointId> {
     let mut seen = HashSet::with_capacity(ids.len());
@@ -1144,7 +1237,7 @@ impl StoreBackend for QdrantStore {
         let connection = self.connection()?;
         let meta = match self.kind(&connection, kind).await? {
             Some(existing) => existing,
-            None => self.create(&connection, kind, KindMeta { dim, metric }).await?,
+            None => self.create(&connection, kind, KindMeta::new(dim, metric)).await?,
         };
         validate::same_kind(&info(kind, meta, 0), dim, metric)?;
         let count = connection.count(&self.collection(kind)).await?.unwrap_or(0);
@@ -1169,19 +1262,22 @@ impl StoreBackend for QdrantStore {
 
     async fn delete(&self, kind: &str, id: &str) -> Result<bool> {
         let connection = self.connection()?;
-        if self.kind(&connection, kind).await?.is_none() {
-            return Ok(false);
-        }
+        let Some(meta) = self.kind(&connection, kind).await? else { return Ok(false) };
         let name = self.collection(kind);
         let point = layout::point_id(kind, id);
-        let Some(found) = connection.get(&name, vec![point.clone()], Vec::new(), false).await? else {
+        let fields = vec![layout::HASH_FIELD.to_owned()];
+        let Some(found) = connection.get(&name, vec![point.clone()], fields, false).await? else {
             self.forget(kind);
             return Ok(false);
         };
         if found.is_empty() {
             return Ok(false);
         }
-        Ok(connection.delete_points(&name, vec![point]).await?.is_some())
+        if connection.delete_points(&name, vec![point]).await?.is_none() {
+            return Ok(false);
+        }
+        self.reconcile_companion(&connection, kind, meta, hashes_of(&found)).await?;
+        Ok(true)
     }
 
     /// One retrieve of the requested point ids.
@@ -1195,18 +1291,22 @@ impl StoreBackend for QdrantStore {
         Ok(in_request_order(ids, found))
     }
 
-    /// One retrieve of the requested point ids (to count those stored), then one delete of
-    /// the ones found. The count is what the retrieve saw.
+    /// One retrieve of the requested point ids (to count those stored, with their vectors'
+    /// hashes), then one delete of the ones found, then the companion brought in step. The
+    /// count is what the retrieve saw.
     async fn delete_many(&self, kind: &str, ids: &[&str]) -> Result<u64> {
         let connection = self.connection()?;
-        if self.kind(&connection, kind).await?.is_none() || ids.is_empty() {
+        let Some(meta) = self.kind(&connection, kind).await? else { return Ok(0) };
+        if ids.is_empty() {
             return Ok(0);
         }
         let name = self.collection(kind);
-        let Some(found) = connection.get(&name, distinct_point_ids(kind, ids), Vec::new(), false).await? else {
+        let fields = vec![layout::HASH_FIELD.to_owned()];
+        let Some(found) = connection.get(&name, distinct_point_ids(kind, ids), fields, false).await? else {
             self.forget(kind);
             return Ok(0);
         };
+        let hashes = hashes_of(&found);
         let found: Vec<_> = found.into_iter().filter_map(|point| point.id).collect();
         if found.is_empty() {
             return Ok(0);
@@ -1216,54 +1316,20 @@ impl StoreBackend for QdrantStore {
             self.forget(kind);
             return Ok(0);
         }
+        self.reconcile_companion(&connection, kind, meta, hashes).await?;
         Ok(removed)
     }
 
-    /// One exact filtered count, then one filtered delete. The count is what was stored just
-    /// before the delete.
+    /// Page by page (see [`QdrantStore::delete_matching`]), on the version index.
     async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
-        let connection = self.connection()?;
-        if self.kind(&connection, kind).await?.is_none() {
-            return Ok(0);
-        }
-        let name = self.collection(kind);
-        let Some(count) = connection.count_version(&name, extractor_version).await? else {
-            self.forget(kind);
-            return Ok(0);
-        };
-        if count == 0 {
-            return Ok(0);
-        }
         let what = format!("version {extractor_version}");
-        if connection.delete_matching(&name, version_filter(extractor_version), &what).await?.is_none() {
-            self.forget(kind);
-            return Ok(0);
-        }
-        Ok(count)
+        self.delete_matching(kind, version_filter(extractor_version), &what).await
     }
 
-    /// One exact filtered count, then one filtered delete by the write-time index. The count
-    /// is what was stored just before the delete.
+    /// Page by page (see [`QdrantStore::delete_matching`]), on the write-time index.
     async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
-        let connection = self.connection()?;
-        if self.kind(&connection, kind).await?.is_none() {
-            return Ok(0);
-        }
-        let name = self.collection(kind);
         let what = format!("records written before {written_before_ms}");
-        let filter = written_before_filter(written_before_ms);
-        let Some(count) = connection.count_matching(&name, filter.clone(), &what).await? else {
-            self.forget(kind);
-            return Ok(0);
-        };
-        if count == 0 {
-            return Ok(0);
-        }
-        if connection.delete_matching(&name, filter, &what).await?.is_none() {
-            self.forget(kind);
-            return Ok(0);
-        }
-        Ok(count)
+        self.delete_matching(kind, written_before_filter(written_before_ms), &what).await
     }
 
     async fn knn_with(&self, kind: &str, query: &[f32], options: &KnnOptions) -> Result<Vec<Neighbor>> {
@@ -1347,6 +1413,7 @@ impl StoreBackend for QdrantStore {
             return Ok(false);
         }
         let dropped = connection.delete_collection(&self.collection(kind)).await?;
+        connection.delete_collection(&self.companion(kind)).await?;
         self.forget(kind);
         Ok(dropped)
     }
@@ -1362,14 +1429,19 @@ impl StoreBackend for QdrantStore {
         if self.kind(&connection, kind).await?.is_none() {
             return Ok(None);
         }
-        let name = self.collection(kind);
         let started = Instant::now();
         let optimising = qdrant_client::qdrant::CollectionStatus::Yellow as i32;
         let mut waited = false;
+        let mut names = vec![self.collection(kind), self.companion(kind)];
         loop {
-            let Some(info) = connection.collection_info(&name).await? else { return Ok(None) };
+            let Some(name) = names.first().cloned() else { return Ok(waited.then(|| started.elapsed())) };
+            let Some(info) = connection.collection_info(&name).await? else {
+                names.remove(0);
+                continue;
+            };
             if info.status != optimising {
-                return Ok(waited.then(|| started.elapsed()));
+                names.remove(0);
+                continue;
             }
             if started.elapsed() >= SETTLE_LIMIT {
                 tracing::warn!(
@@ -1466,6 +1538,7 @@ fn search_request<'a>(
         score_threshold: max.and_then(|max| layout::loose_score_threshold(meta.metric, max)),
         exclude_hashes,
         exact: false,
+        companion: false,
     }
 }
 

@@ -75,6 +75,9 @@ pub(crate) struct Search<'a> {
     pub exclude_hashes: &'a [i64],
     /// A brute-force search on the server whatever the store's configuration.
     pub exact: bool,
+    /// A search of a kind's companion (one point per distinct vector): `exclude_hashes` leave
+    /// out points by id, and the reply carries no payload (the id is the hash).
+    pub companion: bool,
 }
 
 /// What a scroll asks for: points matching `filter`, either in Qdrant's point-id order from
@@ -457,6 +460,33 @@ impl Connection {
         }
     }
 
+    /// Writes the points that do not exist yet and leaves existing ones untouched (their
+    /// vector is the same: a companion point's id is its vector's hash), so that a vector
+    /// written again and again does not rewrite its point in the graph each time. Waits until
+    /// reads see them.
+    pub(crate) async fn upsert_absent(&self, name: &str, points: Vec<PointStruct>) -> Result<Upsert> {
+        // Matches no companion point (each has a hash): existing points are not updated.
+        let nothing = Filter::must([Condition::is_empty(layout::HASH_FIELD)]);
+        let mut request = UpsertPointsBuilder::new(name, points).wait(true).update_filter(nothing);
+        if let Some(ordering) = self.write_ordering() {
+            request = request.ordering(ordering);
+        }
+        match self.client.upsert_points(request).await {
+            Ok(_) => Ok(Upsert::Done),
+            Err(err) if is_not_found(&err) => Ok(Upsert::CollectionMissing),
+            Err(err) if is_dimension_error(&err) => Ok(Upsert::WrongDimension),
+            Err(err) => Err(self.fail(err, &format!("upsert into {name}"))),
+        }
+    }
+
+    /// Records in a companion's metadata that it holds every vector of its kind.
+    pub(crate) async fn record_companion_complete(&self, name: &str) -> Result<()> {
+        let mut request = UpdateCollectionBuilder::new(name).timeout(self.consensus_timeout()).build();
+        request.metadata = [(layout::META_COMPLETE.to_owned(), Value::from(true))].into();
+        self.client.update_collection(request).await.map_err(|err| self.fail(err, &format!("metadata of {name}")))?;
+        Ok(())
+    }
+
     /// Deletes points by id and waits until reads see it; `None` when the collection is gone.
     pub(crate) async fn delete_points(&self, name: &str, ids: Vec<PointId>) -> Result<Option<()>> {
         let mut request = DeletePointsBuilder::new(name).points(PointsIdsList { ids }).wait(true);
@@ -542,18 +572,31 @@ impl Connection {
         if let Some(ef) = self.options.hnsw_ef {
             params = params.hnsw_ef(ef);
         }
+        let fields = if search.companion {
+            Vec::new()
+        } else {
+            vec![layout::ID_FIELD.to_owned(), layout::HASH_FIELD.to_owned()]
+        };
         let mut request = QueryPointsBuilder::new(search.collection)
             .query(Query::new_nearest(search.query.to_vec()))
             .limit(search.limit as u64)
             .params(params)
-            .with_payload(PayloadIncludeSelector::new(vec![layout::ID_FIELD.to_owned(), layout::HASH_FIELD.to_owned()]))
+            .with_payload(PayloadIncludeSelector::new(fields))
             .with_vectors(false);
         // Filtered inside the search (the fields are indexed), so k matching points come back.
         let mut filter = Filter::default();
         if let Some(version) = search.extractor_version {
             filter.must.push(Condition::matches(layout::VERSION_FIELD, i64::from(version)));
         }
-        if !search.exclude_hashes.is_empty() {
+        if search.companion {
+            // A companion has no extractor versions: its points are filtered by id only.
+            filter.must.clear();
+            if !search.exclude_hashes.is_empty() {
+                let ids: Vec<PointId> =
+                    search.exclude_hashes.iter().map(|hash| layout::distinct_point_id(*hash)).collect();
+                filter.must_not.push(Condition::has_id(ids));
+            }
+        } else if !search.exclude_hashes.is_empty() {
             filter.must_not.push(Condition::matches(layout::HASH_FIELD, search.exclude_hashes.to_vec()));
         }
         if !filter.must.is_empty() || !filter.must_not.is_empty() {

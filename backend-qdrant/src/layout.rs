@@ -44,6 +44,14 @@ pub const SORT_FIELDS: [&str; SORT_LEVELS] = ["sort_0", "sort_1", "sort_2", "sor
 pub(crate) const META_SCHEMA: &str = "decnet_vectorstore_schema";
 const META_KIND: &str = "decnet_vectorstore_kind";
 const META_METRIC: &str = "decnet_vectorstore_metric";
+/// Companion-metadata key naming the kind whose distinct vectors the collection holds.
+const META_DISTINCT_OF: &str = "decnet_vectorstore_distinct_of";
+/// Companion-metadata key set to `true` once every vector of the kind has its point (at
+/// creation for a new kind; after the build of [`QdrantStore`](crate::QdrantStore)'s upgrade).
+pub(crate) const META_COMPLETE: &str = "decnet_vectorstore_distinct_complete";
+/// Suffix of a kind's companion collection: `-` never occurs in a kind, so the name is never
+/// taken for a kind's collection.
+const COMPANION_SUFFIX: &str = "-distinct";
 
 /// Namespace of the point ids (UUIDv5 of `kind NUL id`); fixed forever, or stored points
 /// could no longer be addressed.
@@ -56,6 +64,21 @@ pub struct KindMeta {
     pub dim: usize,
     /// The metric.
     pub metric: Metric,
+    /// Whether the kind's companion collection is complete: one point per distinct vector,
+    /// searched instead of the records (see "Duplicate vectors" in the crate docs).
+    pub companion: bool,
+}
+
+impl KindMeta {
+    /// A kind of `dim` and `metric`, its companion not known yet.
+    pub fn new(dim: usize, metric: Metric) -> KindMeta {
+        KindMeta { dim, metric, companion: false }
+    }
+
+    /// The same kind, ignoring what is known of its companion.
+    pub fn same_vectors(&self, other: &KindMeta) -> bool {
+        self.dim == other.dim && self.metric == other.metric
+    }
 }
 
 /// A collection's layout as [`kind_meta`] reads it: the kind, and the schema version its
@@ -88,6 +111,36 @@ pub fn kind_of_collection<'a>(prefix: &str, collection: &'a str) -> Option<&'a s
         "a collection under the store's prefix is not named for a valid kind; it is left out"
     );
     None
+}
+
+/// The companion collection of `kind` under `prefix`: one point per distinct vector.
+pub fn companion_name(prefix: &str, kind: &str) -> String {
+    format!("{prefix}{kind}{COMPANION_SUFFIX}")
+}
+
+/// The point of a distinct vector in the companion: its hash's bits as the numeric point id, so
+/// every writer of that vector addresses the same point (idempotent, no election).
+pub fn distinct_point_id(hash: i64) -> PointId {
+    PointId::from(hash as u64)
+}
+
+/// The vector hash of a companion point, from its id; `None` for an id this store never makes.
+pub fn hash_of_distinct_point(id: &PointId) -> Option<i64> {
+    match id.point_id_options.as_ref()? {
+        qdrant::point_id::PointIdOptions::Num(number) => Some(*number as i64),
+        qdrant::point_id::PointIdOptions::Uuid(_) => None,
+    }
+}
+
+/// The payload of a companion point: its hash, and for cosine the vector as written (Qdrant
+/// normalises it), so that the point can be written again bit for bit.
+pub fn distinct_payload(vector: &[f32], metric: Metric) -> Payload {
+    let mut payload = Payload::with_capacity(2);
+    payload.insert(HASH_FIELD, vector_hash(vector));
+    if metric == Metric::Cosine {
+        payload.insert(RAW_VECTOR_FIELD, encode_vector(vector));
+    }
+    payload
 }
 
 /// The deterministic point id of `(kind, id)`: neither may contain NUL, so `kind NUL id` is
@@ -265,24 +318,64 @@ pub fn loose_score_threshold(metric: Metric, max_distance: f32) -> Option<f32> {
     threshold.is_finite().then_some(threshold)
 }
 
-/// The request that creates the collection of `kind`, described in its metadata.
+/// The request that creates the collection of `kind`, described in its metadata. Its records
+/// get no HNSW graph (`m = 0`): searches go through the companion, and the records' vectors
+/// serve exact scans and filters, so loads do not build two graphs.
 pub fn create_collection(name: &str, kind: &str, meta: KindMeta, options: &QdrantConfig) -> CreateCollection {
-    let mut vectors = VectorParamsBuilder::new(meta.dim as u64, distance_of(meta.metric));
-    if options.on_disk {
-        // `on_disk` is what servers before 1.19 understand; newer ones prefer `memory`, which
-        // overrides it when both are set.
-        vectors = vectors.on_disk(true).memory(qdrant::Memory::Cold);
-    }
     let metadata: HashMap<String, Value> = [
         (META_SCHEMA.to_owned(), Value::from(i64::from(SCHEMA_VERSION))),
         (META_KIND.to_owned(), Value::from(kind)),
         (META_METRIC.to_owned(), Value::from(meta.metric.as_str())),
     ]
     .into();
+    collection_request(name, meta, options, Some(0), metadata)
+}
+
+/// The request that creates the companion of `kind`: the kind's vectors, the configured HNSW
+/// graph, and metadata naming the kind (`complete` for a new kind, which holds no vector yet).
+pub fn create_companion(
+    name: &str,
+    kind: &str,
+    meta: KindMeta,
+    options: &QdrantConfig,
+    complete: bool,
+) -> CreateCollection {
+    let metadata: HashMap<String, Value> = [
+        (META_SCHEMA.to_owned(), Value::from(i64::from(SCHEMA_VERSION))),
+        (META_DISTINCT_OF.to_owned(), Value::from(kind)),
+        (META_COMPLETE.to_owned(), Value::from(complete)),
+    ]
+    .into();
+    collection_request(name, meta, options, options.hnsw_m, metadata)
+}
+
+/// Whether a companion's info says it is the complete companion of `kind`; `None` when it is
+/// not a companion of `kind` at all (another store's collection).
+pub fn companion_state(kind: &str, info: &CollectionInfo) -> Option<bool> {
+    let config = info.config.as_ref()?;
+    if config.metadata.get(META_DISTINCT_OF).and_then(Value::as_str).map(String::as_str) != Some(kind) {
+        return None;
+    }
+    Some(config.metadata.get(META_COMPLETE).and_then(Value::as_bool).unwrap_or(false))
+}
+
+fn collection_request(
+    name: &str,
+    meta: KindMeta,
+    options: &QdrantConfig,
+    hnsw_m: Option<u64>,
+    metadata: HashMap<String, Value>,
+) -> CreateCollection {
+    let mut vectors = VectorParamsBuilder::new(meta.dim as u64, distance_of(meta.metric));
+    if options.on_disk {
+        // `on_disk` is what servers before 1.19 understand; newer ones prefer `memory`, which
+        // overrides it when both are set.
+        vectors = vectors.on_disk(true).memory(qdrant::Memory::Cold);
+    }
     let mut request = CreateCollectionBuilder::new(name).vectors_config(vectors);
-    if options.hnsw_m.is_some() || options.hnsw_ef_construct.is_some() {
+    if hnsw_m.is_some() || options.hnsw_ef_construct.is_some() {
         let mut hnsw = HnswConfigDiffBuilder::default();
-        if let Some(m) = options.hnsw_m {
+        if let Some(m) = hnsw_m {
             hnsw = hnsw.m(m);
         }
         if let Some(ef) = options.hnsw_ef_construct {
@@ -346,7 +439,7 @@ pub fn kind_meta(name: &str, kind: &str, info: &CollectionInfo) -> Result<Option
         return Err(incompatible(format!("searches with another distance than its metric {metric}")));
     }
     let dim = usize::try_from(params.size).map_err(|_| incompatible("has an impossible vector size".to_owned()))?;
-    Ok(Some(Layout { meta: KindMeta { dim, metric }, version }))
+    Ok(Some(Layout { meta: KindMeta::new(dim, metric), version }))
 }
 
 /// Whether the collection has every sort-key index (built by the first scan that needs them).

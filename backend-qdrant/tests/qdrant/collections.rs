@@ -72,6 +72,13 @@ async fn settings_body(ctx: &Ctx) {
     let on_disk = vectors.on_disk == Some(true) || vectors.memory == Some(qdrant_client::qdrant::Memory::Cold as i32);
     assert!(on_disk, "{vectors:?}");
     let hnsw = config.hnsw_config.unwrap();
+    assert_eq!(hnsw.m, Some(0), "the records carry no graph: searches go through the companion");
+    // The companion (one point per distinct vector) holds the graph, with the settings asked for.
+    let companion = client.collection_info(format!("{prefix}ja3-distinct")).await.unwrap().result.unwrap();
+    let companion = companion.config.unwrap();
+    let companion_params = companion.params.unwrap();
+    assert_eq!((companion_params.shard_number, companion_params.replication_factor), (3, Some(1)));
+    let hnsw = companion.hnsw_config.unwrap();
     assert_eq!((hnsw.m, hnsw.ef_construct), (Some(8), Some(64)));
     assert_eq!(config.metadata.get("decnet_vectorstore_kind").and_then(Value::as_str).map(String::as_str), Some("ja3"));
 

@@ -6,6 +6,7 @@ mod api_key;
 mod cluster;
 mod cluster_faults;
 mod collections;
+mod companion;
 mod config;
 mod conformance;
 mod restart;
