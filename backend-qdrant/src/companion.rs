@@ -292,15 +292,13 @@ impl QdrantStore {
 
     /// A search through the companion: its points in distance order (`k + 1` per round, the
     /// ones read left out of the next), and the records of each vector read through the hash
-    /// index with the extractor-version filter, until `k` records are known and the next
-    /// vector is farther than the `k`-th. `None` when the answer needs the exact fallback: the
-    /// companion is gone, the counts changed under the search (concurrent writes), or
-    /// [`MAX_GROUP_ROUNDS`] rounds did not find `k` records (vectors filtered out).
+    /// index with the extractor-version filter (see [`QdrantStore::take_groups`]), until `k`
+    /// records are known and the next vector is farther than the `k`-th. `None` when the
+    /// answer needs the exact fallback: the companion is gone, or [`MAX_GROUP_ROUNDS`] rounds
+    /// did not find `k` records (vectors whose records are all of other versions, or gone).
     ///
-    /// Bounds, per round: one reply of `k + 1` points, one facet of at most `k + 1` hashes, one
-    /// read of at most `k + 1` records of the vectors before the `k`-th record's distance and a
-    /// walk of at most `k` ids of the vectors at it; the exclusion list grows by `k + 1` ids a
-    /// round.
+    /// Bounds, per round: one reply of `k + 1` points, and O(log k) reads of at most `k + 1`
+    /// records plus walks of at most `k` ids; the exclusion list grows by `k + 1` ids a round.
     pub(super) async fn search_by_groups(
         &self,
         connection: &Connection,
@@ -354,11 +352,13 @@ impl QdrantStore {
     }
 
     /// Adds to `answer` the records of `ready` (distinct vectors in distance order, every one
-    /// nearer than any not read yet) up to `k` in all, with the version filter: one read of up
-    /// to the room left + 1 of their records, which usually holds them all; otherwise one facet
-    /// counts each vector's records, the vectors whose records all fit are read by one scroll,
-    /// and the first vector distance that does not fit by the id-ordered walk. `None` when what
-    /// was read disagrees with the counts (records written or deleted meanwhile).
+    /// nearer than any not read yet) up to `k` in all, with the version filter. Reads of "the
+    /// records of these vectors, at most the room left + 1" say whether they all fit: first all
+    /// of `ready` (usually they fit: no group larger than the room left), otherwise runs of
+    /// vector distances from the nearest, a run doubling after a fit and halving after an
+    /// overflow, until one distance alone overflows: its first ids are then read in id order by
+    /// the walk. O(log k) reads per search whatever the groups' sizes, no count of a group.
+    /// `None` when the kind is gone.
     async fn take_groups(
         &self,
         connection: &Connection,
@@ -368,63 +368,46 @@ impl QdrantStore {
         answer: &mut Vec<Neighbor>,
     ) -> Result<Option<()>> {
         let version = options.extractor_version;
-        let hashes: Vec<i64> = ready.iter().map(|(_, hash)| *hash).collect();
-        let need = options.k.saturating_sub(answer.len());
-        // Most often every record of these vectors fits (no group larger than the rest of the
-        // answer): one read of them all says so, and nothing more is asked.
-        let distances: HashMap<i64, f32> = ready.iter().map(|(distance, hash)| (*hash, *distance)).collect();
-        let Some(all) = self.read_members(connection, kind, &distances, version, need + 1).await? else {
-            return Ok(None);
-        };
-        if all.len() <= need {
-            answer.extend(all);
-            return Ok(Some(()));
-        }
-        let Some(counts) = self.hash_counts_chunked(connection, kind, &hashes, version).await? else {
-            return Ok(None);
-        };
-        let mut whole: HashMap<i64, f32> = HashMap::new();
-        let mut whole_count = 0usize;
-        let mut boundary: Option<(f32, Vec<i64>, usize)> = None;
-        let mut at = 0;
-        while at < ready.len() {
-            let distance = ready[at].0;
-            let level: Vec<i64> =
-                ready[at..].iter().take_while(|(d, _)| *d == distance).map(|(_, hash)| *hash).collect();
-            at += level.len();
-            let count: u64 = level.iter().map(|hash| counts.get(hash).copied().unwrap_or(0)).sum();
-            if count == 0 {
-                continue;
+        let mut levels: Vec<(f32, Vec<i64>)> = Vec::new();
+        for (distance, hash) in ready {
+            match levels.last_mut() {
+                Some((last, hashes)) if *last == *distance => hashes.push(*hash),
+                _ => levels.push((*distance, vec![*hash])),
             }
-            let need = options.k.saturating_sub(answer.len() + whole_count);
-            if need == 0 {
+        }
+        let mut at = 0;
+        let mut run = levels.len();
+        while at < levels.len() {
+            let room = options.k.saturating_sub(answer.len());
+            if room == 0 {
                 break;
             }
-            if count <= need as u64 {
-                whole.extend(level.iter().map(|hash| (*hash, distance)));
-                whole_count += count as usize;
+            let end = (at + run).min(levels.len());
+            let distances: HashMap<i64, f32> = levels[at..end]
+                .iter()
+                .flat_map(|(distance, hashes)| hashes.iter().map(move |hash| (*hash, *distance)))
+                .collect();
+            let Some(members) = self.read_members(connection, kind, &distances, version, room + 1).await? else {
+                return Ok(None);
+            };
+            if members.len() <= room {
+                answer.extend(members);
+                at = end;
+                run = (run * 2).max(1);
                 continue;
             }
-            boundary = Some((distance, level, need));
-            break;
-        }
-        if !whole.is_empty() {
-            let Some(members) = self.read_members(connection, kind, &whole, version, whole_count + 1).await? else {
+            if end - at > 1 {
+                run = ((end - at) / 2).max(1);
+                continue;
+            }
+            // One distance holds more records than the room left: its first ids in id order.
+            let (distance, hashes) = &levels[at];
+            let Some(ids) = self.first_members(connection, kind, hashes, version, room).await? else {
                 return Ok(None);
             };
-            if members.len() != whole_count {
-                return Ok(None);
-            }
-            answer.extend(members);
-        }
-        if let Some((distance, level, need)) = boundary {
-            let Some(ids) = self.first_members(connection, kind, &level, version, need).await? else {
-                return Ok(None);
-            };
-            if ids.len() < need {
-                return Ok(None);
-            }
-            answer.extend(ids.into_iter().map(|id| Neighbor { kind: kind.to_owned(), id, distance }));
+            answer.extend(ids.into_iter().map(|id| Neighbor { kind: kind.to_owned(), id, distance: *distance }));
+            at += 1;
+            run = 1;
         }
         Ok(Some(()))
     }
