@@ -1270,14 +1270,13 @@ impl StoreBackend for QdrantStore {
             self.forget(kind);
             return Ok(false);
         };
-        if found.is_empty() {
-            return Ok(false);
-        }
+        // Deleted even when the read did not find it: a read of one replica may miss what a
+        // write that failed midway left on another (the delete reaches every replica).
         if connection.delete_points(&name, vec![point]).await?.is_none() {
             return Ok(false);
         }
         self.reconcile_companion(&connection, kind, meta, hashes_of(&found)).await?;
-        Ok(true)
+        Ok(!found.is_empty())
     }
 
     /// One retrieve of the requested point ids.
