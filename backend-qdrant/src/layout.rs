@@ -103,6 +103,10 @@ pub fn collection_name(prefix: &str, kind: &str) -> String {
 /// starts with this one, and a warning would repeat at every listing and health check.
 pub fn kind_of_collection<'a>(prefix: &str, collection: &'a str) -> Option<&'a str> {
     let rest = collection.strip_prefix(prefix)?;
+    if rest.strip_suffix(COMPANION_SUFFIX).is_some_and(|kind| vectorstore_core::validate::kind(kind).is_ok()) {
+        // A kind's companion: part of that kind, not a kind of its own.
+        return None;
+    }
     if vectorstore_core::validate::kind(rest).is_ok() {
         return Some(rest);
     }
@@ -520,5 +524,16 @@ mod tests {
         assert_eq!(kind_of_collection("decnet_", "decnet_ja3"), Some("ja3"));
         assert_eq!(kind_of_collection("decnet_", "other_ja3"), None);
         assert_eq!(kind_of_collection("decnet_", "decnet_Bad"), None);
+        assert_eq!(kind_of_collection("decnet_", &companion_name("decnet_", "ja3")), None, "a companion is no kind");
+    }
+
+    #[test]
+    fn companion_points_are_addressed_by_their_vector_hash() {
+        for vector in [[1.0f32, 2.0], [-0.0, 0.0], [f32::MAX, f32::MIN_POSITIVE]] {
+            let hash = vector_hash(&vector);
+            assert_eq!(hash_of_distinct_point(&distinct_point_id(hash)), Some(hash), "{vector:?}");
+        }
+        assert_ne!(distinct_point_id(vector_hash(&[0.0, 0.0])), distinct_point_id(vector_hash(&[-0.0, 0.0])));
+        assert_eq!(hash_of_distinct_point(&point_id("ja3", "a")), None, "record points are UUIDs");
     }
 }
