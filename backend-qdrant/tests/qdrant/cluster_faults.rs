@@ -335,6 +335,8 @@ async fn a_peer_killed_and_restarted_loses_no_acknowledged_write() {
     // before that a read it routes to its own copy may see an older state.
     for kind in KINDS.iter().map(|(kind, _, _)| kind) {
         cluster.wait_replicas_active(&format!("faults_{kind}")).await.expect("the replicas catch up");
+        // The kind's companion of distinct vectors, which searches read.
+        cluster.wait_replicas_active(&format!("faults_{kind}-distinct")).await.expect("the replicas catch up");
     }
     let restarted = open(&options(cluster.peer_config(victim))).await;
     let mut mismatches = 0;
