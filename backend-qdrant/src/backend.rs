@@ -1319,13 +1319,14 @@ impl StoreBackend for QdrantStore {
         Ok(removed)
     }
 
-    /// Page by page (see [`QdrantStore::delete_matching`]), on the version index.
+    /// Page by page, on the version index: the ids and vector hashes of 1,000 matching records,
+    /// one delete of those still matching, then the companion brought in step; until none is left.
     async fn delete_version(&self, kind: &str, extractor_version: u32) -> Result<u64> {
         let what = format!("version {extractor_version}");
         self.delete_matching(kind, version_filter(extractor_version), &what).await
     }
 
-    /// Page by page (see [`QdrantStore::delete_matching`]), on the write-time index.
+    /// Page by page, on the write-time index, as `delete_version` does.
     async fn expire(&self, kind: &str, written_before_ms: u64) -> Result<u64> {
         let what = format!("records written before {written_before_ms}");
         self.delete_matching(kind, written_before_filter(written_before_ms), &what).await
