@@ -13,6 +13,13 @@
 //! skipped row is strictly worse than the final k-th and than `max_distance`: it cannot be in
 //! the answer, nor tie with its last member. The order in which rows are visited (lowest code
 //! distance first, so that the limit falls fast) only changes how many vectors are read.
+//!
+//! For l2, the pass that computes the code distances also gathers every wanted row whose code
+//! distance is below `G` (16 times the worst seed's at that moment, so `G` only falls) or whose
+//! error bound exceeds the grid's nominal one. When the limit after the seeds makes
+//! [`Pruner::skips`] skip every row with `S ≥ T` and a nominal error, and `T ≤ G` (the final
+//! `G`), each row not gathered has `S ≥ G ≥ T` and a nominal error, so it is skipped either
+//! way: only the gathered rows need judging. Otherwise every row is judged.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
@@ -29,6 +36,12 @@ const SEED_EXTRA_ROWS: usize = 64;
 
 /// Rows per later request for vectors.
 const FETCH_ROWS: usize = 256;
+
+/// Rows whose code distances are computed at a time, then ranked while in cache.
+const CODE_BLOCK_ROWS: usize = 1024;
+
+/// l2: rows below this many times the worst seed's code distance are gathered (module doc).
+const GATHER_FACTOR: u64 = 16;
 
 /// A kind's rows as 8-bit codes with their ids, versions, write times and norms, without the
 /// vectors (about `dim + 60` bytes and the id per row instead of `4 · dim + 80`). Follows
@@ -197,7 +210,7 @@ impl CodesOnlyIndex {
     /// A search for the nearest rows to `query` (of the index's dimension) under `options`;
     /// drive it with [`CodesSearch::next_step`] and [`CodesSearch::supply`].
     pub fn search<'a>(&'a self, query: &'a [f32], options: &KnnOptions) -> CodesSearch<'a> {
-        CodesSearch::new(self, query, options)
+        CodesSearch::new(self, query, options, SEED_EXTRA_ROWS)
     }
 
     /// [`CodesOnlyIndex::search`] run to the end with `vectors` giving the exact vectors of the
@@ -275,6 +288,11 @@ pub struct CodesSearch<'a> {
     exact: usize,
     /// Past this many rows left after the seeds, the search answers [`CodesStep::TooMany`].
     give_up_rows: usize,
+    /// l2: the rows gathered while the code distances were computed, and the final `G` (see
+    /// the module doc); `None` when not gathered (another metric, or too many rows).
+    gathered: Option<(Vec<usize>, u64)>,
+    /// True when only the gathered rows were judged.
+    judged_gathered: bool,
 }
 
 impl std::fmt::Debug for CodesSearch<'_> {
@@ -284,7 +302,7 @@ impl std::fmt::Debug for CodesSearch<'_> {
 }
 
 impl<'a> CodesSearch<'a> {
-    fn new(index: &'a CodesOnlyIndex, query: &'a [f32], options: &KnnOptions) -> CodesSearch<'a> {
+    fn new(index: &'a CodesOnlyIndex, query: &'a [f32], options: &KnnOptions, seed_extra: usize) -> CodesSearch<'a> {
         let rows = index.len();
         let k = options.k.min(rows);
         let query_norm = distance::dot(query, query);
@@ -292,12 +310,9 @@ impl<'a> CodesSearch<'a> {
             let pruner = Pruner::new(&index.codes, index.metric, &codes, query_norm);
             (pruner, codes)
         });
-        let mut sums = Vec::new();
+        let mut query_codes = None;
         let pruner = pruner.map(|(mut pruner, codes)| {
-            if k > 0 {
-                sums = vec![0u32; rows];
-                index.codes.code_distances(&codes, 0..rows, &mut sums);
-            }
+            query_codes = Some(codes);
             // Rows above max_distance are filtered anyway (a NaN limit filters nothing).
             pruner.set_limit(options.max_distance.filter(|max| !max.is_nan()));
             pruner
@@ -310,7 +325,7 @@ impl<'a> CodesSearch<'a> {
             k,
             max_distance: options.max_distance.filter(|max| !max.is_nan()),
             pruner,
-            sums,
+            sums: Vec::new(),
             stage: if k == 0 { Stage::Done } else { Stage::Seeds },
             queue: Vec::new(),
             next: 0,
@@ -320,11 +335,26 @@ impl<'a> CodesSearch<'a> {
             kth_bits: None,
             exact: 0,
             give_up_rows: (rows / 8).max(1 << 16),
+            gathered: None,
+            judged_gathered: false,
         };
         if k > 0 {
-            search.queue = search.seeds();
+            search.queue = search.seeds(query_codes.as_ref(), seed_extra);
         }
         search
+    }
+
+    /// True when only the rows gathered while computing the code distances were judged after
+    /// the seeds (see the module doc).
+    pub fn judged_gathered_rows_only(&self) -> bool {
+        self.judged_gathered
+    }
+
+    /// Judges every row after the seeds, as if nothing had been gathered (tests compare both).
+    #[cfg(test)]
+    pub(crate) fn without_gathering(mut self) -> Self {
+        self.gathered = None;
+        self
     }
 
     /// Gives up past `rows` rows left after the seeds (tests lower it).
@@ -337,39 +367,64 @@ impl<'a> CodesSearch<'a> {
         self.options.extractor_version.is_none_or(|v| v == self.index.versions[slot])
     }
 
-    /// How promising row `slot` is by its codes (lower first): the code distance for l2 and
-    /// cosine; for dot, `scale² · S − ‖x‖²`, which orders rows as `−⟨q, x⟩` would with the
-    /// codes in place of the vectors.
+    /// How promising row `slot` is by its codes (see [`promise_of`]).
     fn promise(&self, slot: usize) -> f64 {
-        let sum = f64::from(self.sums.get(slot).copied().unwrap_or(0));
-        match self.index.metric {
-            Metric::Dot => {
-                let scale = self.index.codes.scale();
-                scale * scale * sum - f64::from(self.index.norms[slot])
-            }
-            Metric::L2 | Metric::Cosine => sum,
-        }
+        let sum = self.sums.get(slot).copied().unwrap_or(0);
+        promise_of(self.index.metric, self.index.codes.scale(), sum, self.index.norms[slot])
     }
 
-    /// The `k` + [`SEED_EXTRA_ROWS`] wanted rows of best promise, best first (every wanted
-    /// row, in slot order, when there are no sums to rank them by).
-    fn seeds(&self) -> Vec<usize> {
+    /// Computes every row's code distance against `codes` and returns the `k` +
+    /// [`SEED_EXTRA_ROWS`] wanted rows of best promise, best first, gathering rows for l2 on
+    /// the way (see the module doc); every wanted row, in slot order, when there are no query
+    /// codes to rank them by.
+    fn seeds(&mut self, codes: Option<&super::quantized::QueryCodes>, seed_extra: usize) -> Vec<usize> {
         let rows = self.index.len();
-        if self.pruner.is_none() {
+        let Some(codes) = codes.filter(|_| self.pruner.is_some()) else {
             return (0..rows).filter(|&slot| self.wanted(slot)).collect();
-        }
-        let count = self.k + SEED_EXTRA_ROWS;
+        };
+        let index = self.index;
+        let (metric, scale) = (index.metric, index.codes.scale());
+        let nominal = index.codes.nominal_error();
+        let count = self.k + seed_extra;
         let mut top: BinaryHeap<Ranked> = BinaryHeap::with_capacity(count + 1);
-        for slot in (0..rows).filter(|&slot| self.wanted(slot)) {
-            let ranked = Ranked { promise: self.promise(slot), slot };
-            if top.len() < count {
-                top.push(ranked);
-            } else if let Some(mut worst) = top.peek_mut()
-                && ranked < *worst
-            {
-                *worst = ranked;
+        let mut worst = f64::INFINITY;
+        let mut gathering = metric == Metric::L2;
+        let (mut gathered, gather_cap, mut below) = (Vec::new(), rows / 16 + 1024, u64::MAX);
+        let mut sums = vec![0u32; rows];
+        let mut start = 0;
+        while start < rows {
+            let end = (start + CODE_BLOCK_ROWS).min(rows);
+            index.codes.code_distances(codes, start..end, &mut sums[start..end]);
+            for (slot, &sum) in (start..end).zip(&sums[start..end]) {
+                if !self.wanted(slot) {
+                    continue;
+                }
+                if gathering && (u64::from(sum) < below || f64::from(index.codes.error(slot)) > nominal) {
+                    gathered.push(slot);
+                    if gathered.len() > gather_cap {
+                        (gathering, gathered) = (false, Vec::new());
+                    }
+                }
+                let promise = promise_of(metric, scale, sum, index.norms[slot]);
+                // Slots come in ascending order: an equal promise loses to every kept row.
+                if top.len() == count && promise >= worst {
+                    continue;
+                }
+                if top.len() == count {
+                    top.pop();
+                }
+                top.push(Ranked { promise, slot });
+                if top.len() == count {
+                    worst = top.peek().map_or(f64::INFINITY, |ranked| ranked.promise);
+                    if metric == Metric::L2 && worst.is_finite() {
+                        below = (worst as u64).saturating_mul(GATHER_FACTOR);
+                    }
+                }
             }
+            start = end;
         }
+        self.sums = sums;
+        self.gathered = gathering.then_some((gathered, below));
         top.into_sorted_vec().into_iter().map(|ranked| ranked.slot).collect()
     }
 
@@ -399,12 +454,20 @@ impl<'a> CodesSearch<'a> {
             }
             match self.stage {
                 Stage::Seeds => {
-                    let mut rest: Vec<Ranked> = (0..self.index.len())
-                        .filter(|&slot| {
-                            self.computed[slot / 64] & (1 << (slot % 64)) == 0 && self.wanted(slot) && !self.skips(slot)
-                        })
-                        .map(|slot| Ranked { promise: self.promise(slot), slot })
-                        .collect();
+                    let judge = |slot: usize| {
+                        self.computed[slot / 64] & (1 << (slot % 64)) == 0 && self.wanted(slot) && !self.skips(slot)
+                    };
+                    let cheap = self.pruner.as_ref().map_or(u64::MAX, Pruner::cheap_codes);
+                    let (judged_gathered, rest) = match &self.gathered {
+                        Some((gathered, below)) if cheap <= *below => {
+                            (true, gathered.iter().copied().filter(|&slot| judge(slot)).collect::<Vec<_>>())
+                        }
+                        _ => (false, (0..self.index.len()).filter(|&slot| judge(slot)).collect()),
+                    };
+                    let mut rest: Vec<Ranked> =
+                        rest.into_iter().map(|slot| Ranked { promise: self.promise(slot), slot }).collect();
+                    self.judged_gathered = judged_gathered;
+                    self.gathered = None;
                     if rest.len() > self.give_up_rows {
                         self.stage = Stage::Done;
                         return CodesStep::TooMany;
@@ -497,6 +560,17 @@ impl<'a> CodesSearch<'a> {
     }
 }
 
+/// How promising a row with code distance `sum` and kernel squared norm `norm` is (lower
+/// first): the code distance for l2 and cosine; for dot, `scale² · S − ‖x‖²`, which orders
+/// rows as `−⟨q, x⟩` would with the codes in place of the vectors.
+#[inline]
+fn promise_of(metric: Metric, scale: f64, sum: u32, norm: f32) -> f64 {
+    match metric {
+        Metric::Dot => scale * scale * f64::from(sum) - f64::from(norm),
+        Metric::L2 | Metric::Cosine => f64::from(sum),
+    }
+}
+
 /// A row ranked by its promise, ties by slot (any fixed order does).
 #[derive(Debug, Clone, Copy)]
 struct Ranked {
@@ -567,6 +641,11 @@ mod tests {
         hits.iter().map(|hit| (hit.id.clone(), hit.distance.to_bits())).collect()
     }
 
+    thread_local! {
+        /// Searches of this thread that judged only their gathered rows.
+        static GATHERED_ONLY: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
     /// The stored vectors by id, as a store's file holds them.
     type Stored = HashMap<String, Vec<f32>>;
 
@@ -606,20 +685,31 @@ mod tests {
         for query in queries {
             for options in options {
                 let want = full.search("k", query, options);
-                let mut search = codes.search(query, options);
-                loop {
-                    match search.next_step() {
-                        CodesStep::Fetch(ids) => {
-                            let rows: Vec<f32> = ids.iter().flat_map(|id| stored[*id].iter().copied()).collect();
-                            assert!(search.supply(&rows));
-                        }
-                        CodesStep::Done => break,
-                        CodesStep::TooMany => panic!("small kinds are never given up"),
+                for (gathering, seed_extra) in [(true, super::SEED_EXTRA_ROWS), (true, 0), (false, 0)] {
+                    let mut search = super::CodesSearch::new(codes, query, options, seed_extra);
+                    if !gathering {
+                        search = search.without_gathering();
                     }
+                    loop {
+                        match search.next_step() {
+                            CodesStep::Fetch(ids) => {
+                                let rows: Vec<f32> = ids.iter().flat_map(|id| stored[*id].iter().copied()).collect();
+                                assert!(search.supply(&rows));
+                            }
+                            CodesStep::Done => break,
+                            CodesStep::TooMany => panic!("small kinds are never given up"),
+                        }
+                    }
+                    exact += search.exact_rows();
+                    GATHERED_ONLY.with(|used| used.set(used.get() + usize::from(search.judged_gathered_rows_only())));
+                    let got = search.finish("k");
+                    assert_eq!(
+                        answer(&got),
+                        answer(&want),
+                        "{} {options:?} gathering {gathering} query {query:?}",
+                        codes.metric()
+                    );
                 }
-                exact += search.exact_rows();
-                let got = search.finish("k");
-                assert_eq!(answer(&got), answer(&want), "{} {options:?} query {query:?}", codes.metric());
             }
         }
         exact
@@ -694,9 +784,16 @@ mod tests {
             let stored: Stored = data.iter().map(|(id, vector, _)| (id.clone(), vector.clone())).collect();
             let queries: Vec<Vec<f32>> =
                 (0..5).map(|q| centres[q * 7].iter().map(|c| c + (rng.unit() * 0.5) * 0.5).collect()).collect();
+            let before = GATHERED_ONLY.with(|used| used.get());
             let exact = assert_codes_equal_full(&codes, &mut full, &stored, &queries, &[KnnOptions::new(10)]);
-            // Five searches: a full scan would compute 5 × count rows.
-            assert!(exact < count / 4, "{metric}: {exact} vectors read for 5 searches of {count} rows");
+            // Five queries, three ways each: a full scan would compute 15 × count rows.
+            assert!(exact < count, "{metric}: {exact} vectors read for 15 searches of {count} rows");
+            let gathered_only = GATHERED_ONLY.with(|used| used.get()) - before;
+            assert_eq!(
+                gathered_only > 0,
+                metric == Metric::L2,
+                "{metric}: {gathered_only} searches judged gathered rows only"
+            );
         }
     }
 

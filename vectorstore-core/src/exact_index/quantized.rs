@@ -315,6 +315,11 @@ impl Quantized {
         code_distances_portable(&query.codes, codes, self.dim, out);
     }
 
+    /// The error bound a row inside the grid has at most (`nominal_error`).
+    pub(super) fn nominal_error(&self) -> f64 {
+        self.nominal_error
+    }
+
     /// The error bound of row `slot`.
     #[inline]
     pub(super) fn error(&self, slot: usize) -> f32 {
@@ -499,6 +504,12 @@ impl Pruner {
         let needed = fixed * (1.0 + SLACK) + limit + limit.abs() * SLACK;
         // The smallest positive f64 keeps the inequality strict when `needed` is 0.
         Some((needed.max(0.0) / (0.5 - SLACK)).sqrt() * (1.0 + SLACK) + f64::MIN_POSITIVE)
+    }
+
+    /// l2 and dot: every row with a code distance of at least this and an error bound at most
+    /// the grid's nominal one is skipped (`u64::MAX`: none is on that ground alone).
+    pub(super) fn cheap_codes(&self) -> u64 {
+        if self.limit.is_some() && self.metric != Metric::Cosine { self.cheap_codes } else { u64::MAX }
     }
 
     /// True when the row with code distance `codes`, error bound `row_error` and kernel squared
