@@ -301,11 +301,16 @@ impl Cache {
         if ready.copy().counter != ready.counter {
             return Ok(None);
         }
+        let started = std::time::Instant::now();
         let mut search = index.search(query, options);
+        let codes_pass = started.elapsed();
+        let (mut reads, mut read_time) = (0, std::time::Duration::ZERO);
         loop {
             match search.next_step() {
                 CodesStep::Fetch(ids) => {
+                    let reading = std::time::Instant::now();
                     let rows = records::vectors(conn, info, &ids).await?;
+                    (reads, read_time) = (reads + 1, read_time + reading.elapsed());
                     if !rows.is_some_and(|rows| search.supply(&rows)) {
                         // Only a change that did not move the counter (another tool) can do this.
                         tracing::warn!(
@@ -315,7 +320,14 @@ impl Cache {
                         return Ok(None);
                     }
                 }
-                CodesStep::Done => return Ok(Some(search.finish(&info.kind))),
+                CodesStep::Done => {
+                    tracing::debug!(
+                        kind = %info.kind, rows = index.len(), read_rows = search.exact_rows(), reads,
+                        codes_us = codes_pass.as_micros() as u64, read_us = read_time.as_micros() as u64,
+                        total_us = started.elapsed().as_micros() as u64, "sqlite_vec: searched the codes-only copy"
+                    );
+                    return Ok(Some(search.finish(&info.kind)));
+                }
                 CodesStep::TooMany => {
                     tracing::debug!(kind = %info.kind, "sqlite_vec: the codes rule out too few rows; searched by sqlite-vec");
                     return Ok(None);
