@@ -355,9 +355,10 @@ impl QdrantStore {
     /// nearer than any not read yet) up to `k` in all, with the version filter. Reads of "the
     /// records of these vectors, at most the room left + 1" say whether they all fit: first all
     /// of `ready` (usually they fit: no group larger than the room left), otherwise runs of
-    /// vector distances from the nearest, a run doubling after a fit and halving after an
-    /// overflow, until one distance alone overflows: its first ids are then read in id order by
-    /// the walk. O(log k) reads per search whatever the groups' sizes, no count of a group.
+    /// vector distances from the nearest, starting with the nearest alone, a run doubling after
+    /// a fit and halving after an overflow, until one distance alone overflows: its first ids
+    /// are then read in id order by the walk. O(log k) reads per search whatever the
+    /// groups' sizes (two and a walk at a group), no count of a group.
     /// `None` when the kind is gone.
     async fn take_groups(
         &self,
@@ -397,7 +398,9 @@ impl QdrantStore {
                 continue;
             }
             if end - at > 1 {
-                run = ((end - at) / 2).max(1);
+                // After the first overflow (of every vector) the nearest distance alone is
+                // tried: a search at a group meets it there. Later overflows halve the run.
+                run = if end - at == levels.len() { 1 } else { ((end - at) / 2).max(1) };
                 continue;
             }
             // One distance holds more records than the room left: its first ids in id order.
