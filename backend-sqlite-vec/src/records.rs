@@ -184,10 +184,13 @@ fn id_list(ids: &[&str]) -> Result<String> {
 }
 
 /// The stored records among `ids` of `info`'s kind, in no particular order, in one statement.
+/// vec0 answers `id IN (...)` by scanning the whole table (108 ms for 10 ids among 200,000),
+/// but `id = ?` by a point lookup: the distinct ids are joined to the table one by one (SQLite
+/// never reorders a CROSS JOIN, so the ids' side stays outside).
 pub(crate) async fn get_many(conn: &mut SqliteConnection, info: &KindInfo, ids: &[&str]) -> Result<Vec<VectorRecord>> {
     let query = format!(
-        "SELECT v.id, v.embedding, v.extractor_version, {} FROM \"{}\" AS v WHERE v.id IN (SELECT value FROM \
-         json_each(?1))",
+        "SELECT v.id, v.embedding, v.extractor_version, {} FROM (SELECT DISTINCT value AS id FROM json_each(?1)) AS j \
+         CROSS JOIN \"{}\" AS v ON v.id = j.id",
         written_expression(&info.kind, "v")?,
         Tables::of(&info.kind)?.vec
     );
@@ -199,17 +202,25 @@ pub(crate) async fn get_many(conn: &mut SqliteConnection, info: &KindInfo, ids: 
     records(rows, info, "get_many")
 }
 
-/// Deletes the stored records among `ids` in one statement; how many went.
+/// Deletes the stored records among `ids` (in the caller's transaction); how many went. One
+/// point delete per distinct id: vec0 would answer `id IN (...)` by scanning the whole table
+/// (105 ms for 5 ids among 200,000, against 0.5 ms each).
 pub(crate) async fn delete_many(conn: &mut SqliteConnection, kind: &str, ids: &[&str]) -> Result<u64> {
-    let list = id_list(ids)?;
-    let query = format!("DELETE FROM \"{}\" WHERE id IN (SELECT value FROM json_each(?1))", Tables::of(kind)?.vec);
-    let done = sqlx::query(sql(query))
-        .bind(list.clone())
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| operation_error(e, "delete_many"))?;
-    forget_times(conn, kind, "SELECT value FROM json_each(?1)", Param::Text(list), "delete_many").await?;
-    Ok(done.rows_affected())
+    let query = format!("DELETE FROM \"{}\" WHERE id = ?1", Tables::of(kind)?.vec);
+    let mut distinct: Vec<&str> = ids.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut deleted = 0;
+    for id in distinct {
+        let done = sqlx::query(sql(query.clone()))
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| operation_error(e, "delete_many"))?;
+        deleted += done.rows_affected();
+    }
+    forget_times(conn, kind, "SELECT value FROM json_each(?1)", Param::Text(id_list(ids)?), "delete_many").await?;
+    Ok(deleted)
 }
 
 /// Deletes every record of one extractor version in one statement; how many went.
