@@ -448,16 +448,7 @@ impl Connection {
 
     /// Writes points and waits until reads see them.
     pub(crate) async fn upsert(&self, name: &str, points: Vec<PointStruct>) -> Result<Upsert> {
-        let mut request = UpsertPointsBuilder::new(name, points).wait(true);
-        if let Some(ordering) = self.write_ordering() {
-            request = request.ordering(ordering);
-        }
-        match self.client.upsert_points(request).await {
-            Ok(_) => Ok(Upsert::Done),
-            Err(err) if is_not_found(&err) => Ok(Upsert::CollectionMissing),
-            Err(err) if is_dimension_error(&err) => Ok(Upsert::WrongDimension),
-            Err(err) => Err(self.fail(err, &format!("upsert into {name}"))),
-        }
+        self.upsert_updating(name, points, None).await
     }
 
     /// Writes the points that do not exist yet and leaves existing ones untouched (their
@@ -467,7 +458,21 @@ impl Connection {
     pub(crate) async fn upsert_absent(&self, name: &str, points: Vec<PointStruct>) -> Result<Upsert> {
         // Matches no companion point (each has a hash): existing points are not updated.
         let nothing = Filter::must([Condition::is_empty(layout::HASH_FIELD)]);
-        let mut request = UpsertPointsBuilder::new(name, points).wait(true).update_filter(nothing);
+        self.upsert_updating(name, points, Some(nothing)).await
+    }
+
+    /// Writes points (existing ones only where `update_filter` matches them, when given) and
+    /// waits until reads see them.
+    async fn upsert_updating(
+        &self,
+        name: &str,
+        points: Vec<PointStruct>,
+        update_filter: Option<Filter>,
+    ) -> Result<Upsert> {
+        let mut request = UpsertPointsBuilder::new(name, points).wait(true);
+        if let Some(filter) = update_filter {
+            request = request.update_filter(filter);
+        }
         if let Some(ordering) = self.write_ordering() {
             request = request.ordering(ordering);
         }
