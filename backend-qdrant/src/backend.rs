@@ -778,7 +778,9 @@ impl QdrantStore {
                 break;
             }
             horizon = reply.last().map_or(f32::INFINITY, |c| c.hit.distance);
-            if found.iter().filter(|(distance, _)| *distance < horizon).count() >= k {
+            // As in `distinct_by_companion`: k vectors clearly before the horizon.
+            let clear = horizon - layout::score_slack(horizon);
+            if found.iter().filter(|(distance, _)| *distance < clear).count() >= k {
                 break;
             }
             if round + 1 == MAX_DISTINCT_ROUNDS {
@@ -803,7 +805,9 @@ impl QdrantStore {
         let Some(cut) = found.get(k.saturating_sub(1)).or(found.last()).map(|(distance, _)| *distance) else {
             return Ok(Some(Vec::new()));
         };
-        found.retain(|(distance, _)| *distance <= cut);
+        // Every vector the kernel may put at or before the k-th: the answer is cut below, by the
+        // kernel's distances and then smallest ids.
+        found.retain(|(distance, _)| *distance <= cut + layout::score_slack(cut));
         let version = options.extractor_version;
         let first = ids_per_vector.max(1);
         let reads: Vec<_> = found

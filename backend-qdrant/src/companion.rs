@@ -535,7 +535,10 @@ impl QdrantStore {
             if returned < k + 1 {
                 return Ok(Some((found, f32::INFINITY)));
             }
-            if found.iter().filter(|(distance, _)| *distance < last).count() >= k || !within(last) {
+            // Scores and the kernel may disagree in the last bits: k vectors clearly before the
+            // last distance leave every vector the kernel ties with the k-th in the reply.
+            let clear = last - layout::score_slack(last);
+            if found.iter().filter(|(distance, _)| *distance < clear).count() >= k || !within(last) {
                 return Ok(Some((found, last)));
             }
         }

@@ -306,6 +306,16 @@ pub fn distance_from_score(metric: Metric, score: f32) -> f32 {
     distance + 0.0
 }
 
+/// How far the distance from a Qdrant score may lie from the contract kernel's distance for the
+/// same point, as searches that cut by one and report the other allow for: Qdrant computes its
+/// scores in its own order of operations (cosine over unit vectors it rounded when storing
+/// them), so vectors that tie exactly in the kernel differ by a few units in the last place.
+/// Twice a relative 1e-5 (at least 1e-5 absolute): a margin for single-precision sums of a few
+/// hundred terms, not a proof for every cancellation.
+pub fn score_slack(distance: f32) -> f32 {
+    if distance.is_finite() { 2e-5 * distance.abs().max(1.0) } else { 0.0 }
+}
+
 /// A score threshold that keeps every point within `max_distance` and a little beyond (the
 /// exact, inclusive bound is applied to the converted distances afterwards), or `None` when it
 /// would not prune anything.
