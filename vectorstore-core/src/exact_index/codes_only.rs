@@ -15,7 +15,7 @@
 //! distance first, so that the limit falls fast) only changes how many vectors are read.
 //!
 //! For l2, the pass that computes the code distances also gathers every wanted row whose code
-//! distance is below `G` (16 times the worst seed's at that moment, so `G` only falls) or whose
+//! distance is below `G` (4 times the worst seed's at that moment, so `G` only falls) or whose
 //! error bound exceeds the grid's nominal one. When the limit after the seeds makes
 //! [`Pruner::skips`] skip every row with `S ≥ T` and a nominal error, and `T ≤ G` (the final
 //! `G`), each row not gathered has `S ≥ G ≥ T` and a nominal error, so it is skipped either
@@ -28,7 +28,7 @@ use std::sync::Arc;
 use crate::distance;
 use crate::record::{KnnOptions, Metric, Neighbor};
 
-use super::quantized::{GridRange, Pruner, Quantized};
+use super::quantized::{GridRange, Pruner, Quantized, QueryCodes};
 
 /// Rows whose vectors a search asks for first (past `k`): the lowest code distances, read in
 /// one go, so that the limit is near its final value before the other rows are judged.
@@ -41,7 +41,7 @@ const FETCH_ROWS: usize = 256;
 const CODE_BLOCK_ROWS: usize = 1024;
 
 /// l2: rows below this many times the worst seed's code distance are gathered (module doc).
-const GATHER_FACTOR: u64 = 16;
+const GATHER_FACTOR: u64 = 4;
 
 /// A kind's rows as 8-bit codes with their ids, versions, write times and norms, without the
 /// vectors (about `dim + 60` bytes and the id per row instead of `4 · dim + 80`). Follows
@@ -210,7 +210,7 @@ impl CodesOnlyIndex {
     /// A search for the nearest rows to `query` (of the index's dimension) under `options`;
     /// drive it with [`CodesSearch::next_step`] and [`CodesSearch::supply`].
     pub fn search<'a>(&'a self, query: &'a [f32], options: &KnnOptions) -> CodesSearch<'a> {
-        CodesSearch::new(self, query, options, SEED_EXTRA_ROWS)
+        CodesSearch::new(self, query, options, SEED_EXTRA_ROWS, None)
     }
 
     /// [`CodesOnlyIndex::search`] run to the end with `vectors` giving the exact vectors of the
@@ -272,11 +272,14 @@ pub struct CodesSearch<'a> {
     max_distance: Option<f32>,
     /// `None` when the query cannot be put on the grid: no row is skipped.
     pruner: Option<Pruner>,
-    /// Each row's code distance `S` to the query (empty without a pruner).
-    sums: Vec<u32>,
+    /// The query on the grid, kept for a pass over every row after the seeds (`None` with no
+    /// pruner).
+    query_codes: Option<QueryCodes>,
     stage: Stage,
-    /// Rows to compute, in order, and how far the search is.
-    queue: Vec<usize>,
+    /// Rows to compute with their code distances, in order, and how far the search is. No
+    /// code distance is kept for the other rows: 4 bytes a row would be 40 MB a search at
+    /// ten million rows, outside the memory limit.
+    queue: Vec<Coded>,
     next: usize,
     /// Rows asked for in the last [`CodesStep::Fetch`].
     asked: Vec<usize>,
@@ -290,7 +293,7 @@ pub struct CodesSearch<'a> {
     give_up_rows: usize,
     /// l2: the rows gathered while the code distances were computed, and the final `G` (see
     /// the module doc); `None` when not gathered (another metric, or too many rows).
-    gathered: Option<(Vec<usize>, u64)>,
+    gathered: Option<(Vec<Coded>, u64)>,
     /// True when only the gathered rows were judged.
     judged_gathered: bool,
 }
@@ -302,7 +305,15 @@ impl std::fmt::Debug for CodesSearch<'_> {
 }
 
 impl<'a> CodesSearch<'a> {
-    fn new(index: &'a CodesOnlyIndex, query: &'a [f32], options: &KnnOptions, seed_extra: usize) -> CodesSearch<'a> {
+    /// A search seeding `k + seed_extra` rows, its seeds pass split into `parts` (by the idle
+    /// cores when `None`).
+    fn new(
+        index: &'a CodesOnlyIndex,
+        query: &'a [f32],
+        options: &KnnOptions,
+        seed_extra: usize,
+        parts: Option<usize>,
+    ) -> CodesSearch<'a> {
         let rows = index.len();
         let k = options.k.min(rows);
         let query_norm = distance::dot(query, query);
@@ -325,7 +336,7 @@ impl<'a> CodesSearch<'a> {
             k,
             max_distance: options.max_distance.filter(|max| !max.is_nan()),
             pruner,
-            sums: Vec::new(),
+            query_codes,
             stage: if k == 0 { Stage::Done } else { Stage::Seeds },
             queue: Vec::new(),
             next: 0,
@@ -339,7 +350,7 @@ impl<'a> CodesSearch<'a> {
             judged_gathered: false,
         };
         if k > 0 {
-            search.queue = search.seeds(query_codes.as_ref(), seed_extra);
+            search.queue = search.seeds(seed_extra, parts);
         }
         search
     }
@@ -367,42 +378,104 @@ impl<'a> CodesSearch<'a> {
         self.options.extractor_version.is_none_or(|v| v == self.index.versions[slot])
     }
 
-    /// How promising row `slot` is by its codes (see [`promise_of`]).
-    fn promise(&self, slot: usize) -> f64 {
-        let sum = self.sums.get(slot).copied().unwrap_or(0);
-        promise_of(self.index.metric, self.index.codes.scale(), sum, self.index.norms[slot])
+    /// How promising a row is by its codes (see [`promise_of`]).
+    fn promise(&self, row: Coded) -> f64 {
+        promise_of(self.index.metric, self.index.codes.scale(), row.sum, self.index.norms[row.slot])
     }
 
     /// Computes every row's code distance against `codes` and returns the `k` +
     /// [`SEED_EXTRA_ROWS`] wanted rows of best promise, best first, gathering rows for l2 on
     /// the way (see the module doc); every wanted row, in slot order, when there are no query
     /// codes to rank them by.
-    fn seeds(&mut self, codes: Option<&super::quantized::QueryCodes>, seed_extra: usize) -> Vec<usize> {
+    ///
+    /// A large kind's pass is split over the cores no other search is using, as
+    /// [`super::ExactIndex`]'s scan is: each part ranks and gathers its own rows against its own
+    /// `G`. The seeds are the best of the parts' best; the rows gathered are the union, and the
+    /// `G` they stand for is the least of the parts' (a part gathered every row of its own below
+    /// its own final `G`, so every row below the least one is in the union). Neither changes the
+    /// answer, only how many vectors are read.
+    fn seeds(&mut self, seed_extra: usize, parts: Option<usize>) -> Vec<Coded> {
         let rows = self.index.len();
-        let Some(codes) = codes.filter(|_| self.pruner.is_some()) else {
-            return (0..rows).filter(|&slot| self.wanted(slot)).collect();
+        let Some(codes) = self.query_codes.as_ref().filter(|_| self.pruner.is_some()) else {
+            return (0..rows).filter(|&slot| self.wanted(slot)).map(|slot| Coded { slot, sum: 0 }).collect();
         };
+        let count = self.k + seed_extra;
+        let (_active, searching) = super::ActiveSearch::enter();
+        let by_size = rows.saturating_mul(self.index.dim()) / super::PARALLEL_MIN_FLOATS;
+        let parts = parts.unwrap_or((super::cores() / searching).max(1).min(by_size)).clamp(1, rows.max(1));
+        let chunk = rows.div_ceil(parts).max(1);
+        let range = |part: usize| (part * chunk).min(rows)..((part + 1) * chunk).min(rows);
+        let this = &*self;
+        let seeded: Vec<PartSeeds> = if parts == 1 {
+            vec![this.seed_part(codes, 0..rows, count, parts)]
+        } else {
+            std::thread::scope(|scope| {
+                let others: Vec<_> = (1..parts)
+                    .map(|part| scope.spawn(move || this.seed_part(codes, range(part), count, parts)))
+                    .collect();
+                let mut seeded = vec![this.seed_part(codes, range(0), count, parts)];
+                seeded.extend(
+                    others
+                        .into_iter()
+                        .map(|other| other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
+                );
+                seeded
+            })
+        };
+        let mut top: Vec<Ranked> = Vec::with_capacity(count * seeded.len());
+        let mut gathered = Some((Vec::new(), u64::MAX));
+        for part in seeded {
+            top.extend(part.top);
+            gathered = match (gathered, part.gathered) {
+                (Some((mut all, below)), Some((rows, part_below))) => {
+                    all.extend(rows);
+                    Some((all, below.min(part_below)))
+                }
+                _ => None,
+            };
+        }
+        top.sort_unstable();
+        top.truncate(count);
+        self.gathered = gathered.filter(|_| self.index.metric == Metric::L2);
+        top.into_iter().map(|ranked| ranked.row).collect()
+    }
+
+    /// The seeds pass over the rows of `range` (one part of [`CodesSearch::seeds`], of
+    /// `parts`): their `count` wanted rows of best promise (unordered), and for l2 the rows
+    /// gathered with this part's final `G`, `None` when gathering gave up (more than its share
+    /// of `rows / 16 + 1024` rows).
+    fn seed_part(&self, codes: &QueryCodes, range: std::ops::Range<usize>, count: usize, parts: usize) -> PartSeeds {
         let index = self.index;
         let (metric, scale) = (index.metric, index.codes.scale());
         let nominal = index.codes.nominal_error();
-        let count = self.k + seed_extra;
         let mut top: BinaryHeap<Ranked> = BinaryHeap::with_capacity(count + 1);
         let mut worst = f64::INFINITY;
         let mut gathering = metric == Metric::L2;
-        let (mut gathered, gather_cap, mut below) = (Vec::new(), rows / 16 + 1024, u64::MAX);
-        let mut sums = vec![0u32; rows];
-        let mut start = 0;
-        while start < rows {
-            let end = (start + CODE_BLOCK_ROWS).min(rows);
-            index.codes.code_distances(codes, start..end, &mut sums[start..end]);
-            for (slot, &sum) in (start..end).zip(&sums[start..end]) {
+        let gather_cap = (index.len() / 16 + 1024).div_ceil(parts);
+        let (mut gathered, mut below) = (Vec::new(), u64::MAX);
+        let mut sums = [0u32; CODE_BLOCK_ROWS];
+        let mut start = range.start;
+        while start < range.end {
+            let end = (start + CODE_BLOCK_ROWS).min(range.end);
+            let sums = &mut sums[..end - start];
+            index.codes.code_distances(codes, start..end, sums);
+            for (slot, &sum) in (start..end).zip(sums.iter()) {
                 if !self.wanted(slot) {
                     continue;
                 }
+                let row = Coded { slot, sum };
                 if gathering && (u64::from(sum) < below || f64::from(index.codes.error(slot)) > nominal) {
-                    gathered.push(slot);
+                    gathered.push(row);
                     if gathered.len() > gather_cap {
-                        (gathering, gathered) = (false, Vec::new());
+                        // `G` has fallen since the first rows came in: those now at or above
+                        // it are not needed (module doc). Give up only when half the cap
+                        // would still be needed, so each compaction halves the list at least.
+                        gathered.retain(|row: &Coded| {
+                            u64::from(row.sum) < below || f64::from(index.codes.error(row.slot)) > nominal
+                        });
+                        if gathered.len() > gather_cap / 2 {
+                            (gathering, gathered) = (false, Vec::new());
+                        }
                     }
                 }
                 let promise = promise_of(metric, scale, sum, index.norms[slot]);
@@ -413,7 +486,7 @@ impl<'a> CodesSearch<'a> {
                 if top.len() == count {
                     top.pop();
                 }
-                top.push(Ranked { promise, slot });
+                top.push(Ranked { promise, row });
                 if top.len() == count {
                     worst = top.peek().map_or(f64::INFINITY, |ranked| ranked.promise);
                     if metric == Metric::L2 && worst.is_finite() {
@@ -423,9 +496,33 @@ impl<'a> CodesSearch<'a> {
             }
             start = end;
         }
-        self.sums = sums;
-        self.gathered = gathering.then_some((gathered, below));
-        top.into_sorted_vec().into_iter().map(|ranked| ranked.slot).collect()
+        PartSeeds { top: top.into_vec(), gathered: gathering.then_some((gathered, below)) }
+    }
+
+    /// Every wanted row not computed yet that its bound does not rule out, with its code
+    /// distance computed again (the seeds pass keeps none but the seeds' and the gathered).
+    fn judge_every_row(&self) -> Vec<Coded> {
+        let rows = self.index.len();
+        let fresh = |slot: usize| self.computed[slot / 64] & (1 << (slot % 64)) == 0 && self.wanted(slot);
+        let Some(codes) = self.query_codes.as_ref().filter(|_| self.pruner.is_some()) else {
+            return (0..rows).filter(|&slot| fresh(slot)).map(|slot| Coded { slot, sum: 0 }).collect();
+        };
+        let mut judged = Vec::new();
+        let mut sums = [0u32; CODE_BLOCK_ROWS];
+        let mut start = 0;
+        while start < rows {
+            let end = (start + CODE_BLOCK_ROWS).min(rows);
+            let sums = &mut sums[..end - start];
+            self.index.codes.code_distances(codes, start..end, sums);
+            judged.extend(
+                (start..end)
+                    .zip(sums.iter())
+                    .map(|(slot, &sum)| Coded { slot, sum })
+                    .filter(|row| fresh(row.slot) && !self.skips(*row)),
+            );
+            start = end;
+        }
+        judged
     }
 
     /// What the search needs next.
@@ -442,10 +539,10 @@ impl<'a> CodesSearch<'a> {
             let batch = if self.stage == Stage::Seeds { usize::MAX } else { FETCH_ROWS };
             self.asked.clear();
             while self.next < self.queue.len() && self.asked.len() < batch {
-                let slot = self.queue[self.next];
+                let row = self.queue[self.next];
                 self.next += 1;
-                if !self.skips(slot) {
-                    self.asked.push(slot);
+                if !self.skips(row) {
+                    self.asked.push(row.slot);
                 }
             }
             if !self.asked.is_empty() {
@@ -454,18 +551,20 @@ impl<'a> CodesSearch<'a> {
             }
             match self.stage {
                 Stage::Seeds => {
-                    let judge = |slot: usize| {
-                        self.computed[slot / 64] & (1 << (slot % 64)) == 0 && self.wanted(slot) && !self.skips(slot)
+                    let judge = |row: &Coded| {
+                        self.computed[row.slot / 64] & (1 << (row.slot % 64)) == 0
+                            && self.wanted(row.slot)
+                            && !self.skips(*row)
                     };
                     let cheap = self.pruner.as_ref().map_or(u64::MAX, Pruner::cheap_codes);
                     let (judged_gathered, rest) = match &self.gathered {
                         Some((gathered, below)) if cheap <= *below => {
-                            (true, gathered.iter().copied().filter(|&slot| judge(slot)).collect::<Vec<_>>())
+                            (true, gathered.iter().copied().filter(judge).collect::<Vec<_>>())
                         }
-                        _ => (false, (0..self.index.len()).filter(|&slot| judge(slot)).collect()),
+                        _ => (false, self.judge_every_row()),
                     };
                     let mut rest: Vec<Ranked> =
-                        rest.into_iter().map(|slot| Ranked { promise: self.promise(slot), slot }).collect();
+                        rest.into_iter().map(|row| Ranked { promise: self.promise(row), row }).collect();
                     self.judged_gathered = judged_gathered;
                     self.gathered = None;
                     if rest.len() > self.give_up_rows {
@@ -473,7 +572,7 @@ impl<'a> CodesSearch<'a> {
                         return CodesStep::TooMany;
                     }
                     rest.sort_unstable();
-                    self.queue = rest.into_iter().map(|ranked| ranked.slot).collect();
+                    self.queue = rest.into_iter().map(|ranked| ranked.row).collect();
                     self.next = 0;
                     self.stage = Stage::Rest;
                 }
@@ -483,9 +582,9 @@ impl<'a> CodesSearch<'a> {
     }
 
     /// True when row `slot` is proven worse than the current limit.
-    fn skips(&self, slot: usize) -> bool {
+    fn skips(&self, row: Coded) -> bool {
         let Some(pruner) = &self.pruner else { return false };
-        pruner.skips(self.sums[slot], self.index.codes.error(slot), self.index.norms[slot])
+        pruner.skips(row.sum, self.index.codes.error(row.slot), self.index.norms[row.slot])
     }
 
     /// The exact vectors of the ids of the last [`CodesStep::Fetch`], in its order,
@@ -571,16 +670,29 @@ fn promise_of(metric: Metric, scale: f64, sum: u32, norm: f32) -> f64 {
     }
 }
 
+/// What one part of the seeds pass found (see [`CodesSearch::seed_part`]).
+struct PartSeeds {
+    top: Vec<Ranked>,
+    gathered: Option<(Vec<Coded>, u64)>,
+}
+
+/// A row and its code distance `S` to the query (0 when the query has no codes).
+#[derive(Debug, Clone, Copy)]
+struct Coded {
+    slot: usize,
+    sum: u32,
+}
+
 /// A row ranked by its promise, ties by slot (any fixed order does).
 #[derive(Debug, Clone, Copy)]
 struct Ranked {
     promise: f64,
-    slot: usize,
+    row: Coded,
 }
 
 impl Ord for Ranked {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.promise.total_cmp(&other.promise).then(self.slot.cmp(&other.slot))
+        self.promise.total_cmp(&other.promise).then(self.row.slot.cmp(&other.row.slot))
     }
 }
 
@@ -685,8 +797,15 @@ mod tests {
         for query in queries {
             for options in options {
                 let want = full.search("k", query, options);
-                for (gathering, seed_extra) in [(true, super::SEED_EXTRA_ROWS), (true, 0), (false, 0)] {
-                    let mut search = super::CodesSearch::new(codes, query, options, seed_extra);
+                // Seeds passes split into parts as on a many-core machine, too.
+                for (gathering, seed_extra, parts) in [
+                    (true, super::SEED_EXTRA_ROWS, None),
+                    (true, 0, None),
+                    (false, 0, None),
+                    (true, super::SEED_EXTRA_ROWS, Some(3)),
+                    (true, 0, Some(7)),
+                ] {
+                    let mut search = super::CodesSearch::new(codes, query, options, seed_extra, parts);
                     if !gathering {
                         search = search.without_gathering();
                     }
@@ -706,7 +825,7 @@ mod tests {
                     assert_eq!(
                         answer(&got),
                         answer(&want),
-                        "{} {options:?} gathering {gathering} query {query:?}",
+                        "{} {options:?} gathering {gathering} parts {parts:?} query {query:?}",
                         codes.metric()
                     );
                 }
