@@ -195,7 +195,13 @@ impl SqliteVecStore {
             .statement_cache_capacity(STATEMENT_CACHE)
             .pragma("trusted_schema", "OFF");
         let options = slow_statements_at_debug(options);
-        if writer { options } else { options.pragma("query_only", "ON") }
+        if writer { options } else { self.mapped(options.pragma("query_only", "ON")) }
+    }
+
+    /// `options` with the file mapped up to `MMAP_MB` (read connections only: the writer's
+    /// pages are few and written, and a write through a map is no faster).
+    fn mapped(&self, options: SqliteConnectOptions) -> SqliteConnectOptions {
+        options.pragma("mmap_size", (self.settings.mmap_mb << 20).to_string())
     }
 
     /// Read-only mode's connections to the file: SQLite's `mode=ro` (or `immutable=1`), and
@@ -211,7 +217,7 @@ impl SqliteVecStore {
             .statement_cache_capacity(STATEMENT_CACHE)
             .pragma("trusted_schema", "OFF")
             .pragma("query_only", "ON");
-        slow_statements_at_debug(options)
+        slow_statements_at_debug(self.mapped(options))
     }
 
     /// Connections to a private in-memory database of this process, named `name`.
@@ -898,5 +904,41 @@ impl StoreBackend for SqliteVecStore {
             commit(tx, "drop kind").await?;
         }
         Ok(existed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vectorstore_core::VectorStore;
+
+    use super::*;
+    use crate::config::DEFAULT_MMAP_MB;
+
+    /// Read connections map as much of the file as `MMAP_MB` says, read-only ones too.
+    #[tokio::test]
+    async fn read_connections_map_the_file_as_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.sqlite");
+        for (read_only, mmap_mb, want) in [
+            (false, None, DEFAULT_MMAP_MB << 20),
+            (false, Some("0"), 0),
+            (false, Some("3"), 3 << 20),
+            (true, Some("5"), 5 << 20),
+        ] {
+            let mut config = Config::new(NAME).with_path(&path);
+            if read_only {
+                config = config.with_option(NAME, "READ_ONLY", "true");
+            }
+            if let Some(mb) = mmap_mb {
+                config = config.with_option(NAME, "MMAP_MB", mb);
+            }
+            let store = SqliteVecStore::from_config(&config).unwrap();
+            VectorStore::initialize(&store).await.unwrap();
+            let mut read = store.read().await.unwrap();
+            let mapped: i64 = sqlx::query_scalar("PRAGMA mmap_size").fetch_one(&mut *read).await.unwrap();
+            assert_eq!(u64::try_from(mapped).ok(), Some(want), "read-only {read_only}, MMAP_MB {mmap_mb:?}");
+            drop(read);
+            VectorStore::close(&store).await.unwrap();
+        }
     }
 }

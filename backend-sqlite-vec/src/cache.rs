@@ -323,6 +323,7 @@ impl Cache {
                 CodesStep::Done => {
                     tracing::debug!(
                         kind = %info.kind, rows = index.len(), read_rows = search.exact_rows(), reads,
+                        gathered_only = search.judged_gathered_rows_only(),
                         codes_us = codes_pass.as_micros() as u64, read_us = read_time.as_micros() as u64,
                         total_us = started.elapsed().as_micros() as u64, "sqlite_vec: searched the codes-only copy"
                     );

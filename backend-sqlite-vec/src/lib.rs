@@ -35,8 +35,8 @@ use vectorstore_core::{BackendRegistration, Capabilities, Config, Result, Search
 pub use backend::SqliteVecStore;
 pub use cache::CacheUsage;
 pub use config::{
-    Access, DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_CACHE_MB, DEFAULT_READ_POOL_SIZE, MAX_CACHE_MB, MAX_READ_POOL_SIZE,
-    METRICS, SqliteVecConfig, Synchronous, default_cache_mb, isolate, purge,
+    Access, DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_CACHE_MB, DEFAULT_MMAP_MB, DEFAULT_READ_POOL_SIZE, MAX_CACHE_MB,
+    MAX_READ_POOL_SIZE, METRICS, SqliteVecConfig, Synchronous, default_cache_mb, isolate, purge,
 };
 pub use legacy::{AdoptedKind, LegacyAdoption, legacy_kind_name};
 
