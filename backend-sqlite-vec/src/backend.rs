@@ -914,6 +914,62 @@ mod tests {
     use super::*;
     use crate::config::DEFAULT_MMAP_MB;
 
+    /// `expire` deletes exactly the same records one by one (a few among many, in pages) as in
+    /// one statement (many): old records spread through the ids, many sharing a time, some at
+    /// the cutoff (kept), another kind's untouched.
+    #[tokio::test]
+    async fn expire_by_point_deletes_equals_expire_by_one_statement() {
+        use vectorstore_core::NewVector;
+        let dir = tempfile::tempdir().unwrap();
+        let cutoff = vectorstore_core::now_ms() - 1_000_000;
+        let written = |n: u64| match n % 7 {
+            0 => cutoff - 500,
+            1 => cutoff - 1 - n % 3,
+            2 => cutoff,
+            _ => cutoff + n,
+        };
+        let mut survivors = Vec::new();
+        // (share, page): always one by one in pages of 3 (and of 1), never, and the default rule.
+        for (share, page) in [(0, 3), (0, 1), (u64::MAX, 3), (256, 1024)] {
+            let store = SqliteVecStore::from_config(
+                &Config::new(NAME).with_path(dir.path().join(format!("{share}-{page}.sqlite"))),
+            )
+            .unwrap();
+            VectorStore::initialize(&store).await.unwrap();
+            let items: Vec<NewVector> = (0..200u64)
+                .map(|n| {
+                    NewVector::new(format!("r{:03}", (n * 37) % 200), vec![n as f32, 1.0])
+                        .with_written_at_ms(written(n))
+                })
+                .collect();
+            VectorStore::insert_many(&store, "ja3", &items).await.unwrap();
+            VectorStore::insert_many(&store, "hassh", &[NewVector::new("r000", vec![1.0]).with_written_at_ms(1)])
+                .await
+                .unwrap();
+            let mut tx = store.write("expire").await.unwrap();
+            let gone = records::expire_with(&mut tx, "ja3", cutoff, share, page).await.unwrap();
+            let old = (0..200u64).filter(|&n| written(n) < cutoff).count() as u64;
+            assert_eq!(gone, old, "share {share}, page {page}");
+            let left: Vec<(String, String)> =
+                sqlx::query_as("SELECT kind, id FROM vectorstore_written ORDER BY kind, id")
+                    .fetch_all(&mut *tx)
+                    .await
+                    .unwrap();
+            let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM vectorstore_ja3_vec_rowids ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+            commit(tx, "expire").await.unwrap();
+            let kept: Vec<String> = left.iter().filter(|(kind, _)| kind == "ja3").map(|(_, id)| id.clone()).collect();
+            assert_eq!(kept, ids, "write times and records disagree (share {share}, page {page})");
+            assert!(left.contains(&("hassh".to_owned(), "r000".to_owned())), "another kind's old record went");
+            survivors.push(ids);
+            VectorStore::close(&store).await.unwrap();
+        }
+        assert_eq!(survivors[0].len(), 200 - (0..200u64).filter(|&n| written(n) < cutoff).count());
+        assert!(survivors.windows(2).all(|pair| pair[0] == pair[1]), "the ways disagree");
+    }
+
     /// Read connections map as much of the file as `MMAP_MB` says, read-only ones too.
     #[tokio::test]
     async fn read_connections_map_the_file_as_configured() {

@@ -43,6 +43,7 @@ macro_rules! __for_each_case {
             records_carry_their_write_time,
             given_write_times_are_kept,
             expire_removes_only_older_records,
+            expire_of_a_few_among_many_removes_exactly_those,
             expire_is_validated_before_any_work,
             // validation
             insert_dimension_mismatch_is_rejected,

@@ -116,6 +116,51 @@ pub async fn expire_removes_only_older_records(ctx: &Ctx) {
     assert!(ok(store.knn("ja3", &[1.0, 0.0], 5).await, "knn").is_empty(), "expired records are still found");
 }
 
+/// expire of a few old records among many (the periodic retention job of a sensor) removes
+/// exactly those, however their ids and times interleave: more than a thousand old records
+/// (past a page of 1,024) spread through the ids, many at one shared time, among four times as
+/// many newer ones, some exactly at the cutoff (kept), with another kind's old record untouched.
+pub async fn expire_of_a_few_among_many_removes_exactly_those(ctx: &Ctx) {
+    let store = ctx.store().await;
+    if !stores_data(ctx, &*store) {
+        return;
+    }
+    const TOTAL: usize = 6_000;
+    let now = now_ms();
+    let cutoff = now - 30 * DAY_MS;
+    // Every 5th record is old: 1,200 of them, a third sharing one time, the others a
+    // millisecond or a few apart; every 50th of the others sits exactly at the cutoff.
+    let written = |n: usize| match n {
+        n if n % 5 == 0 && n % 3 == 0 => cutoff - 40 * DAY_MS,
+        n if n % 5 == 0 => cutoff - 1 - (n % 7) as u64,
+        n if n % 50 == 1 => cutoff,
+        n => cutoff + 1 + (n % 1000) as u64,
+    };
+    let id = |n: usize| format!("s{:05}", (n * 7919) % TOTAL);
+    let items: Vec<NewVector> =
+        (0..TOTAL).map(|n| NewVector::new(id(n), vec![n as f32, 1.0]).with_written_at_ms(written(n))).collect();
+    for chunk in items.chunks(2_000) {
+        ok(store.insert_many("ja3", chunk).await, "insert_many ja3");
+    }
+    ok(store.insert_many("hassh", &[NewVector::new("s00000", vec![1.0]).with_written_at_ms(1)]).await, "hassh");
+    let old: usize = (0..TOTAL).filter(|&n| written(n) < cutoff).count();
+    assert!(old > 1_024 && old * 4 < TOTAL, "the case needs a few, yet more than a page: {old}");
+    let before = snapshot(&*store).await;
+    assert_eq!(ok(store.expire("ja3", cutoff).await, "expire the old few"), old as u64);
+    let kept: std::collections::BTreeSet<String> = (0..TOTAL).filter(|&n| written(n) >= cutoff).map(id).collect();
+    let mut want = before.clone();
+    want.records.retain(|(kind, record), _| kind != "ja3" || kept.contains(record));
+    if let Some((_, _, count)) = want.kinds.get_mut("ja3") {
+        *count -= old as u64;
+    }
+    assert_eq!(snapshot(&*store).await, want, "expire removed other records than the old ones");
+    assert_eq!(ok(store.expire("ja3", cutoff).await, "the same again"), 0);
+    for n in [1, 51, 2, 5, 15] {
+        let record = ok(store.get("ja3", &id(n)).await, "get");
+        assert_eq!(record.is_some(), written(n) >= cutoff, "{} written at {}", id(n), written(n));
+    }
+}
+
 /// A cutoff in the future or an invalid kind is a typed error before anything is removed, on
 /// every store.
 pub async fn expire_is_validated_before_any_work(ctx: &Ctx) {
