@@ -445,25 +445,50 @@ fn decode_into(blob: &[u8], info: &KindInfo, vector: &mut Vec<f32>) -> Result<()
 /// scan of the whole table, but `id = ?` by a point lookup: the ids are joined to the table one
 /// by one (SQLite never reorders a CROSS JOIN, so the ids' side stays outside).
 pub(crate) async fn vectors(conn: &mut SqliteConnection, info: &KindInfo, ids: &[&str]) -> Result<Option<Vec<f32>>> {
-    use futures::TryStreamExt;
-    let positions: std::collections::HashMap<&str, usize> = ids.iter().enumerate().map(|(n, id)| (*id, n)).collect();
+    // One row for all: each found vector as its position in `ids` (8 digits) and its bytes in
+    // hex, so the rows do not cross from SQLite's thread one at a time.
     let query = format!(
-        "SELECT v.id, v.embedding FROM json_each(?1) AS j CROSS JOIN \"{}\" AS v ON v.id = j.value",
+        "SELECT group_concat(printf('%08d', j.key) || hex(v.embedding), '') FROM json_each(?1) AS j \
+         CROSS JOIN \"{}\" AS v ON v.id = j.value",
         Tables::of(&info.kind)?.vec
     );
-    let mut out = vec![0.0f32; ids.len() * info.dim];
-    let mut found = 0;
-    let mut stream = sqlx::query(sql(query)).bind(id_list(ids)?).fetch(&mut *conn);
-    let mut vector = Vec::with_capacity(info.dim);
-    while let Some(row) = stream.try_next().await.map_err(|e| operation_error(e, "knn"))? {
-        let id: &str = row.try_get(0).map_err(|e| operation_error(e, "knn"))?;
-        let blob: &[u8] = row.try_get(1).map_err(|e| operation_error(e, "knn"))?;
-        let Some(&at) = positions.get(id) else { continue };
-        decode_into(blob, info, &mut vector)?;
-        out[at * info.dim..(at + 1) * info.dim].copy_from_slice(&vector);
-        found += 1;
+    let joined: Option<String> = sqlx::query_scalar(sql(query))
+        .bind(id_list(ids)?)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| operation_error(e, "knn"))?;
+    let joined = joined.unwrap_or_default();
+    let width = 8 + info.dim * 8;
+    let bad = || Error::new(ErrorKind::Backend, format!("kind {:?}: a stored vector is malformed", info.kind));
+    if !joined.len().is_multiple_of(width) {
+        return Err(bad());
     }
-    Ok((found == ids.len()).then_some(out))
+    let mut out = vec![0.0f32; ids.len() * info.dim];
+    let mut found = vec![false; ids.len()];
+    for entry in joined.as_bytes().chunks_exact(width) {
+        let at: usize = std::str::from_utf8(&entry[..8]).ok().and_then(|n| n.parse().ok()).ok_or_else(bad)?;
+        if at >= ids.len() {
+            return Err(bad());
+        }
+        found[at] = true;
+        for (value, hex) in out[at * info.dim..(at + 1) * info.dim].iter_mut().zip(entry[8..].chunks_exact(8)) {
+            let mut bytes = [0u8; 4];
+            for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
+                *byte = (hex_digit(pair[0]).ok_or_else(bad)? << 4) | hex_digit(pair[1]).ok_or_else(bad)?;
+            }
+            *value = f32::from_le_bytes(bytes);
+        }
+    }
+    Ok(found.iter().all(|&found| found).then_some(out))
+}
+
+/// The value of an upper-case hex digit as SQLite's `hex()` writes it.
+fn hex_digit(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// Copies every kind of `src`, with its records bit for bit and their write times, into `dst`
