@@ -383,7 +383,7 @@ impl<'a> CodesSearch<'a> {
         promise_of(self.index.metric, self.index.codes.scale(), row.sum, self.index.norms[row.slot])
     }
 
-    /// Computes every row's code distance against `codes` and returns the `k` +
+    /// Computes every row's code distance to the query's codes and returns the `k` +
     /// [`SEED_EXTRA_ROWS`] wanted rows of best promise, best first, gathering rows for l2 on
     /// the way (see the module doc); every wanted row, in slot order, when there are no query
     /// codes to rank them by.
@@ -536,7 +536,9 @@ impl<'a> CodesSearch<'a> {
                 self.stage = Stage::Done;
                 return CodesStep::TooMany;
             }
-            let batch = if self.stage == Stage::Seeds { usize::MAX } else { FETCH_ROWS };
+            // The seeds in one go; without bounds every wanted row is a seed, so those go in
+            // batches like the rest, keeping a read (and the caller's buffer) bounded.
+            let batch = if self.stage == Stage::Seeds && self.pruner.is_some() { usize::MAX } else { FETCH_ROWS };
             self.asked.clear();
             while self.next < self.queue.len() && self.asked.len() < batch {
                 let row = self.queue[self.next];
