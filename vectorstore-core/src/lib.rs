@@ -27,7 +27,7 @@ pub use content_hash::vector_hash;
 pub use distinct::DistinctNeighbor;
 pub use error::{Error, ErrorKind, Result};
 pub use escape::{Escaped, escaped, is_escaped_on_display};
-pub use exact_index::{CodesOnlyIndex, CodesSearch, CodesStep, ExactIndex, GridRange};
+pub use exact_index::{CodesDistinctSearch, CodesOnlyIndex, CodesSearch, CodesStep, ExactIndex, GridRange};
 pub use fake::{FAKE, FakeVectorStore};
 pub use health::{Capabilities, Health, SearchKind};
 pub use instrument::Instrumented;

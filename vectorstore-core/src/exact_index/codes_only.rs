@@ -26,6 +26,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use crate::distance;
+use crate::distinct::{DistinctCollector, DistinctNeighbor};
 use crate::record::{KnnOptions, Metric, Neighbor};
 
 use super::quantized::{GridRange, Pruner, Quantized, QueryCodes};
@@ -207,10 +208,55 @@ impl CodesOnlyIndex {
         doomed.iter().filter(|id| self.remove(id)).count() as u64
     }
 
+    /// What a search of `query` under `options` starts from: the query's squared norm, its
+    /// codes and a pruner limited to `max_distance` (none when the query cannot be put on the
+    /// grid: no row is skipped), and `max_distance` (a NaN limit filters nothing).
+    fn prepare(&self, query: &[f32], options: &KnnOptions) -> (f32, Option<QueryCodes>, Option<Pruner>, Option<f32>) {
+        let query_norm = distance::dot(query, query);
+        let max_distance = options.max_distance.filter(|max| !max.is_nan());
+        let query_codes = self.codes.prepare(query);
+        let pruner = query_codes.as_ref().map(|codes| {
+            let mut pruner = Pruner::new(&self.codes, self.metric, codes, query_norm);
+            // Rows above max_distance are filtered anyway.
+            pruner.set_limit(max_distance);
+            pruner
+        });
+        (query_norm, query_codes, pruner, max_distance)
+    }
+
+    /// Calls `each(slot, S)` for every row of `range`, in slot order, with its code distance
+    /// `S` to `codes`, computed a block at a time; stops when `each` returns false.
+    fn code_pass(&self, codes: &QueryCodes, range: std::ops::Range<usize>, mut each: impl FnMut(usize, u32) -> bool) {
+        let mut sums = [0u32; CODE_BLOCK_ROWS];
+        let mut start = range.start;
+        while start < range.end {
+            let end = (start + CODE_BLOCK_ROWS).min(range.end);
+            let sums = &mut sums[..end - start];
+            self.codes.code_distances(codes, start..end, sums);
+            for (slot, &sum) in (start..end).zip(sums.iter()) {
+                if !each(slot, sum) {
+                    return;
+                }
+            }
+            start = end;
+        }
+    }
+
     /// A search for the nearest rows to `query` (of the index's dimension) under `options`;
     /// drive it with [`CodesSearch::next_step`] and [`CodesSearch::supply`].
     pub fn search<'a>(&'a self, query: &'a [f32], options: &KnnOptions) -> CodesSearch<'a> {
         CodesSearch::new(self, query, options, SEED_EXTRA_ROWS, None)
+    }
+
+    /// A search for the `k` nearest distinct vectors to `query` under `options`, with
+    /// `ids_per_vector` ids each (see [`CodesDistinctSearch`]); drive it as [`CodesSearch`].
+    pub fn search_distinct<'a>(
+        &'a self,
+        query: &'a [f32],
+        options: &KnnOptions,
+        ids_per_vector: usize,
+    ) -> CodesDistinctSearch<'a> {
+        CodesDistinctSearch::new(self, query, options, ids_per_vector)
     }
 
     /// [`CodesOnlyIndex::search`] run to the end with `vectors` giving the exact vectors of the
@@ -316,25 +362,14 @@ impl<'a> CodesSearch<'a> {
     ) -> CodesSearch<'a> {
         let rows = index.len();
         let k = options.k.min(rows);
-        let query_norm = distance::dot(query, query);
-        let pruner = index.codes.prepare(query).map(|codes| {
-            let pruner = Pruner::new(&index.codes, index.metric, &codes, query_norm);
-            (pruner, codes)
-        });
-        let mut query_codes = None;
-        let pruner = pruner.map(|(mut pruner, codes)| {
-            query_codes = Some(codes);
-            // Rows above max_distance are filtered anyway (a NaN limit filters nothing).
-            pruner.set_limit(options.max_distance.filter(|max| !max.is_nan()));
-            pruner
-        });
+        let (query_norm, query_codes, pruner, max_distance) = index.prepare(query, options);
         let mut search = CodesSearch {
             index,
             query,
             query_norm,
             options: options.clone(),
             k,
-            max_distance: options.max_distance.filter(|max| !max.is_nan()),
+            max_distance,
             pruner,
             query_codes,
             stage: if k == 0 { Stage::Done } else { Stage::Seeds },
@@ -508,20 +543,13 @@ impl<'a> CodesSearch<'a> {
             return (0..rows).filter(|&slot| fresh(slot)).map(|slot| Coded { slot, sum: 0 }).collect();
         };
         let mut judged = Vec::new();
-        let mut sums = [0u32; CODE_BLOCK_ROWS];
-        let mut start = 0;
-        while start < rows {
-            let end = (start + CODE_BLOCK_ROWS).min(rows);
-            let sums = &mut sums[..end - start];
-            self.index.codes.code_distances(codes, start..end, sums);
-            judged.extend(
-                (start..end)
-                    .zip(sums.iter())
-                    .map(|(slot, &sum)| Coded { slot, sum })
-                    .filter(|row| fresh(row.slot) && !self.skips(*row)),
-            );
-            start = end;
-        }
+        self.index.code_pass(codes, 0..rows, |slot, sum| {
+            let row = Coded { slot, sum };
+            if fresh(slot) && !self.skips(row) {
+                judged.push(row);
+            }
+            true
+        });
         judged
     }
 
@@ -610,13 +638,7 @@ impl<'a> CodesSearch<'a> {
     /// Offers row `slot` whose vector is `row`, exactly as the full scan does.
     fn offer(&mut self, slot: usize, row: &[f32]) {
         let index = self.index;
-        let d = match index.metric {
-            Metric::L2 => distance::l2_squared(self.query, row).sqrt(),
-            Metric::Cosine => {
-                distance::cosine_from_parts(distance::dot(self.query, row), self.query_norm, index.norms[slot])
-            }
-            Metric::Dot => -distance::dot(self.query, row),
-        } + 0.0;
+        let d = exact_distance(index.metric, self.query, self.query_norm, index.norms[slot], row);
         if self.max_distance.is_some_and(|max| d > max) {
             return;
         }
@@ -661,6 +683,17 @@ impl<'a> CodesSearch<'a> {
     }
 }
 
+/// The distance of a row (its vector `row`, its kernel squared norm `row_norm`) from `query`
+/// (squared norm `query_norm`), with the same kernel and steps as [`super::ExactIndex`]'s scan,
+/// so that every search from the codes reports the full scan's distances bit for bit.
+fn exact_distance(metric: Metric, query: &[f32], query_norm: f32, row_norm: f32, row: &[f32]) -> f32 {
+    (match metric {
+        Metric::L2 => distance::l2_squared(query, row).sqrt(),
+        Metric::Cosine => distance::cosine_from_parts(distance::dot(query, row), query_norm, row_norm),
+        Metric::Dot => -distance::dot(query, row),
+    }) + 0.0
+}
+
 /// How promising a row with code distance `sum` and kernel squared norm `norm` is (lower
 /// first): the code distance for l2 and cosine; for dot, `scale² · S − ‖x‖²`, which orders
 /// rows as `−⟨q, x⟩` would with the codes in place of the vectors.
@@ -669,6 +702,245 @@ fn promise_of(metric: Metric, scale: f64, sum: u32, norm: f32) -> f64 {
     match metric {
         Metric::Dot => scale * scale * f64::from(sum) - f64::from(norm),
         Metric::L2 | Metric::Cosine => f64::from(sum),
+    }
+}
+
+/// Where a [`CodesDistinctSearch`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DistinctStage {
+    /// Reading the vectors of rows with the best promise, one per distinct code.
+    Seeds,
+    /// Reading every row the bound from the seeds does not rule out, in id order.
+    Candidates,
+    Done,
+}
+
+/// One search of a [`CodesOnlyIndex`] by distinct vector (the `k` nearest distinct vectors,
+/// each with its count and smallest ids), driven like [`CodesSearch`] with
+/// [`CodesDistinctSearch::next_step`] and [`CodesDistinctSearch::supply`].
+///
+/// Why the answer is the full scan's: the seeds (wanted rows of best promise, one per distinct
+/// code distance and norm, so that a large group of identical vectors takes one seed) are read,
+/// and when they hold `k` distinct vectors within the filters, the `k`-th smallest of their
+/// distances `L` bounds the answer: `k` groups at most `L` away exist, so no group farther is
+/// in it. Every row whose bound does not prove it farther than `L` (and than `max_distance`) is
+/// read; each member of a group in the answer is at most `L` away, so every one is read and
+/// counted. They are offered to a [`DistinctCollector`] in id order (the order numbers are
+/// their places in that order), which needs no second pass. With fewer than `k` distinct
+/// seeds, or more than an eighth of the kind (at least 65,536 rows) left to read, the search
+/// answers [`CodesStep::TooMany`].
+pub struct CodesDistinctSearch<'a> {
+    index: &'a CodesOnlyIndex,
+    query: &'a [f32],
+    query_norm: f32,
+    options: KnnOptions,
+    max_distance: Option<f32>,
+    pruner: Option<Pruner>,
+    query_codes: Option<QueryCodes>,
+    stage: DistinctStage,
+    /// Rows to read in this stage, in order, and how far the search is.
+    queue: Vec<usize>,
+    next: usize,
+    /// Rows asked for in the last [`CodesStep::Fetch`].
+    asked: Vec<usize>,
+    /// The seeds' distinct vectors (by bits) and their distances, within the filters.
+    seed_distances: HashMap<Box<[u32]>, f32>,
+    collector: DistinctCollector,
+    /// Records offered so far, in id order: the next one's order number.
+    offered: u64,
+    give_up_rows: usize,
+}
+
+impl std::fmt::Debug for CodesDistinctSearch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodesDistinctSearch").field("stage", &self.stage).finish_non_exhaustive()
+    }
+}
+
+impl<'a> CodesDistinctSearch<'a> {
+    fn new(
+        index: &'a CodesOnlyIndex,
+        query: &'a [f32],
+        options: &KnnOptions,
+        ids_per_vector: usize,
+    ) -> CodesDistinctSearch<'a> {
+        let rows = index.len();
+        let (query_norm, query_codes, pruner, max_distance) = index.prepare(query, options);
+        let mut search = CodesDistinctSearch {
+            index,
+            query,
+            query_norm,
+            options: options.clone(),
+            max_distance,
+            pruner,
+            query_codes,
+            stage: if options.k == 0 || rows == 0 { DistinctStage::Done } else { DistinctStage::Seeds },
+            queue: Vec::new(),
+            next: 0,
+            asked: Vec::new(),
+            seed_distances: HashMap::new(),
+            collector: DistinctCollector::new(options.k, ids_per_vector),
+            offered: 0,
+            give_up_rows: (rows / 8).max(1 << 16),
+        };
+        if search.stage == DistinctStage::Seeds {
+            search.queue = search.seeds();
+        }
+        search
+    }
+
+    fn wanted(&self, slot: usize) -> bool {
+        self.options.extractor_version.is_none_or(|v| v == self.index.versions[slot])
+    }
+
+    /// The `k` + [`SEED_EXTRA_ROWS`] wanted rows of best promise with distinct (code distance,
+    /// norm, error bound): identical vectors share all three, so a group takes one seed.
+    fn seeds(&self) -> Vec<usize> {
+        let Some(codes) = self.query_codes.as_ref().filter(|_| self.pruner.is_some()) else { return Vec::new() };
+        let index = self.index;
+        let count = self.options.k.saturating_add(SEED_EXTRA_ROWS);
+        let key = |slot: usize, sum: u32| (sum, index.norms[slot].to_bits(), index.codes.error(slot).to_bits());
+        let mut top: BinaryHeap<Ranked> = BinaryHeap::with_capacity(count + 1);
+        let mut held = std::collections::HashSet::new();
+        index.code_pass(codes, 0..index.len(), |slot, sum| {
+            if !self.wanted(slot) {
+                return true;
+            }
+            let promise = promise_of(index.metric, index.codes.scale(), sum, index.norms[slot]);
+            if top.len() == count && top.peek().is_some_and(|worst| promise >= worst.promise) {
+                return true;
+            }
+            if held.insert(key(slot, sum)) {
+                top.push(Ranked { promise, row: Coded { slot, sum } });
+                if top.len() > count
+                    && let Some(worst) = top.pop()
+                {
+                    held.remove(&key(worst.row.slot, worst.row.sum));
+                }
+            }
+            true
+        });
+        top.into_sorted_vec().into_iter().map(|ranked| ranked.row.slot).collect()
+    }
+
+    /// Every wanted row its bound does not rule out, in id order.
+    fn candidates(&self) -> Vec<usize> {
+        let index = self.index;
+        let wanted: Vec<usize> = match (self.query_codes.as_ref(), &self.pruner) {
+            (Some(codes), Some(pruner)) => {
+                let mut rows = Vec::new();
+                index.code_pass(codes, 0..index.len(), |slot, sum| {
+                    if self.wanted(slot) && !pruner.skips(sum, index.codes.error(slot), index.norms[slot]) {
+                        rows.push(slot);
+                    }
+                    // Past the give-up point the caller answers another way: no need to go on.
+                    rows.len() <= self.give_up_rows
+                });
+                if rows.len() > self.give_up_rows {
+                    return rows;
+                }
+                rows
+            }
+            _ => (0..index.len()).filter(|&slot| self.wanted(slot)).collect(),
+        };
+        let mut wanted = wanted;
+        wanted.sort_unstable_by(|&a, &b| index.ids[a].cmp(&index.ids[b]));
+        wanted
+    }
+
+    /// The distance of row `slot` whose vector is `row` (see [`exact_distance`]).
+    fn distance(&self, slot: usize, row: &[f32]) -> f32 {
+        exact_distance(self.index.metric, self.query, self.query_norm, self.index.norms[slot], row)
+    }
+
+    /// What the search needs next.
+    pub fn next_step(&mut self) -> CodesStep<'a> {
+        loop {
+            match self.stage {
+                DistinctStage::Done => return CodesStep::Done,
+                DistinctStage::Seeds | DistinctStage::Candidates => {}
+            }
+            let batch = if self.stage == DistinctStage::Seeds { usize::MAX } else { FETCH_ROWS };
+            self.asked.clear();
+            while self.next < self.queue.len() && self.asked.len() < batch {
+                self.asked.push(self.queue[self.next]);
+                self.next += 1;
+            }
+            if !self.asked.is_empty() {
+                let index: &'a CodesOnlyIndex = self.index;
+                return CodesStep::Fetch(self.asked.iter().map(|&slot| &*index.ids[slot]).collect());
+            }
+            match self.stage {
+                DistinctStage::Seeds => {
+                    let mut distances: Vec<f32> = self.seed_distances.values().copied().collect();
+                    if distances.len() < self.options.k {
+                        self.stage = DistinctStage::Done;
+                        return CodesStep::TooMany;
+                    }
+                    distances.sort_unstable_by(|a, b| distance::cmp_distances(*a, *b));
+                    let kth = distances[self.options.k - 1];
+                    // A NaN k-th bounds nothing: it sorts after every number.
+                    let limit = match (Some(kth).filter(|d| !d.is_nan()), self.max_distance) {
+                        (Some(kth), Some(max)) => Some(kth.min(max)),
+                        (kth, max) => kth.or(max),
+                    };
+                    if let Some(pruner) = &mut self.pruner {
+                        pruner.set_limit(limit);
+                    }
+                    self.queue = self.candidates();
+                    if self.queue.len() > self.give_up_rows {
+                        self.stage = DistinctStage::Done;
+                        return CodesStep::TooMany;
+                    }
+                    self.next = 0;
+                    self.stage = DistinctStage::Candidates;
+                }
+                DistinctStage::Candidates | DistinctStage::Done => {
+                    self.stage = DistinctStage::Done;
+                    // Offered in id order: a second pass is never needed; answer another way
+                    // if it were.
+                    if self.collector.needs_recount() {
+                        return CodesStep::TooMany;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The exact vectors of the ids of the last [`CodesStep::Fetch`], in its order,
+    /// row-major; false (and nothing done) when their number of values is not that.
+    pub fn supply(&mut self, vectors: &[f32]) -> bool {
+        let dim = self.index.dim();
+        if vectors.len() != self.asked.len() * dim {
+            return false;
+        }
+        let asked = std::mem::take(&mut self.asked);
+        for (&slot, row) in asked.iter().zip(vectors.chunks_exact(dim.max(1))) {
+            let d = self.distance(slot, row);
+            // The full copy's filter (the rows asked for are of the wanted version).
+            if self.max_distance.is_some_and(|max| d > max) {
+                continue;
+            }
+            match self.stage {
+                DistinctStage::Seeds => {
+                    let bits: Box<[u32]> = row.iter().map(|value| value.to_bits()).collect();
+                    self.seed_distances.insert(bits, d);
+                }
+                DistinctStage::Candidates => {
+                    self.collector.offer(row, d, &self.index.ids[slot], self.offered);
+                    self.offered += 1;
+                }
+                DistinctStage::Done => {}
+            }
+        }
+        self.asked = asked;
+        self.asked.clear();
+        true
+    }
+
+    /// The answer, in the contract's order, named as `kind`'s.
+    pub fn finish(self, kind: &str) -> Vec<DistinctNeighbor> {
+        self.collector.finish(kind)
     }
 }
 
@@ -836,6 +1108,136 @@ mod tests {
         exact
     }
 
+    /// Drawn rows, the full index holding them, the stored vectors and the codes-only index.
+    type Drawn = (Vec<(String, Vec<f32>, u32)>, ExactIndex, Stored, CodesOnlyIndex);
+
+    /// `count` drawn rows (see `rows`) in a full index, a map of the stored vectors and a
+    /// codes-only index on their grid. The last of the ids written wins in the map, in the
+    /// indexes too.
+    fn drawn(rng: &mut Draws, count: usize, dim: usize, magnitude: f32, metric: Metric) -> Drawn {
+        let data = rows(rng, count, dim, magnitude);
+        let mut full = ExactIndex::new(dim, metric);
+        let mut stored = Stored::new();
+        for (id, vector, version) in &data {
+            full.upsert(id, vector, *version, 5);
+            stored.insert(id.clone(), vector.clone());
+        }
+        let grid: Vec<Vec<f32>> = data.iter().map(|(_, vector, _)| vector.clone()).collect();
+        let codes = codes_index(metric, dim, &grid, &data);
+        (data, full, stored, codes)
+    }
+
+    /// Runs every distinct search of `queries` under `options` from the codes and compares it
+    /// with the full copy's, bit for bit; returns how many the codes answered (the others gave
+    /// up, which the store answers another way).
+    fn assert_distinct_equal_full(
+        codes: &CodesOnlyIndex,
+        full: &ExactIndex,
+        stored: &Stored,
+        queries: &[Vec<f32>],
+        options: &[KnnOptions],
+    ) -> usize {
+        let shown = |hits: Vec<crate::distinct::DistinctNeighbor>| -> Vec<(u32, u64, Vec<String>)> {
+            hits.into_iter().map(|hit| (hit.distance.to_bits(), hit.count, hit.ids)).collect()
+        };
+        let mut answered = 0;
+        for query in queries {
+            for options in options {
+                for ids_per_vector in [0, 1, 3] {
+                    let want = shown(full.search_distinct("k", query, options, ids_per_vector));
+                    let mut search = codes.search_distinct(query, options, ids_per_vector);
+                    let finished = loop {
+                        match search.next_step() {
+                            CodesStep::Fetch(ids) => {
+                                let rows: Vec<f32> = ids.iter().flat_map(|id| stored[*id].iter().copied()).collect();
+                                assert!(search.supply(&rows));
+                            }
+                            CodesStep::Done => break true,
+                            CodesStep::TooMany => break false,
+                        }
+                    };
+                    if finished {
+                        answered += 1;
+                        assert_eq!(
+                            shown(search.finish("k")),
+                            want,
+                            "{} {options:?} ids {ids_per_vector} query {query:?}",
+                            codes.metric()
+                        );
+                    }
+                }
+            }
+        }
+        answered
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Distinct searches from the codes answer exactly as the full copy's: every metric,
+        /// filters, k from 1 to beyond the count, magnitudes, duplicates, after removes.
+        #[test]
+        fn codes_only_distinct_searches_equal_full_copies(
+            seed in any::<u64>(),
+            dim in prop::sample::select(vec![1usize, 3, 16, 40]),
+            count in 1usize..200,
+            magnitude in prop::sample::select(vec![1.0f32, 3e-3, 1e30, 1e-30, 1e-40]),
+            metric in prop::sample::select(Metric::ALL.to_vec()),
+        ) {
+            let mut rng = Draws(seed);
+            let (data, mut full, stored, mut codes) = drawn(&mut rng, count, dim, magnitude, metric);
+            let queries = queries(&mut rng, &data, dim, magnitude);
+            let mut options = options_for(&mut rng, &full, &queries[0], count);
+            options.push(KnnOptions::new(2));
+            assert_distinct_equal_full(&codes, &full, &stored, &queries, &options);
+            for (id, _, _) in data.iter().step_by(3) {
+                prop_assert_eq!(full.remove(id), codes.remove(id));
+            }
+            assert_distinct_equal_full(&codes, &full, &stored, &queries, &options);
+        }
+    }
+
+    /// A botnet's group of identical vectors among clustered others: the codes answer (they do
+    /// not give up), with the group counted whole, on every metric.
+    #[test]
+    fn distinct_searches_count_a_large_group_from_the_codes() {
+        let (dim, count, group) = (16, 6_000, 2_500);
+        let mut rng = Draws(11);
+        let shared: Vec<f32> = (0..dim).map(|_| rng.unit() * 4.0).collect();
+        for metric in Metric::ALL {
+            let mut full = ExactIndex::new(dim, metric);
+            let mut data = Vec::new();
+            for n in 0..count {
+                let vector: Vec<f32> = if n % 12 < 5 {
+                    shared.clone()
+                } else {
+                    shared.iter().map(|c| c + (rng.unit() * 0.5 + 0.75) * if n % 2 == 0 { 1.0 } else { -1.0 }).collect()
+                };
+                let id = format!("s{:06}", (n * 7) % count);
+                full.upsert(&id, &vector, 1, 5);
+                data.push((id, vector, 1));
+            }
+            let members = data.iter().filter(|(_, vector, _)| *vector == shared).count();
+            assert!(members >= group, "{members}");
+            let grid: Vec<Vec<f32>> = data.iter().map(|(_, vector, _)| vector.clone()).collect();
+            let codes = codes_index(metric, dim, &grid, &data);
+            let stored: Stored = data.iter().map(|(id, vector, _)| (id.clone(), vector.clone())).collect();
+            let near: Vec<f32> = shared.iter().map(|c| c + 0.01).collect();
+            let options = [KnnOptions::new(1), KnnOptions::new(5), KnnOptions::new(10).max_distance(2.0)];
+            let answered = assert_distinct_equal_full(&codes, &full, &stored, &[shared.clone(), near], &options);
+            assert!(answered >= 12, "{metric}: only {answered} of 18 searches answered from the codes");
+            let mut search = codes.search_distinct(&shared, &KnnOptions::new(1), 2);
+            while let CodesStep::Fetch(ids) = search.next_step() {
+                let rows: Vec<f32> = ids.iter().flat_map(|id| stored[*id].iter().copied()).collect();
+                assert!(search.supply(&rows));
+            }
+            let top = search.finish("k");
+            if metric == Metric::L2 {
+                assert_eq!((top[0].count, top[0].distance), (members as u64, 0.0), "{metric}");
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -851,16 +1253,7 @@ mod tests {
             metric in prop::sample::select(Metric::ALL.to_vec()),
         ) {
             let mut rng = Draws(seed);
-            let data = rows(&mut rng, count, dim, magnitude);
-            let mut full = ExactIndex::new(dim, metric);
-            let mut stored = Stored::new();
-            for (id, vector, version) in &data {
-                full.upsert(id, vector, *version, 5);
-                stored.insert(id.clone(), vector.clone());
-            }
-            // The last of the ids written wins in the map, in the indexes too.
-            let grid: Vec<Vec<f32>> = data.iter().map(|(_, vector, _)| vector.clone()).collect();
-            let mut codes = codes_index(metric, dim, &grid, &data);
+            let (data, mut full, mut stored, mut codes) = drawn(&mut rng, count, dim, magnitude, metric);
             let queries = queries(&mut rng, &data, dim, magnitude);
             let options = options_for(&mut rng, &full, &queries[0], count);
             assert_codes_equal_full(&codes, &mut full, &stored, &queries, &options);

@@ -18,7 +18,7 @@ mod quantized;
 #[cfg(test)]
 mod test_draws;
 
-pub use codes_only::{CodesOnlyIndex, CodesSearch, CodesStep};
+pub use codes_only::{CodesDistinctSearch, CodesOnlyIndex, CodesSearch, CodesStep};
 pub use quantized::GridRange;
 use quantized::{Pruner, Quantized, QueryCodes};
 
