@@ -36,7 +36,8 @@ use std::sync::{Arc, Mutex};
 use sqlx::sqlite::SqliteConnection;
 use tokio::sync::{OwnedRwLockReadGuard, RwLock};
 use vectorstore_core::{
-    CodesOnlyIndex, CodesStep, DistinctNeighbor, ExactIndex, KindInfo, KnnOptions, Metric, Neighbor, NewVector, Result,
+    CodesDistinctSearch, CodesOnlyIndex, CodesSearch, CodesStep, DistinctNeighbor, ExactIndex, KindInfo, KnnOptions,
+    Metric, Neighbor, NewVector, Result,
 };
 
 use crate::{layout, records};
@@ -266,9 +267,9 @@ impl Cache {
         }
     }
 
-    /// The `k` nearest distinct vectors from `info`'s full copy (see
-    /// [`ExactIndex::search_distinct`]), or `None` when there is none to serve (see
-    /// [`Cache::search`]; a codes-only copy does not serve these).
+    /// The `k` nearest distinct vectors from `info`'s copy (see
+    /// [`ExactIndex::search_distinct`] and [`CodesOnlyIndex::search_distinct`]), or `None` when
+    /// there is none to serve (see [`Cache::search`] and [`Cache::drive_codes`]).
     pub(crate) async fn search_distinct(
         &self,
         conn: &mut SqliteConnection,
@@ -280,15 +281,15 @@ impl Cache {
         let Some(ready) = self.ready(conn, info).await? else { return Ok(None) };
         match &ready.copy().index {
             Held::Full(index) => Ok(Some(index.search_distinct(&info.kind, query, options, ids_per_vector))),
-            Held::Codes(_) => Ok(None),
+            Held::Codes(index) => {
+                let mut search = index.search_distinct(query, options, ids_per_vector);
+                let driven = self.drive_codes(conn, info, &ready, &mut search).await?;
+                Ok(driven.map(|_| search.finish(&info.kind)))
+            }
         }
     }
 
-    /// A search of a codes-only copy, reading the vectors it asks for from `conn`'s snapshot.
-    /// The copy must describe exactly that snapshot (a copy ahead of it, holding this
-    /// process's writes committed since the snapshot began, does not: `None`); the read lock
-    /// held by `ready` keeps the copy from moving meanwhile. `None` too when the codes rule
-    /// out too few rows, or the file lacks a row the copy holds.
+    /// A search of a codes-only copy (see [`Cache::drive_codes`]).
     async fn search_codes(
         &self,
         conn: &mut SqliteConnection,
@@ -298,20 +299,43 @@ impl Cache {
         query: &[f32],
         options: &KnnOptions,
     ) -> Result<Option<Vec<Neighbor>>> {
-        if ready.copy().counter != ready.counter {
-            return Ok(None);
-        }
         let started = std::time::Instant::now();
         let mut search = index.search(query, options);
         let codes_pass = started.elapsed();
-        let (mut reads, mut read_time) = (0, std::time::Duration::ZERO);
+        let Some(read_time) = self.drive_codes(conn, info, ready, &mut search).await? else { return Ok(None) };
+        tracing::debug!(
+            kind = %info.kind, rows = index.len(), read_rows = search.exact_rows(),
+            gathered_only = search.judged_gathered_rows_only(),
+            codes_us = codes_pass.as_micros() as u64, read_us = read_time.as_micros() as u64,
+            total_us = started.elapsed().as_micros() as u64, "sqlite_vec: searched the codes-only copy"
+        );
+        Ok(Some(search.finish(&info.kind)))
+    }
+
+    /// Runs a search of a codes-only copy to its end, reading the vectors it asks for from
+    /// `conn`'s snapshot; the time spent reading, or `None` when the copy cannot answer. The
+    /// copy must describe exactly that snapshot (a copy ahead of it, holding this process's
+    /// writes committed since the snapshot began, does not); the read lock held by `ready`
+    /// keeps the copy from moving meanwhile. `None` too when the codes rule out too few rows,
+    /// or the file lacks a row the copy holds.
+    async fn drive_codes<'a, S: CodesDriven<'a>>(
+        &self,
+        conn: &mut SqliteConnection,
+        info: &KindInfo,
+        ready: &Ready,
+        search: &mut S,
+    ) -> Result<Option<std::time::Duration>> {
+        if ready.copy().counter != ready.counter {
+            return Ok(None);
+        }
+        let mut read_time = std::time::Duration::ZERO;
         loop {
-            match search.next_step() {
+            match search.step() {
                 CodesStep::Fetch(ids) => {
                     let reading = std::time::Instant::now();
                     let rows = records::vectors(conn, info, &ids).await?;
-                    (reads, read_time) = (reads + 1, read_time + reading.elapsed());
-                    if !rows.is_some_and(|rows| search.supply(&rows)) {
+                    read_time += reading.elapsed();
+                    if !rows.is_some_and(|rows| search.give(&rows)) {
                         // Only a change that did not move the counter (another tool) can do this.
                         tracing::warn!(
                             kind = %info.kind,
@@ -320,17 +344,9 @@ impl Cache {
                         return Ok(None);
                     }
                 }
-                CodesStep::Done => {
-                    tracing::debug!(
-                        kind = %info.kind, rows = index.len(), read_rows = search.exact_rows(), reads,
-                        gathered_only = search.judged_gathered_rows_only(),
-                        codes_us = codes_pass.as_micros() as u64, read_us = read_time.as_micros() as u64,
-                        total_us = started.elapsed().as_micros() as u64, "sqlite_vec: searched the codes-only copy"
-                    );
-                    return Ok(Some(search.finish(&info.kind)));
-                }
+                CodesStep::Done => return Ok(Some(read_time)),
                 CodesStep::TooMany => {
-                    tracing::debug!(kind = %info.kind, "sqlite_vec: the codes rule out too few rows; searched by sqlite-vec");
+                    tracing::debug!(kind = %info.kind, "sqlite_vec: the codes rule out too few rows; searched another way");
                     return Ok(None);
                 }
             }
@@ -508,4 +524,28 @@ impl Cache {
 /// True when `copy` has the dimension and metric of the kind as the snapshot describes it.
 fn fits(copy: &Copy, info: &KindInfo) -> bool {
     copy.index.dim() == info.dim && copy.index.metric() == info.metric
+}
+
+/// A search of a codes-only copy that asks for exact vectors step by step.
+trait CodesDriven<'a> {
+    fn step(&mut self) -> CodesStep<'a>;
+    fn give(&mut self, vectors: &[f32]) -> bool;
+}
+
+impl<'a> CodesDriven<'a> for CodesSearch<'a> {
+    fn step(&mut self) -> CodesStep<'a> {
+        self.next_step()
+    }
+    fn give(&mut self, vectors: &[f32]) -> bool {
+        self.supply(vectors)
+    }
+}
+
+impl<'a> CodesDriven<'a> for CodesDistinctSearch<'a> {
+    fn step(&mut self) -> CodesStep<'a> {
+        self.next_step()
+    }
+    fn give(&mut self, vectors: &[f32]) -> bool {
+        self.supply(vectors)
+    }
 }

@@ -313,12 +313,16 @@ async fn compare_exactly(what: &str, store: &dyn VectorStore, oracle: &FakeVecto
     for (n, (got, want)) in got.iter().zip(&want).enumerate() {
         assert_like_the_fake(&format!("{what}, batch query {n}"), got, want, true);
     }
-    let got = store.knn_distinct(kind, &queries[0], &options, 3).await.expect("knn_distinct");
-    let want = oracle.knn_distinct(kind, &queries[0], &options, 3).await.expect("oracle knn_distinct");
     let groups = |answer: &[vectorstore_core::DistinctNeighbor]| {
         answer.iter().map(|g| (g.distance.to_bits(), g.count, g.ids.clone())).collect::<Vec<_>>()
     };
-    assert_eq!(groups(&got), groups(&want), "{what}: knn_distinct");
+    for (q, query) in queries.iter().enumerate() {
+        for options in [KnnOptions::new(1), options.clone(), KnnOptions::new(30).extractor_version(2)] {
+            let got = store.knn_distinct(kind, query, &options, 3).await.expect("knn_distinct");
+            let want = oracle.knn_distinct(kind, query, &options, 3).await.expect("oracle knn_distinct");
+            assert_eq!(groups(&got), groups(&want), "{what}, query {q}, {options:?}: knn_distinct");
+        }
+    }
 }
 
 /// A kind whose full copy does not fit the limit but whose 8-bit codes do is searched from
