@@ -29,6 +29,7 @@ use crate::distance;
 use crate::distinct::{DistinctCollector, DistinctNeighbor};
 use crate::record::{KnnOptions, Metric, Neighbor};
 
+use super::id_allocation;
 use super::quantized::{GridRange, Pruner, Quantized, QueryCodes};
 
 /// Rows whose vectors a search asks for first (past `k`): the lowest code distances, read in
@@ -62,11 +63,6 @@ pub struct CodesOnlyIndex {
     /// Heap bytes of the ids' allocations.
     id_bytes: usize,
     codes: Quantized,
-}
-
-/// Heap bytes of one `Arc<str>` id: two counters and the bytes, rounded up by the allocator.
-fn id_allocation(id: &str) -> usize {
-    (16 + id.len()).next_multiple_of(16)
 }
 
 /// Bytes per row besides the codes and the id's allocation: the id pointer, version, write
