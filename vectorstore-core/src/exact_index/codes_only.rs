@@ -254,31 +254,6 @@ impl CodesOnlyIndex {
     ) -> CodesDistinctSearch<'a> {
         CodesDistinctSearch::new(self, query, options, ids_per_vector)
     }
-
-    /// [`CodesOnlyIndex::search`] run to the end with `vectors` giving the exact vectors of the
-    /// ids asked for, in order (row-major): the answer named as `kind`'s, or `None` when the
-    /// search gave up (see [`CodesStep::TooMany`]) or `vectors` gave a wrong number of values.
-    pub fn search_with(
-        &self,
-        kind: &str,
-        query: &[f32],
-        options: &KnnOptions,
-        mut vectors: impl FnMut(&[&str]) -> Vec<f32>,
-    ) -> Option<Vec<Neighbor>> {
-        let mut search = self.search(query, options);
-        loop {
-            match search.next_step() {
-                CodesStep::Fetch(ids) => {
-                    let rows = vectors(&ids);
-                    if !search.supply(&rows) {
-                        return None;
-                    }
-                }
-                CodesStep::Done => return Some(search.finish(kind)),
-                CodesStep::TooMany => return None,
-            }
-        }
-    }
 }
 
 /// What a [`CodesSearch`] needs next.
